@@ -1,0 +1,24 @@
+"""pazar engine.
+
+Plugins import the public names below and nothing deeper, so the engine can
+reorganise its modules without breaking third-party marketplaces.
+"""
+
+__version__ = "0.1.0"
+
+from core.hookspecs import hookimpl  # noqa: E402
+from core.registry import (  # noqa: E402
+    CommerceBackendType,
+    Marketplace,
+    StepType,
+    TemplateFilter,
+)
+
+__all__ = [
+    "__version__",
+    "hookimpl",
+    "Marketplace",
+    "StepType",
+    "TemplateFilter",
+    "CommerceBackendType",
+]

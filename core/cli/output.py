@@ -1,0 +1,80 @@
+"""Tables for people, JSON for scripts: one helper so every command does both."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if isinstance(obj, Decimal):
+        return str(obj)
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, default=_default, ensure_ascii=False, indent=2)
+
+
+def print_json(data: Any) -> None:
+    click.echo(to_json(data))
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, default=_default)
+    return str(value)
+
+
+def print_table(
+    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None, empty: str = "nothing to show"
+) -> None:
+    rows = list(rows)
+    if not rows:
+        click.echo(empty)
+        return
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*[fmt(v) for v in row])
+    console().print(table)
+
+
+def emit(
+    as_json: bool,
+    data: Any,
+    columns: Sequence[str] | None = None,
+    rows: Iterable[Sequence[Any]] | None = None,
+    *,
+    title: str | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    """JSON of ``data`` with ``--json``, else a table of ``rows``."""
+    if as_json:
+        print_json(data)
+    else:
+        print_table(columns or [], rows or [], title=title, empty=empty)

@@ -1,0 +1,178 @@
+"""The database: URL, engine, sessions and schema revision checks.
+
+SQLite (a file in the working directory) is the embedded default; PostgreSQL
+serves many daemons.  An empty database is migrated on first use; a database at
+an older revision is refused with a message saying how to upgrade, never a crash.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.errors import DatabaseError
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def database_url() -> str:
+    """``PAZAR_DATABASE_URL``, else ``pazar.db`` in the working directory."""
+    url = os.environ.get("PAZAR_DATABASE_URL", "").strip()
+    if url:
+        return url
+    return f"sqlite:///{Path.cwd() / 'pazar.db'}"
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password hidden, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid database URL>"
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise DatabaseError(f"PAZAR_DATABASE_URL is not a database URL: {exc}") from None
+    if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    kwargs: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    else:
+        kwargs["pool_pre_ping"] = True
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise DatabaseError(
+            f"the driver for {parsed.get_backend_name()} is not installed ({exc.name}); "
+            "install pazar with the 'postgres' extra: pip install 'pazar[postgres]'"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)  # type: ignore[arg-type]
+    return ScriptDirectory.from_config(cfg).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+class Database:
+    """An engine plus a session factory, checked against the migrations."""
+
+    def __init__(self, url: str | None = None, *, auto_migrate: bool = True) -> None:
+        self.url = url or database_url()
+        self.engine = make_engine(self.url)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self._checked = False
+        self._auto_migrate = auto_migrate
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Migrate to the newest revision; returns (before, after)."""
+        from alembic import command
+
+        before = self._current()
+        command.upgrade(_alembic_config(self.engine), "head")
+        self._checked = True
+        return before, head_revision()
+
+    def _current(self) -> str | None:
+        try:
+            return current_revision(self.engine)
+        except OperationalError as exc:
+            raise DatabaseError(
+                f"cannot open the database {redact_url(self.url)}: {exc.orig}"
+            ) from None
+
+    def ensure_ready(self) -> None:
+        """Migrate an empty database; refuse an old or unknown revision."""
+        if self._checked:
+            return
+        current = self._current()
+        head = head_revision()
+        if current == head:
+            self._checked = True
+            return
+        if current is None:
+            tables = set(inspect(self.engine).get_table_names())
+            if tables - {"alembic_version"}:
+                raise DatabaseError(
+                    f"the database {redact_url(self.url)} has tables but no pazar revision; "
+                    "point PAZAR_DATABASE_URL at an empty database or a pazar one"
+                )
+            if not self._auto_migrate:
+                raise DatabaseError("the database is empty; run `pazar db upgrade`")
+            self.upgrade()
+            return
+        from alembic.script import ScriptDirectory
+
+        script = ScriptDirectory.from_config(_alembic_config(self.engine))
+        known = {rev.revision for rev in script.walk_revisions()}
+        if current not in known:
+            raise DatabaseError(
+                f"the database {redact_url(self.url)} is at revision {current}, "
+                f"which this pazar does not know (newest here: {head}); upgrade pazar"
+            )
+        raise DatabaseError(
+            f"the database {redact_url(self.url)} is at revision {current}, this pazar needs {head}; "
+            "run `pazar db upgrade`"
+        )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: commit on success, roll back on error."""
+        self.ensure_ready()
+        session = self.sessionmaker()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

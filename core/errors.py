@@ -1,0 +1,42 @@
+"""Error types that the CLI turns into one clear line and an exit code.
+
+Expected failures (bad input, unreachable marketplace, unknown channel) raise one
+of these; anything else is a bug and shows a traceback only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+
+class PazarError(Exception):
+    """An expected failure: printed as one message, exit code 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details or [])
+
+
+class ValidationError(PazarError):
+    """Bad input (YAML, config, CSV, payload): exit code 2, nothing changed."""
+
+    exit_code = 2
+
+
+class NotFoundError(PazarError):
+    """A named thing (channel, flow, run) does not exist: exit code 2."""
+
+    exit_code = 2
+
+
+class ConfigError(PazarError):
+    """A channel config cannot be used as it is (e.g. env: secret missing)."""
+
+    exit_code = 2
+
+
+class DatabaseError(PazarError):
+    """The database is unreachable or at a revision this pazar cannot use."""
+
+    exit_code = 1

@@ -1,0 +1,7 @@
+"""All tables. Later areas (integration state, jobs, mapping) add modules here."""
+
+from core.models.base import Base
+from core.models.channels import Channel, ConfigChange
+from core.models.runs import Run, RunLog
+
+__all__ = ["Base", "Channel", "ConfigChange", "Run", "RunLog"]

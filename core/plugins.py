@@ -1,0 +1,153 @@
+"""Loading plugins and building the registry.
+
+Order: external plugins from the ``pazar.plugins`` entry-point group (unless
+``PAZAR_DISABLE_PLUGIN_AUTOLOAD=1``), modules named in ``PAZAR_PLUGINS``, then the
+built-ins.  A plugin that fails to import costs one warning line, never the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import logging
+import os
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from core import hookspecs
+from core.errors import PazarError
+from core.registry import Registry
+
+log = logging.getLogger("pazar.plugins")
+
+ENTRY_POINT_GROUP = "pazar.plugins"
+BUILTIN_PLUGINS = ("core.steps", "plugins.hepsiburada", "plugins.fashfed")
+
+
+@dataclass
+class PluginInfo:
+    name: str
+    version: str
+    source: str  # "builtin", "entry point", "PAZAR_PLUGINS"
+    hooks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PluginSystem:
+    manager: pluggy.PluginManager
+    registry: Registry
+    infos: list[PluginInfo]
+    warnings: list[str]
+
+    @property
+    def hook(self) -> Any:
+        return self.manager.hook
+
+
+def _module_version(module: ModuleType, dist_name: str | None) -> str:
+    if dist_name:
+        try:
+            return importlib.metadata.version(dist_name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    version = getattr(module, "__version__", None)
+    if version:
+        return str(version)
+    import core
+
+    return core.__version__ if module.__name__.split(".")[0] in {"core", "plugins"} else "?"
+
+
+def _warn(warnings: list[str], message: str) -> None:
+    warnings.append(message)
+    log.warning(message)
+
+
+def load_plugins(extra: list[ModuleType | Any] | None = None) -> PluginSystem:
+    """Build a plugin manager and a filled registry.
+
+    ``extra`` lets tests and embedding code add plugin objects directly.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    infos: list[PluginInfo] = []
+    warnings: list[str] = []
+
+    def add(obj: Any, name: str, source: str, dist: str | None = None) -> None:
+        if pm.is_registered(obj) or pm.has_plugin(name):
+            return
+        pm.register(obj, name=name)
+        module = obj if isinstance(obj, ModuleType) else importlib.import_module(type(obj).__module__)
+        infos.append(PluginInfo(name=name, version=_module_version(module, dist), source=source))
+
+    if os.environ.get("PAZAR_DISABLE_PLUGIN_AUTOLOAD", "") not in ("1", "true", "yes"):
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                obj = ep.load()
+            except Exception as exc:  # noqa: BLE001 - a broken plugin must not break the CLI
+                _warn(warnings, f"warning: plugin {ep.name!r} ({ep.value}) failed to load: {exc}")
+                continue
+            add(obj, ep.name, "entry point", ep.dist.name if ep.dist else None)
+
+    for modname in [m.strip() for m in os.environ.get("PAZAR_PLUGINS", "").split(",") if m.strip()]:
+        try:
+            module = importlib.import_module(modname)
+        except Exception as exc:  # noqa: BLE001
+            _warn(warnings, f"warning: plugin module {modname!r} from PAZAR_PLUGINS failed to import: {exc}")
+            continue
+        add(module, modname, "PAZAR_PLUGINS")
+
+    for obj in extra or []:
+        add(obj, getattr(obj, "__name__", type(obj).__name__), "extra")
+
+    for modname in BUILTIN_PLUGINS:
+        try:
+            module = importlib.import_module(modname)
+        except Exception as exc:  # noqa: BLE001
+            _warn(warnings, f"warning: built-in plugin {modname!r} failed to import: {exc}")
+            continue
+        add(module, modname, "builtin")
+
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise PazarError(f"plugin error: {exc}") from exc
+
+    for info in infos:
+        plugin = pm.get_plugin(info.name)
+        info.hooks = sorted(
+            caller.name for caller in pm.get_hookcallers(plugin) or [] if caller.name.startswith("pazar_")
+        )
+
+    registry = Registry()
+    for hook_name in (
+        "pazar_register_marketplaces",
+        "pazar_register_steps",
+        "pazar_register_template_filters",
+        "pazar_register_commerce_backends",
+    ):
+        hook_caller = getattr(pm.hook, hook_name)
+        for impl in reversed(hook_caller.get_hookimpls()):
+            impl.function(register=registry.registrar(impl.plugin_name))
+
+    return PluginSystem(manager=pm, registry=registry, infos=infos, warnings=warnings)
+
+
+_cached: PluginSystem | None = None
+
+
+def plugin_system() -> PluginSystem:
+    """The process-wide plugin system, loaded once."""
+    global _cached
+    if _cached is None:
+        _cached = load_plugins()
+    return _cached
+
+
+def reset_plugin_system(system: PluginSystem | None = None) -> None:
+    """Forget (or replace) the loaded plugin system; for tests and embedding."""
+    global _cached
+    _cached = system

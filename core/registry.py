@@ -1,0 +1,136 @@
+"""What plugins register, and the registry that holds it.
+
+These dataclasses are the public vocabulary for plugin authors; the registry
+rejects duplicate names so two plugins can never silently shadow each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from core.errors import PazarError
+
+StepKind = Literal["source", "step", "sink"]
+
+
+@dataclass(frozen=True)
+class Marketplace:
+    """A marketplace served by a plugin.
+
+    ``config_schema`` is a path relative to the ``schemas/`` directory (e.g.
+    ``"channel/hepsiburada.json"``) or an inline JSON Schema dict.
+    ``client_factory(channel)`` returns the plugin's HTTP client for one channel;
+    ``sandbox_app()`` returns an ASGI app imitating the marketplace.
+    ``flows_dir`` is where the plugin's built-in flows live (default:
+    ``flows.d/<name>``).
+    """
+
+    name: str
+    title: str
+    config_schema: str | dict[str, Any]
+    client_factory: Callable[[Any], Any] | None = None
+    sandbox_app: Callable[[], Any] | None = None
+    flows_dir: Path | None = None
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class StepType:
+    """A source, step or sink that flows can name with ``type:``.
+
+    ``factory(ctx)`` builds the runtime object from a :class:`core.pipeline.StepContext`
+    whose ``params`` were already validated against ``params_schema`` (a JSON
+    Schema for the step's keys other than ``type``).  ``context`` names the
+    template variables the step's Jinja expressions may use.
+    """
+
+    name: str
+    kind: StepKind
+    factory: Callable[[Any], Any]
+    params_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
+    description: str = ""
+    context: tuple[str, ...] = ("record", "config", "channel", "now")
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateFilter:
+    """A Jinja filter available in flow templates and config formats."""
+
+    name: str
+    func: Callable[..., Any]
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class CommerceBackendType:
+    """A seller-side backend (``local``, an Omnitron adapter, ...)."""
+
+    name: str
+    factory: Callable[..., Any]
+    description: str = ""
+    plugin: str = ""
+
+
+class Registry:
+    """Everything plugins registered, keyed by name."""
+
+    def __init__(self) -> None:
+        self.marketplaces: dict[str, Marketplace] = {}
+        self.steps: dict[str, StepType] = {}
+        self.filters: dict[str, TemplateFilter] = {}
+        self.backends: dict[str, CommerceBackendType] = {}
+
+    def _add(self, table: dict[str, Any], what: str, obj: Any) -> None:
+        existing = table.get(obj.name)
+        if existing is not None:
+            raise PazarError(
+                f"{what} {obj.name!r} is registered twice "
+                f"(by {existing.plugin or '?'} and {obj.plugin or '?'})"
+            )
+        table[obj.name] = obj
+
+    def registrar(self, plugin: str) -> Callable[[Any], None]:
+        """Return the ``register`` callable handed to one plugin's hooks."""
+
+        def register(*objs: Any) -> None:
+            for obj in objs:
+                if isinstance(obj, Iterable) and not isinstance(obj, str | bytes | dict):
+                    register(*obj)
+                    continue
+                stamped = obj if getattr(obj, "plugin", "") else _stamp(obj, plugin)
+                if isinstance(obj, Marketplace):
+                    self._add(self.marketplaces, "marketplace", stamped)
+                elif isinstance(obj, StepType):
+                    self._add(self.steps, "step type", stamped)
+                elif isinstance(obj, TemplateFilter):
+                    self._add(self.filters, "template filter", stamped)
+                elif isinstance(obj, CommerceBackendType):
+                    self._add(self.backends, "commerce backend", stamped)
+                else:
+                    raise PazarError(f"plugin {plugin} registered an unknown object {obj!r}")
+
+        return register
+
+    def step(self, name: str) -> StepType:
+        return self.steps[name]
+
+    def marketplace(self, name: str) -> Marketplace:
+        from core.errors import NotFoundError
+        from core.suggest import did_you_mean
+
+        try:
+            return self.marketplaces[name]
+        except KeyError:
+            raise NotFoundError(
+                f"unknown marketplace plugin {name!r}{did_you_mean(name, self.marketplaces)}"
+            ) from None
+
+
+def _stamp(obj: Any, plugin: str) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, plugin=plugin)
