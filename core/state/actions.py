@@ -1,0 +1,139 @@
+"""Integration actions: the last successful integration of each object per channel.
+
+Written in bulk (one upsert per batch) and compared by payload hash, so a
+payload identical to the last one sent is recognised without re-sending it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from core.models.state import IntegrationAction
+
+
+def _number(value: int | float | Decimal) -> str:
+    """10, 10.0 and Decimal("10.00") are the same price, so they hash alike."""
+    normal = Decimal(str(value)).normalize()
+    return format(normal, "f")
+
+
+def _prepare(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _prepare(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        items = [_prepare(v) for v in obj]
+        return sorted(items, key=repr) if isinstance(obj, set | frozenset) else items
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, int | float | Decimal):
+        return {"#": _number(obj)}
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    raise TypeError(f"cannot hash a {type(obj).__name__} in a payload")
+
+
+def payload_hash(payload: Any) -> str:
+    """A stable SHA-256 of a JSON-like payload.
+
+    Key order does not matter and ``10``, ``10.0`` and ``Decimal("10.00")`` hash
+    alike, so a re-read record that maps to the same payload is recognised.
+    """
+    text = json.dumps(_prepare(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def upsert(
+    session: Session,
+    model: Any,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update: Mapping[str, Any],
+) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE for SQLite and PostgreSQL, all rows in one statement.
+
+    ``update`` maps column names to expressions built from ``excluded`` by the
+    callable form: a value ``lambda excluded, table: ...``.
+    """
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model)
+    table = model.__table__
+    set_ = {col: (fn(stmt.excluded, table) if callable(fn) else fn) for col, fn in update.items()}
+    stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
+    session.execute(stmt, list(rows))
+
+
+ACTION_KEYS = ("channel_id", "content_type", "object_id")
+
+
+def upsert_actions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Record successful integrations; a row without a remote id keeps the known one.
+
+    Each row: channel_id, content_type, object_id, object_key, remote_id, version,
+    payload_hash, status, run_id, batch_id, updated_at.
+    """
+    full = [
+        {
+            "remote_id": None,
+            "payload_hash": None,
+            "status": "success",
+            "run_id": None,
+            "batch_id": None,
+            **row,
+        }
+        for row in rows
+    ]
+    upsert(
+        session,
+        IntegrationAction,
+        _dedupe(full, ACTION_KEYS),
+        ACTION_KEYS,
+        {
+            "object_key": lambda ex, t: ex.object_key,
+            "remote_id": lambda ex, t: func.coalesce(ex.remote_id, t.c.remote_id),
+            "version": lambda ex, t: ex.version,
+            "payload_hash": lambda ex, t: ex.payload_hash,
+            "status": lambda ex, t: ex.status,
+            "run_id": lambda ex, t: ex.run_id,
+            "batch_id": lambda ex, t: ex.batch_id,
+            "updated_at": lambda ex, t: ex.updated_at,
+        },
+    )
+
+
+def _dedupe(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
+    """The last row per key: one statement may not touch a row twice (PostgreSQL refuses)."""
+    out: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        out[tuple(row[k] for k in keys)] = row
+    return list(out.values())
+
+
+def actions_for(
+    session: Session, channel_id: int, content_type: str, object_ids: Iterable[int]
+) -> dict[int, IntegrationAction]:
+    """The integration actions of these objects, one query."""
+    ids = list(set(object_ids))
+    if not ids:
+        return {}
+    found: dict[int, IntegrationAction] = {}
+    for chunk_start in range(0, len(ids), 5000):
+        chunk = ids[chunk_start : chunk_start + 5000]
+        stmt = select(IntegrationAction).where(
+            IntegrationAction.channel_id == channel_id,
+            IntegrationAction.content_type == content_type,
+            IntegrationAction.object_id.in_(chunk),
+        )
+        found.update({a.object_id: a for a in session.scalars(stmt)})
+    return found

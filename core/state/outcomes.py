@@ -1,0 +1,238 @@
+"""Recording what happened to a batch: successes become integration actions,
+failures become penalties.  Called by the runner once per batch, inside the
+batch's transaction; everything here is set-based (a handful of statements per
+batch whatever its size).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.models.state import FailedIntegration
+from core.pipeline import Item
+from core.state.actions import payload_hash, upsert, upsert_actions
+from core.state.penalties import PenaltyState, next_failure, policy_for
+
+REASON_TYPES = ("mapping", "remote", "local")
+PENALTY_KEYS = ("channel_id", "content_type", "object_id")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One object that failed, as the penalty table needs it."""
+
+    content_type: str
+    object_id: int
+    object_key: str
+    version: int | None
+    message: str
+    reason_type: str = "mapping"
+    run_id: int | None = None
+    batch_id: int | None = None
+
+
+def item_content_type(item: Item, flow: Any) -> str:
+    return str(item.meta.get("content_type") or getattr(flow, "content_type", None) or "DEFAULT")
+
+
+def record_batch_outcomes(
+    session: Session,
+    *,
+    channel_id: int,
+    flow: Any,
+    run_id: int | None,
+    clock: Any,
+    config: Mapping[str, Any] | None,
+    succeeded: Sequence[tuple[Item, str | None]],
+    failed: Sequence[tuple[Item, str, str]],
+) -> None:
+    """Success → integration action (version, payload hash, remote id) and no penalty;
+    failure → penalty with one more attempt and the policy of this moment.
+
+    Items without ``meta["object_id"]`` are not tracked.  Items read from a
+    change stream (``meta["cursor"]``) also move that stream's cursor on.
+    """
+    now: datetime = clock.now()
+    ok_rows: list[dict[str, Any]] = []
+    marks: dict[tuple[str, str], int] = {}
+    for item, remote_id in succeeded:
+        object_id = item.meta.get("object_id")
+        if object_id is None:
+            continue
+        ct = item_content_type(item, flow)
+        version = int(item.meta.get("version") or 0)
+        ok_rows.append(
+            {
+                "channel_id": channel_id,
+                "content_type": ct,
+                "object_id": int(object_id),
+                "object_key": str(item.key),
+                "remote_id": None if remote_id is None else str(remote_id),
+                "version": version,
+                "payload_hash": item.meta.get("payload_hash") or payload_hash(item.data),
+                "status": "deleted" if item.meta.get("deleted") else "success",
+                "run_id": run_id,
+                "batch_id": None,
+                "updated_at": now,
+            }
+        )
+        _mark(marks, item, ct)
+    failures: list[Failure] = []
+    for item, message, reason in failed:
+        object_id = item.meta.get("object_id")
+        if object_id is None:
+            continue
+        ct = item_content_type(item, flow)
+        version = item.meta.get("version")
+        failures.append(
+            Failure(
+                content_type=ct,
+                object_id=int(object_id),
+                object_key=str(item.key),
+                version=None if version is None else int(version),
+                message=str(message),
+                reason_type=reason if reason in REASON_TYPES else "local",
+                run_id=run_id,
+            )
+        )
+        _mark(marks, item, ct)
+    record_successes(session, ok_rows)
+    penalize(session, channel_id=channel_id, config=config, now=now, failures=failures)
+    if marks:
+        from core.state.selection import advance_cursor
+
+        for (ct, source), version in marks.items():
+            advance_cursor(
+                session,
+                channel_id=channel_id,
+                content_type=ct,
+                source=source,
+                version=version,
+                now=now,
+            )
+
+
+def _mark(marks: dict[tuple[str, str], int], item: Item, ct: str) -> None:
+    source = item.meta.get("cursor")
+    version = item.meta.get("version")
+    if source and version is not None:
+        key = (ct, str(source))
+        marks[key] = max(marks.get(key, 0), int(version))
+
+
+def record_successes(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Upsert the actions and clear the penalties of these objects."""
+    if not rows:
+        return
+    upsert_actions(session, rows)
+    by_scope: dict[tuple[int, str], set[int]] = defaultdict(set)
+    for row in rows:
+        by_scope[(row["channel_id"], row["content_type"])].add(row["object_id"])
+    for (channel_id, ct), ids in by_scope.items():
+        clear_penalties(session, channel_id, ct, ids)
+
+
+def clear_penalties(
+    session: Session, channel_id: int, content_type: str, object_ids: Iterable[int]
+) -> int:
+    ids = list(object_ids)
+    removed = 0
+    for start in range(0, len(ids), 5000):
+        result = session.execute(
+            delete(FailedIntegration).where(
+                FailedIntegration.channel_id == channel_id,
+                FailedIntegration.content_type == content_type,
+                FailedIntegration.object_id.in_(ids[start : start + 5000]),
+            )
+        )
+        removed += result.rowcount or 0
+    return removed
+
+
+def _state(row: FailedIntegration) -> PenaltyState | None:
+    if row.released_at is not None:
+        return None  # a released penalty starts over
+    return PenaltyState(
+        retry_count=row.retry_count,
+        max_retry_count=row.max_retry_count,
+        retry_interval=row.retry_interval,
+        first_failed_at=row.first_failed_at,
+        last_failed_at=row.last_failed_at,
+        expires_at=row.expires_at,
+    )
+
+
+def penalize(
+    session: Session,
+    *,
+    channel_id: int,
+    config: Mapping[str, Any] | None,
+    now: datetime,
+    failures: Sequence[Failure],
+) -> None:
+    """Record failures: one read of the existing penalties, one upsert.
+
+    The policy is read from ``config`` now (the snapshot rule); the first failure
+    time is kept, so ``EXPIRATION_DATE`` counts from the first failure.
+    """
+    if not failures:
+        return
+    by_ct: dict[str, dict[int, Failure]] = defaultdict(dict)
+    for failure in failures:
+        by_ct[failure.content_type][failure.object_id] = failure
+    rows: list[dict[str, Any]] = []
+    for ct, objects in by_ct.items():
+        policy = policy_for(config, ct)
+        existing: dict[int, FailedIntegration] = {}
+        ids = list(objects)
+        for start in range(0, len(ids), 5000):
+            stmt = select(FailedIntegration).where(
+                FailedIntegration.channel_id == channel_id,
+                FailedIntegration.content_type == ct,
+                FailedIntegration.object_id.in_(ids[start : start + 5000]),
+            )
+            existing.update({row.object_id: row for row in session.scalars(stmt)})
+        for object_id, failure in objects.items():
+            previous = existing.get(object_id)
+            state, due = next_failure(_state(previous) if previous else None, policy, now)
+            rows.append(
+                {
+                    "channel_id": channel_id,
+                    "content_type": ct,
+                    "object_id": object_id,
+                    "object_key": failure.object_key,
+                    "version": failure.version,
+                    "reason_type": failure.reason_type,
+                    "message": failure.message,
+                    "run_id": failure.run_id,
+                    "batch_id": failure.batch_id,
+                    "retry_count": state.retry_count,
+                    "max_retry_count": state.max_retry_count,
+                    "retry_interval": state.retry_interval,
+                    "expiration_seconds": policy.expiration_seconds,
+                    "first_failed_at": state.first_failed_at,
+                    "last_failed_at": state.last_failed_at,
+                    "expires_at": state.expires_at,
+                    "next_retry_at": due,
+                    "released_at": None,
+                }
+            )
+    columns = [c for c in rows[0] if c not in PENALTY_KEYS]
+    upsert(
+        session,
+        FailedIntegration,
+        rows,
+        PENALTY_KEYS,
+        {col: (lambda name: lambda ex, t: getattr(ex, name))(col) for col in columns},
+    )
+    # The ORM objects read above are now stale.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, FailedIntegration):
+            session.expire(obj)

@@ -1,0 +1,207 @@
+"""Failed-integration policy (penalties): the seed's section 3, in one place.
+
+A channel config may carry ``failed_integration`` (the seed spells it
+``FAILED_INTEGRATION``; both are read) with one policy per content type and a
+``DEFAULT``::
+
+    failed_integration:
+      DEFAULT:      {RETRY_INTERVAL: 28800, EXPIRATION_DATE: 57601, MAX_RETRY_COUNT: 3}
+      productstock: {RETRY_INTERVAL: 600, EXPIRATION_DATE: 86400, MAX_RETRY_COUNT: 5}
+      sent_to_remote: {EXPIRATION_HOUR: 1}
+
+The policy is copied onto the penalty when a failure is recorded (the snapshot
+rule): a config change applies from a record's next failure on.  The retry
+condition exists twice, as a Python function for reports and tests and as a SQL
+predicate so selection can exclude held-back records inside its query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, or_
+
+from core.errors import ConfigError
+
+# The seed's "Default Format".
+DEFAULT_RETRY_INTERVAL = 28800
+DEFAULT_EXPIRATION_DATE = 57601
+DEFAULT_MAX_RETRY_COUNT = 3
+DEFAULT_EXPIRATION_HOUR = 1.0
+
+CONFIG_KEYS = ("failed_integration", "FAILED_INTEGRATION")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """One content type's penalty settings; ``expiration_seconds`` None = no time limit."""
+
+    retry_interval: int
+    expiration_seconds: int | None
+    max_retry_count: int
+
+
+DEFAULT_POLICY = Policy(DEFAULT_RETRY_INTERVAL, DEFAULT_EXPIRATION_DATE, DEFAULT_MAX_RETRY_COUNT)
+
+
+def failed_integration_config(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    for key in CONFIG_KEYS:
+        value = (config or {}).get(key)
+        if value is not None:
+            if not isinstance(value, Mapping):
+                raise ConfigError(
+                    f"channel config {key} must be an object of policies per content type"
+                )
+            return value
+    return {}
+
+
+def _int(section: Mapping[str, Any], key: str, where: str, *, nullable: bool = False) -> int | None:
+    value = section.get(key)
+    if value is None:
+        if nullable:
+            return None
+        raise ConfigError(f"channel config {where}.{key} is missing")
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ConfigError(
+            f"channel config {where}.{key} must be a number of seconds >= 0, got {value!r}"
+        )
+    return int(value)
+
+
+def policy_for(config: Mapping[str, Any] | None, content_type: str) -> Policy:
+    """The policy for ``content_type``: its own section, else ``DEFAULT``, else the seed's default.
+
+    A section may set only some keys; the rest come from ``DEFAULT`` and then
+    from the seed's defaults.
+    """
+    fi = failed_integration_config(config)
+    merged: dict[str, Any] = {
+        "RETRY_INTERVAL": DEFAULT_RETRY_INTERVAL,
+        "EXPIRATION_DATE": DEFAULT_EXPIRATION_DATE,
+        "MAX_RETRY_COUNT": DEFAULT_MAX_RETRY_COUNT,
+    }
+    where = "failed_integration"
+    for name in ("DEFAULT", content_type):
+        section = fi.get(name)
+        if section is None:
+            continue
+        if not isinstance(section, Mapping):
+            raise ConfigError(f"channel config failed_integration.{name} must be an object")
+        merged.update({k: v for k, v in section.items() if k in merged})
+        where = f"failed_integration.{name}"
+    return Policy(
+        retry_interval=_int(merged, "RETRY_INTERVAL", where) or 0,
+        expiration_seconds=_int(merged, "EXPIRATION_DATE", where, nullable=True),
+        max_retry_count=_int(merged, "MAX_RETRY_COUNT", where) or 0,
+    )
+
+
+def sent_to_remote_hours(config: Mapping[str, Any] | None) -> float:
+    """``sent_to_remote.EXPIRATION_HOUR``: how long a batch may wait on the marketplace."""
+    section = failed_integration_config(config).get("sent_to_remote") or {}
+    value = (
+        section.get("EXPIRATION_HOUR", DEFAULT_EXPIRATION_HOUR)
+        if isinstance(section, Mapping)
+        else None
+    )
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(
+            f"channel config failed_integration.sent_to_remote.EXPIRATION_HOUR must be a number of hours > 0, got {value!r}"
+        )
+    return float(value)
+
+
+@dataclass(frozen=True)
+class PenaltyState:
+    """The stored fields a retry decision depends on (a snapshot, not the config)."""
+
+    retry_count: int
+    max_retry_count: int
+    retry_interval: int
+    first_failed_at: datetime
+    last_failed_at: datetime
+    expires_at: datetime | None
+
+
+def expires_at(first_failed_at: datetime, policy: Policy) -> datetime | None:
+    if policy.expiration_seconds is None:
+        return None
+    return first_failed_at + timedelta(seconds=policy.expiration_seconds)
+
+
+def next_failure(
+    previous: PenaltyState | None, policy: Policy, now: datetime
+) -> tuple[PenaltyState, datetime | None]:
+    """The penalty after one more failure at ``now`` under the current ``policy``.
+
+    Returns the new state and its ``next_retry_at`` (None when no retry can
+    ever happen, which parks the record).
+    """
+    first = previous.first_failed_at if previous else now
+    count = (previous.retry_count if previous else 0) + 1
+    state = PenaltyState(
+        retry_count=count,
+        max_retry_count=policy.max_retry_count,
+        retry_interval=policy.retry_interval,
+        first_failed_at=first,
+        last_failed_at=now,
+        expires_at=expires_at(first, policy),
+    )
+    return state, next_retry_at(state)
+
+
+def next_retry_at(state: PenaltyState) -> datetime | None:
+    """When the record may be taken again, or None if never."""
+    if state.retry_count >= state.max_retry_count:
+        return None
+    due = state.last_failed_at + timedelta(seconds=state.retry_interval)
+    if state.expires_at is not None and due >= state.expires_at:
+        return None
+    return due
+
+
+def may_retry(state: PenaltyState, now: datetime) -> bool:
+    """The seed's condition: ``retry_count < MAX_RETRY_COUNT and (expiration is None or now < expiration)``."""
+    return state.retry_count < state.max_retry_count and (
+        state.expires_at is None or now < state.expires_at
+    )
+
+
+def is_due(state: PenaltyState, now: datetime) -> bool:
+    """Retryable now: the seed's condition and the retry interval has passed."""
+    return may_retry(state, now) and now >= state.last_failed_at + timedelta(
+        seconds=state.retry_interval
+    )
+
+
+def is_exhausted(state: PenaltyState, now: datetime) -> bool:
+    """No retry will ever happen again without a manual release."""
+    return not may_retry(state, now)
+
+
+# ---- the same rules as SQL predicates over failed_integrations ---------------------------
+
+
+def sql_may_retry(f: Any, now: datetime) -> ColumnElement[bool]:
+    """``may_retry`` over a failed_integrations table/alias ``f``."""
+    return and_(
+        f.c.retry_count < f.c.max_retry_count, or_(f.c.expires_at.is_(None), f.c.expires_at > now)
+    )
+
+
+def sql_is_due(f: Any, now: datetime) -> ColumnElement[bool]:
+    """``is_due`` in SQL: uses the stored ``next_retry_at`` (last failure + snapshot interval)."""
+    return and_(sql_may_retry(f, now), f.c.next_retry_at.is_not(None), f.c.next_retry_at <= now)
+
+
+def sql_holds_back(f: Any, now: datetime) -> ColumnElement[bool]:
+    """A penalty row that keeps its record out of selection right now."""
+    return ~sql_is_due(f, now)
+
+
+def sql_is_exhausted(f: Any, now: datetime) -> ColumnElement[bool]:
+    return ~sql_may_retry(f, now)
