@@ -1,0 +1,23 @@
+"""Flow definitions: loading, validation, schema and schedules.
+
+The names most callers need are re-exported here; see the submodules for the rest.
+"""
+
+from core.flows.loader import FlowCatalog, load_flow_file, load_flows, validate_files
+from core.flows.model import FlowDef, StepDef
+from core.flows.schedule import Schedule, parse_schedule
+from core.flows.schema import composed_schema
+from core.flows.validate import FlowError
+
+__all__ = [
+    "FlowCatalog",
+    "FlowDef",
+    "FlowError",
+    "Schedule",
+    "StepDef",
+    "composed_schema",
+    "load_flow_file",
+    "load_flows",
+    "parse_schedule",
+    "validate_files",
+]

@@ -1,0 +1,457 @@
+"""Flow validation that a person can act on.
+
+Two passes instead of one big composed schema: the top level against
+``schemas/flow.schema.json`` (every error, not just the first), then each
+source/step/sink against the params schema of the step its ``type`` names.
+That way an unknown step gives "unknown step 'x'; did you mean 'y'?" instead of
+a dump of every alternative, and each error carries the file line of the value
+it is about (see :mod:`core.flows.yamlpos`).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as SchemaValidationError
+from jsonschema.exceptions import SchemaError, best_match
+
+from core.flows.model import FlowDef, StepDef
+from core.flows.schedule import ScheduleError, parse_schedule
+from core.flows.schema import KINDS, base_schema
+from core.flows.yamlpos import PositionedDocument, load_positioned, pointer_join
+from core.suggest import did_you_mean, nearest
+
+CORE_PLUGIN = "core"
+_JSON_TYPES = {
+    bool: "boolean",
+    int: "integer",
+    float: "number",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
+_ARTICLES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "a boolean (true/false)",
+    "array": "a list",
+    "object": "a mapping",
+    "null": "null",
+}
+
+
+@dataclass(frozen=True, order=True)
+class FlowError:
+    """One problem in one flow file: ``path:line: /pointer: message``."""
+
+    path: str
+    line: int | None
+    pointer: str | None
+    message: str
+    column: int | None = field(default=None, compare=False)
+
+    def __str__(self) -> str:
+        where = self.path
+        if self.line is not None:
+            where += f":{self.line}"
+            if self.pointer is None and self.column is not None:
+                where += f":{self.column}"
+        if self.pointer is None:
+            return f"{where}: {self.message}"
+        return f"{where}: {self.pointer or '/'}: {self.message}"
+
+
+@dataclass
+class FlowCheck:
+    """The outcome of checking one flow document."""
+
+    path: str
+    doc: PositionedDocument | None
+    errors: list[FlowError]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def data(self) -> Any:
+        return self.doc.data if self.doc else None
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _expected_types(types: Any) -> str:
+    names = [types] if isinstance(types, str) else list(types)
+    words = [_ARTICLES.get(n, n) for n in names]
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _error_pointer(base: str, error: SchemaValidationError) -> str:
+    pointer = base
+    for token in error.absolute_path:
+        pointer = pointer_join(pointer, token)
+    return pointer
+
+
+def _allowed_keys(schema: Any) -> list[str]:
+    if isinstance(schema, dict):
+        return list(schema.get("properties", {}))
+    return []
+
+
+def describe(
+    error: SchemaValidationError, base: str = "", owner: str = ""
+) -> list[tuple[str, str]]:
+    """(pointer, message) pairs for one jsonschema error, in words.
+
+    ``owner`` names what the validated value is (e.g. "step 'core.map'") for
+    messages about its own keys.
+    """
+    pointer = _error_pointer(base, error)
+    kind = error.validator
+    value = error.validator_value
+    instance = error.instance
+    schema = error.schema if isinstance(error.schema, dict) else {}
+
+    if kind == "required":
+        present = instance if isinstance(instance, dict) else {}
+        missing = [key for key in value if key not in present]
+        return [(pointer_join(pointer, key), f"missing required key {key!r}") for key in missing]
+    if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
+        allowed = _allowed_keys(schema)
+        patterns = list(schema.get("patternProperties", {}))
+        extras = [
+            key
+            for key in instance
+            if key not in allowed and not any(re.search(p, key) for p in patterns)
+        ]
+        where = "here" if error.absolute_path else f"for {owner}" if owner else "at the top level"
+        out = []
+        for key in extras:
+            hint = did_you_mean(key, allowed)
+            if not hint and allowed:
+                hint = f" (allowed: {', '.join(allowed)})"
+            out.append((pointer_join(pointer, key), f"unknown key {key!r} {where}{hint}"))
+        return out or [(pointer, error.message)]
+    if kind == "type":
+        return [
+            (
+                pointer,
+                f"expected {_expected_types(value)}, got {_json_type(instance)} {_short(instance)}",
+            )
+        ]
+    if kind == "enum":
+        options = ", ".join(_short(v) for v in value)
+        hint = (
+            did_you_mean(instance, [v for v in value if isinstance(v, str)])
+            if isinstance(instance, str)
+            else ""
+        )
+        return [(pointer, f"expected one of {options}, got {_short(instance)}{hint}")]
+    if kind == "const":
+        return [(pointer, f"expected {_short(value)}, got {_short(instance)}")]
+    if kind == "pattern":
+        expected = schema.get("x-expected")
+        if expected:
+            return [(pointer, f"expected {expected}, got {_short(instance)}")]
+        return [(pointer, f"{_short(instance)} does not match the pattern {value!r}")]
+    if kind == "format":
+        return [(pointer, f"{_short(instance)} is not a valid {value}")]
+    if kind == "minLength":
+        if value == 1:
+            return [(pointer, "must not be empty")]
+        return [(pointer, f"expected at least {value} characters, got {len(instance)}")]
+    if kind == "maxLength":
+        return [(pointer, f"expected at most {value} characters, got {len(instance)}")]
+    if kind == "minItems":
+        return [(pointer, f"expected at least {value} item(s), got {len(instance)}")]
+    if kind == "maxItems":
+        return [(pointer, f"expected at most {value} item(s), got {len(instance)}")]
+    if kind == "uniqueItems":
+        return [(pointer, "items must be unique")]
+    if kind in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"):
+        relation = {
+            "minimum": ">=",
+            "maximum": "<=",
+            "exclusiveMinimum": ">",
+            "exclusiveMaximum": "<",
+            "multipleOf": "a multiple of",
+        }[kind]
+        return [(pointer, f"expected a number {relation} {value}, got {_short(instance)}")]
+    if kind in ("anyOf", "oneOf") and error.context:
+        # Say what is wrong with the closest alternative, never dump them all.
+        inner = best_match(error.context)
+        return (
+            describe(inner, base, owner)
+            if inner is not None
+            else [(pointer, "no alternative matches")]
+        )
+    if kind == "oneOf":
+        return [(pointer, "matches more than one alternative; make it match exactly one")]
+    if kind == "not":
+        return [(pointer, f"{_short(instance)} is not allowed here")]
+    if kind == "minProperties":
+        return [(pointer, f"expected at least {value} key(s)")]
+    if kind == "dependentRequired" and isinstance(instance, dict):
+        out = []
+        for trigger, needed in value.items():
+            if trigger in instance:
+                for key in needed:
+                    if key not in instance:
+                        out.append(
+                            (
+                                pointer_join(pointer, key),
+                                f"missing key {key!r} (required with {trigger!r})",
+                            )
+                        )
+        return out or [(pointer, error.message)]
+    message = error.message
+    if len(message) > 200:
+        message = message[:197] + "..."
+    return [(pointer, message)]
+
+
+def _schema_errors(
+    validator: Draft202012Validator, instance: Any, base: str, owner: str = ""
+) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for error in validator.iter_errors(instance):
+        found.extend(describe(error, base, owner))
+    return found
+
+
+_FORMAT_CHECKER = Draft202012Validator.FORMAT_CHECKER
+_base_validator: Draft202012Validator | None = None
+_params_validators: dict[int, tuple[Any, Draft202012Validator]] = {}
+
+
+def _top_validator() -> Draft202012Validator:
+    global _base_validator
+    if _base_validator is None:
+        _base_validator = Draft202012Validator(base_schema(), format_checker=_FORMAT_CHECKER)
+    return _base_validator
+
+
+def _params_validator(schema: Any) -> Draft202012Validator:
+    """A validator per params schema, built once (the schema object is kept alive)."""
+    cached = _params_validators.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    Draft202012Validator.check_schema(schema)
+    validator = Draft202012Validator(schema, format_checker=_FORMAT_CHECKER)
+    _params_validators[id(schema)] = (schema, validator)
+    return validator
+
+
+def _slot_kind(pointer: str) -> str:
+    if pointer == "/source":
+        return "source"
+    if pointer == "/sink":
+        return "sink"
+    return "step"
+
+
+def _step_slots(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    slots: list[tuple[str, Any]] = []
+    if "source" in data:
+        slots.append(("/source", data["source"]))
+    steps = data.get("steps")
+    if isinstance(steps, list):
+        slots.extend((f"/steps/{i}", entry) for i, entry in enumerate(steps))
+    if "sink" in data:
+        slots.append(("/sink", data["sink"]))
+    return slots
+
+
+def _check_step(pointer: str, entry: Any, registry: Any) -> list[tuple[str, str]]:
+    """Pass two for one slot: the step name, then its params."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str) or not entry["type"]:
+        return []  # pass one already said what the slot should look like
+    name = entry["type"]
+    want = _slot_kind(pointer)
+    steps = registry.steps
+    same_kind = [s.name for s in steps.values() if s.kind == want]
+    step = steps.get(name)
+    if step is None:
+        hint = did_you_mean(name, same_kind)
+        if not hint:
+            other = nearest(name, [s.name for s in steps.values() if s.kind != want])
+            if other:
+                hint = f"; did you mean {other!r}? (that is a {steps[other].kind}, not a {want})"
+        if not hint and not same_kind:
+            hint = f" (no {want} is registered; is the plugin that provides it installed?)"
+        return [(pointer_join(pointer, "type"), f"unknown step {name!r}{hint}")]
+    if step.kind != want:
+        hint = did_you_mean(name, same_kind)
+        return [
+            (
+                pointer_join(pointer, "type"),
+                f"step {name!r} is a {step.kind}; it cannot be used as a {want} here{hint}",
+            )
+        ]
+    params = {k: v for k, v in entry.items() if k != "type"}
+    try:
+        validator = _params_validator(step.params_schema)
+    except SchemaError as exc:
+        return [
+            (pointer, f"step {name!r} has an invalid params schema (a plugin bug): {exc.message}")
+        ]
+    return _schema_errors(validator, params, pointer, f"step {name!r}")
+
+
+def check_document(
+    doc: PositionedDocument,
+    registry: Any,
+    *,
+    path: str,
+    expect_plugin: str | None = None,
+    expect_flow: str | None = None,
+) -> list[FlowError]:
+    """Every problem in one parsed flow document.
+
+    ``expect_plugin`` / ``expect_flow`` come from where the file was found
+    (``<plugin>/<flow>.yaml``) and must agree with its ``plugin``/``flow`` keys.
+    """
+    errors: list[FlowError] = [
+        FlowError(path, p.line, p.pointer, p.message, p.column)
+        if p.pointer is not None
+        else FlowError(path, p.line, None, p.message, p.column)
+        for p in doc.problems
+    ]
+
+    def add(pointer: str, message: str) -> None:
+        errors.append(FlowError(path, doc.line_of(pointer), pointer, message))
+
+    data = doc.data
+    if data is None and not doc.problems:
+        errors.append(
+            FlowError(path, 1, None, "empty file; expected a flow definition (a mapping)")
+        )
+        return errors
+    if data is None:
+        return errors
+    if not isinstance(data, dict):
+        add("", f"expected a mapping of flow keys, got {_json_type(data)}")
+        return errors
+
+    for pointer, message in _schema_errors(_top_validator(), data, ""):
+        add(pointer, message)
+    for pointer, entry in _step_slots(data):
+        for sub_pointer, message in _check_step(pointer, entry, registry):
+            add(sub_pointer, message)
+
+    plugin = data.get("plugin")
+    if isinstance(plugin, str) and plugin != CORE_PLUGIN and plugin not in registry.marketplaces:
+        add(
+            "/plugin",
+            f"unknown plugin {plugin!r}{did_you_mean(plugin, [*registry.marketplaces, CORE_PLUGIN])}",
+        )
+    if isinstance(plugin, str) and expect_plugin is not None and plugin != expect_plugin:
+        add(
+            "/plugin",
+            f"plugin {plugin!r} does not match the directory the file is in ({expect_plugin!r}); "
+            "flow files live in <plugin>/<flow>.yaml",
+        )
+    flow = data.get("flow")
+    if isinstance(flow, str) and expect_flow is not None and flow != expect_flow:
+        add(
+            "/flow",
+            f"flow {flow!r} does not match the file name ({expect_flow!r}.yaml); "
+            "flow files live in <plugin>/<flow>.yaml",
+        )
+    schedule = data.get("schedule")
+    if isinstance(schedule, str):
+        try:
+            parse_schedule(schedule)
+        except ScheduleError as exc:
+            add("/schedule", exc.message)
+
+    return sorted(set(errors), key=lambda e: (e.line or 0, e.pointer or "", e.message))
+
+
+def check_text(
+    text: str,
+    registry: Any,
+    *,
+    path: str,
+    expect_plugin: str | None = None,
+    expect_flow: str | None = None,
+) -> FlowCheck:
+    """Parse and check one flow file's text."""
+    doc = load_positioned(text)
+    errors = check_document(
+        doc, registry, path=path, expect_plugin=expect_plugin, expect_flow=expect_flow
+    )
+    return FlowCheck(path=path, doc=doc, errors=errors)
+
+
+def _with_defaults(params: dict[str, Any], schema: Any) -> dict[str, Any]:
+    """Top-level ``default`` values of the params schema filled in."""
+    if not isinstance(schema, dict):
+        return dict(params)
+    filled = dict(params)
+    for key, prop in schema.get("properties", {}).items():
+        if key not in filled and isinstance(prop, dict) and "default" in prop:
+            filled[key] = copy.deepcopy(prop["default"])
+    return filled
+
+
+def build_flow(check: FlowCheck, registry: Any, *, path: Any = None) -> FlowDef:
+    """A :class:`FlowDef` from a document that passed :func:`check_document`."""
+    if not check.ok:
+        raise ValueError("build_flow needs a flow without errors")
+    data: dict[str, Any] = check.data
+    doc = check.doc
+    assert doc is not None
+
+    def step_def(pointer: str, entry: dict[str, Any]) -> StepDef:
+        params = {k: v for k, v in entry.items() if k != "type"}
+        step = registry.steps.get(entry["type"])
+        if step is not None:
+            params = _with_defaults(params, step.params_schema)
+        return StepDef(
+            type=entry["type"], params=params, pointer=pointer, line=doc.line_of(pointer)
+        )
+
+    return FlowDef(
+        flow=data["flow"],
+        title=data["title"],
+        plugin=data["plugin"],
+        source=step_def("/source", data["source"]),
+        sink=step_def("/sink", data["sink"]),
+        steps=tuple(step_def(f"/steps/{i}", e) for i, e in enumerate(data.get("steps") or [])),
+        feature_flag=data.get("feature_flag"),
+        schedule=data.get("schedule"),
+        triggers=tuple(data.get("triggers") or ()),
+        content_type=data.get("content_type", "DEFAULT"),
+        batch_size=data.get("batch_size", 500),
+        description=data.get("description", ""),
+        path=path,
+        raw=data,
+    )
+
+
+__all__ = [
+    "KINDS",
+    "FlowCheck",
+    "FlowError",
+    "build_flow",
+    "check_document",
+    "check_text",
+    "describe",
+]
