@@ -1,0 +1,486 @@
+"""Channel config schemas: defaults, typing of ``key=value``, validation, masking.
+
+A marketplace plugin describes its channel config once, as a JSON Schema (draft
+2020-12).  Everything an operator sees is derived from it: the defaults a new
+channel starts with, how ``pazar channel set`` types a string, the messages of
+``pazar channel validate``, the masked ``show`` output and the seed's "Schema
+Type" form.  Keywords pazar adds to JSON Schema:
+
+- ``x-secret: true`` marks a secret: masked in every output, never echoed in an
+  error, and may be written ``env:NAME`` to be read from the environment at use.
+- ``x-data-type`` forces the form's data_type (list/text/integer/bool/json) when
+  the JSON type alone would give the wrong one.
+
+A config may be *incomplete* while it is being filled in (a required field still
+empty, as the seed's freshly created channel is) but never *invalid* (a value of
+the wrong type).  :func:`validate` with ``partial=True`` reports only the latter;
+activation asks for both.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import SchemaError
+
+from core.errors import ConfigError, ValidationError
+from core.suggest import did_you_mean
+
+MASK = "********"
+ENV_PREFIX = "env:"
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+DATA_TYPES = ("list", "text", "integer", "bool", "json")
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+_EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def schema_for(registry: Any, plugin: str) -> dict[str, Any]:
+    """The config schema of a marketplace plugin (NotFoundError with did-you-mean)."""
+    return load_schema(registry.marketplace(plugin).config_schema)
+
+
+def load_schema(source: str | Mapping[str, Any]) -> dict[str, Any]:
+    """An inline schema as is, or a file relative to the ``schemas/`` directory."""
+    if isinstance(source, Mapping):
+        return dict(source)
+    from core.paths import schemas_dir
+
+    return _load_schema_file(str(schemas_dir() / source))
+
+
+@lru_cache(maxsize=32)
+def _load_schema_file(path: str) -> dict[str, Any]:
+    file = Path(path)
+    try:
+        schema = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"channel config schema {file} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{file}:{exc.lineno}: channel config schema is not valid JSON: {exc.msg}"
+        ) from None
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        raise ConfigError(f"{file}: not a valid JSON Schema: {exc.message}") from None
+    return schema
+
+
+# --------------------------------------------------------------------------- walking
+
+
+def _types(sub: Mapping[str, Any]) -> list[str]:
+    t = sub.get("type")
+    if t is None:
+        return []
+    return [t] if isinstance(t, str) else list(t)
+
+
+def _child(sub: Mapping[str, Any], key: str) -> dict[str, Any] | None:
+    """The schema of ``key`` inside object schema ``sub``; None when not allowed."""
+    props = sub.get("properties") or {}
+    if key in props:
+        return props[key]
+    for pattern, pschema in (sub.get("patternProperties") or {}).items():
+        if re.search(pattern, key):
+            return pschema
+    extra = sub.get("additionalProperties", True)
+    if extra is False:
+        return None
+    return extra if isinstance(extra, dict) else {}
+
+
+def _subschema(schema: Mapping[str, Any], path: Sequence[Any]) -> dict[str, Any] | None:
+    sub: Any = schema
+    for part in path:
+        if sub is None:
+            return None
+        if isinstance(part, int):
+            items = sub.get("items")
+            sub = items if isinstance(items, dict) else {}
+        else:
+            sub = _child(sub, str(part))
+    return sub
+
+
+def _is_secret(schema: Mapping[str, Any], path: Sequence[Any]) -> bool:
+    """True when any schema on the path is a secret (a secret object hides its keys)."""
+    sub: Any = schema
+    for part in path:
+        if sub is None:
+            return False
+        sub = _child(sub, str(part)) if not isinstance(part, int) else (sub.get("items") or {})
+        if isinstance(sub, dict) and sub.get("x-secret"):
+            return True
+    return False
+
+
+def _join(path: Sequence[Any]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(config)"
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+_NO_DEFAULT = object()
+
+
+def _default_of(sub: Mapping[str, Any]) -> Any:
+    props = sub.get("properties") or {}
+    if "default" in sub:
+        value = copy.deepcopy(sub["default"])
+        if isinstance(value, dict) and props:
+            for key, psub in props.items():
+                if key not in value:
+                    child = _default_of(psub)
+                    if child is not _NO_DEFAULT:
+                        value[key] = child
+        return value
+    if props and "object" in (_types(sub) or ["object"]):
+        value = {}
+        for key, psub in props.items():
+            child = _default_of(psub)
+            if child is not _NO_DEFAULT:
+                value[key] = child
+        return value
+    return _NO_DEFAULT
+
+
+def defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """Every default the schema declares, nested objects included."""
+    value = _default_of(schema)
+    return value if isinstance(value, dict) else {}
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` on top of ``base``; nested mappings merge, everything else replaces."""
+    out = copy.deepcopy(dict(base))
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+# --------------------------------------------------------------------------- typing key=value
+
+
+def parse_assignment(text: str) -> tuple[str, str]:
+    """``"a.b=value"`` → ``("a.b", "value")``."""
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ValidationError(f"expected key=value, got {text!r}")
+    return key, value
+
+
+def key_schema(schema: Mapping[str, Any], key_path: str) -> dict[str, Any]:
+    """The schema of a dotted key; ValidationError naming the unknown part."""
+    parts = key_path.split(".")
+    sub: Any = schema
+    for i, part in enumerate(parts):
+        if not part:
+            raise ValidationError(f"{key_path}: empty key segment")
+        if not isinstance(sub, dict) or ("object" not in (_types(sub) or ["object"])):
+            raise ValidationError(f"{key_path}: {_join(parts[:i])} is not an object")
+        child = _child(sub, part)
+        if child is None:
+            known = list((sub.get("properties") or {}).keys())
+            where = _join(parts[:i]) if i else "config"
+            raise ValidationError(
+                f"{key_path}: unknown key {part!r} in {where}{did_you_mean(part, known)}"
+            )
+        sub = child
+    return sub
+
+
+def _coerce_scalar(types: list[str], raw: str) -> Any:
+    low = raw.strip().lower()
+    if "null" in types and low in {"null", "none", "~", ""}:
+        return None
+    if "boolean" in types and (low in _TRUE or low in _FALSE):
+        return low in _TRUE
+    if "integer" in types:
+        try:
+            return int(raw.strip())
+        except ValueError:
+            pass
+    if "number" in types:
+        try:
+            number = float(raw.strip())
+            return (
+                int(number) if number.is_integer() and "." not in raw and "e" not in low else number
+            )
+        except ValueError:
+            pass
+    if "string" in types:
+        return raw
+    if "null" in types and raw.strip() == "":
+        return None
+    return _NO_DEFAULT
+
+
+def coerce(schema: Mapping[str, Any], key_path: str, raw: str) -> Any:
+    """Type the string of ``key=value`` by the schema of ``key_path``.
+
+    Integers, numbers, booleans (true/false/yes/no/1/0), null, JSON for objects
+    and arrays (a plain comma-separated text for an array of scalars), strings as
+    they are.  A value that fits no type is returned as the string so validation
+    names the rule it breaks.
+    """
+    sub = key_schema(schema, key_path)
+    types = _types(sub)
+    if raw.startswith(ENV_PREFIX) and sub.get("x-secret"):
+        return raw
+    if not types:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw
+    stripped = raw.strip()
+    if ("object" in types or "array" in types) and stripped[:1] in ("{", "["):
+        try:
+            return json.loads(stripped)
+        except ValueError as exc:
+            shown = "(secret)" if sub.get("x-secret") else repr(raw)
+            raise ValidationError(f"{key_path}: {shown} is not valid JSON ({exc})") from None
+    scalar = _coerce_scalar(types, raw)
+    if scalar is not _NO_DEFAULT:
+        return scalar
+    if "array" in types:
+        if stripped == "":
+            return []
+        items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
+        item_types = _types(items) or ["string"]
+        out = []
+        for part in (p.strip() for p in stripped.split(",")):
+            value = _coerce_scalar(item_types, part)
+            out.append(part if value is _NO_DEFAULT else value)
+        return out
+    if "object" in types and stripped == "":
+        return {}
+    if "null" in types and stripped.lower() in {"null", "none", ""}:
+        return None
+    return raw
+
+
+def assign(config: dict[str, Any], key_path: str, value: Any) -> None:
+    """Set a dotted key in a config, creating intermediate objects."""
+    parts = key_path.split(".")
+    node = config
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = value
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _validator(schema: Mapping[str, Any]) -> Draft202012Validator:
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def _is_required(schema: Mapping[str, Any], path: Sequence[Any]) -> bool:
+    if not path or isinstance(path[-1], int):
+        return False
+    parent = _subschema(schema, path[:-1])
+    return bool(parent) and path[-1] in (parent.get("required") or [])
+
+
+def _message(schema: Mapping[str, Any], error: Any) -> tuple[str, bool]:
+    """(message, is_missing): missing = a required value not filled in yet."""
+    path = list(error.absolute_path)
+    validator = error.validator
+    if validator == "required":
+        missing = [k for k in error.validator_value if k not in (error.instance or {})]
+        names = ", ".join(_join([*path, k]) for k in missing)
+        return f"{names}: is required", True
+    secret = _is_secret(schema, path)
+    where = _join(path)
+    instance = error.instance
+    empty = instance in _EMPTY and not isinstance(instance, bool)
+    if (
+        empty
+        and _is_required(schema, path)
+        and validator in {"type", "minLength", "minItems", "minProperties"}
+    ):
+        label = (_subschema(schema, path) or {}).get("title")
+        return f"{where}: is required{f' ({label})' if label else ''} but empty", True
+    if validator == "additionalProperties":
+        sub = _subschema(schema, path) or {}
+        known = list((sub.get("properties") or {}).keys())
+        extras = [k for k in (instance or {}) if _child(sub, k) is None]
+        parts = [f"{k!r}{did_you_mean(k, known)}" for k in extras]
+        return f"{where}: unknown key {'; unknown key '.join(parts)}", False
+    if validator in {"anyOf", "oneOf"}:
+        return f"{where}: matches none of the allowed forms", False
+    if secret or isinstance(instance, dict):
+        if validator == "type":
+            return f"{where}: value is not of type {_type_list(error.validator_value)}", False
+        return f"{where}: value breaks rule {validator!r} ({error.validator_value!r})", False
+    return f"{where}: {error.message}", False
+
+
+def _type_list(value: Any) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    return ", ".join(repr(v) for v in value)
+
+
+def validate(
+    schema: Mapping[str, Any], config: Mapping[str, Any], *, partial: bool = False
+) -> list[str]:
+    """Every problem of ``config``, one message per problem, naming the field path.
+
+    ``partial=True`` ignores required fields that are still empty (a config being
+    filled in); values of the wrong type or shape are always reported.
+    """
+    messages: list[str] = []
+    seen: set[str] = set()
+    errors = sorted(
+        _validator(schema).iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]
+    )
+    for error in errors:
+        text, missing = _message(schema, error)
+        if partial and missing:
+            continue
+        if text not in seen:
+            seen.add(text)
+            messages.append(text)
+    return messages
+
+
+# --------------------------------------------------------------------------- secrets
+
+
+def _walk_secrets(schema: Mapping[str, Any], value: Any, path: list[Any]) -> Iterator[list[Any]]:
+    """Paths of every secret value present in ``value``."""
+    if not isinstance(value, dict):
+        return
+    sub = _subschema(schema, path) or {}
+    for key, child in value.items():
+        child_schema = _child(sub, key) if sub else None
+        if isinstance(child_schema, dict) and child_schema.get("x-secret"):
+            yield [*path, key]
+        elif isinstance(child, dict):
+            yield from _walk_secrets(schema, child, [*path, key])
+
+
+def _get(config: Mapping[str, Any], path: Sequence[Any]) -> Any:
+    node: Any = config
+    for part in path:
+        node = node[part]
+    return node
+
+
+def _put(config: dict[str, Any], path: Sequence[Any], value: Any) -> None:
+    node = config
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+
+
+def is_env_reference(value: Any) -> bool:
+    return (
+        isinstance(value, str) and value.startswith(ENV_PREFIX) and bool(ENV_NAME.match(value[4:]))
+    )
+
+
+def mask(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` with secrets masked; ``env:NAME`` references stay visible."""
+    out = copy.deepcopy(dict(config))
+    for path in _walk_secrets(schema, out, []):
+        value = _get(out, path)
+        if value in _EMPTY or is_env_reference(value):
+            continue
+        _put(out, path, MASK)
+    return out
+
+
+def secret_paths(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    return [_join(p) for p in _walk_secrets(schema, dict(config), [])]
+
+
+def resolve_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``config`` whose ``env:NAME`` secrets hold the variables' values.
+
+    Done at use, never at save, so a config can be stored before the machine
+    that runs it has its environment.
+    """
+    out = copy.deepcopy(dict(config))
+    for path in _walk_secrets(schema, out, []):
+        value = _get(out, path)
+        if not is_env_reference(value):
+            continue
+        name = value[len(ENV_PREFIX) :]
+        if name not in os.environ:
+            raise ConfigError(
+                f"config key {_join(path)} refers to environment variable {name}, which is not set"
+            )
+        _put(out, path, os.environ[name])
+    return out
+
+
+# --------------------------------------------------------------------------- the seed's form
+
+
+def data_type(sub: Mapping[str, Any]) -> str:
+    """The seed form's data_type of one field."""
+    forced = sub.get("x-data-type")
+    if forced:
+        return str(forced)
+    types = [t for t in _types(sub) if t != "null"]
+    first = types[0] if types else "string"
+    return {
+        "array": "list",
+        "object": "json",
+        "integer": "integer",
+        "boolean": "bool",
+        "string": "text",
+        "number": "text",
+    }.get(first, "text")
+
+
+def form_rows(schema: Mapping[str, Any]) -> list[tuple[str, str, bool, str]]:
+    """(key, label, required, data_type) for each top-level field, in schema order."""
+    required = set(schema.get("required") or [])
+    rows = []
+    for key, sub in (schema.get("properties") or {}).items():
+        rows.append((key, str(sub.get("title") or key), key in required, data_type(sub)))
+    return rows
+
+
+def flatten(config: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """Dotted key/value pairs of nested objects (lists stay whole), for tables."""
+    rows: list[tuple[str, Any]] = []
+    for key, value in config.items():
+        full = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            rows.extend(flatten(value, full))
+        else:
+            rows.append((full, value))
+    return rows

@@ -1,0 +1,39 @@
+"""The Fashfed marketplace plugin (registration only, for now).
+
+Its client and sandbox come with the Fashfed issue; until then the marketplace
+is registered with its config schema so channels can be created and configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from core import Marketplace, hookimpl
+
+__version__ = "0.1.0"
+
+NAME = "fashfed"
+
+# Seed section 4: the category tree is drawn from the Category IDs, then the
+# attributes flow runs, then Default Attributes; mapping starts after those.
+CATEGORY_FLOWS = ["category_node", "category_attributes", "default_attributes"]
+
+
+@hookimpl
+def pazar_register_marketplaces(register: Callable[..., None]) -> None:
+    register(Marketplace(name=NAME, title="Fashfed", config_schema="channel/fashfed.json"))
+
+
+@hookimpl
+def pazar_channel_config_changed(
+    channel: Any,
+    old_config: Mapping[str, Any],
+    new_config: Mapping[str, Any],
+    changed_keys: frozenset[str],
+) -> list[str] | None:
+    if channel.plugin != NAME:
+        return None
+    if "category_ids" in changed_keys and new_config.get("category_ids"):
+        return list(CATEGORY_FLOWS)
+    return None

@@ -1,0 +1,62 @@
+"""The Hepsiburada marketplace plugin.
+
+This module only registers: the marketplace (config schema, client and sandbox,
+both imported on first use so loading plugins stays fast) and the reaction to
+config changes.  The client lives in ``client.py``, the sandbox in ``sandbox.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from core import Marketplace, hookimpl
+
+__version__ = "0.1.0"
+
+NAME = "hepsiburada"
+CONFIG_SCHEMA = "channel/hepsiburada.json"
+
+# Seed section 2.1: adding or changing Category Ids queues these, in this order.
+CATEGORY_FLOWS = ["category_node", "category_attributes"]
+
+
+def _client(channel: Any) -> Any:
+    from core.channels import config_for_use
+    from core.config_schema import load_schema
+    from plugins.hepsiburada.client import client_for_channel
+
+    return client_for_channel(channel, config_for_use(channel, load_schema(CONFIG_SCHEMA)))
+
+
+def _sandbox() -> Any:
+    from plugins.hepsiburada.sandbox import create_app
+
+    return create_app()
+
+
+@hookimpl
+def pazar_register_marketplaces(register: Callable[..., None]) -> None:
+    register(
+        Marketplace(
+            name=NAME,
+            title="Hepsiburada",
+            config_schema=CONFIG_SCHEMA,
+            client_factory=_client,
+            sandbox_app=_sandbox,
+        )
+    )
+
+
+@hookimpl
+def pazar_channel_config_changed(
+    channel: Any,
+    old_config: Mapping[str, Any],
+    new_config: Mapping[str, Any],
+    changed_keys: frozenset[str],
+) -> list[str] | None:
+    if channel.plugin != NAME:
+        return None
+    if "category_ids" in changed_keys and new_config.get("category_ids"):
+        return list(CATEGORY_FLOWS)
+    return None
