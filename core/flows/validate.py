@@ -288,11 +288,11 @@ def _check_step(pointer: str, entry: Any, registry: Any) -> list[tuple[str, str]
     same_kind = [s.name for s in steps.values() if s.kind == want]
     step = steps.get(name)
     if step is None:
-        hint = did_you_mean(name, same_kind)
-        if not hint:
-            other = nearest(name, [s.name for s in steps.values() if s.kind != want])
-            if other:
-                hint = f"; did you mean {other!r}? (that is a {steps[other].kind}, not a {want})"
+        closest = nearest(name, list(steps))
+        if closest is not None and steps[closest].kind != want:
+            hint = f"; did you mean {closest!r}? (that is a {steps[closest].kind}, not a {want})"
+        else:
+            hint = did_you_mean(name, same_kind)
         if not hint and not same_kind:
             hint = f" (no {want} is registered; is the plugin that provides it installed?)"
         return [(pointer_join(pointer, "type"), f"unknown step {name!r}{hint}")]
