@@ -205,3 +205,96 @@ def sql_holds_back(f: Any, now: datetime) -> ColumnElement[bool]:
 
 def sql_is_exhausted(f: Any, now: datetime) -> ColumnElement[bool]:
     return ~sql_may_retry(f, now)
+
+
+# ---- reading and releasing stored penalties -----------------------------------------------
+
+
+def penalty_state(row: Any) -> PenaltyState:
+    return PenaltyState(
+        retry_count=row.retry_count,
+        max_retry_count=row.max_retry_count,
+        retry_interval=row.retry_interval,
+        first_failed_at=row.first_failed_at,
+        last_failed_at=row.last_failed_at,
+        expires_at=row.expires_at,
+    )
+
+
+def penalty_status(row: Any, now: datetime) -> str:
+    """``released`` (queued for the next run), ``due``, ``waiting`` or ``exhausted``."""
+    if row.released_at is not None:
+        return "released"
+    state = penalty_state(row)
+    if is_exhausted(state, now):
+        return "exhausted"
+    return "due" if is_due(state, now) else "waiting"
+
+
+def list_penalties(
+    session: Any,
+    *,
+    now: datetime,
+    channel_id: int | None = None,
+    content_type: str | None = None,
+    exhausted: bool = False,
+    limit: int | None = None,
+) -> list[Any]:
+    from sqlalchemy import select
+
+    from core.models.state import FailedIntegration as F
+
+    stmt = select(F).order_by(F.channel_id, F.content_type, F.last_failed_at.desc(), F.id)
+    if channel_id is not None:
+        stmt = stmt.where(F.channel_id == channel_id)
+    if content_type is not None:
+        stmt = stmt.where(F.content_type == content_type)
+    if exhausted:
+        stmt = stmt.where(sql_is_exhausted(F.__table__, now), F.released_at.is_(None))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt))
+
+
+def release_penalties(
+    session: Any, *, channel_id: int, content_type: str, keys: list[str], now: datetime
+) -> tuple[list[str], list[str]]:
+    """Queue penalised records for the next run, whatever their policy said.
+
+    The penalty row stays (marked released, retry due now) so the next run
+    takes the record even if its version has not changed; a success then clears
+    it, a failure starts a fresh penalty under the current policy.  Returns
+    (released keys, keys that had no penalty).
+    """
+    from sqlalchemy import case, select, update
+
+    from core.models.state import FailedIntegration as F
+
+    found: set[str] = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        found.update(
+            session.scalars(
+                select(F.object_key).where(
+                    F.channel_id == channel_id,
+                    F.content_type == content_type,
+                    F.object_key.in_(chunk),
+                )
+            )
+        )
+        session.execute(
+            update(F)
+            .where(
+                F.channel_id == channel_id, F.content_type == content_type, F.object_key.in_(chunk)
+            )
+            .values(
+                retry_count=0,
+                max_retry_count=case((F.max_retry_count < 1, 1), else_=F.max_retry_count),
+                expires_at=None,
+                next_retry_at=now,
+                released_at=now,
+            )
+        )
+    released = [k for k in keys if k in found]
+    missing = [k for k in keys if k not in found]
+    return released, missing

@@ -1,0 +1,358 @@
+"""Batch requests: asynchronous marketplace calls and the objects waiting on them.
+
+Lifecycle ``initialized → commit → sent_to_remote → ongoing → done | fail``.
+Objects of an open batch are in flight: selection leaves them out until the
+batch ends.  A marketplace plugin's sink opens a batch for the items it uploads
+(and marks them ``meta["deferred"] = True`` so the runner records nothing for
+them), stores the remote batch id, and reports per-object results when it polls.
+Batches that wait on the marketplace longer than the channel's
+``sent_to_remote.EXPIRATION_HOUR`` are failed and their objects penalised.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, SystemClock
+from core.errors import NotFoundError, PazarError
+from core.models.channels import Channel
+from core.models.state import (
+    FINAL_BATCH_STATUSES,
+    OPEN_BATCH_STATUSES,
+    WAITING_BATCH_STATUSES,
+    BatchRequest,
+    BatchRequestItem,
+)
+from core.pipeline import Item
+from core.state.actions import payload_hash
+from core.state.outcomes import Failure, penalize, record_successes
+from core.state.penalties import sent_to_remote_hours
+
+STATUSES = ("initialized", "commit", "sent_to_remote", "ongoing", "done", "fail")
+_NEXT = {
+    "initialized": {"commit", "fail"},
+    "commit": {"commit", "sent_to_remote", "ongoing", "done", "fail"},
+    "sent_to_remote": {"ongoing", "done", "fail"},
+    "ongoing": {"ongoing", "done", "fail"},
+    "done": set(),
+    "fail": set(),
+}
+
+# A result as a plugin reports it: (object_id, ok, remote_id | None, message | None).
+Result = tuple[int, bool, str | None, str | None]
+
+
+def _now(clock: Clock | None) -> datetime:
+    return (clock or SystemClock()).now()
+
+
+def _move(batch: BatchRequest, status: str, now: datetime) -> None:
+    if status not in _NEXT.get(batch.status, set()):
+        raise PazarError(
+            f"batch request {batch.id} cannot go from {batch.status} to {status} "
+            f"(allowed: {', '.join(sorted(_NEXT.get(batch.status, ()))) or 'none, it has ended'})"
+        )
+    batch.status = status
+    batch.updated_at = now
+
+
+def _flow_ref(flow: Any) -> str:
+    return str(getattr(flow, "ref", None) or flow)
+
+
+def open_batch(
+    session: Session,
+    channel_id: int,
+    content_type: str,
+    flow: Any,
+    run_id: int | None,
+    items: Sequence[Item],
+    *,
+    clock: Clock | None = None,
+) -> BatchRequest:
+    """Create a batch in status ``commit`` holding ``items`` (in flight from now on).
+
+    Items without ``meta["object_id"]`` are not tracked.  The item's version and
+    payload hash are kept so a success can be recorded as an integration action.
+    """
+    now = _now(clock)
+    batch = BatchRequest(
+        local_batch_id=str(uuid.uuid4()),
+        channel_id=channel_id,
+        content_type=content_type,
+        flow=_flow_ref(flow),
+        run_id=run_id,
+        status="commit",
+        item_count=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    rows = []
+    for item in items:
+        object_id = item.meta.get("object_id")
+        if object_id is None:
+            continue
+        version = item.meta.get("version")
+        rows.append(
+            {
+                "batch_id": batch.id,
+                "channel_id": channel_id,
+                "content_type": str(item.meta.get("content_type") or content_type),
+                "object_id": int(object_id),
+                "object_key": str(item.key),
+                "version": None if version is None else int(version),
+                "payload_hash": item.meta.get("payload_hash") or payload_hash(item.data),
+                "in_flight": True,
+                "status": "pending",
+            }
+        )
+    if rows:
+        session.execute(BatchRequestItem.__table__.insert(), rows)
+    batch.item_count = len(rows)
+    return batch
+
+
+def mark_sent(
+    batch: BatchRequest, remote_batch_id: str | None, *, clock: Clock | None = None
+) -> BatchRequest:
+    """The marketplace accepted the upload: remember its id, start the waiting window."""
+    now = _now(clock)
+    _move(batch, "sent_to_remote", now)
+    batch.remote_batch_id = None if remote_batch_id is None else str(remote_batch_id)
+    batch.sent_at = now
+    return batch
+
+
+def mark_ongoing(batch: BatchRequest, *, clock: Clock | None = None) -> BatchRequest:
+    """The marketplace says it is still processing."""
+    _move(batch, "ongoing", _now(clock))
+    return batch
+
+
+def get_batch(session: Session, batch_id: int | str) -> BatchRequest:
+    """A batch by number or by its local batch id (uuid)."""
+    text = str(batch_id).strip()
+    stmt = (
+        select(BatchRequest).where(BatchRequest.id == int(text))
+        if text.isdigit()
+        else select(BatchRequest).where(BatchRequest.local_batch_id == text)
+    )
+    batch = session.scalars(stmt).first()
+    if batch is None:
+        raise NotFoundError(f"no batch request {text!r}; see: pazar batches list")
+    return batch
+
+
+def _channel_config(session: Session, channel_id: int) -> Mapping[str, Any]:
+    return (
+        session.execute(select(Channel.config).where(Channel.id == channel_id)).scalar_one_or_none()
+        or {}
+    )
+
+
+def _pending(session: Session, batch_id: int) -> list[BatchRequestItem]:
+    return list(
+        session.scalars(
+            select(BatchRequestItem).where(
+                BatchRequestItem.batch_id == batch_id, BatchRequestItem.in_flight.is_(True)
+            )
+        )
+    )
+
+
+def record_results(
+    session: Session,
+    batch_id: int,
+    results: Sequence[Result],
+    *,
+    clock: Clock | None = None,
+    config: Mapping[str, Any] | None = None,
+    final: bool = True,
+) -> BatchRequest:
+    """Apply the marketplace's per-object answer.
+
+    ``ok`` objects become integration actions (with the remote id); the others
+    are penalised with reason ``remote`` and the marketplace's message.  With
+    ``final`` the batch ends ``done`` and objects the marketplace did not mention
+    are penalised too; otherwise it stays ``ongoing`` for the next poll.
+    """
+    now = _now(clock)
+    batch = get_batch(session, batch_id)
+    if batch.status in FINAL_BATCH_STATUSES:
+        raise PazarError(f"batch request {batch.id} has already ended ({batch.status})")
+    if config is None:
+        config = _channel_config(session, batch.channel_id)
+    pending = {item.object_id: item for item in _pending(session, batch.id)}
+    answered: dict[int, Result] = {}
+    for result in results:
+        object_id, ok, remote_id, message = result
+        if int(object_id) in pending:
+            answered[int(object_id)] = (int(object_id), bool(ok), remote_id, message)
+    if final:
+        for object_id in pending:
+            answered.setdefault(
+                object_id,
+                (object_id, False, None, "the marketplace reported no result for this object"),
+            )
+    _finish_items(session, batch, pending, list(answered.values()), now, config)
+    if final:
+        _move(batch, "done", now)
+        batch.finished_at = now
+    elif batch.status != "ongoing":
+        _move(batch, "ongoing", now)
+    return batch
+
+
+def _finish_items(
+    session: Session,
+    batch: BatchRequest,
+    pending: Mapping[int, BatchRequestItem],
+    results: Sequence[Result],
+    now: datetime,
+    config: Mapping[str, Any],
+) -> None:
+    if not results:
+        return
+    updates = []
+    successes = []
+    failures = []
+    for object_id, ok, remote_id, message in results:
+        item = pending[object_id]
+        updates.append(
+            {
+                "b_id": item.id,
+                "b_status": "ok" if ok else "failed",
+                "b_remote": remote_id,
+                "b_message": message,
+            }
+        )
+        if ok:
+            successes.append(
+                {
+                    "channel_id": batch.channel_id,
+                    "content_type": item.content_type,
+                    "object_id": item.object_id,
+                    "object_key": item.object_key,
+                    "remote_id": remote_id,
+                    "version": item.version or 0,
+                    "payload_hash": item.payload_hash,
+                    "status": "success",
+                    "run_id": batch.run_id,
+                    "batch_id": batch.id,
+                    "updated_at": now,
+                }
+            )
+        else:
+            failures.append(
+                Failure(
+                    content_type=item.content_type,
+                    object_id=item.object_id,
+                    object_key=item.object_key,
+                    version=item.version,
+                    message=message or "the marketplace rejected this object",
+                    reason_type="remote",
+                    run_id=batch.run_id,
+                    batch_id=batch.id,
+                )
+            )
+    t = BatchRequestItem.__table__
+    session.connection().execute(
+        update(t)
+        .where(t.c.id == bindparam("b_id"))
+        .values(
+            in_flight=False,
+            status=bindparam("b_status"),
+            remote_id=bindparam("b_remote"),
+            message=bindparam("b_message"),
+        ),
+        updates,
+    )
+    record_successes(session, successes)
+    penalize(session, channel_id=batch.channel_id, config=config, now=now, failures=failures)
+    session.expire_all()
+
+
+def fail_batch(
+    session: Session,
+    batch: BatchRequest,
+    message: str,
+    *,
+    now: datetime,
+    config: Mapping[str, Any] | None = None,
+) -> None:
+    """End a batch as ``fail``: every object still in flight is penalised (reason remote)."""
+    if config is None:
+        config = _channel_config(session, batch.channel_id)
+    pending = {item.object_id: item for item in _pending(session, batch.id)}
+    _finish_items(
+        session, batch, pending, [(oid, False, None, message) for oid in pending], now, config
+    )
+    session.refresh(batch)
+    _move(batch, "fail", now)
+    batch.error = message
+    batch.finished_at = now
+
+
+def expire_batches(
+    session: Session, *, now: datetime, channel_id: int | None = None
+) -> list[BatchRequest]:
+    """Fail batches that waited longer than their channel's ``sent_to_remote.EXPIRATION_HOUR``.
+
+    Waiting means ``sent_to_remote``/``ongoing`` since ``sent_at``; a batch never
+    sent (``initialized``/``commit``, e.g. its run died) counts from ``created_at``.
+    Returns the batches it failed.
+    """
+    stmt = select(BatchRequest).where(BatchRequest.status.in_(OPEN_BATCH_STATUSES))
+    if channel_id is not None:
+        stmt = stmt.where(BatchRequest.channel_id == channel_id)
+    candidates = list(session.scalars(stmt.order_by(BatchRequest.id)))
+    configs: dict[int, Mapping[str, Any]] = {}
+    expired: list[BatchRequest] = []
+    for batch in candidates:
+        if batch.channel_id not in configs:
+            configs[batch.channel_id] = _channel_config(session, batch.channel_id)
+        config = configs[batch.channel_id]
+        hours = sent_to_remote_hours(config)
+        since = (
+            batch.sent_at
+            if batch.status in WAITING_BATCH_STATUSES and batch.sent_at
+            else batch.created_at
+        )
+        if now - since >= timedelta(hours=hours):
+            fail_batch(
+                session,
+                batch,
+                f"no answer from the marketplace within {hours:g} h (sent_to_remote.EXPIRATION_HOUR)",
+                now=now,
+                config=config,
+            )
+            expired.append(batch)
+    return expired
+
+
+def open_batch_of(
+    session: Session, channel_id: int, content_type: str, object_ids: Sequence[int]
+) -> dict[int, str]:
+    """Object id → local batch id, for objects in flight in an open batch."""
+    if not object_ids:
+        return {}
+    t = BatchRequestItem
+    stmt = (
+        select(t.object_id, BatchRequest.local_batch_id)
+        .join(BatchRequest, BatchRequest.id == t.batch_id)
+        .where(
+            t.channel_id == channel_id,
+            t.content_type == content_type,
+            t.object_id.in_(list(object_ids)),
+            t.in_flight.is_(True),
+        )
+    )
+    return {int(oid): str(local) for oid, local in session.execute(stmt)}

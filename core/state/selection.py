@@ -1,0 +1,406 @@
+"""Selecting what a flow should send next: one indexed query per page.
+
+"Changed since last integration" for a channel and content type means: the
+record's version is newer than its integration action (or it has none), it is
+in the channel's catalog, it is not held back by a penalty and it is not in
+flight in an open batch request.  All of that is decided inside the query
+(anti-joins on indexed columns), so a mountain of exhausted penalties never
+delays a healthy record.  Pages are keyset-paginated by version, so a source
+streams a catalog of any size.
+
+A per-stream cursor (``sync_cursors``) is the version up to which the stream was
+read; it only narrows the scan.  Penalties that fall due again are read by a
+second query driven by the penalty index, whatever their version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, case, exists, false, func, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
+
+from core.models.state import BatchRequestItem, FailedIntegration, IntegrationAction, SyncCursor
+from core.state.penalties import sql_holds_back, sql_is_due
+
+SOURCES = ("stocks", "prices", "products", "deleted_products")
+
+
+def commerce_table(name: str) -> Any:
+    """A commerce table from the shared metadata (the local backend's schema)."""
+    import core.models  # noqa: F401 - registers every table on Base.metadata
+    from core.models.base import Base
+
+    return Base.metadata.tables[name]
+
+
+def catalog_code(channel: Any) -> str:
+    """The catalog a channel sells: config ``catalog_code``, else the channel slug."""
+    return str((getattr(channel, "config", None) or {}).get("catalog_code") or channel.slug)
+
+
+def catalog_id(session: Session, code: str) -> int | None:
+    catalogs = commerce_table("catalogs")
+    return session.execute(
+        select(catalogs.c.id).where(catalogs.c.code == code)
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose state a selection reads: one channel, one content type, one catalog."""
+
+    channel_id: int
+    content_type: str
+    catalog_id: int | None
+
+
+def _parts(source: str) -> tuple[Any, Any, Any, list[Any]]:
+    """(FROM clause, object id column, version column, selected columns) for a source."""
+    products = commerce_table("products")
+    items = commerce_table("catalog_items")
+    if source == "stocks":
+        stocks = commerce_table("stocks")
+        base = stocks.join(products, products.c.id == stocks.c.product_id)
+        cols = [products.c.sku, stocks.c.quantity, stocks.c.extra]
+        return base, stocks.c.product_id, stocks.c.version, cols
+    if source == "prices":
+        prices = commerce_table("prices")
+        base = prices.join(products, products.c.id == prices.c.product_id)
+        cols = [
+            products.c.sku,
+            prices.c.price,
+            prices.c.retail_price,
+            prices.c.currency,
+            prices.c.tax_rate,
+        ]
+        return base, prices.c.product_id, prices.c.version, cols
+    if source == "products":
+        prices = commerce_table("prices")
+        stocks = commerce_table("stocks")
+        base = products.outerjoin(prices, prices.c.product_id == products.c.id).outerjoin(
+            stocks, stocks.c.product_id == products.c.id
+        )
+        cols = [
+            products.c.sku,
+            products.c.base_code,
+            products.c.name,
+            products.c.product_type,
+            products.c.parent_id,
+            products.c.attributes,
+            products.c.categories,
+            products.c.images,
+            products.c.active,
+            prices.c.price,
+            prices.c.retail_price,
+            prices.c.currency,
+            prices.c.tax_rate,
+            stocks.c.quantity,
+            stocks.c.extra,
+        ]
+        return base, products.c.id, products.c.version, cols
+    if source == "deleted_products":
+        base = items.join(products, products.c.id == items.c.product_id)
+        cols = [products.c.sku, products.c.base_code, products.c.name, products.c.product_type]
+        return base, items.c.product_id, items.c.version, cols
+    raise ValueError(f"unknown source {source!r}")
+
+
+def _in_catalog(source: str, scope: Scope, object_id: Any) -> ColumnElement[bool]:
+    items = commerce_table("catalog_items")
+    if scope.catalog_id is None:
+        return false()
+    if source == "deleted_products":
+        return and_(items.c.catalog_id == scope.catalog_id, items.c.deleted.is_(True))
+    return exists().where(
+        items.c.catalog_id == scope.catalog_id,
+        items.c.product_id == object_id,
+        items.c.deleted.is_(False),
+    )
+
+
+def not_in_flight(scope: Scope, object_id: Any) -> ColumnElement[bool]:
+    bi = BatchRequestItem.__table__
+    return ~exists().where(
+        bi.c.channel_id == scope.channel_id,
+        bi.c.content_type == scope.content_type,
+        bi.c.object_id == object_id,
+        bi.c.in_flight.is_(True),
+    )
+
+
+def not_held_back(scope: Scope, object_id: Any, now: datetime) -> ColumnElement[bool]:
+    f = FailedIntegration.__table__.alias("held")
+    return ~exists().where(
+        f.c.channel_id == scope.channel_id,
+        f.c.content_type == scope.content_type,
+        f.c.object_id == object_id,
+        sql_holds_back(f, now),
+    )
+
+
+def not_penalized(scope: Scope, object_id: Any) -> ColumnElement[bool]:
+    f = FailedIntegration.__table__.alias("penalty")
+    return ~exists().where(
+        f.c.channel_id == scope.channel_id,
+        f.c.content_type == scope.content_type,
+        f.c.object_id == object_id,
+    )
+
+
+def selection_query(
+    source: str,
+    scope: Scope,
+    *,
+    now: datetime,
+    after: int = 0,
+    limit: int = 500,
+    keys: Sequence[str] | None = None,
+    retries: bool = False,
+) -> Select[Any]:
+    """The page query, ordered by version, at most ``limit`` rows after version ``after``.
+
+    - default (the change stream): records changed since their integration
+      action, with no penalty at all;
+    - ``retries``: penalised records whose retry is due (the seed's condition
+      and the retry interval), whatever their version;
+    - ``keys``: exactly these SKUs, changed or not, unless a penalty holds them
+      back (manual triggers).
+    In-flight records (open batch requests) are excluded in every mode.
+    """
+    base, object_id, version, cols = _parts(source)
+    ia = IntegrationAction.__table__
+    products = commerce_table("products")
+    ia_on = and_(
+        ia.c.channel_id == scope.channel_id,
+        ia.c.content_type == scope.content_type,
+        ia.c.object_id == object_id,
+    )
+    base = base.outerjoin(ia, ia_on)
+    conds: list[ColumnElement[bool]] = [_in_catalog(source, scope, object_id), version > after]
+    deleted_pending = and_(ia.c.id.is_not(None), ia.c.status != "deleted")
+    if keys is not None:
+        conds.append(products.c.sku.in_(list(keys)))
+        conds.append(not_held_back(scope, object_id, now))
+        if source == "deleted_products":
+            conds.append(deleted_pending)
+    elif retries:
+        f = FailedIntegration.__table__
+        base = base.join(
+            f,
+            and_(
+                f.c.channel_id == scope.channel_id,
+                f.c.content_type == scope.content_type,
+                f.c.object_id == object_id,
+            ),
+        )
+        conds.append(sql_is_due(f, now))
+        if source == "deleted_products":
+            conds.append(deleted_pending)
+    else:
+        if source == "deleted_products":
+            conds.append(deleted_pending)
+        else:
+            conds.append(or_(ia.c.id.is_(None), ia.c.version < version, ia.c.status == "deleted"))
+        conds.append(not_penalized(scope, object_id))
+    conds.append(not_in_flight(scope, object_id))
+    return (
+        select(
+            object_id.label("object_id"),
+            version.label("version"),
+            ia.c.payload_hash.label("last_payload_hash"),
+            ia.c.remote_id.label("remote_id"),
+            *cols,
+        )
+        .select_from(base)
+        .where(*conds)
+        .order_by(version)
+        .limit(limit)
+    )
+
+
+def read_cursor(session: Session, channel_id: int, content_type: str, source: str) -> int:
+    value = session.execute(
+        select(SyncCursor.version).where(
+            SyncCursor.channel_id == channel_id,
+            SyncCursor.content_type == content_type,
+            SyncCursor.source == source,
+        )
+    ).scalar_one_or_none()
+    return int(value or 0)
+
+
+def _in_flight_changed_floor(
+    session: Session, channel_id: int, content_type: str, source: str
+) -> int | None:
+    """The lowest current version of an in-flight object that changed after it was sent.
+
+    The stream skipped it (it was in flight); the cursor must stay below it so it is
+    read again once its batch ends.
+    """
+    _, object_id, version, _ = _parts(source)
+    base, _, _, _ = _parts(source)
+    bi = BatchRequestItem.__table__
+    stmt = (
+        select(func.min(version))
+        .select_from(base.join(bi, bi.c.object_id == object_id))
+        .where(
+            bi.c.channel_id == channel_id,
+            bi.c.content_type == content_type,
+            bi.c.in_flight.is_(True),
+            version > func.coalesce(bi.c.version, 0),
+        )
+    )
+    value = session.execute(stmt).scalar_one_or_none()
+    return None if value is None else int(value)
+
+
+def advance_cursor(
+    session: Session,
+    *,
+    channel_id: int,
+    content_type: str,
+    source: str,
+    version: int,
+    now: datetime,
+) -> None:
+    """Move a stream's cursor forward to ``version`` (never backwards, never past an
+    in-flight object that changed meanwhile)."""
+    floor = _in_flight_changed_floor(session, channel_id, content_type, source)
+    if floor is not None:
+        version = min(version, floor - 1)
+    if version <= 0:
+        return
+    from core.state.actions import upsert
+
+    upsert(
+        session,
+        SyncCursor,
+        [
+            {
+                "channel_id": channel_id,
+                "content_type": content_type,
+                "source": source,
+                "version": version,
+                "updated_at": now,
+            }
+        ],
+        ("channel_id", "content_type", "source"),
+        {
+            "version": lambda ex, t: case(
+                (ex.version > t.c.version, ex.version), else_=t.c.version
+            ),
+            "updated_at": lambda ex, t: ex.updated_at,
+        },
+    )
+
+
+def reset_cursor(session: Session, channel_id: int, content_type: str | None = None) -> None:
+    """Forget how far streams were read (the next run compares every record again)."""
+    from sqlalchemy import delete
+
+    stmt = delete(SyncCursor).where(SyncCursor.channel_id == channel_id)
+    if content_type is not None:
+        stmt = stmt.where(SyncCursor.content_type == content_type)
+    session.execute(stmt)
+
+
+def iter_selection(
+    db: Any,
+    source: str,
+    scope: Scope,
+    *,
+    clock: Any,
+    page_size: int = 500,
+    limit: int | None = None,
+    keys: Sequence[str] | None = None,
+) -> Any:
+    """Yield selected rows page by page (each page its own short read).
+
+    Order: penalties whose retry is due, then the change stream from the
+    cursor on; or only ``keys`` when given.
+    """
+    remaining = limit
+    if keys is not None:
+        keys = list(dict.fromkeys(keys))
+        for start in range(0, len(keys), page_size):
+            with db.session() as session:
+                rows = (
+                    session.execute(
+                        selection_query(
+                            source,
+                            scope,
+                            now=clock.now(),
+                            keys=keys[start : start + page_size],
+                            limit=page_size,
+                        )
+                    )
+                    .mappings()
+                    .all()
+                )
+            for row in rows:
+                if remaining is not None and remaining <= 0:
+                    return
+                yield dict(row)
+                if remaining is not None:
+                    remaining -= 1
+        return
+    with db.session() as session:
+        cursor = read_cursor(session, scope.channel_id, scope.content_type, source)
+    for after, retries in ((0, True), (cursor, False)):
+        while True:
+            page = page_size if remaining is None else min(page_size, remaining)
+            if page <= 0:
+                return
+            with db.session() as session:
+                rows = (
+                    session.execute(
+                        selection_query(
+                            source,
+                            scope,
+                            now=clock.now(),
+                            after=after,
+                            limit=page,
+                            retries=retries,
+                        )
+                    )
+                    .mappings()
+                    .all()
+                )
+            for row in rows:
+                yield {**dict(row), "_stream": not retries}
+            if remaining is not None:
+                remaining -= len(rows)
+            if len(rows) < page:
+                break
+            after = rows[-1]["version"]
+
+
+class _Explain(Executable, ClauseElement):
+    inherit_cache = False
+
+    def __init__(self, statement: Any) -> None:
+        self.statement = statement
+
+
+@compiles(_Explain)
+def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+    prefix = (
+        "EXPLAIN QUERY PLAN "
+        if compiler.dialect.name == "sqlite"
+        else "EXPLAIN (ANALYZE, COSTS OFF) "
+    )
+    return prefix + compiler.process(element.statement, **kw)
+
+
+def explain(session: Session, stmt: Any) -> list[str]:
+    """The database's plan for ``stmt`` (SQLite EXPLAIN QUERY PLAN, PostgreSQL EXPLAIN ANALYZE)."""
+    rows = session.execute(_Explain(stmt)).all()
+    if session.get_bind().dialect.name == "sqlite":
+        return [str(r[-1]) for r in rows]
+    return [str(r[0]) for r in rows]

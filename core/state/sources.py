@@ -1,0 +1,217 @@
+"""Flow sources over the commerce backend's change streams, and the
+``state.skip_unchanged`` step.
+
+Each source yields one item per record: ``key`` the SKU, ``data`` the record's
+fields (what a flow maps as ``record.*``), ``meta`` what the state needs later
+(object id, version, content type, last payload hash).  Penalised and in-flight
+records never come out of a source: the selection query leaves them out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import bindparam, update
+
+from core.models.state import IntegrationAction
+from core.pipeline import Item, RunHandle, StepContext
+from core.registry import StepType
+from core.state.actions import actions_for, payload_hash
+from core.state.selection import Scope, catalog_code, catalog_id, iter_selection
+
+PAGE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "page_size": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10000,
+            "description": "Records read per query (default: the flow's batch_size).",
+        }
+    },
+    "additionalProperties": False,
+}
+
+_META_COLUMNS = ("object_id", "version", "last_payload_hash", "remote_id")
+
+
+def _plain(value: Any) -> Any:
+    # Prices come back as Decimal; payloads are JSON, where a number is a float.
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+class ChangeSource:
+    """Changed (or deleted) records of one commerce table for the run's channel."""
+
+    def __init__(self, ctx: StepContext, source: str) -> None:
+        self.ctx = ctx
+        self.source = source
+        self.content_type = str(getattr(ctx.flow, "content_type", None) or "DEFAULT")
+        size = ctx.params.get("page_size") or getattr(ctx.flow, "batch_size", None) or 500
+        self.page_size = int(size)
+
+    def scope(self) -> Scope:
+        channel = self.ctx.channel
+        with self.ctx.db.session() as session:
+            cat = catalog_id(session, catalog_code(channel))
+        return Scope(channel_id=channel.id, content_type=self.content_type, catalog_id=cat)
+
+    def __iter__(self) -> Iterator[Item]:
+        rows = iter_selection(
+            self.ctx.db,
+            self.source,
+            self.scope(),
+            clock=self.ctx.clock,
+            page_size=self.page_size,
+            limit=self.ctx.limit,
+            keys=self.ctx.keys,
+        )
+        for row in rows:
+            yield self.item(row)
+
+    def item(self, row: dict[str, Any]) -> Item:
+        data = {
+            k: _plain(v) for k, v in row.items() if k not in _META_COLUMNS and not k.startswith("_")
+        }
+        data["product_id"] = row["object_id"]
+        meta: dict[str, Any] = {
+            "object_id": row["object_id"],
+            "version": row["version"],
+            "content_type": self.content_type,
+            "last_payload_hash": row.get("last_payload_hash"),
+            "remote_id": row.get("remote_id"),
+        }
+        if row.get("_stream"):
+            meta["cursor"] = self.source
+        if self.source == "deleted_products":
+            meta["deleted"] = True
+        return Item(key=str(row["sku"]), data=data, meta=meta)
+
+
+class SkipUnchanged:
+    """Drops items whose payload is identical to the last one sent to this channel.
+
+    Place it after the mapping steps: it hashes ``item.data`` as the sink will
+    send it.  A skipped record's integration action takes the new version, so the
+    record no longer counts as changed.
+    """
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+
+    def process(self, items: list[Item], run: RunHandle) -> list[Item]:
+        missing = [
+            i
+            for i in items
+            if "last_payload_hash" not in i.meta and i.meta.get("object_id") is not None
+        ]
+        known: dict[int, str | None] = {}
+        if missing:
+            with self.ctx.db.session() as session:
+                for ct in {self._ct(i) for i in missing}:
+                    ids = [int(i.meta["object_id"]) for i in missing if self._ct(i) == ct]
+                    found = actions_for(session, self.ctx.channel.id, ct, ids)
+                    known.update({oid: a.payload_hash for oid, a in found.items()})
+        keep: list[Item] = []
+        bumps: list[dict[str, Any]] = []
+        for item in items:
+            digest = payload_hash(item.data)
+            item.meta["payload_hash"] = digest
+            object_id = item.meta.get("object_id")
+            last = (
+                item.meta.get("last_payload_hash")
+                if "last_payload_hash" in item.meta
+                else known.get(object_id)
+            )
+            if (
+                object_id is not None
+                and last is not None
+                and last == digest
+                and not item.meta.get("deleted")
+            ):
+                run.skip(item, "unchanged since the last integration")
+                if item.meta.get("version") is not None:
+                    bumps.append(
+                        {
+                            "c": self.ctx.channel.id,
+                            "t": self._ct(item),
+                            "o": int(object_id),
+                            "v": int(item.meta["version"]),
+                        }
+                    )
+            else:
+                keep.append(item)
+        if bumps and not getattr(run, "dry_run", False) and not self.ctx.dry_run:
+            ia = IntegrationAction.__table__
+            stmt = (
+                update(ia)
+                .where(
+                    ia.c.channel_id == bindparam("c"),
+                    ia.c.content_type == bindparam("t"),
+                    ia.c.object_id == bindparam("o"),
+                    ia.c.version < bindparam("v"),
+                )
+                .values(version=bindparam("v"), updated_at=self.ctx.clock.now())
+            )
+            with self.ctx.db.session() as session:
+                session.connection().execute(stmt, bumps)
+        return keep
+
+    def _ct(self, item: Item) -> str:
+        return str(
+            item.meta.get("content_type")
+            or getattr(self.ctx.flow, "content_type", None)
+            or "DEFAULT"
+        )
+
+
+def _source(name: str) -> Any:
+    return lambda ctx: ChangeSource(ctx, name)
+
+
+STEP_TYPES = [
+    StepType(
+        name="commerce.changed_stocks",
+        kind="source",
+        factory=_source("stocks"),
+        params_schema=PAGE_SCHEMA,
+        description="Stocks changed since their last integration on this channel "
+        "(record: sku, quantity, extra, product_id).",
+    ),
+    StepType(
+        name="commerce.changed_prices",
+        kind="source",
+        factory=_source("prices"),
+        params_schema=PAGE_SCHEMA,
+        description="Prices changed since their last integration on this channel "
+        "(record: sku, price, retail_price, currency, tax_rate, product_id).",
+    ),
+    StepType(
+        name="commerce.changed_products",
+        kind="source",
+        factory=_source("products"),
+        params_schema=PAGE_SCHEMA,
+        description="Products of the channel's catalog changed since their last integration "
+        "(record: sku, base_code, name, product_type, parent_id, attributes, categories, "
+        "images, active, price, retail_price, currency, tax_rate, quantity, extra, product_id).",
+    ),
+    StepType(
+        name="commerce.deleted_products",
+        kind="source",
+        factory=_source("deleted_products"),
+        params_schema=PAGE_SCHEMA,
+        description="Products removed from the channel's catalog that were integrated before "
+        "(record: sku, base_code, name, product_type, product_id).",
+    ),
+    StepType(
+        name="state.skip_unchanged",
+        kind="step",
+        factory=SkipUnchanged,
+        params_schema={"type": "object", "properties": {}, "additionalProperties": False},
+        description="Skip records whose mapped payload equals the last one sent to this channel.",
+    ),
+]

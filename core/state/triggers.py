@@ -1,0 +1,136 @@
+"""Manual triggers of records (the seed's product trigger and CSV upload).
+
+Before a flow runs for explicit SKUs, each SKU is checked and the ones that
+cannot be taken are reported with the seed's messages: unknown SKU, record in
+flight in an open batch, record not eligible (penalised, or not saleable on the
+channel: not in its catalog).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.errors import ValidationError
+from core.state.batches import open_batch_of
+from core.state.selection import Scope, catalog_code, catalog_id, commerce_table, selection_query
+
+CSV_HEADER_MESSAGE = (
+    "sku cannot identify please check your csv file. Header value should be set this: sku"
+)
+UNKNOWN_SKU_MESSAGE = "The relevant SKU not exists in the commerce backend. SKU: {sku}"
+IN_FLIGHT_MESSAGE = (
+    "The relevant record is processing in another queue, LocalBatchId: {local_batch_id}"
+)
+NOT_IN_QUEUE_MESSAGE = "The relevant record is not in queue. the item may have been penalized or check product is saleable"
+
+SOURCE_OF_STEP = {
+    "commerce.changed_stocks": "stocks",
+    "commerce.changed_prices": "prices",
+    "commerce.changed_products": "products",
+    "commerce.deleted_products": "deleted_products",
+}
+
+
+def read_sku_csv(path: str | Path) -> list[str]:
+    """SKUs from a CSV whose header (first row) is exactly ``sku``.
+
+    A wrong header is refused with the seed's message; empty lines are ignored.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise ValidationError(f"{file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{file}: cannot be read as UTF-8 text ({exc})") from None
+    reader = csv.reader(io.StringIO(text))
+    header = next(reader, None)
+    if header is None or [h.strip() for h in header if h.strip()] != ["sku"]:
+        raise ValidationError(f"{file}:1: {CSV_HEADER_MESSAGE}")
+    skus: list[str] = []
+    for row in reader:
+        value = row[0].strip() if row else ""
+        if value:
+            skus.append(value)
+    return list(dict.fromkeys(skus))
+
+
+@dataclass
+class TriggerCheck:
+    """Which SKUs a run may take, and why the others cannot be taken."""
+
+    accepted: list[str] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+
+def source_of(flow: Any) -> str | None:
+    """The change stream a flow reads, or None when its source is not one of ours."""
+    return SOURCE_OF_STEP.get(getattr(getattr(flow, "source", None), "type", ""))
+
+
+def check_trigger(
+    session: Session, *, channel: Any, flow: Any, keys: Sequence[str], now: Any
+) -> TriggerCheck:
+    """Sort ``keys`` into those the flow can take now and those it cannot (with the reason).
+
+    Set-based: one query for the SKUs, one for open batches, one selection query
+    per 1000 SKUs.
+    """
+    keys = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
+    source = source_of(flow)
+    result = TriggerCheck()
+    if source is None:
+        result.accepted = keys
+        return result
+    content_type = str(getattr(flow, "content_type", None) or "DEFAULT")
+    products = commerce_table("products")
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        ids.update(
+            dict(
+                session.execute(
+                    select(products.c.sku, products.c.id).where(products.c.sku.in_(chunk))
+                ).all()
+            )
+        )
+    in_flight = open_batch_of(session, channel.id, content_type, list(ids.values()))
+    scope = Scope(channel.id, content_type, catalog_id(session, catalog_code(channel)))
+    candidates = [k for k in keys if k in ids and ids[k] not in in_flight]
+    eligible: set[str] = set()
+    for start in range(0, len(candidates), 1000):
+        chunk = candidates[start : start + 1000]
+        stmt = selection_query(source, scope, now=now, keys=chunk, limit=len(chunk))
+        eligible.update(row["sku"] for row in session.execute(stmt).mappings())
+    for key in keys:
+        if key not in ids:
+            result.rejected.append((key, UNKNOWN_SKU_MESSAGE.format(sku=key)))
+        elif ids[key] in in_flight:
+            result.rejected.append(
+                (key, IN_FLIGHT_MESSAGE.format(local_batch_id=in_flight[ids[key]]))
+            )
+        elif key not in eligible:
+            result.rejected.append((key, NOT_IN_QUEUE_MESSAGE))
+        else:
+            result.accepted.append(key)
+    return result
+
+
+def gather_keys(skus: Iterable[str], csv_file: str | None) -> list[str]:
+    """SKUs from ``--sku`` options and/or a ``--csv`` file, in order, without repeats."""
+    keys = [s.strip() for s in skus if s and s.strip()]
+    if csv_file:
+        keys += read_sku_csv(csv_file)
+    if not keys:
+        raise ValidationError(
+            "no records given: pass --sku SKU (repeatable) or --csv FILE with a 'sku' header"
+        )
+    return list(dict.fromkeys(keys))
