@@ -32,6 +32,24 @@ class Scale:
         return items
 
 
+class Tag:
+    """Sets fields from Jinja expressions (declared ``x-template`` so they are checked at load)."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.fields = {
+            key: ctx.templates.expression(source, f"/set/{key}")
+            for key, source in ctx.params["set"].items()
+        }
+
+    def process(self, items: list[Item], run: Any) -> list[Item]:
+        for item in items:
+            context = self.ctx.template_context(record=item.data)
+            for key, expression in self.fields.items():
+                item.data[key] = expression.render(context)
+        return items
+
+
 class Collect:
     def __init__(self, ctx: Any) -> None:
         self.received: list[dict[str, Any]] = []
@@ -69,6 +87,22 @@ def pazar_register_steps(register):  # type: ignore[no-untyped-def]
                 "properties": {
                     "field": {"type": "string"},
                     "factor": {"type": "number", "default": 2},
+                },
+            },
+        ),
+        StepType(
+            name="flowtest.tag",
+            kind="step",
+            factory=Tag,
+            params_schema={
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["set"],
+                "properties": {
+                    "set": {
+                        "type": "object",
+                        "additionalProperties": {"type": "string", "x-template": "expression"},
+                    }
                 },
             },
         ),

@@ -179,3 +179,15 @@ def test_flow_error_format_without_line() -> None:
         == "x.yaml: cannot read the file"
     )
     assert str(FlowError("x.yaml", 3, "/a", "bad")) == "x.yaml:3: /a: bad"
+
+
+def test_templates_marked_in_step_schemas_are_compiled_at_load(registry: Registry) -> None:
+    pytest.importorskip("core.templating")
+    text = GOOD.replace(
+        "    field: n\n",
+        '    field: n\n  - type: flowtest.tag\n    set:\n      ok: "{{ record.n + 1 }}"\n'
+        "      evil: \"{{ ''.__class__.__mro__ }}\"\n",
+    )
+    errors = errors_of(text, registry)
+    assert len(errors) == 1
+    assert errors[0].startswith("f.yaml:11: /steps/1/set/evil: ")

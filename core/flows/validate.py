@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaValidationError
 from jsonschema.exceptions import SchemaError, best_match
 
+from core.errors import PazarError
 from core.flows.model import FlowDef, StepDef
 from core.flows.schedule import ScheduleError, parse_schedule
 from core.flows.schema import KINDS, base_schema
@@ -311,7 +313,70 @@ def _check_step(pointer: str, entry: Any, registry: Any) -> list[tuple[str, str]
         return [
             (pointer, f"step {name!r} has an invalid params schema (a plugin bug): {exc.message}")
         ]
-    return _schema_errors(validator, params, pointer, f"step {name!r}")
+    errors = _schema_errors(validator, params, pointer, f"step {name!r}")
+    if not errors:
+        errors = _template_errors(params, step.params_schema, pointer, registry)
+    return errors
+
+
+TEMPLATE_KINDS = ("expression", "predicate", "format")
+
+
+def _templates_in(value: Any, schema: Any, pointer: str) -> Iterator[tuple[str, str, str]]:
+    """(pointer, kind, source) for every string the params schema marks ``x-template``.
+
+    Follows ``properties``, ``patternProperties``, ``additionalProperties`` and
+    ``items``; that covers how steps declare template fields without
+    interpreting the whole of JSON Schema.
+    """
+    if not isinstance(schema, dict):
+        return
+    kind = schema.get("x-template")
+    if isinstance(value, str) and kind in TEMPLATE_KINDS:
+        yield pointer, kind, value
+        return
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        patterns = schema.get("patternProperties", {})
+        extra = schema.get("additionalProperties")
+        for key, child in value.items():
+            if key in props:
+                sub = props[key]
+            else:
+                sub = next((s for p, s in patterns.items() if re.search(p, key)), extra)
+            yield from _templates_in(child, sub, pointer_join(pointer, key))
+    elif isinstance(value, list):
+        items = schema.get("items")
+        for index, child in enumerate(value):
+            yield from _templates_in(child, items, pointer_join(pointer, index))
+
+
+def _template_env(registry: Any) -> Any:
+    """The registry's template environment, or None when templating is unavailable."""
+    try:
+        from core.templating import build_template_env
+    except ImportError:
+        return None
+    return build_template_env(registry)
+
+
+def _template_errors(
+    params: dict[str, Any], schema: Any, pointer: str, registry: Any
+) -> list[tuple[str, str]]:
+    """Compile every template the step declares, so a bad or unsafe one fails at load time."""
+    found = list(_templates_in(params, schema, pointer))
+    if not found:
+        return []
+    env = _template_env(registry)
+    if env is None:
+        return []
+    errors: list[tuple[str, str]] = []
+    for where, kind, source in found:
+        try:
+            getattr(env, kind)(source, where)
+        except PazarError as exc:
+            errors.append((where, exc.message))
+    return errors
 
 
 def check_document(
