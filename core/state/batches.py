@@ -301,6 +301,20 @@ def fail_batch(
     batch.finished_at = now
 
 
+def waiting_since(status: str, sent_at: datetime | None, created_at: datetime) -> datetime:
+    """When a batch started waiting: sent, or (never sent) created."""
+    return sent_at if status in WAITING_BATCH_STATUSES and sent_at is not None else created_at
+
+
+def batch_expired(
+    status: str, sent_at: datetime | None, created_at: datetime, now: datetime, hours: float
+) -> bool:
+    """An open batch that waited ``hours`` or longer is failed; an ended one never is."""
+    if status not in OPEN_BATCH_STATUSES:
+        return False
+    return now - waiting_since(status, sent_at, created_at) >= timedelta(hours=hours)
+
+
 def expire_batches(
     session: Session, *, now: datetime, channel_id: int | None = None
 ) -> list[BatchRequest]:
