@@ -1,0 +1,131 @@
+"""Hepsiburada API facts shared by the client and the sandbox, and every choice made where
+the reference (``reference/hepsiburada-api.md``) is unsure.
+
+Keeping paths, status words and limits here means the client and the sandbox cannot drift
+apart, and a corrected fact from the real service is a one-line change.  Each choice names
+the sources it follows (TK = live-probe notes, LC = SIT-verified SDK, OAS = official spec).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- mpop (catalog), base = config "base_url" ---------------------------------------------
+MPOP_PREFIX: Final = "/product/api"
+CATEGORIES_PATH: Final = f"{MPOP_PREFIX}/categories/get-all-categories"
+ATTRIBUTES_PATH: Final = MPOP_PREFIX + "/categories/{category_id}/attributes"
+ATTRIBUTE_VALUES_PATH: Final = (
+    MPOP_PREFIX + "/categories/{category_id}/attribute/{attribute_id}/values"
+)
+PRODUCT_IMPORT_PATH: Final = f"{MPOP_PREFIX}/products/import"
+IMPORT_STATUS_PATH: Final = MPOP_PREFIX + "/products/status/{tracking_id}"
+
+# The ``version`` query parameter per operation, as the OAS defaults give them.
+CATEGORIES_VERSION: Final = 1
+ATTRIBUTES_VERSION: Final = 2
+ATTRIBUTE_VALUES_VERSION: Final = 5
+IMPORT_VERSION: Final = 1
+
+# mpop paging: 0-based ``page`` + ``size``; the portal allows up to 2000 per page.
+MPOP_MAX_PAGE_SIZE: Final = 2000
+
+# CHOICE: the multipart part name and file name of a product import.  OAS + DOC example
+# send one part named ``file`` holding JSON; LC/KS send raw JSON (contradicts the spec).
+IMPORT_FILE_FIELD: Final = "file"
+IMPORT_FILE_NAME: Final = "integrator.json"
+
+# CHOICE: where the import tracking id sits.  TK says ``data.trackingId``; LC mocks put it at
+# the top level.  The sandbox answers ``data.trackingId`` (TK, a live probe); the client
+# accepts both.
+TRACKING_ID_KEYS: Final = ("trackingId", "trackingID", "id")
+
+# mpop codes seen (TK, LC): 1003 = category is not a leaf.
+# CHOICE: 1002 for an unknown category is ours (no source gives a code); clients must key
+# on ``success:false`` and show the message, never on the code.
+CODE_OK: Final = 0
+CODE_CATEGORY_NOT_FOUND: Final = 1002
+CODE_CATEGORY_NOT_LEAF: Final = 1003
+
+# --- listing-external, base = config "listing_url" ----------------------------------------
+# Listing accepts only lower-case ``merchantid`` in the path (TK, LC); camel case → 400.
+LISTINGS_PATH: Final = "/listings/merchantid/{merchant_id}"
+UPLOAD_PATH: Final = "/listings/merchantid/{merchant_id}/{kind}"
+UPLOAD_STATUS_PATH: Final = "/listings/merchantid/{merchant_id}/{kind}/id/{upload_id}"
+
+UPLOAD_KINDS: Final = (
+    "inventory-uploads",
+    "stock-uploads",
+    "price-uploads",
+    "shipping-info-uploads",
+)
+# Short names accepted by the sandbox's control endpoints (``?kind=stock``).
+UPLOAD_KIND_ALIASES: Final = {
+    "inventory": "inventory-uploads",
+    "stock": "stock-uploads",
+    "price": "price-uploads",
+    "shipping-info": "shipping-info-uploads",
+    "shipping_info": "shipping-info-uploads",
+}
+
+# CHOICE: rows per upload request.  TK + two secondary notes say ≤ 4000; LC caps at 1000 by
+# its own choice.  We follow the 4000 figure; the sandbox answers 400 above it.
+MAX_UPLOAD_ROWS: Final = 4000
+# CHOICE: "≤ 5 uploads pending at once" comes from secondary sources only.  The sandbox can
+# enforce it (control setting ``max_pending_uploads``) but does not by default, so a flow that
+# sends many batches before it polls still works; the refusal is a 400 with a message, not 429.
+MAX_PENDING_UPLOADS_REAL: Final = 5
+
+# ``merchantSkuList`` filter on the listing list: at most 50 SKUs (DOC).
+MAX_LISTING_SKU_FILTER: Final = 50
+# Listing list paging: ``offset`` + ``limit`` (OAS default limit 10).
+LISTING_DEFAULT_LIMIT: Final = 10
+
+# CHOICE: upload status words are unpublished.  TK (live) saw ``Processing``/``Done``/``Failed``;
+# LC mocks use ``PROCESSING``/``COMPLETED``/``COMPLETED_WITH_ERRORS``.  The sandbox answers TK's
+# words; the client maps every word below case-insensitively and treats unknown words as
+# still pending (so a new word delays a batch rather than losing it).
+UPLOAD_STATUS_PENDING: Final = "Processing"
+UPLOAD_STATUS_DONE: Final = "Done"
+UPLOAD_STATUS_FAILED: Final = "Failed"
+PENDING_WORDS: Final = frozenset(
+    {"processing", "pending", "waiting", "inprogress", "in_progress", "created", "queued"}
+)
+DONE_WORDS: Final = frozenset(
+    {"done", "completed", "completed_with_errors", "completedwitherrors", "success", "finished"}
+)
+FAILED_WORDS: Final = frozenset({"failed", "error", "cancelled", "canceled"})
+
+
+def upload_state(status: object) -> str:
+    """``"pending"``, ``"done"`` or ``"failed"`` for any status word a service may send."""
+    word = str(status or "").strip().lower().replace(" ", "_").replace("-", "_")
+    if word in DONE_WORDS:
+        return "done"
+    if word in FAILED_WORDS:
+        return "failed"
+    return "pending"
+
+
+# Import status (mpop): ``importStatus`` SUCCESS | FAILED | PROCESSING (OAS).
+IMPORT_PENDING_WORDS: Final = frozenset({"processing", "waiting", "in_external_progress"})
+
+# Per-row business error words seen in upload results (TK): used by the sandbox's rejections.
+ERROR_OUT_OF_PRICE_RANGE: Final = "OutOfPriceRange"
+ERROR_LISTING_NOT_FOUND: Final = "ListingNotFound"
+
+# --- auth ---------------------------------------------------------------------------------
+# Basic auth: username = merchant id (GUID), password = the service key (DOC changelog Jan 2024;
+# TK, PY, EO).  The seed's config has both ``username`` and ``merchant_id``; the client sends
+# ``username`` and falls back to ``merchant_id`` when it is empty.
+# CHOICE: a missing or wrong User-Agent answers 401 (TK, LC) rather than 403 (PY only).
+UA_REJECT_STATUS: Final = 401
+# 401 bodies differ per service (TK): listing sends ``text/plain`` "Missing Credentials!";
+# OMS sends an empty body; for mpop no source shows one, the sandbox sends the mpop envelope.
+LISTING_401_TEXT: Final = "Missing Credentials!"
+
+# --- rate limits --------------------------------------------------------------------------
+# 429 carries ``Retry-After`` (TK, LC) and OMS adds X-RateLimit-Limit/-Remaining/-Reset (seconds).
+HEADER_RETRY_AFTER: Final = "Retry-After"
+HEADER_RL_REMAINING: Final = "X-RateLimit-Remaining"
+HEADER_RL_RESET: Final = "X-RateLimit-Reset"
+HEADER_RL_LIMIT: Final = "X-RateLimit-Limit"
