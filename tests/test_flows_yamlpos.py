@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from core.flows.yamlpos import load_positioned
 
 DOC = """\
@@ -76,3 +80,44 @@ def test_recursive_alias_is_refused() -> None:
 def test_empty_document() -> None:
     doc = load_positioned("# nothing\n")
     assert doc.data is None and doc.problems == []
+
+
+# Plain JSON-like data survives the positioned loader unchanged, and every
+# pointer into it has a line.
+_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**9), max_value=10**9),
+    st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12),
+)
+_keys = st.text(alphabet="abcxyz_/~0123 ", min_size=1, max_size=6)
+_data = st.recursive(
+    _scalars,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(_keys, children, max_size=4),
+    max_leaves=20,
+)
+
+
+def _pointers(value: object, base: str = "") -> list[str]:
+    found = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            pointer = f"{base}/{key.replace('~', '~0').replace('/', '~1')}"
+            found += [pointer, *_pointers(child, pointer)]
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            pointer = f"{base}/{index}"
+            found += [pointer, *_pointers(child, pointer)]
+    return found
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(_keys, _data, min_size=1, max_size=5), st.booleans())
+def test_round_trip_and_every_pointer_has_a_line(data: dict, flow_style: bool) -> None:
+    text = yaml.safe_dump(data, default_flow_style=flow_style, allow_unicode=True)
+    doc = load_positioned(text)
+    assert doc.problems == []
+    assert doc.data == data
+    for pointer in _pointers(data):
+        line = doc.lines[pointer]
+        assert 1 <= line <= text.count("\n") + 1

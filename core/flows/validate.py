@@ -48,7 +48,7 @@ _ARTICLES = {
 }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class FlowError:
     """One problem in one flow file: ``path:line: /pointer: message``."""
 
