@@ -191,3 +191,11 @@ def test_templates_marked_in_step_schemas_are_compiled_at_load(registry: Registr
     errors = errors_of(text, registry)
     assert len(errors) == 1
     assert errors[0].startswith("f.yaml:11: /steps/1/set/evil: ")
+
+
+def test_feature_flag_must_be_declared_in_the_channel_config(registry: Registry) -> None:
+    assert errors_of(GOOD + "feature_flag: push\n", registry) == []
+    assert errors_of(GOOD + "feature_flag: pushh\n", registry) == [
+        "f.yaml:9: /feature_flag: feature flag 'pushh' is not declared in the testmarket channel config "
+        "(feature_flags); did you mean 'push'?"
+    ]

@@ -379,6 +379,24 @@ def _template_errors(
     return errors
 
 
+def declared_feature_flags(registry: Any, plugin: str) -> list[str]:
+    """The flags a marketplace's config schema lists under ``feature_flags``.
+
+    A flow whose flag no channel config declares would never run, so a flag
+    outside that list is almost certainly a typo.  Empty when the schema lists
+    none (or cannot be read: the channel commands report that).
+    """
+    try:
+        from core.config_schema import schema_for
+
+        schema = schema_for(registry, plugin)
+    except Exception:  # noqa: BLE001 - a broken config schema is reported elsewhere
+        return []
+    flags = schema.get("properties", {}).get("feature_flags", {})
+    props = flags.get("properties", {}) if isinstance(flags, dict) else {}
+    return list(props) if isinstance(props, dict) else []
+
+
 def check_document(
     doc: PositionedDocument,
     registry: Any,
@@ -439,6 +457,15 @@ def check_document(
             f"flow {flow!r} does not match the file name ({expect_flow!r}.yaml); "
             "flow files live in <plugin>/<flow>.yaml",
         )
+    flag = data.get("feature_flag")
+    if isinstance(flag, str) and isinstance(plugin, str) and plugin in registry.marketplaces:
+        declared = declared_feature_flags(registry, plugin)
+        if declared and flag not in declared:
+            add(
+                "/feature_flag",
+                f"feature flag {flag!r} is not declared in the {plugin} channel config "
+                f"(feature_flags){did_you_mean(flag, declared)}",
+            )
     schedule = data.get("schedule")
     if isinstance(schedule, str):
         try:
