@@ -85,7 +85,9 @@ class UploadStatus:
         out: dict[str, str] = {}
         for row in self.row_errors:
             if row.sku:
-                out[row.sku] = row.message if row.sku not in out else f"{out[row.sku]}; {row.message}"
+                out[row.sku] = (
+                    row.message if row.sku not in out else f"{out[row.sku]}; {row.message}"
+                )
         return out
 
 
@@ -117,9 +119,10 @@ def _import_result(row: Mapping[str, Any]) -> ImportResult:
             name, text = item.get("attributeName"), item.get("message")
             messages.append(f"{name}: {text}" if name else str(text))
     messages.extend(str(m) for m in row.get("rejectReasonsMessages") or [] if m)
-    for item in row.get("importMessages") or []:
-        if isinstance(item, Mapping) and str(item.get("severity", "")).upper() == "ERROR":
-            messages.append(str(item.get("message")))
+    if not messages:  # import messages repeat the validation results when both are present
+        for item in row.get("importMessages") or []:
+            if isinstance(item, Mapping) and str(item.get("severity", "")).upper() == "ERROR":
+                messages.append(str(item.get("message")))
     if imp == "failed" or ps in _REJECTED_PRODUCT:
         state = "rejected"
     elif imp in api.IMPORT_PENDING_WORDS or ps in _PENDING_PRODUCT or not (imp or ps):
@@ -387,7 +390,9 @@ class HepsiburadaClient:
         size = min(page_size or self.page_size, api.MPOP_MAX_PAGE_SIZE)
         page = 0
         while True:
-            body = self._mpop(self._request("GET", url, params={**params, "page": page, "size": size}))
+            body = self._mpop(
+                self._request("GET", url, params={**params, "page": page, "size": size})
+            )
             rows = body.get("data") or []
             if not isinstance(rows, list):
                 raise HepsiburadaError(
@@ -416,7 +421,12 @@ class HepsiburadaClient:
     ) -> Iterator[Mapping[str, Any]]:
         """Every category matching the filters, page by page (rows as Hepsiburada sends them)."""
         params: dict[str, Any] = {"version": api.CATEGORIES_VERSION}
-        for key, value in (("leaf", leaf), ("status", status), ("available", available), ("type", type)):
+        for key, value in (
+            ("leaf", leaf),
+            ("status", status),
+            ("available", available),
+            ("type", type),
+        ):
             if value is not None:
                 params[key] = str(value).lower() if isinstance(value, bool) else value
         return self._mpop_pages(self.base_url + api.CATEGORIES_PATH, params, page_size)
@@ -511,7 +521,9 @@ class HepsiburadaClient:
         url = self._listing_url(api.LISTINGS_PATH)
         offset = 0
         while True:
-            response = self._request("GET", url, params={**params, "offset": offset, "limit": page_size})
+            response = self._request(
+                "GET", url, params={**params, "offset": offset, "limit": page_size}
+            )
             body = self._json(response)
             rows = body.get("listings") if isinstance(body, dict) else None
             if not isinstance(rows, list):
@@ -599,7 +611,9 @@ def parse_upload_status(kind: str, upload_id: str, body: Mapping[str, Any]) -> U
             continue
         key = (row.get("elementNo"), row.get("hepsiburadaSku"), row.get("merchantSku"))
         text = row.get("description") or row.get("type") or "price validation failed"
-        band = [f"{name} {row[name]}" for name in ("minPrice", "maxPrice") if row.get(name) is not None]
+        band = [
+            f"{name} {row[name]}" for name in ("minPrice", "maxPrice") if row.get(name) is not None
+        ]
         if band:
             text = f"{text} ({', '.join(band)})"
         merged.setdefault(key, []).append(str(text))
@@ -625,7 +639,9 @@ def parse_upload_status(kind: str, upload_id: str, body: Mapping[str, Any]) -> U
     )
 
 
-def client_for_channel(channel: Any, config: Mapping[str, Any], **options: Any) -> HepsiburadaClient:
+def client_for_channel(
+    channel: Any, config: Mapping[str, Any], **options: Any
+) -> HepsiburadaClient:
     """The client for one channel from its resolved config (secrets already resolved).
 
     ``options`` pass through to :class:`HepsiburadaClient` (``sleep``, ``timeout``, ...).
