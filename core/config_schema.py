@@ -10,6 +10,7 @@ Type" form.  Keywords pazar adds to JSON Schema:
   error, and may be written ``env:NAME`` to be read from the environment at use.
 - ``x-data-type`` forces the form's data_type (list/text/integer/bool/json) when
   the JSON type alone would give the wrong one.
+- ``x-expected`` words what a ``pattern`` wants ("an http(s) URL"), for messages.
 
 A config may be *incomplete* while it is being filled in (a required field still
 empty, as the seed's freshly created channel is) but never *invalid* (a value of
@@ -42,6 +43,8 @@ DATA_TYPES = ("list", "text", "integer", "bool", "json")
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 _EMPTY: tuple[Any, ...] = (None, "", [], {})
+# Rules an empty value of a required field breaks: "not filled in yet", not "wrong".
+_EMPTY_RULES = {"type", "minLength", "minItems", "minProperties", "pattern", "format", "enum"}
 
 
 # --------------------------------------------------------------------------- loading
@@ -323,11 +326,7 @@ def _message(schema: Mapping[str, Any], error: Any) -> tuple[str, bool]:
     where = _join(path)
     instance = error.instance
     empty = instance in _EMPTY and not isinstance(instance, bool)
-    if (
-        empty
-        and _is_required(schema, path)
-        and validator in {"type", "minLength", "minItems", "minProperties"}
-    ):
+    if empty and _is_required(schema, path) and validator in _EMPTY_RULES:
         label = (_subschema(schema, path) or {}).get("title")
         return f"{where}: is required{f' ({label})' if label else ''} but empty", True
     if validator == "additionalProperties":
@@ -336,6 +335,9 @@ def _message(schema: Mapping[str, Any], error: Any) -> tuple[str, bool]:
         extras = [k for k in (instance or {}) if _child(sub, k) is None]
         parts = [f"{k!r}{did_you_mean(k, known)}" for k in extras]
         return f"{where}: unknown key {'; unknown key '.join(parts)}", False
+    expected = (_subschema(schema, path) or {}).get("x-expected")
+    if validator == "pattern" and expected and not secret:
+        return f"{where}: {instance!r} is not {expected}", False
     if validator in {"anyOf", "oneOf"}:
         return f"{where}: matches none of the allowed forms", False
     if secret or isinstance(instance, dict):

@@ -234,7 +234,12 @@ def test_hepsiburada_complete_config_is_valid() -> None:
     assert cs.validate(schema, config) == []
     config["refund_start_date"] = "01.12.2024"
     config["attribute_set_strategy"] = "Other"
-    assert len(cs.validate(schema, config)) == 2
+    config["listing_url"] = "listing-external.hepsiburada.com"
+    assert cs.validate(schema, config) == [
+        "attribute_set_strategy: 'Other' is not one of ['CategoryNode']",
+        "listing_url: 'listing-external.hepsiburada.com' is not an http(s) URL",
+        "refund_start_date: '01.12.2024' is not a date-time like 2024-12-01T10:00:00Z",
+    ]
 
 
 @pytest.fixture
