@@ -176,17 +176,40 @@ def selection_query(
     base, object_id, version, cols = _parts(source)
     ia = IntegrationAction.__table__
     products = commerce_table("products")
+    order_by: Any = version
+    if keys is None and not retries:
+        # The change stream.  Candidates are the driving table's rows after the
+        # keyset position that no penalty and no open batch holds; the fence
+        # (OFFSET 0) makes the database run these cheap index probes before any
+        # join, so a long run of penalised versions costs one probe per row.
+        driver = object_id.table
+        inner = [version > after, not_penalized(scope, object_id), not_in_flight(scope, object_id)]
+        if source == "deleted_products":
+            inner += [driver.c.catalog_id == scope.catalog_id, driver.c.deleted.is_(True)]
+        cand = (
+            select(driver.c.id.label("row_id"), version.label("row_version"))
+            .where(*inner)
+            .order_by(version)
+            .offset(0)
+            .subquery("cand")
+        )
+        base = cand.join(base, driver.c.id == cand.c.row_id)
+        order_by = cand.c.row_version
     ia_on = and_(
         ia.c.channel_id == scope.channel_id,
         ia.c.content_type == scope.content_type,
         ia.c.object_id == object_id,
     )
     base = base.outerjoin(ia, ia_on)
-    conds: list[ColumnElement[bool]] = [_in_catalog(source, scope, object_id), version > after]
+    conds: list[ColumnElement[bool]] = [_in_catalog(source, scope, object_id)]
     deleted_pending = and_(ia.c.id.is_not(None), ia.c.status != "deleted")
     if keys is not None:
-        conds.append(products.c.sku.in_(list(keys)))
-        conds.append(not_held_back(scope, object_id, now))
+        conds += [
+            version > after,
+            products.c.sku.in_(list(keys)),
+            not_held_back(scope, object_id, now),
+        ]
+        conds.append(not_in_flight(scope, object_id))
         if source == "deleted_products":
             conds.append(deleted_pending)
     elif retries:
@@ -199,16 +222,13 @@ def selection_query(
                 f.c.object_id == object_id,
             ),
         )
-        conds.append(sql_is_due(f, now))
+        conds += [version > after, sql_is_due(f, now), not_in_flight(scope, object_id)]
         if source == "deleted_products":
             conds.append(deleted_pending)
+    elif source == "deleted_products":
+        conds.append(deleted_pending)
     else:
-        if source == "deleted_products":
-            conds.append(deleted_pending)
-        else:
-            conds.append(or_(ia.c.id.is_(None), ia.c.version < version, ia.c.status == "deleted"))
-        conds.append(not_penalized(scope, object_id))
-    conds.append(not_in_flight(scope, object_id))
+        conds.append(or_(ia.c.id.is_(None), ia.c.version < version, ia.c.status == "deleted"))
     return (
         select(
             object_id.label("object_id"),
@@ -219,7 +239,7 @@ def selection_query(
         )
         .select_from(base)
         .where(*conds)
-        .order_by(version)
+        .order_by(order_by)
         .limit(limit)
     )
 
