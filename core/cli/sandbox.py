@@ -1,0 +1,69 @@
+"""``pazar sandbox NAME``: serve a marketplace's sandbox on loopback until Ctrl-C.
+
+Lets an operator point a channel at a local imitation of the marketplace (or poke it with
+curl) without credentials for the real service.  A sandbox app may expose
+``app.state.sandbox_info()`` (a dict with ``config`` keys and ``control`` endpoints); what it
+returns is printed so the user knows which credentials it accepts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from core.cli.context import app
+from core.cli.output import print_json
+from core.errors import PazarError, ValidationError
+
+
+def _info(asgi_app: Any) -> dict[str, Any]:
+    state = getattr(asgi_app, "state", None)
+    info = getattr(state, "sandbox_info", None) if state is not None else None
+    if callable(info):
+        info = info()
+    return dict(info) if isinstance(info, dict) else {}
+
+
+@click.command("sandbox")
+@click.argument("name")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=0, show_default=True, type=int, help="Port to listen on (0 = any free port)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the URL and credentials as JSON.")
+def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:
+    """Serve the sandbox of marketplace NAME (e.g. hepsiburada) until Ctrl-C."""
+    from core.sandbox_server import serve_in_thread
+
+    if not 0 <= port <= 65535:
+        raise ValidationError(f"--port {port} is not a port number (0-65535)")
+    marketplace = app().registry.marketplace(name)
+    if marketplace.sandbox_app is None:
+        raise PazarError(f"marketplace {name!r} has no sandbox")
+    asgi_app = marketplace.sandbox_app()
+    running = serve_in_thread(asgi_app, host=host, port=port)
+    info = _info(asgi_app)
+    if as_json:
+        print_json({"marketplace": name, "url": running.url, **info})
+    else:
+        click.echo(f"{marketplace.title} sandbox listening on {running.url}")
+        config = info.get("config") or {}
+        if config:
+            click.echo("channel config for it:")
+            for key in ("base_url", "oms_url", "listing_url"):
+                click.echo(f"  {key}: {running.url}")
+            for key, value in config.items():
+                click.echo(f"  {key}: {value}")
+        for line in info.get("control") or []:
+            click.echo(f"control: {line}")
+        click.echo("press Ctrl-C to stop")
+    try:
+        running.wait()
+    except KeyboardInterrupt:
+        click.echo("stopping", err=True)
+    finally:
+        running.stop()
+
+
+COMMANDS = [sandbox_command]
