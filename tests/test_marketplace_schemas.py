@@ -275,3 +275,41 @@ def test_category_ids_change_asks_for_category_flows(
         # emptying the list has nothing to fetch
         assert svc.set("ch", ["category_ids=[]"]).requested_flows == []
         assert [c.requested_flows for c in svc.changes("ch")] == [[], flows, flows, []]
+
+
+def test_hepsiburada_client_factory_resolves_env_secrets(
+    system: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    from core.errors import ConfigError
+    from core.models.channels import Channel
+
+    schema = load("hepsiburada")
+    config = cs.deep_merge(
+        cs.defaults(schema),
+        {
+            "username": "m-1",
+            "merchant_id": "m-1",
+            "user_agent": "acme_dev",
+            "password": "env:HB_TEST_PW",
+        },
+    )
+    channel = Channel(slug="hb", name="HB", plugin="hepsiburada", status="active", config=config)
+    factory = system.registry.marketplace("hepsiburada").client_factory
+    monkeypatch.delenv("HB_TEST_PW", raising=False)
+    with pytest.raises(ConfigError) as exc:
+        factory(channel)
+    assert "password" in exc.value.message and "HB_TEST_PW" in exc.value.message
+    monkeypatch.setenv("HB_TEST_PW", "pw-from-env")
+    client = factory(channel)
+    try:
+        assert client.user_agent == "acme_dev"
+        expected = "Basic " + base64.b64encode(b"m-1:pw-from-env").decode()
+        assert client._http.auth._auth_header == expected
+    finally:
+        client.close()
+    # the stored config still holds the reference, not the value
+    assert channel.config["password"] == "env:HB_TEST_PW"
+    app = system.registry.marketplace("hepsiburada").sandbox_app()
+    assert callable(app)
