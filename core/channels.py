@@ -143,7 +143,8 @@ class ChannelService:
         self, slug: str, assignments: list[str], *, source: str = "cli", note: str | None = None
     ) -> ConfigSaved:
         """Apply ``key=value`` assignments; all are typed and the whole config
-        validated first, so a single bad value changes nothing."""
+        validated first, so a single bad value changes nothing.  An inactive
+        channel may stay incomplete (required fields empty); an active one may not."""
         channel = self.get(slug)
         schema = self.schema(channel)
         if not assignments:
@@ -156,7 +157,9 @@ class ChannelService:
                 cs.assign(new, key, cs.coerce(schema, key, raw))
             except ValidationError as exc:
                 problems.append(exc.message)
-        problems += [p for p in cs.validate(schema, new, partial=True) if p not in problems]
+        # an active channel must stay runnable: no required field may be emptied
+        partial = channel.status != "active"
+        problems += [p for p in cs.validate(schema, new, partial=partial) if p not in problems]
         if problems:
             raise ValidationError(
                 f"invalid config for channel {slug!r}; nothing was saved", details=problems

@@ -216,8 +216,15 @@ def test_activate_needs_a_complete_config(db: Database, system: Any, clock: Fixe
         assert svc.validate("hb") == []
         # the env: reference is not resolved on activation (only at use)
         assert svc.activate("hb").active
+    with pytest.raises(ValidationError) as exc, db.session() as s:
+        # an active channel must stay runnable
+        service(s, system, clock).set("hb", ["username="])
+    assert exc.value.details == ["username: is required (Username) but empty"]
     with db.session() as s:
-        assert service(s, system, clock).deactivate("hb").status == "inactive"
+        svc = service(s, system, clock)
+        assert svc.get("hb").config["username"] == "merchant-1"
+        assert svc.deactivate("hb").status == "inactive"
+        assert svc.set("hb", ["username="]).changed_keys == ["username"]
 
 
 def test_resolved_config_and_feature_flags(
