@@ -500,13 +500,15 @@ async def _faulted_or_handled(
     latency = state.faults.get("latency_ms")
     if latency:
         await asyncio.sleep(float(latency) / 1000)
+    # A request held back by a timeout fault is answered normally afterwards (the service did
+    # the work, the client gave up) and spends no other fault: those belong to later requests.
     timeout = state.take_fault("timeout", path)
     if timeout:
         await asyncio.sleep(float(timeout.get("seconds", 1.0)))
-    error = state.take_fault("http_error", path)
+    error = None if timeout else state.take_fault("http_error", path)
     if error:
         return _error_response(error)
-    limited = state.take_fault("rate_limit", path)
+    limited = None if timeout else state.take_fault("rate_limit", path)
     if limited:
         retry_after = limited.get("retry_after", 1)
         headers = {
@@ -526,7 +528,7 @@ async def _faulted_or_handled(
     except _Reply as reply:
         return reply.response
     response = result if isinstance(result, Response) else JSONResponse(result)
-    if 200 <= response.status_code < 300:
+    if 200 <= response.status_code < 300 and not timeout:
         if state.take_fault("malformed", path):
             return Response(b'{"success": tru', status_code=200, media_type="application/json")
         broken = state.take_fault("success_false", path)

@@ -1,0 +1,111 @@
+"""The Hepsiburada sandbox for tests: served once per session on loopback, reset per test.
+
+Load the fixtures in a test module with ``pytest_plugins = ("tests.hepsiburada_helpers",)``
+and use ``hb_sandbox``: a
+:class:`SandboxHandle` with the URL, a channel config that the sandbox accepts, and the
+control endpoints (seed, faults, received) called over HTTP like a user would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+import pytest
+
+from core.sandbox_server import RunningSandbox, serve_in_thread
+from plugins.hepsiburada.client import HepsiburadaClient, client_for_channel
+from plugins.hepsiburada.sandbox import create_app
+
+
+class RecordingSleep:
+    """Stands in for ``time.sleep``: remembers the requested waits, never sleeps."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
+
+    @property
+    def total(self) -> float:
+        return sum(self.calls)
+
+
+class SandboxHandle:
+    """A running Hepsiburada sandbox and its control endpoints."""
+
+    def __init__(self, running: RunningSandbox) -> None:
+        self.running = running
+        self.url = running.url
+        self.http = httpx.Client(base_url=running.url, timeout=10)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _ok(self, response: httpx.Response) -> Any:
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def reset(self, *, empty: bool = False) -> dict[str, Any]:
+        return self._ok(self.http.post("/_sandbox/reset", json={"empty": empty}))
+
+    def seed(self, **doc: Any) -> dict[str, Any]:
+        return self._ok(self.http.post("/_sandbox/seed", json=doc))
+
+    def faults(self, **doc: Any) -> dict[str, Any]:
+        return self._ok(self.http.post("/_sandbox/faults", json=doc))
+
+    def received(self, kind: str = "stock") -> dict[str, Any]:
+        return self._ok(self.http.get("/_sandbox/received", params={"kind": kind}))
+
+    def listings(self) -> dict[str, dict[str, Any]]:
+        rows = self._ok(self.http.get("/_sandbox/listings"))["listings"]
+        return {row["merchantSku"]: row for row in rows}
+
+    def requests(self, path_contains: str = "") -> list[dict[str, Any]]:
+        rows = self._ok(self.http.get("/_sandbox/requests"))["requests"]
+        return [r for r in rows if path_contains in r["path"]]
+
+    def info(self) -> dict[str, Any]:
+        return self._ok(self.http.get("/_sandbox/info"))
+
+    def config(self, **overrides: Any) -> dict[str, Any]:
+        """A channel config (the seed's keys) pointing at this sandbox."""
+        creds = self.info()["config"]
+        config = {
+            "base_url": self.url,
+            "oms_url": self.url,
+            "listing_url": self.url,
+            **creds,
+        }
+        config.update(overrides)
+        return config
+
+    def client(
+        self, config: Mapping[str, Any] | None = None, **options: Any
+    ) -> tuple[HepsiburadaClient, RecordingSleep]:
+        """A client for this sandbox with a recording ``sleep`` (unless one is given)."""
+        sleep = options.pop("sleep", None) or RecordingSleep()
+        options.setdefault("timeout", 5.0)
+        client = client_for_channel("sandbox", config or self.config(), sleep=sleep, **options)
+        return client, sleep
+
+
+@pytest.fixture(scope="session")
+def hb_sandbox_server() -> Iterator[SandboxHandle]:
+    running = serve_in_thread(create_app())
+    handle = SandboxHandle(running)
+    try:
+        yield handle
+    finally:
+        handle.close()
+        running.stop()
+
+
+@pytest.fixture
+def hb_sandbox(hb_sandbox_server: SandboxHandle) -> Iterator[SandboxHandle]:
+    """The session's sandbox, reset to its default catalog before the test."""
+    hb_sandbox_server.reset()
+    yield hb_sandbox_server
