@@ -313,3 +313,36 @@ def test_hepsiburada_client_factory_resolves_env_secrets(
     assert channel.config["password"] == "env:HB_TEST_PW"
     app = system.registry.marketplace("hepsiburada").sandbox_app()
     assert callable(app)
+
+
+def test_cli_form_and_add_for_hepsiburada(cli: Any) -> None:
+    result = cli("channel", "form", "hepsiburada", "--json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["key"] for r in rows][: len(HB_FIELDS)] == [k for k, _, _ in HB_FIELDS]
+    assert {r["data_type"] for r in rows} == {"list", "text", "integer", "bool", "json"}
+    assert rows[4] == {
+        "key": "password",
+        "label": "Password",
+        "required": True,
+        "data_type": "text",
+    }
+
+    assert cli("channel", "add", "hepsiburada", "--slug", "hb").exit_code == 0
+    shown = json.loads(cli("channel", "show", "hb", "--json").output)
+    assert shown["status"] == "inactive" and shown["name"] == "Hepsiburada"
+    config = shown["config"]
+    assert config["orders_refundable_days"] == 15
+    assert config["feature_flags"] == {flag: False for flag in HB_FLAGS}
+    assert config["attribute_set_strategy"] == "CategoryNode"
+    assert config["failed_integration"]["DEFAULT"] == {
+        "RETRY_INTERVAL": 28800,
+        "EXPIRATION_DATE": 57601,
+        "MAX_RETRY_COUNT": 3,
+    }
+    result = cli("channel", "set", "hb", "password=hunter2-secret", "category_ids=368234234")
+    assert result.exit_code == 0
+    assert "requested flows: category_node, category_attributes" in result.output
+    shown = json.loads(cli("channel", "show", "hb", "--json").output)
+    assert shown["config"]["password"] == "********"
+    assert "hunter2-secret" not in cli("channel", "show", "hb").output
