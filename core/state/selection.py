@@ -162,6 +162,7 @@ def selection_query(
     limit: int = 500,
     keys: Sequence[str] | None = None,
     retries: bool = False,
+    fence: bool = False,
 ) -> Select[Any]:
     """The page query, ordered by version, at most ``limit`` rows after version ``after``.
 
@@ -172,16 +173,20 @@ def selection_query(
     - ``keys``: exactly these SKUs, changed or not, unless a penalty holds them
       back (manual triggers).
     In-flight records (open batch requests) are excluded in every mode.
+
+    ``fence`` (use it on PostgreSQL, see :func:`wants_fence`) runs the stream's
+    penalty and in-flight probes in a subquery before any join.
     """
     base, object_id, version, cols = _parts(source)
     ia = IntegrationAction.__table__
     products = commerce_table("products")
     order_by: Any = version
-    if keys is None and not retries:
+    if fence and keys is None and not retries:
         # The change stream.  Candidates are the driving table's rows after the
         # keyset position that no penalty and no open batch holds; the fence
-        # (OFFSET 0) makes the database run these cheap index probes before any
+        # (OFFSET 0) makes PostgreSQL run these cheap index probes before any
         # join, so a long run of penalised versions costs one probe per row.
+        # SQLite already evaluates them first, and would materialise the fence.
         driver = object_id.table
         inner = [version > after, not_penalized(scope, object_id), not_in_flight(scope, object_id)]
         if source == "deleted_products":
@@ -242,6 +247,11 @@ def selection_query(
         .order_by(order_by)
         .limit(limit)
     )
+
+
+def wants_fence(dialect: str) -> bool:
+    """PostgreSQL orders the anti-joins by cost and needs the fence; SQLite does not."""
+    return dialect == "postgresql"
 
 
 def read_cursor(session: Session, channel_id: int, content_type: str, source: str) -> int:
@@ -370,6 +380,7 @@ def iter_selection(
                 if remaining is not None:
                     remaining -= 1
         return
+    fence = wants_fence(db.dialect)
     with db.session() as session:
         cursor = read_cursor(session, scope.channel_id, scope.content_type, source)
     for after, retries in ((0, True), (cursor, False)):
@@ -387,6 +398,7 @@ def iter_selection(
                             after=after,
                             limit=page,
                             retries=retries,
+                            fence=fence,
                         )
                     )
                     .mappings()
