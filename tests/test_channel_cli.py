@@ -189,6 +189,15 @@ def test_apply_reports_yaml_and_config_errors_with_lines(cli: Any, tmp_path: Pat
     # one transaction: the valid first document was not saved either
     assert cli("channel", "show", "ok").exit_code == 2
 
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text("channel: x\nplugin: hepsibrada\n")
+    result = cli("channel", "apply", str(unknown))
+    assert result.exit_code == 2
+    assert (
+        f"{unknown}:1: unknown marketplace plugin 'hepsibrada'; did you mean 'hepsiburada'?"
+        in result.output
+    )
+
     missing = cli("channel", "apply", str(tmp_path / "nope.yaml"))
     assert missing.exit_code == 2 and "no such file" in missing.output
 

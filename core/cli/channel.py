@@ -13,7 +13,7 @@ from core import config_schema as cs
 from core.channels import ChannelService
 from core.cli.context import app
 from core.cli.output import emit, fmt, json_option, print_json
-from core.errors import ValidationError
+from core.errors import PazarError, ValidationError
 
 
 def _service(session: Any) -> ChannelService:
@@ -168,11 +168,9 @@ def apply_cmd(file: str, as_json: bool) -> None:
         for line, doc in docs:
             try:
                 results.append(service.apply(doc, source="apply"))
-            except ValidationError as exc:
+            except PazarError as exc:
                 where = file if file != "-" else "<stdin>"
-                raise ValidationError(
-                    f"{where}:{line}: {exc.message}", details=exc.details
-                ) from None
+                raise type(exc)(f"{where}:{line}: {exc.message}", details=exc.details) from None
     if as_json:
         print_json([r.as_dict() for r in results])
         return
