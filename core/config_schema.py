@@ -238,8 +238,6 @@ def _coerce_scalar(types: list[str], raw: str) -> Any:
             pass
     if "string" in types:
         return raw
-    if "null" in types and raw.strip() == "":
-        return None
     return _NO_DEFAULT
 
 
@@ -282,8 +280,6 @@ def coerce(schema: Mapping[str, Any], key_path: str, raw: str) -> Any:
         return out
     if "object" in types and stripped == "":
         return {}
-    if "null" in types and stripped.lower() in {"null", "none", ""}:
-        return None
     return raw
 
 
