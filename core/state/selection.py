@@ -230,10 +230,17 @@ def selection_query(
         conds += [version > after, sql_is_due(f, now), not_in_flight(scope, object_id)]
         if source == "deleted_products":
             conds.append(deleted_pending)
-    elif source == "deleted_products":
-        conds.append(deleted_pending)
     else:
-        conds.append(or_(ia.c.id.is_(None), ia.c.version < version, ia.c.status == "deleted"))
+        if not fence:
+            conds += [
+                version > after,
+                not_penalized(scope, object_id),
+                not_in_flight(scope, object_id),
+            ]
+        if source == "deleted_products":
+            conds.append(deleted_pending)
+        else:
+            conds.append(or_(ia.c.id.is_(None), ia.c.version < version, ia.c.status == "deleted"))
     return (
         select(
             object_id.label("object_id"),
