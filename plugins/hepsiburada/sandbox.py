@@ -204,6 +204,48 @@ def _paged(rows: list[Any], page: int, size: int) -> dict[str, Any]:
     return body
 
 
+LISTING_DEFAULTS: dict[str, Any] = {
+    "price": 0,
+    "availableStock": 0,
+    "dispatchTime": 3,
+    "cargoCompany1": "",
+    "cargoCompany2": "",
+    "cargoCompany3": "",
+    "shippingAddressLabel": "",
+    "shippingProfileName": "",
+    "claimAddressLabel": "",
+    "maximumPurchasableQuantity": None,
+    "minimumPurchasableQuantity": 1,
+    "pricings": [],
+    "isSalable": True,
+    "customizableProperties": [],
+    "deactivationReasons": [],
+    "isSuspended": False,
+    "isLocked": False,
+    "lockReasons": [],
+    "isFrozen": False,
+    "freezeReasons": [],
+    "availableWarehouses": [],
+    "isFulfilledByHB": False,
+    "priceIncreaseDisabled": False,
+    "priceDecreaseDisabled": False,
+    "stockDecreaseDisabled": False,
+    "productId": None,
+    "hasVariant": False,
+}
+
+
+def listing_view(listing: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored listing in the full shape the listing API answers (reference §3)."""
+    out = copy.deepcopy(LISTING_DEFAULTS)
+    out["listingId"] = listing["listingId"]
+    out["uniqueIdentifier"] = f"{listing['hepsiburadaSku']}-{listing['merchantSku']}"
+    out["hepsiburadaSku"] = listing["hepsiburadaSku"]
+    out["merchantSku"] = listing["merchantSku"]
+    out.update(copy.deepcopy(dict(listing)))
+    return out
+
+
 class SandboxState:
     """Everything the sandbox holds; every access goes through ``lock``."""
 
@@ -230,6 +272,7 @@ class SandboxState:
             self.attributes: dict[str, dict[str, list[dict[str, Any]]]] = {}
             self.values: dict[str, list[dict[str, Any]]] = {}
             self.listings: dict[str, dict[str, Any]] = {}
+            self.by_hb_sku: dict[str, str] = {}
             self.uploads: dict[str, dict[str, Any]] = {}
             self.imports: dict[str, dict[str, Any]] = {}
             self.faults: dict[str, Any] = {}
@@ -273,8 +316,7 @@ class SandboxState:
             for key, rows in (doc.get("values") or {}).items():
                 self.values[str(key)] = [dict(r) for r in rows]
             for raw in doc.get("listings") or []:
-                listing = self._listing(raw)
-                self.listings[listing["merchantSku"]] = listing
+                self.add_listing(raw)
             return {
                 "categories": len(self.categories),
                 "listings": len(self.listings),
@@ -312,44 +354,23 @@ class SandboxState:
             cat["paths"] = list(reversed(names))
 
     def _listing(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Store a listing compactly (only what was given); :func:`listing_view` fills the
+        rest, so a 100,000-listing bench does not hold 30 fields per SKU."""
         if not raw.get("merchantSku"):
             raise ValueError("each listing needs merchantSku")
-        hb_sku = raw.get("hepsiburadaSku") or self._next_hb_sku()
-        listing = {
-            "listingId": raw.get("listingId") or self._next_id(),
-            "uniqueIdentifier": raw.get("uniqueIdentifier") or f"{hb_sku}-{raw['merchantSku']}",
-            "hepsiburadaSku": hb_sku,
-            "merchantSku": str(raw["merchantSku"]),
-            "price": raw.get("price", 0),
-            "availableStock": raw.get("availableStock", 0),
-            "dispatchTime": raw.get("dispatchTime", 3),
-            "cargoCompany1": raw.get("cargoCompany1", ""),
-            "cargoCompany2": raw.get("cargoCompany2", ""),
-            "cargoCompany3": raw.get("cargoCompany3", ""),
-            "shippingAddressLabel": raw.get("shippingAddressLabel", ""),
-            "shippingProfileName": raw.get("shippingProfileName", ""),
-            "claimAddressLabel": raw.get("claimAddressLabel", ""),
-            "maximumPurchasableQuantity": raw.get("maximumPurchasableQuantity"),
-            "minimumPurchasableQuantity": raw.get("minimumPurchasableQuantity", 1),
-            "pricings": [],
-            "isSalable": raw.get("isSalable", True),
-            "customizableProperties": [],
-            "deactivationReasons": [],
-            "isSuspended": False,
-            "isLocked": False,
-            "lockReasons": [],
-            "isFrozen": False,
-            "freezeReasons": [],
-            "availableWarehouses": [],
-            "isFulfilledByHB": False,
-            "priceIncreaseDisabled": False,
-            "priceDecreaseDisabled": False,
-            "stockDecreaseDisabled": False,
-            "productId": raw.get("productId"),
-            "hasVariant": bool(raw.get("hasVariant", False)),
-        }
-        for key, value in raw.items():
-            listing.setdefault(key, value)
+        listing = {k: v for k, v in raw.items() if v is not None}
+        listing["merchantSku"] = str(raw["merchantSku"])
+        listing["hepsiburadaSku"] = raw.get("hepsiburadaSku") or self._next_hb_sku()
+        listing.setdefault("listingId", self._next_id())
+        return listing
+
+    def add_listing(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        listing = self._listing(raw)
+        old = self.listings.get(listing["merchantSku"])
+        if old is not None:
+            self.by_hb_sku.pop(old["hepsiburadaSku"], None)
+        self.listings[listing["merchantSku"]] = listing
+        self.by_hb_sku[listing["hepsiburadaSku"]] = listing["merchantSku"]
         return listing
 
     def info(self) -> dict[str, Any]:
@@ -779,14 +800,13 @@ def _import_row(state: SandboxState, row: Mapping[str, Any], pending: bool) -> d
     sku = str(row["sku"])
     listing = state.listings.get(sku)
     if listing is None:
-        listing = state._listing(
+        listing = state.add_listing(
             {
                 "merchantSku": sku,
                 "price": _parse_tr_number(attrs.get("price")) or 0,
                 "availableStock": int(_parse_tr_number(attrs.get("stock")) or 0),
             }
         )
-        state.listings[sku] = listing
     out.update(
         {
             "productStatus": "MATCHED",
@@ -852,11 +872,11 @@ def _listings(request: Request, state: SandboxState, body: bytes) -> Any:
         rows = [r for r in rows if r["hepsiburadaSku"] in wanted_hb]
     salable = _as_bool(q.get("salable-listings"))
     if salable:
-        rows = [r for r in rows if r["isSalable"]]
+        rows = [r for r in rows if r.get("isSalable", True)]
     if _as_bool(q.get("notsalable-listings")):
-        rows = [r for r in rows if not r["isSalable"]]
+        rows = [r for r in rows if not r.get("isSalable", True)]
     return {
-        "listings": copy.deepcopy(rows[offset : offset + limit]),
+        "listings": [listing_view(r) for r in rows[offset : offset + limit]],
         "totalCount": len(rows),
         "limit": limit,
         "offset": offset,
@@ -893,7 +913,9 @@ def _upload(request: Request, state: SandboxState, body: bytes) -> Any:
     state.uploads[upload_id] = {
         "id": upload_id,
         "kind": kind,
-        "rows": rows,
+        # The body as sent (compact), parsed again when the upload finishes or is read back.
+        "body": bytes(body),
+        "total": len(rows),
         "createdAt": _now_iso(),
         "polls": 0,
         "stuck": bool(state.take_fault_count("stuck_uploads")),
@@ -910,15 +932,15 @@ def _row_problems(
     hb_sku = row.get("hepsiburadaSku")
     listing = state.listings.get(str(merchant_sku)) if merchant_sku else None
     if listing is None and hb_sku:
-        listing = next((x for x in state.listings.values() if x["hepsiburadaSku"] == hb_sku), None)
+        known = state.by_hb_sku.get(str(hb_sku))
+        listing = state.listings.get(known) if known else None
     errors: list[str] = []
     validation = None
     if not merchant_sku and not hb_sku:
         return None, ["merchantSku or hepsiburadaSku is required"], None
     if listing is None:
         if state.settings["accept_unknown_skus"] and merchant_sku:
-            listing = state._listing({"merchantSku": merchant_sku, "hepsiburadaSku": hb_sku})
-            state.listings[listing["merchantSku"]] = listing
+            listing = state.add_listing({"merchantSku": merchant_sku, "hepsiburadaSku": hb_sku})
         else:
             return (
                 None,
@@ -976,7 +998,7 @@ def _row_problems(
 def _finish_upload(state: SandboxState, upload: dict[str, Any]) -> dict[str, Any]:
     kind = upload["kind"]
     errors, validations = [], []
-    for n, row in enumerate(upload["rows"]):
+    for n, row in enumerate(json.loads(upload["body"])):
         listing, problems, validation = _row_problems(state, kind, row)
         ident = {
             "elementNo": n,
@@ -996,7 +1018,7 @@ def _finish_upload(state: SandboxState, upload: dict[str, Any]) -> dict[str, Any
         "id": upload["id"],
         "status": api.UPLOAD_STATUS_DONE,
         "createdAt": upload["createdAt"],
-        "total": len(upload["rows"]),
+        "total": upload["total"],
         "errors": errors,
     }
     if kind == "price-uploads":
@@ -1017,7 +1039,7 @@ def _upload_status(request: Request, state: SandboxState, body: bytes) -> Any:
                 "id": upload["id"],
                 "status": api.UPLOAD_STATUS_PENDING,
                 "createdAt": upload["createdAt"],
-                "total": len(upload["rows"]),
+                "total": upload["total"],
                 "errors": [],
             }
         upload["result"] = _finish_upload(state, upload)
@@ -1093,7 +1115,7 @@ def _c_received(request: Request, state: SandboxState, doc: Any) -> Any:
                 "id": u["id"],
                 "createdAt": u["createdAt"],
                 "status": (u["result"] or {}).get("status", api.UPLOAD_STATUS_PENDING),
-                "rows": copy.deepcopy(u["rows"]),
+                "rows": json.loads(u["body"]),
             }
             for u in state.uploads.values()
             if u["kind"] == kind
@@ -1103,7 +1125,7 @@ def _c_received(request: Request, state: SandboxState, doc: Any) -> Any:
 
 def _c_listings(request: Request, state: SandboxState, doc: Any) -> Any:
     with state.lock:
-        return {"listings": copy.deepcopy(list(state.listings.values()))}
+        return {"listings": [listing_view(r) for r in state.listings.values()]}
 
 
 def _c_faults(request: Request, state: SandboxState, doc: Any) -> Any:
