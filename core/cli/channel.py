@@ -37,7 +37,7 @@ def channel_group() -> None:
     """Channels: one seller account on one marketplace, with its config."""
 
 
-@channel_group.command("add")
+@channel_group.command("add", short_help="Create an inactive channel with every default.")
 @click.argument("plugin")
 @click.option("--slug", required=True, help="Short unique id: lowercase letters, digits, - and _.")
 @click.option("--name", default=None, help="Display name (default: the marketplace's title).")
@@ -54,7 +54,7 @@ def add_cmd(plugin: str, slug: str, name: str | None) -> None:
             click.echo(f"  {line}")
 
 
-@channel_group.command("list")
+@channel_group.command("list", short_help="List channels.")
 @json_option
 def list_cmd(as_json: bool) -> None:
     """Every channel: slug, name, plugin, status, last update."""
@@ -69,7 +69,7 @@ def list_cmd(as_json: bool) -> None:
     )
 
 
-@channel_group.command("show")
+@channel_group.command("show", short_help="Show a channel and its config (secrets masked).")
 @click.argument("slug")
 @json_option
 def show_cmd(slug: str, as_json: bool) -> None:
@@ -87,7 +87,7 @@ def show_cmd(slug: str, as_json: bool) -> None:
     emit(False, None, ["key", "value"], cs.flatten(masked), title="config", empty="(empty config)")
 
 
-@channel_group.command("set")
+@channel_group.command("set", short_help="Set config keys (typed, validated, all or nothing).")
 @click.argument("slug")
 @click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
 @click.option("--note", default=None, help="Why: stored with the change history.")
@@ -144,7 +144,7 @@ def _read_documents(file: str) -> list[tuple[int, Any]]:
     return [(line, doc) for line, doc in docs]
 
 
-@channel_group.command("apply")
+@channel_group.command("apply", short_help="Create or update channels from YAML.")
 @click.argument("file")
 @json_option
 def apply_cmd(file: str, as_json: bool) -> None:
@@ -193,7 +193,7 @@ def apply_cmd(file: str, as_json: bool) -> None:
             click.echo(f"  requested flows: {', '.join(r.requested_flows)}")
 
 
-@channel_group.command("validate")
+@channel_group.command("validate", short_help="Check a channel's config; exit 2 if not ready.")
 @click.argument("slug")
 def validate_cmd(slug: str) -> None:
     """Check the config against the plugin's schema; exit 2 when it is not ready."""
@@ -204,7 +204,7 @@ def validate_cmd(slug: str) -> None:
     click.echo(f"channel {slug}: config is valid")
 
 
-@channel_group.command("activate")
+@channel_group.command("activate", short_help="Activate a channel (config must be valid).")
 @click.argument("slug")
 def activate_cmd(slug: str) -> None:
     """Let the daemon run this channel's enabled flows (the config must be valid)."""
@@ -213,7 +213,7 @@ def activate_cmd(slug: str) -> None:
     click.echo(f"channel {slug}: active")
 
 
-@channel_group.command("deactivate")
+@channel_group.command("deactivate", short_help="Deactivate a channel.")
 @click.argument("slug")
 def deactivate_cmd(slug: str) -> None:
     """Stop running flows for this channel; its config and state stay."""
@@ -222,7 +222,7 @@ def deactivate_cmd(slug: str) -> None:
     click.echo(f"channel {slug}: inactive")
 
 
-@channel_group.command("form")
+@channel_group.command("form", short_help="Print the seed's config form of a plugin.")
 @click.argument("plugin")
 @json_option
 def form_cmd(plugin: str, as_json: bool) -> None:
@@ -235,7 +235,7 @@ def form_cmd(plugin: str, as_json: bool) -> None:
     emit(as_json, data, ["key", "label", "required", "data_type"], [[*r] for r in rows])
 
 
-@channel_group.command("changes")
+@channel_group.command("changes", short_help="Config change history and requested flows.")
 @click.argument("slug")
 @json_option
 def changes_cmd(slug: str, as_json: bool) -> None:
