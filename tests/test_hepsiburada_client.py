@@ -230,6 +230,17 @@ def test_rate_limit_reset_header_alone_is_honoured(hb_sandbox: SandboxHandle) ->
     assert sleep.calls == [4.0]
 
 
+def test_exhausted_rate_window_is_waited_out_before_the_next_call(
+    hb_sandbox: SandboxHandle,
+) -> None:
+    hb_sandbox.faults(rate_window={"limit": 2, "reset": 2})
+    client, sleep = hb_sandbox.client()
+    with client:
+        assert len(list(client.categories(page_size=3))) == 10  # four pages
+    assert sleep.calls == [2.0]  # before the third call; the fourth answer ends the paging
+    assert all(r["status"] == 200 for r in hb_sandbox.requests())
+
+
 def test_timeouts_are_retried(hb_sandbox: SandboxHandle) -> None:
     hb_sandbox.faults(timeout={"count": 1, "seconds": 0.3})
     client, sleep = hb_sandbox.client(timeout=0.1, backoff=0.25)

@@ -402,6 +402,7 @@ class SandboxState:
         allowed = {
             *FAULT_KINDS,
             "latency_ms",
+            "rate_window",
             "stuck_uploads",
             "price_bands",
             "reject_rows",
@@ -509,6 +510,16 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             state.requests.append(
                 {"method": request.method, "path": path, "status": response.status_code}
             )
+            window = state.faults.get("rate_window")
+            if window and response.status_code != 429:
+                # A request window like OMS announces it: the counter starts again after the
+                # answer that says 0 remain (the sandbox assumes the client waited the reset).
+                limit = max(1, int(window.get("limit", 1000)))
+                used = int(window.get("used", 0)) + 1
+                window["used"] = 0 if used >= limit else used
+                response.headers[api.HEADER_RL_LIMIT] = str(limit)
+                response.headers[api.HEADER_RL_REMAINING] = str(limit - used)
+                response.headers[api.HEADER_RL_RESET] = str(window.get("reset", 1))
         return response
 
     return endpoint
