@@ -234,7 +234,7 @@ def test_cli_names_an_unknown_marketplace() -> None:
     assert result.exit_code == 2 and "nowhere" in result.output
 
 
-def test_pazar_sandbox_serves_until_interrupted(tmp_path: Path) -> None:
+def test_pazar_sandbox_serves_until_terminated(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "core", "sandbox", "hepsiburada", "--port", "0"],
@@ -256,7 +256,7 @@ def test_pazar_sandbox_serves_until_interrupted(tmp_path: Path) -> None:
         assert (
             httpx.get(url + "/_sandbox/info").json()["config"]["merchant_id"] == DEFAULT_MERCHANT_ID
         )
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
         if proc.poll() is None:

@@ -8,6 +8,8 @@ returns is printed so the user knows which credentials it accepts.
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any
 
 import click
@@ -25,6 +27,16 @@ def _info(asgi_app: Any) -> dict[str, Any]:
     return dict(info) if isinstance(info, dict) else {}
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop_on_sigterm() -> None:
+    """Stop cleanly on SIGTERM (service managers, ``kill``) as on Ctrl-C."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
 @click.command("sandbox")
 @click.argument("name")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -33,7 +45,7 @@ def _info(asgi_app: Any) -> dict[str, Any]:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the URL and credentials as JSON.")
 def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:
-    """Serve the sandbox of marketplace NAME (e.g. hepsiburada) until Ctrl-C."""
+    """Serve the sandbox of marketplace NAME (e.g. hepsiburada) until Ctrl-C or SIGTERM."""
     from core.sandbox_server import serve_in_thread
 
     if not 0 <= port <= 65535:
@@ -58,6 +70,7 @@ def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:
         for line in info.get("control") or []:
             click.echo(f"control: {line}")
         click.echo("press Ctrl-C to stop")
+    _stop_on_sigterm()
     try:
         running.wait()
     except KeyboardInterrupt:
