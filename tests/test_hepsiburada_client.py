@@ -310,6 +310,17 @@ def test_upload_that_never_completes_stays_pending(hb_sandbox: SandboxHandle) ->
     assert states == ["pending"] * 5
 
 
+def test_failed_upload_changes_nothing(hb_sandbox: SandboxHandle) -> None:
+    hb_sandbox.seed(listings=LISTINGS)
+    hb_sandbox.faults(failed_uploads=1)
+    client, _ = hb_sandbox.client()
+    with client:
+        upload_id = client.upload_stock([{"merchantSku": "SKU-1", "availableStock": 0}])
+        status = _poll_until_done(client, "stock", upload_id)
+    assert status.failed and status.status == "Failed"
+    assert hb_sandbox.listings()["SKU-1"]["availableStock"] == 5
+
+
 def test_connection_refused_is_a_transport_error() -> None:
     sleep = RecordingSleep()
     config = {

@@ -404,6 +404,7 @@ class SandboxState:
             "latency_ms",
             "rate_window",
             "stuck_uploads",
+            "failed_uploads",
             "price_bands",
             "reject_rows",
             "import_rejections",
@@ -930,6 +931,7 @@ def _upload(request: Request, state: SandboxState, body: bytes) -> Any:
         "createdAt": _now_iso(),
         "polls": 0,
         "stuck": bool(state.take_fault_count("stuck_uploads")),
+        "fail": bool(state.take_fault_count("failed_uploads")),
         "result": None,
     }
     return {"id": upload_id}
@@ -1053,7 +1055,16 @@ def _upload_status(request: Request, state: SandboxState, body: bytes) -> Any:
                 "total": upload["total"],
                 "errors": [],
             }
-        upload["result"] = _finish_upload(state, upload)
+        if upload["fail"]:
+            upload["result"] = {
+                "id": upload["id"],
+                "status": api.UPLOAD_STATUS_FAILED,
+                "createdAt": upload["createdAt"],
+                "total": upload["total"],
+                "errors": [],
+            }
+        else:
+            upload["result"] = _finish_upload(state, upload)
     return upload["result"]
 
 
