@@ -205,8 +205,14 @@ def test_received_names_the_kinds_it_knows(hb_sandbox: SandboxHandle) -> None:
 def test_seed_rejects_bad_documents(hb_sandbox: SandboxHandle) -> None:
     response = hb_sandbox.http.post("/_sandbox/seed", json={"categories": [{"name": "no id"}]})
     assert response.status_code == 400 and "categoryId" in response.json()["error"]
-    response = hb_sandbox.http.post("/_sandbox/seed", json={"settings": {"speed": 3}})
+    response = hb_sandbox.http.post(
+        "/_sandbox/seed",
+        json={"credentials": {"password": "Changed12345"}, "settings": {"speed": 3}},
+    )
     assert response.status_code == 400 and "pending_polls" in response.json()["error"]
+    assert hb_sandbox.info()["credentials"]["password"] == DEFAULT_PASSWORD  # nothing changed
+    bad = hb_sandbox.http.post("/_sandbox/faults", json={"stuck_uploads": "many"})
+    assert bad.status_code == 400 and "stuck_uploads" in bad.json()["error"]
 
 
 def test_serving_on_a_busy_port_is_a_clear_error() -> None:

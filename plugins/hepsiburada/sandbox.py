@@ -35,6 +35,7 @@ DEFAULT_MERCHANT_ID = "4e1d1a2b-7c3f-4b8e-9a61-5d2f0c9e8b17"
 DEFAULT_PASSWORD = "Sbx4Pazar2Ky"  # a service key: 12 alphanumeric characters
 DEFAULT_USER_AGENT = "pazar_dev"
 
+SEED_KEYS = ("credentials", "settings", "categories", "attributes", "values", "listings")
 FAULT_KINDS = ("http_error", "rate_limit", "timeout", "malformed", "success_false")
 
 
@@ -292,30 +293,47 @@ class SandboxState:
         return f"HBCV{self._hb_counter:09d}"
 
     def seed(self, doc: Mapping[str, Any]) -> dict[str, int]:
-        """Add or replace credentials, settings, categories, attributes, values, listings."""
+        """Add or replace credentials, settings, categories, attributes, values, listings.
+
+        Everything is checked before anything changes, so a bad document changes nothing.
+        """
         if not isinstance(doc, Mapping):
             raise ValueError("seed body must be a JSON object")
+        unknown = sorted(set(doc) - set(SEED_KEYS))
+        if unknown:
+            raise ValueError(
+                f"unknown seed key {', '.join(unknown)}; one of {', '.join(SEED_KEYS)}"
+            )
+        creds = dict(doc.get("credentials") or {})
+        settings = dict(doc.get("settings") or {})
         with self.lock:
-            creds = doc.get("credentials") or {}
-            for key in ("merchant_id", "password", "user_agent"):
-                if creds.get(key):
-                    self.credentials[key] = str(creds[key])
-            for key, value in (doc.get("settings") or {}).items():
+            for key in settings:
                 if key not in self.settings:
                     raise ValueError(f"unknown setting {key!r}; one of {', '.join(self.settings)}")
-                self.settings[key] = value
-            for raw in doc.get("categories") or []:
-                cat = self._category(raw)
-                self.categories[cat["categoryId"]] = cat
-            self._fill_paths()
-            for cid, groups in (doc.get("attributes") or {}).items():
-                self.attributes[str(cid)] = {
+            categories = [self._category(raw) for raw in doc.get("categories") or []]
+            attributes = {
+                str(cid): {
                     g: [dict(a) for a in groups.get(g) or []]
                     for g in ("baseAttributes", "attributes", "variantAttributes")
                 }
-            for key, rows in (doc.get("values") or {}).items():
-                self.values[str(key)] = [dict(r) for r in rows]
-            for raw in doc.get("listings") or []:
+                for cid, groups in (doc.get("attributes") or {}).items()
+            }
+            values = {
+                str(k): [dict(r) for r in rows] for k, rows in (doc.get("values") or {}).items()
+            }
+            listings = list(doc.get("listings") or [])
+            for raw in listings:
+                if not isinstance(raw, Mapping) or not raw.get("merchantSku"):
+                    raise ValueError("each listing needs merchantSku")
+            for key in ("merchant_id", "password", "user_agent"):
+                if creds.get(key):
+                    self.credentials[key] = str(creds[key])
+            self.settings.update(settings)
+            self.categories.update((c["categoryId"], c) for c in categories)
+            self._fill_paths()
+            self.attributes.update(attributes)
+            self.values.update(values)
+            for raw in listings:
                 self.add_listing(raw)
             return {
                 "categories": len(self.categories),
@@ -414,13 +432,20 @@ class SandboxState:
             raise ValueError(
                 f"unknown fault {', '.join(unknown)}; one of {', '.join(sorted(allowed))}"
             )
+        for key, value in doc.items():
+            if key in (*FAULT_KINDS, "rate_window", "price_bands", "import_rejections"):
+                if value is not None and not isinstance(value, Mapping):
+                    raise ValueError(f"fault {key} must be an object")
+            elif key == "reject_rows":
+                if value is not None and not isinstance(value, list):
+                    raise ValueError("fault reject_rows must be a list of {kind, sku, message}")
+            elif value is not None and not isinstance(value, (int, float)):
+                raise ValueError(f"fault {key} must be a number")
         with self.lock:
             for key, value in doc.items():
                 if value is None:
                     self.faults.pop(key, None)
                 elif key in FAULT_KINDS:
-                    if not isinstance(value, Mapping):
-                        raise ValueError(f"fault {key} must be an object with count")
                     self.faults[key] = {"count": 1, **value}
                 else:
                     self.faults[key] = copy.deepcopy(value)
