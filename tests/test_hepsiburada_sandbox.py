@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from core.errors import PazarError
 from core.sandbox_server import serve_in_thread
+from plugins.hepsiburada.client import client_for_channel
 from plugins.hepsiburada.sandbox import (
     DEFAULT_MERCHANT_ID,
     DEFAULT_PASSWORD,
@@ -225,8 +226,11 @@ def test_serving_on_a_busy_port_is_a_clear_error() -> None:
 
 
 def test_stopped_sandbox_no_longer_answers() -> None:
-    running = serve_in_thread(create_app())
-    assert httpx.get(running.url + "/_sandbox/info").status_code == 200
+    app = create_app()
+    running = serve_in_thread(app)
+    config = app.state.sandbox.channel_config(running.url)
+    with client_for_channel("demo", config) as client:
+        assert len(list(client.categories(leaf=True))) == 6
     running.stop()
     assert not running.running
     with pytest.raises(httpx.ConnectError):

@@ -391,6 +391,20 @@ class SandboxState:
         self.by_hb_sku[listing["hepsiburadaSku"]] = listing["merchantSku"]
         return listing
 
+    def channel_config(self, url: str) -> dict[str, Any]:
+        """The connection keys of a Hepsiburada channel config that this sandbox, served at
+        ``url``, accepts (merge into the rest of the channel's config)."""
+        with self.lock:
+            return {
+                "base_url": url,
+                "oms_url": url,
+                "listing_url": url,
+                "username": self.credentials["merchant_id"],
+                "password": self.credentials["password"],
+                "merchant_id": self.credentials["merchant_id"],
+                "user_agent": self.credentials["user_agent"],
+            }
+
     def info(self) -> dict[str, Any]:
         """What ``pazar sandbox`` prints: the credentials it accepts and where things are."""
         with self.lock:
