@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, false, func, or_, select
+from sqlalchemy import Select, and_, case, exists, false, func, literal, or_, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
@@ -124,19 +124,36 @@ def _in_catalog(source: str, scope: Scope, object_id: Any) -> ColumnElement[bool
     )
 
 
-def not_in_flight(scope: Scope, object_id: Any) -> ColumnElement[bool]:
-    bi = BatchRequestItem.__table__
-    return ~exists().where(
+def _none_of(table: Any, *conds: ColumnElement[bool], probe: bool = False) -> ColumnElement[bool]:
+    """NOT EXISTS over ``table``.
+
+    With ``probe`` the subquery carries ``OFFSET 0``: PostgreSQL then keeps it as a
+    per-row filter on the driving index scan (a cheap index probe evaluated before
+    any join, streaming under LIMIT) instead of planning an anti-join that may
+    hash the whole penalty table and sort every candidate.
+    """
+    sub = select(literal(1)).select_from(table).where(*conds)
+    if probe:
+        sub = sub.offset(0)
+    return ~sub.exists()
+
+
+def not_in_flight(scope: Scope, object_id: Any, *, probe: bool = False) -> ColumnElement[bool]:
+    bi = BatchRequestItem.__table__.alias("flight")
+    return _none_of(
+        bi,
         bi.c.channel_id == scope.channel_id,
         bi.c.content_type == scope.content_type,
         bi.c.object_id == object_id,
         bi.c.in_flight.is_(True),
+        probe=probe,
     )
 
 
 def not_held_back(scope: Scope, object_id: Any, now: datetime) -> ColumnElement[bool]:
     f = FailedIntegration.__table__.alias("held")
-    return ~exists().where(
+    return _none_of(
+        f,
         f.c.channel_id == scope.channel_id,
         f.c.content_type == scope.content_type,
         f.c.object_id == object_id,
@@ -144,12 +161,53 @@ def not_held_back(scope: Scope, object_id: Any, now: datetime) -> ColumnElement[
     )
 
 
-def not_penalized(scope: Scope, object_id: Any) -> ColumnElement[bool]:
+def not_penalized(scope: Scope, object_id: Any, *, probe: bool = False) -> ColumnElement[bool]:
     f = FailedIntegration.__table__.alias("penalty")
-    return ~exists().where(
+    return _none_of(
+        f,
         f.c.channel_id == scope.channel_id,
         f.c.content_type == scope.content_type,
         f.c.object_id == object_id,
+        probe=probe,
+    )
+
+
+def not_held_or_in_flight(scope: Scope, object_id: Any) -> ColumnElement[bool]:
+    """Neither penalised nor in flight, as ``NOT (EXISTS penalty OR EXISTS in-flight)``.
+
+    PostgreSQL does not turn sublinks under OR into anti-joins: they stay per-row
+    index probes on the version scan, evaluated left to right, so a penalised
+    row costs one probe of the penalty index and nothing else.
+    """
+    f = FailedIntegration.__table__.alias("penalty")
+    bi = BatchRequestItem.__table__.alias("flight")
+    penalised = exists().where(
+        f.c.channel_id == scope.channel_id,
+        f.c.content_type == scope.content_type,
+        f.c.object_id == object_id,
+    )
+    in_flight = exists().where(
+        bi.c.channel_id == scope.channel_id,
+        bi.c.content_type == scope.content_type,
+        bi.c.object_id == object_id,
+        bi.c.in_flight.is_(True),
+    )
+    return ~or_(penalised, in_flight)
+
+
+def not_integrated(
+    scope: Scope, object_id: Any, version: Any, *, probe: bool = False
+) -> ColumnElement[bool]:
+    """No integration action at this version or newer (a deleted one does not count)."""
+    done = IntegrationAction.__table__.alias("done")
+    return _none_of(
+        done,
+        done.c.channel_id == scope.channel_id,
+        done.c.content_type == scope.content_type,
+        done.c.object_id == object_id,
+        done.c.version >= version,
+        done.c.status != "deleted",
+        probe=probe,
     )
 
 
@@ -174,32 +232,12 @@ def selection_query(
       back (manual triggers).
     In-flight records (open batch requests) are excluded in every mode.
 
-    ``fence`` (use it on PostgreSQL, see :func:`wants_fence`) runs the stream's
-    penalty and in-flight probes in a subquery before any join.
+    ``fence`` (use it on PostgreSQL, see :func:`wants_fence`) keeps the stream's
+    exclusions as per-row index probes on the version scan (see ``_none_of``).
     """
     base, object_id, version, cols = _parts(source)
     ia = IntegrationAction.__table__
     products = commerce_table("products")
-    order_by: Any = version
-    if fence and keys is None and not retries:
-        # The change stream.  Candidates are the driving table's rows after the
-        # keyset position that no penalty and no open batch holds; the fence
-        # (OFFSET 0) makes PostgreSQL run these cheap index probes before any
-        # join, so a long run of penalised versions costs one probe per row.
-        # SQLite already evaluates them first, and would materialise the fence.
-        driver = object_id.table
-        inner = [version > after, not_penalized(scope, object_id), not_in_flight(scope, object_id)]
-        if source == "deleted_products":
-            inner += [driver.c.catalog_id == scope.catalog_id, driver.c.deleted.is_(True)]
-        cand = (
-            select(driver.c.id.label("row_id"), version.label("row_version"))
-            .where(*inner)
-            .order_by(version)
-            .offset(0)
-            .subquery("cand")
-        )
-        base = cand.join(base, driver.c.id == cand.c.row_id)
-        order_by = cand.c.row_version
     ia_on = and_(
         ia.c.channel_id == scope.channel_id,
         ia.c.content_type == scope.content_type,
@@ -231,16 +269,20 @@ def selection_query(
         if source == "deleted_products":
             conds.append(deleted_pending)
     else:
-        if not fence:
-            conds += [
-                version > after,
-                not_penalized(scope, object_id),
-                not_in_flight(scope, object_id),
-            ]
-        if source == "deleted_products":
-            conds.append(deleted_pending)
+        # The change stream: exclusions first, so that on PostgreSQL (``fence``)
+        # they become the first filters of the version index scan.
+        conds = [version > after]
+        if fence:
+            conds.append(not_held_or_in_flight(scope, object_id))
         else:
-            conds.append(or_(ia.c.id.is_(None), ia.c.version < version, ia.c.status == "deleted"))
+            conds += [not_penalized(scope, object_id), not_in_flight(scope, object_id)]
+        if source == "deleted_products":
+            conds += [_in_catalog(source, scope, object_id), deleted_pending]
+        else:
+            conds += [
+                not_integrated(scope, object_id, version, probe=fence),
+                _in_catalog(source, scope, object_id),
+            ]
     return (
         select(
             object_id.label("object_id"),
@@ -251,13 +293,14 @@ def selection_query(
         )
         .select_from(base)
         .where(*conds)
-        .order_by(order_by)
+        .order_by(version)
         .limit(limit)
     )
 
 
 def wants_fence(dialect: str) -> bool:
-    """PostgreSQL orders the anti-joins by cost and needs the fence; SQLite does not."""
+    """PostgreSQL would plan the exclusions as hash anti-joins over every candidate;
+    SQLite already probes per row in query order."""
     return dialect == "postgresql"
 
 
