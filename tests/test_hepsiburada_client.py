@@ -296,6 +296,7 @@ def test_every_error_body_shape_gives_the_marketplace_message(
     assert err.kind == "rejected" and err.status == 400
     assert err.remote_message == expected
     assert "HTTP 400" in err.message
+    assert err.details and err.details[0].startswith("correlation id: sbx-")
 
 
 def test_upload_that_never_completes_stays_pending(hb_sandbox: SandboxHandle) -> None:

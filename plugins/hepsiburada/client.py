@@ -334,12 +334,14 @@ class HepsiburadaClient:
                 code = body.get("code")
         except ValueError:
             pass
+        correlation = response.headers.get("x-correlation-id")
         return HepsiburadaError(
             f"Hepsiburada {what}: HTTP {status}: {text}",
             kind=kind,  # type: ignore[arg-type]
             status=status,
             remote_message=remote,
             code=code,
+            details=[f"correlation id: {correlation}"] if correlation else None,
         )
 
     @staticmethod

@@ -280,6 +280,7 @@ class SandboxState:
             self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
             self._counter = 0
             self._hb_counter = 0
+            self.correlation = 0
             if not empty:
                 self.seed(default_catalog())
 
@@ -550,6 +551,8 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             state.requests.append(
                 {"method": request.method, "path": path, "status": response.status_code}
             )
+            state.correlation += 1
+            response.headers["x-correlation-id"] = f"sbx-{state.correlation:08d}"
             window = state.faults.get("rate_window")
             if window and response.status_code != 429:
                 # A request window like OMS announces it: the counter starts again after the
