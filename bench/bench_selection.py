@@ -235,6 +235,14 @@ def measure(db: Database, scope: Scope, page: int) -> None:
         f"  drain: {total:,} eligible changed stocks in {pages} pages, {time.perf_counter() - t0:.3f} s"
     )
     with db.session() as session:
+        fresh = make_channel(session, "fresh", {})
+        fresh_scope = Scope(fresh.id, CT, scope.catalog_id)
+    first = selection_query("stocks", fresh_scope, now=NOW, after=0, limit=page, fence=fence)
+    cold, count = timed(db, first)
+    print(
+        f"  new channel (every stock changed, no cursor), first page: {count} rows, {cold * 1000:.1f} ms"
+    )
+    with db.session() as session:
         print("  plan, change stream:")
         for line in explain(session, stream):
             print("    " + line)
