@@ -7,7 +7,6 @@ the ``state.skip_unchanged`` step.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from core.hookspecs import hookimpl
 
@@ -17,6 +16,3 @@ def pazar_register_steps(register: Callable[..., None]) -> None:
     from core.state.sources import STEP_TYPES
 
     register(*STEP_TYPES)
-
-
-__all__: list[Any] = []
