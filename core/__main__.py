@@ -2,4 +2,4 @@
 
 from core.cli import main
 
-main()
+raise SystemExit(main())

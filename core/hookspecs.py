@@ -40,7 +40,10 @@ def pazar_register_commerce_backends(register: Callable[..., None]) -> None:
 
 @hookspec
 def pazar_channel_config_changed(
-    channel: Any, old_config: Mapping[str, Any], new_config: Mapping[str, Any], changed_keys: frozenset[str]
+    channel: Any,
+    old_config: Mapping[str, Any],
+    new_config: Mapping[str, Any],
+    changed_keys: frozenset[str],
 ) -> list[str] | None:
     """A channel's config was saved with ``changed_keys`` different.
 

@@ -113,7 +113,11 @@ class StepContext:
     def template_context(self, **extra: Any) -> dict[str, Any]:
         """The variables every template of this step may use."""
         now: datetime = self.clock.now()
-        ctx: dict[str, Any] = {"config": self.config, "channel": _channel_view(self.channel), "now": now}
+        ctx: dict[str, Any] = {
+            "config": self.config,
+            "channel": _channel_view(self.channel),
+            "now": now,
+        }
         ctx.update(extra)
         return ctx
 

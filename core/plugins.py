@@ -80,7 +80,9 @@ def load_plugins(extra: list[ModuleType | Any] | None = None) -> PluginSystem:
         if pm.is_registered(obj) or pm.has_plugin(name):
             return
         pm.register(obj, name=name)
-        module = obj if isinstance(obj, ModuleType) else importlib.import_module(type(obj).__module__)
+        module = (
+            obj if isinstance(obj, ModuleType) else importlib.import_module(type(obj).__module__)
+        )
         infos.append(PluginInfo(name=name, version=_module_version(module, dist), source=source))
 
     if os.environ.get("PAZAR_DISABLE_PLUGIN_AUTOLOAD", "") not in ("1", "true", "yes"):
@@ -96,7 +98,10 @@ def load_plugins(extra: list[ModuleType | Any] | None = None) -> PluginSystem:
         try:
             module = importlib.import_module(modname)
         except Exception as exc:  # noqa: BLE001
-            _warn(warnings, f"warning: plugin module {modname!r} from PAZAR_PLUGINS failed to import: {exc}")
+            _warn(
+                warnings,
+                f"warning: plugin module {modname!r} from PAZAR_PLUGINS failed to import: {exc}",
+            )
             continue
         add(module, modname, "PAZAR_PLUGINS")
 
@@ -119,7 +124,9 @@ def load_plugins(extra: list[ModuleType | Any] | None = None) -> PluginSystem:
     for info in infos:
         plugin = pm.get_plugin(info.name)
         info.hooks = sorted(
-            caller.name for caller in pm.get_hookcallers(plugin) or [] if caller.name.startswith("pazar_")
+            caller.name
+            for caller in pm.get_hookcallers(plugin) or []
+            if caller.name.startswith("pazar_")
         )
 
     registry = Registry()

@@ -51,7 +51,11 @@ def _truncate_all(database: Database) -> None:
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with database.engine.begin() as conn:
         if database.dialect == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            conn.execute(
+                text(
+                    "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"
+                )
+            )
         else:
             for table in tables:
                 conn.execute(text(f'DELETE FROM "{table}"'))
@@ -65,7 +69,9 @@ def _db_params() -> list:
 
 
 @pytest.fixture(params=_db_params())
-def db_url(request: pytest.FixtureRequest, tmp_path: Path, pg_base_url: str | None) -> Iterator[str]:
+def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, pg_base_url: str | None
+) -> Iterator[str]:
     """A database URL, empty and migrated, for SQLite and PostgreSQL."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'pazar.db'}"
@@ -110,7 +116,9 @@ class Cli:
         self.url = url
         self.env = dict(env or {})
 
-    def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    def __call__(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> Result:
         from core.cli import cli
 
         runner = CliRunner()

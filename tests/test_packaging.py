@@ -23,19 +23,42 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("hatchling")
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
         check=True,
         cwd=out,
     )
     wheel = next(out.glob("pazar-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert any(n.startswith("core/_data/schemas/") for n in names), "schemas/ missing from the wheel"
+    assert any(n.startswith("core/_data/schemas/") for n in names), (
+        "schemas/ missing from the wheel"
+    )
     assert any(n.startswith("core/_data/flows.d/") for n in names) or not any(
         (ROOT / "flows.d").rglob("*.yaml")
     ), "flows.d/ missing from the wheel"
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(wheel),
+        ],
         check=True,
     )
     return target
@@ -46,11 +69,17 @@ def _pazar(target: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[s
     env["PYTHONPATH"] = str(target)
     env["PAZAR_DATABASE_URL"] = f"sqlite:///{cwd / 'pazar.db'}"
     return subprocess.run(
-        [sys.executable, "-P", "-m", "core", *args], cwd=cwd, env=env, capture_output=True, text=True
+        [sys.executable, "-P", "-m", "core", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
     )
 
 
-def test_installed_wheel_validates_its_flows_from_any_directory(installed: Path, tmp_path: Path) -> None:
+def test_installed_wheel_validates_its_flows_from_any_directory(
+    installed: Path, tmp_path: Path
+) -> None:
     result = _pazar(installed, tmp_path, "flows", "validate")
     assert result.returncode == 0, result.stderr
     assert str(ROOT) not in result.stdout + result.stderr

@@ -41,7 +41,10 @@ class PazarGroup(click.Group):
             ctx.exit(exc.exit_code)
 
 
-@click.group(cls=PazarGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(
+    cls=PazarGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.version_option(core.__version__, prog_name="pazar")
 @click.pass_context

@@ -31,8 +31,18 @@ def status(as_json: bool) -> None:
     database = app().db
     current = current_revision(database.engine)
     head = head_revision()
-    data = {"url": redact_url(database.url), "revision": current, "head": head, "up_to_date": current == head}
-    emit(as_json, data, ["url", "revision", "newest", "up to date"], [[data["url"], current, head, current == head]])
+    data = {
+        "url": redact_url(database.url),
+        "revision": current,
+        "head": head,
+        "up_to_date": current == head,
+    }
+    emit(
+        as_json,
+        data,
+        ["url", "revision", "newest", "up to date"],
+        [[data["url"], current, head, current == head]],
+    )
 
 
 COMMANDS = [db_group]

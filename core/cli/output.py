@@ -50,7 +50,11 @@ def fmt(value: Any) -> str:
 
 
 def print_table(
-    columns: Sequence[str], rows: Iterable[Sequence[Any]], *, title: str | None = None, empty: str = "nothing to show"
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    title: str | None = None,
+    empty: str = "nothing to show",
 ) -> None:
     rows = list(rows)
     if not rows:

@@ -27,7 +27,9 @@ def list_plugins(as_json: bool) -> None:
                 "version": info.version,
                 "source": info.source,
                 "hooks": info.hooks,
-                "marketplaces": sorted(m.name for m in reg.marketplaces.values() if m.plugin == info.name),
+                "marketplaces": sorted(
+                    m.name for m in reg.marketplaces.values() if m.plugin == info.name
+                ),
                 "steps": sorted(s.name for s in reg.steps.values() if s.plugin == info.name),
             }
         )
@@ -36,7 +38,13 @@ def list_plugins(as_json: bool) -> None:
         data,
         ["plugin", "version", "source", "hooks", "provides"],
         [
-            [d["name"], d["version"], d["source"], ", ".join(d["hooks"]), ", ".join(d["marketplaces"] + d["steps"])]
+            [
+                d["name"],
+                d["version"],
+                d["source"],
+                ", ".join(d["hooks"]),
+                ", ".join(d["marketplaces"] + d["steps"]),
+            ]
             for d in data
         ],
     )

@@ -34,7 +34,9 @@ class ConfigChange(Base):
     __tablename__ = "config_changes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[int] = mapped_column(
+        ForeignKey("channels.id", ondelete="CASCADE"), index=True
+    )
     changed_keys: Mapped[list[str]] = mapped_column(JSONType, default=list)
     requested_flows: Mapped[list[str]] = mapped_column(JSONType, default=list)
     source: Mapped[str] = mapped_column(String(32), default="cli")

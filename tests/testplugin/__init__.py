@@ -23,11 +23,26 @@ CONFIG_SCHEMA = {
     "additionalProperties": False,
     "required": ["base_url", "api_key", "feature_flags", "category_ids"],
     "properties": {
-        "base_url": {"type": "string", "format": "uri", "title": "Base Url", "default": "http://127.0.0.1:9"},
+        "base_url": {
+            "type": "string",
+            "format": "uri",
+            "title": "Base Url",
+            "default": "http://127.0.0.1:9",
+        },
         "api_key": {"type": "string", "title": "Api Key", "x-secret": True, "default": ""},
-        "buffer_stock": {"type": ["integer", "null"], "minimum": 0, "title": "Buffer Stock", "default": None},
+        "buffer_stock": {
+            "type": ["integer", "null"],
+            "minimum": 0,
+            "title": "Buffer Stock",
+            "default": None,
+        },
         "use_neighborhood": {"type": "boolean", "title": "Use Neighborhood", "default": False},
-        "category_ids": {"type": "array", "items": {"type": "string"}, "title": "Category Ids", "default": []},
+        "category_ids": {
+            "type": "array",
+            "items": {"type": "string"},
+            "title": "Category Ids",
+            "default": [],
+        },
         "cargo_company_mapping": {
             "type": "object",
             "title": "Cargo Company Mapping",
