@@ -24,7 +24,13 @@ from core.registry import Registry
 log = logging.getLogger("pazar.plugins")
 
 ENTRY_POINT_GROUP = "pazar.plugins"
-BUILTIN_PLUGINS = ("core.steps", "plugins.hepsiburada", "plugins.fashfed")
+BUILTIN_PLUGINS = (
+    "core.steps",
+    "core.state",
+    "core.polling",
+    "plugins.hepsiburada",
+    "plugins.fashfed",
+)
 
 
 @dataclass

@@ -49,6 +49,13 @@ def pazar_register_marketplaces(register: Callable[..., None]) -> None:
 
 
 @hookimpl
+def pazar_register_steps(register: Callable[..., None]) -> None:
+    from plugins.hepsiburada.steps import register_steps
+
+    register_steps(register)
+
+
+@hookimpl
 def pazar_channel_config_changed(
     channel: Any,
     old_config: Mapping[str, Any],

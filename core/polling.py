@@ -1,0 +1,224 @@
+"""Checking asynchronous marketplace batches: one flow shape for every marketplace.
+
+A marketplace that answers uploads asynchronously (Hepsiburada's stock and price
+uploads) needs a flow that asks "is upload X done, and which rows did you
+reject?" and turns the answer into integration actions and penalties.  Only the
+asking is marketplace-specific, so the engine owns the rest: the
+``state.open_batches`` source yields the channel's batches that wait on the
+marketplace, and :func:`apply_poll` records what a plugin's sink learnt.
+Expiry (``sent_to_remote.EXPIRATION_HOUR``) runs first, so a batch that never
+completes is failed and its objects penalised even if the marketplace keeps
+saying "processing".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from core.hookspecs import hookimpl
+from core.models.state import WAITING_BATCH_STATUSES, BatchRequest, BatchRequestItem
+from core.pipeline import Item, StepContext
+from core.registry import StepType
+from core.state.batches import expire_batches, fail_batch, get_batch, mark_ongoing, record_results
+
+PollState = Literal["pending", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class Poll:
+    """What the marketplace said about one batch.
+
+    ``rejected`` maps an object key (the SKU) to the marketplace's message; with
+    state ``done`` every other object of the batch succeeded.  ``message`` says
+    why a whole batch ``failed``.
+    """
+
+    state: PollState
+    rejected: Mapping[str, str] = field(default_factory=dict)
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """How a batch ended up after a poll, for the run log."""
+
+    status: str
+    succeeded: int
+    rejected: dict[str, str]
+
+
+def apply_poll(
+    session: Any, batch_id: int, poll: Poll, *, clock: Any, config: Mapping[str, Any]
+) -> PollOutcome:
+    """Record one poll's answer: integration actions, penalties (reason remote), batch status."""
+    batch = get_batch(session, batch_id)
+    if poll.state == "pending":
+        if batch.status != "ongoing":
+            mark_ongoing(batch, clock=clock)
+        return PollOutcome(batch.status, 0, {})
+    if poll.state == "failed":
+        message = poll.message or "the marketplace reported the upload as failed"
+        fail_batch(session, batch, message, now=clock.now(), config=config)
+        return PollOutcome("fail", 0, {})
+    items = session.execute(
+        select(BatchRequestItem.object_id, BatchRequestItem.object_key).where(
+            BatchRequestItem.batch_id == batch.id, BatchRequestItem.in_flight.is_(True)
+        )
+    ).all()
+    results = []
+    rejected: dict[str, str] = {}
+    for object_id, key in items:
+        message = poll.rejected.get(key)
+        if message is None:
+            results.append((object_id, True, None, None))
+        else:
+            rejected[key] = message
+            results.append((object_id, False, None, message))
+    record_results(session, batch.id, results, clock=clock, config=config, final=True)
+    return PollOutcome("done", len(results) - len(rejected), rejected)
+
+
+class OpenBatches:
+    """Source: this channel's batches that wait on the marketplace, oldest first.
+
+    Expired batches are failed before anything is yielded (one transaction), so
+    the poll sink only ever sees batches still worth asking about.
+    """
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self.content_types: list[str] = list(ctx.params.get("content_types") or [])
+
+    def __iter__(self) -> Iterator[Item]:
+        ctx = self.ctx
+        if ctx.dry_run:
+            rows = self._waiting()
+        else:
+            with ctx.db.session() as session:
+                expired = expire_batches(session, now=ctx.clock.now(), channel_id=ctx.channel.id)
+                if ctx.run is not None:
+                    for batch in expired:
+                        ctx.run.log(batch.local_batch_id, f"batch failed: {batch.error}", "warning")
+            rows = self._waiting()
+        for row in rows:
+            if ctx.keys and row["local_batch_id"] not in ctx.keys:
+                continue
+            yield Item(key=row["local_batch_id"], data=row, meta={"batch_id": row["id"]})
+
+    def _waiting(self) -> list[dict[str, Any]]:
+        stmt = select(
+            BatchRequest.id,
+            BatchRequest.local_batch_id,
+            BatchRequest.remote_batch_id,
+            BatchRequest.content_type,
+            BatchRequest.flow,
+            BatchRequest.item_count,
+        ).where(
+            BatchRequest.channel_id == self.ctx.channel.id,
+            BatchRequest.status.in_(WAITING_BATCH_STATUSES),
+        )
+        if self.content_types:
+            stmt = stmt.where(BatchRequest.content_type.in_(self.content_types))
+        with self.ctx.db.session() as session:
+            # Open batches per channel are few (one per upload still processing).
+            return [dict(r._mapping) for r in session.execute(stmt.order_by(BatchRequest.id))]
+
+
+class PollSink:
+    """Base for a marketplace's poll sink: subclasses implement :meth:`poll`.
+
+    Each batch is applied in its own transaction, so a marketplace error on one
+    batch leaves the others' answers recorded.
+    """
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+
+    def poll(self, batch: Mapping[str, Any]) -> Poll:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def render(self, items: list[Item]) -> list[Any]:
+        return [
+            {"poll": item.data["remote_batch_id"], "content_type": item.data["content_type"]}
+            for item in items
+        ]
+
+    def send(self, items: list[Item], run: Any) -> None:
+        from core.errors import PazarError
+
+        for item in items:
+            try:
+                answer = self.poll(item.data)
+            except PazarError as exc:
+                run.fail(item, exc.message, "remote")
+                continue
+            with self.ctx.db.session() as session:
+                outcome = apply_poll(
+                    session,
+                    item.meta["batch_id"],
+                    answer,
+                    clock=self.ctx.clock,
+                    config=self.ctx.config,
+                )
+            for sku, message in outcome.rejected.items():
+                run.log(sku, f"rejected: {message}", "warning")
+            if outcome.status == "fail":
+                run.fail(item, answer.message or "upload failed", "remote")
+                continue
+            if outcome.status != "done":
+                run.skip(item, "still processing on the marketplace")
+                continue
+            run.log(
+                item.key,
+                f"{outcome.succeeded} accepted, {len(outcome.rejected)} rejected",
+                "info",
+            )
+            run.succeed(item, item.data["remote_batch_id"])
+
+
+def poll_sink_type(
+    name: str, factory: Callable[[StepContext], PollSink], description: str
+) -> StepType:
+    """The StepType of a marketplace poll sink (same params everywhere)."""
+    return StepType(
+        name=name,
+        kind="sink",
+        factory=factory,
+        params_schema={
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {"batch_size": {"type": "integer", "minimum": 1, "default": 20}},
+        },
+        description=description,
+    )
+
+
+OPEN_BATCHES = StepType(
+    name="state.open_batches",
+    kind="source",
+    factory=OpenBatches,
+    params_schema={
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "content_types": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Only batches of these content types (default: all).",
+            }
+        },
+    },
+    description=(
+        "This channel's batch requests that wait on the marketplace (sent_to_remote, ongoing), "
+        "after failing those past sent_to_remote.EXPIRATION_HOUR."
+    ),
+)
+
+
+@hookimpl
+def pazar_register_steps(register: Callable[..., None]) -> None:
+    register(OPEN_BATCHES)
