@@ -6,7 +6,7 @@ rejects duplicate names so two plugins can never silently shadow each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +26,9 @@ class Marketplace:
     ``sandbox_app()`` returns an ASGI app imitating the marketplace.
     ``flows_dir`` is where the plugin's built-in flows live (default:
     ``flows.d/<name>``).
+    ``demo_setup(app, url, skus)`` prepares a running sandbox app for ``pazar demo``
+    (listings for the demo SKUs, a few deliberate rejections) and returns the
+    channel config that points a channel at it.
     """
 
     name: str
@@ -34,6 +37,7 @@ class Marketplace:
     client_factory: Callable[[Any], Any] | None = None
     sandbox_app: Callable[[], Any] | None = None
     flows_dir: Path | None = None
+    demo_setup: Callable[[Any, str, Sequence[str]], Mapping[str, Any]] | None = None
     plugin: str = ""
 
 

@@ -29,6 +29,12 @@ def _client(channel: Any) -> Any:
     return client_for_channel(channel, config_for_use(channel, load_schema(CONFIG_SCHEMA)))
 
 
+def _demo_setup(app: Any, url: str, skus: Any) -> Any:
+    from plugins.hepsiburada.demo import demo_setup
+
+    return demo_setup(app, url, skus)
+
+
 def _sandbox() -> Any:
     from plugins.hepsiburada.sandbox import create_app
 
@@ -44,6 +50,7 @@ def pazar_register_marketplaces(register: Callable[..., None]) -> None:
             config_schema=CONFIG_SCHEMA,
             client_factory=_client,
             sandbox_app=_sandbox,
+            demo_setup=_demo_setup,
         )
     )
 
