@@ -1,0 +1,152 @@
+"""``pazar penalties``: records held back after a failure (failed integrations)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from core.cli.context import app
+from core.cli.output import emit, json_option
+from core.errors import NotFoundError
+from core.models.channels import Channel
+
+
+def _channel(session: Any, slug: str) -> Any:
+    from core.channels import ChannelService
+
+    a = app()
+    return ChannelService(session, a.registry, clock=a.clock).get(slug)
+
+
+def _slugs(session: Any) -> dict[int, str]:
+    return dict(session.execute(select(Channel.id, Channel.slug)).all())
+
+
+@click.group("penalties")
+def penalties_group() -> None:
+    """Failed integrations: records held back after a failure, and releasing them."""
+
+
+@penalties_group.command("list")
+@click.option("--channel", "channel_slug", default=None, help="Only this channel.")
+@click.option(
+    "--content-type", default=None, help="Only this content type (product, productstock, ...)."
+)
+@click.option("--exhausted", is_flag=True, help="Only records that will not be retried again.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="Show at most N."
+)
+@json_option
+def list_cmd(
+    channel_slug: str | None, content_type: str | None, exhausted: bool, limit: int, as_json: bool
+) -> None:
+    """Penalised records: attempts, policy snapshot, next retry, reason and message.
+
+    Status: waiting (retry interval not over), due (taken by the next run),
+    exhausted (parked until released), released (queued for the next run).
+    """
+    from core.state.penalties import list_penalties, penalty_status
+
+    a = app()
+    now = a.clock.now()
+    with a.db.session() as session:
+        channel_id = _channel(session, channel_slug).id if channel_slug else None
+        rows = list_penalties(
+            session,
+            now=now,
+            channel_id=channel_id,
+            content_type=content_type,
+            exhausted=exhausted,
+            limit=limit,
+        )
+        slugs = _slugs(session)
+    data = [
+        {
+            "channel": slugs.get(r.channel_id, str(r.channel_id)),
+            "content_type": r.content_type,
+            "sku": r.object_key,
+            "object_id": r.object_id,
+            "status": penalty_status(r, now),
+            "reason_type": r.reason_type,
+            "message": r.message,
+            "retry_count": r.retry_count,
+            "max_retry_count": r.max_retry_count,
+            "retry_interval": r.retry_interval,
+            "expiration_seconds": r.expiration_seconds,
+            "first_failed_at": r.first_failed_at,
+            "last_failed_at": r.last_failed_at,
+            "next_retry_at": r.next_retry_at,
+            "expires_at": r.expires_at,
+            "run_id": r.run_id,
+            "batch_id": r.batch_id,
+            "version": r.version,
+        }
+        for r in rows
+    ]
+    emit(
+        as_json,
+        data,
+        ["channel", "type", "sku", "status", "attempts", "reason", "next retry", "message"],
+        [
+            [
+                d["channel"],
+                d["content_type"],
+                d["sku"],
+                d["status"],
+                f"{d['retry_count']}/{d['max_retry_count']}",
+                d["reason_type"],
+                d["next_retry_at"] if d["status"] in ("waiting", "due", "released") else None,
+                d["message"],
+            ]
+            for d in data
+        ],
+        empty="no penalties",
+    )
+
+
+@penalties_group.command("release")
+@click.option("--channel", "channel_slug", required=True, help="Channel slug.")
+@click.option(
+    "--content-type",
+    required=True,
+    help="Content type of the penalties (product, productstock, ...).",
+)
+@click.option("--sku", "skus", multiple=True, help="SKU to release (repeatable).")
+@click.option(
+    "--csv", "csv_file", default=None, help="CSV file whose header is 'sku', one SKU per line."
+)
+def release_cmd(
+    channel_slug: str, content_type: str, skus: tuple[str, ...], csv_file: str | None
+) -> None:
+    """Release penalised records: the next run of the flow takes them again.
+
+    The retry count starts over and the time limit is lifted; a success clears
+    the penalty, a new failure records a fresh one under the current policy.
+    """
+    from core.state.penalties import release_penalties
+    from core.state.triggers import gather_keys
+
+    keys = gather_keys(skus, csv_file)
+    a = app()
+    with a.db.session() as session:
+        channel = _channel(session, channel_slug)
+        released, missing = release_penalties(
+            session, channel_id=channel.id, content_type=content_type, keys=keys, now=a.clock.now()
+        )
+    for key in missing:
+        click.echo(
+            f"{key}: no penalty on channel {channel_slug} for content type {content_type}", err=True
+        )
+    if not released:
+        raise NotFoundError(
+            f"no penalty released: none of the {len(keys)} SKU(s) is penalised on {channel_slug} ({content_type})"
+        )
+    click.echo(
+        f"released {len(released)} penalt{'y' if len(released) == 1 else 'ies'} on {channel_slug} ({content_type}); "
+        "the next run takes them again"
+    )
+
+
+COMMANDS = [penalties_group]

@@ -1,0 +1,114 @@
+"""``pazar trigger``: run a flow for explicit records (the seed's product trigger and CSV upload)."""
+
+from __future__ import annotations
+
+import click
+
+from core.cli.context import app
+from core.cli.output import json_option, print_json
+from core.errors import PazarError
+
+
+@click.command("trigger")
+@click.argument("flow_ref", metavar="PLUGIN/FLOW")
+@click.option("--channel", "channel_slug", required=True, help="Channel slug.")
+@click.option("--sku", "skus", multiple=True, help="SKU to send (repeatable).")
+@click.option(
+    "--csv", "csv_file", default=None, help="CSV file whose header is 'sku', one SKU per line."
+)
+@click.option(
+    "--now",
+    "foreground",
+    is_flag=True,
+    help="Run in the foreground now (currently the only mode; the default).",
+)
+@click.option("--dry-run", is_flag=True, help="Render the payloads, send and record nothing.")
+@json_option
+def trigger_cmd(
+    flow_ref: str,
+    channel_slug: str,
+    skus: tuple[str, ...],
+    csv_file: str | None,
+    foreground: bool,
+    dry_run: bool,
+    as_json: bool,
+) -> None:
+    """Run PLUGIN/FLOW on CHANNEL for just the given records, changed or not.
+
+    Records that cannot be taken are listed with the reason: unknown SKU, in
+    flight in an open batch request, or not in queue (penalised or not
+    saleable on the channel; release penalties with `pazar penalties release`).
+    """
+    from core.channels import ChannelService
+    from core.flows.loader import load_flows
+    from core.state.triggers import check_trigger, gather_keys
+
+    keys = gather_keys(skus, csv_file)
+    a = app()
+    registry = a.registry
+    flow = load_flows(registry).get(flow_ref)
+    with a.db.session() as session:
+        channel = ChannelService(session, registry, clock=a.clock).get(channel_slug)
+        check = check_trigger(session, channel=channel, flow=flow, keys=keys, now=a.clock.now())
+    if not foreground and not as_json:
+        click.echo(
+            "running in the foreground (queueing for a running daemon is not available yet)",
+            err=True,
+        )
+    for key, message in check.rejected:
+        click.echo(f"{key}: {message}", err=True)
+    result = None
+    if check.accepted:
+        from core.runner import run_flow
+
+        result = run_flow(
+            a.db,
+            registry,
+            flow,
+            channel,
+            clock=a.clock,
+            trigger="manual",
+            dry_run=dry_run,
+            keys=check.accepted,
+            hook=a.plugins.hook,
+        )
+    summary = {
+        "flow": flow.ref,
+        "channel": channel_slug,
+        "requested": len(keys),
+        "accepted": check.accepted,
+        "rejected": [{"sku": k, "message": m} for k, m in check.rejected],
+        "run": None
+        if result is None
+        else {
+            "run_id": result.run_id,
+            "status": result.status,
+            "read": result.read,
+            "sent": result.sent,
+            "succeeded": result.succeeded,
+            "failed": result.failed,
+            "skipped": result.skipped,
+            "duration_ms": result.duration_ms,
+            "error": result.error,
+        },
+    }
+    if as_json:
+        print_json(summary)
+    elif result is not None:
+        click.echo(
+            f"run {result.run_id}: {result.status} — read {result.read}, sent {result.sent}, "
+            f"succeeded {result.succeeded}, failed {result.failed}, skipped {result.skipped}"
+        )
+    if not check.accepted:
+        raise PazarError(
+            f"none of the {len(keys)} record(s) could be taken by {flow.ref} on {channel_slug}"
+        )
+    if check.rejected:
+        raise PazarError(
+            f"{len(check.rejected)} of {len(keys)} record(s) could not be taken (listed above)"
+        )
+    if result is not None and result.status == "error":
+        raise PazarError(f"run {result.run_id} failed: {result.error}")
+
+
+COMMANDS = [trigger_cmd]

@@ -1,0 +1,165 @@
+"""Batch requests: lifecycle, per-object results, expiry after sent_to_remote.EXPIRATION_HOUR."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from core.errors import PazarError
+from core.models.state import BatchRequest, BatchRequestItem, FailedIntegration, IntegrationAction
+from core.pipeline import Item
+from core.state.batches import (
+    batch_expired,
+    expire_batches,
+    mark_ongoing,
+    mark_sent,
+    open_batch,
+    record_results,
+)
+from tests.test_state_support import T0, make_channel
+
+STATUSES = ["initialized", "commit", "sent_to_remote", "ongoing", "done", "fail"]
+
+
+def items(n: int) -> list[Item]:
+    return [
+        Item(f"SKU-{i}", {"sku": f"SKU-{i}", "stock": i}, {"object_id": i, "version": 10 + i})
+        for i in range(1, n + 1)
+    ]
+
+
+@given(
+    status=st.sampled_from(STATUSES),
+    hours=st.floats(0.01, 48, allow_nan=False),
+    sent_after=st.integers(0, 3600),
+    waited=st.integers(0, 3 * 24 * 3600),
+)
+def test_a_batch_expires_exactly_when_it_waited_the_window(status, hours, sent_after, waited):
+    created = T0
+    sent = T0 + timedelta(seconds=sent_after) if status in ("sent_to_remote", "ongoing") else None
+    start = sent or created
+    now = start + timedelta(seconds=waited)
+    expected = status not in ("done", "fail") and timedelta(seconds=waited) >= timedelta(
+        hours=hours
+    )
+    assert batch_expired(status, sent, created, now, hours) is expected
+
+
+def test_lifecycle_and_results(db, clock):
+    with db.session() as session:
+        channel = make_channel(session)
+        batch = open_batch(
+            session, channel.id, "productstock", "testmarket/stock", 5, items(3), clock=clock
+        )
+        assert (batch.status, batch.item_count, len(batch.local_batch_id)) == ("commit", 3, 36)
+        clock.advance(10)
+        mark_sent(batch, "REMOTE-1", clock=clock)
+        mark_ongoing(batch, clock=clock)
+        batch_id = batch.id
+    with db.session() as session:
+        record_results(
+            session,
+            batch_id,
+            [(1, True, "HB-1", None), (2, False, None, "stock below zero")],
+            clock=clock,
+            final=False,
+        )
+        assert session.get(BatchRequest, batch_id).status == "ongoing"
+        record_results(session, batch_id, [(3, True, "HB-3", None)], clock=clock)
+    with db.session() as session:
+        batch = session.get(BatchRequest, batch_id)
+        objects = {
+            i.object_key: (i.status, i.in_flight, i.remote_id, i.message)
+            for i in session.scalars(select(BatchRequestItem))
+        }
+        actions = {
+            a.object_key: (a.remote_id, a.version, a.batch_id)
+            for a in session.scalars(select(IntegrationAction))
+        }
+        penalty = session.scalars(select(FailedIntegration)).one()
+    assert (batch.status, batch.remote_batch_id, batch.finished_at) == (
+        "done",
+        "REMOTE-1",
+        clock.now(),
+    )
+    assert objects == {
+        "SKU-1": ("ok", False, "HB-1", None),
+        "SKU-2": ("failed", False, None, "stock below zero"),
+        "SKU-3": ("ok", False, "HB-3", None),
+    }
+    assert actions == {"SKU-1": ("HB-1", 11, batch_id), "SKU-3": ("HB-3", 13, batch_id)}
+    assert (penalty.object_key, penalty.reason_type, penalty.run_id, penalty.batch_id) == (
+        "SKU-2",
+        "remote",
+        5,
+        batch_id,
+    )
+
+
+def test_invalid_transitions_are_refused(db, clock):
+    with db.session() as session:
+        channel = make_channel(session)
+        batch = open_batch(
+            session, channel.id, "product", "testmarket/product", None, items(1), clock=clock
+        )
+        record_results(session, batch.id, [(1, True, None, None)], clock=clock)
+        with pytest.raises(PazarError, match="cannot go from done to sent_to_remote"):
+            mark_sent(batch, "R", clock=clock)
+        with pytest.raises(PazarError, match="already ended"):
+            record_results(session, batch.id, [], clock=clock)
+
+
+def test_final_results_penalise_objects_the_marketplace_did_not_mention(db, clock):
+    with db.session() as session:
+        channel = make_channel(session)
+        batch = open_batch(
+            session, channel.id, "product", "testmarket/product", None, items(2), clock=clock
+        )
+        record_results(session, batch.id, [(1, True, "R1", None)], clock=clock)
+        penalty = session.scalars(select(FailedIntegration)).one()
+    assert (penalty.object_key, penalty.message) == (
+        "SKU-2",
+        "the marketplace reported no result for this object",
+    )
+
+
+def test_expired_batches_fail_and_penalise_their_objects(db, clock):
+    config = {"failed_integration": {"sent_to_remote": {"EXPIRATION_HOUR": 2}}}
+    with db.session() as session:
+        channel = make_channel(session, "shop", config)
+        waiting = open_batch(
+            session, channel.id, "productstock", "testmarket/stock", 1, items(2), clock=clock
+        )
+        mark_sent(waiting, "R-9", clock=clock)
+        done = open_batch(
+            session, channel.id, "productstock", "testmarket/stock", 1, [], clock=clock
+        )
+        record_results(session, done.id, [], clock=clock)
+        ids = (waiting.id, done.id)
+    clock.advance(hours=1, minutes=59)
+    with db.session() as session:
+        assert expire_batches(session, now=clock.now()) == []
+    clock.advance(minutes=1)
+    with db.session() as session:
+        expired = [b.id for b in expire_batches(session, now=clock.now())]
+        statuses = {b.id: (b.status, b.error) for b in session.scalars(select(BatchRequest))}
+        penalties = sorted(
+            (p.object_key, p.reason_type, p.batch_id)
+            for p in session.scalars(select(FailedIntegration))
+        )
+        in_flight = session.scalars(
+            select(BatchRequestItem).where(BatchRequestItem.in_flight.is_(True))
+        ).all()
+    assert expired == [ids[0]]
+    assert statuses[ids[0]] == (
+        "fail",
+        "no answer from the marketplace within 2 h (sent_to_remote.EXPIRATION_HOUR)",
+    )
+    assert statuses[ids[1]][0] == "done"
+    assert penalties == [("SKU-1", "remote", ids[0]), ("SKU-2", "remote", ids[0])]
+    assert in_flight == []
+    _ = T0
