@@ -3,5 +3,6 @@
 from core.models.base import Base
 from core.models.channels import Channel, ConfigChange
 from core.models.runs import Run, RunLog
+from core.models.state import BatchRequest, FailedIntegration, IntegrationAction  # noqa: F401
 
 __all__ = ["Base", "Channel", "ConfigChange", "Run", "RunLog"]
