@@ -36,7 +36,14 @@ def commerce_table(name: str) -> Any:
     import core.models  # noqa: F401 - registers every table on Base.metadata
     from core.models.base import Base
 
-    return Base.metadata.tables[name]
+    try:
+        return Base.metadata.tables[name]
+    except KeyError:
+        from core.errors import PazarError
+
+        raise PazarError(
+            f"the local commerce backend has no {name!r} table in this pazar version"
+        ) from None
 
 
 def catalog_code(channel: Any) -> str:
