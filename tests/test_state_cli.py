@@ -175,3 +175,17 @@ def test_batches_expire_command(cli, db):
         mark_sent(batch, "R", clock=clock)
     result = cli("batches", "expire")
     assert result.exit_code == 0 and "1 batch request(s) expired" in result.output
+
+
+def test_the_sources_are_registered_as_builtin_steps():
+    from core.plugins import load_plugins
+
+    steps = load_plugins().registry.steps
+    for name in (
+        "commerce.changed_stocks",
+        "commerce.changed_prices",
+        "commerce.changed_products",
+        "commerce.deleted_products",
+    ):
+        assert steps[name].kind == "source" and steps[name].plugin
+    assert steps["state.skip_unchanged"].kind == "step"

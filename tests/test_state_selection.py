@@ -541,17 +541,3 @@ def test_outcomes_of_a_large_batch_take_a_constant_number_of_statements(db, cloc
     small = statements(items[:4])
     large = statements(items[4:404])
     assert large == small
-
-
-def test_the_sources_are_registered_as_builtin_steps():
-    from core.plugins import load_plugins
-
-    steps = load_plugins().registry.steps
-    for name in (
-        "commerce.changed_stocks",
-        "commerce.changed_prices",
-        "commerce.changed_products",
-        "commerce.deleted_products",
-    ):
-        assert steps[name].kind == "source" and steps[name].plugin
-    assert steps["state.skip_unchanged"].kind == "step"
