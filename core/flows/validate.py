@@ -375,7 +375,7 @@ def _template_errors(
         try:
             getattr(env, kind)(source, where)
         except PazarError as exc:
-            errors.append((where, exc.message))
+            errors.append((where, getattr(exc, "problem", exc.message)))
     return errors
 
 

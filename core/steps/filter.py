@@ -1,0 +1,63 @@
+"""``core.filter``: keep the records a Jinja condition accepts; the rest are skipped."""
+
+from __future__ import annotations
+
+from core.pipeline import Item, RunHandle, StepContext
+from core.registry import StepType
+from core.templating import TemplateError
+
+
+class FilterStep:
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        where = f"{ctx.flow.ref} {ctx.extras.get('pointer', '')}".strip()
+        self.when = ctx.templates.predicate(ctx.params["when"], f"{where}/when")
+        message = ctx.params.get("message")
+        self.message = ctx.templates.format(message, f"{where}/message") if message else None
+
+    def process(self, items: list[Item], run: RunHandle) -> list[Item]:
+        out: list[Item] = []
+        base = self.ctx.template_context()
+        for item in items:
+            context = {**base, "record": item.data}
+            try:
+                keep = self.when.render(context)
+                if not keep:
+                    text = (
+                        self.message.render(context)
+                        if self.message
+                        else f"filtered out: {self.when.source}"
+                    )
+            except TemplateError as exc:
+                run.fail(item, exc.message, "mapping")
+                continue
+            if keep:
+                out.append(item)
+            else:
+                run.skip(item, text)
+        return out
+
+
+FILTER = StepType(
+    name="core.filter",
+    kind="step",
+    factory=FilterStep,
+    params_schema={
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["when"],
+        "properties": {
+            "when": {
+                "type": "string",
+                "x-template": "predicate",
+                "description": "Jinja condition; records for which it is false are skipped.",
+            },
+            "message": {
+                "type": "string",
+                "x-template": "format",
+                "description": "Why a record was skipped, for the run log.",
+            },
+        },
+    },
+    description="Skip records for which a Jinja condition is false.",
+)

@@ -1,0 +1,64 @@
+"""``core.map``: build each record's payload from Jinja field expressions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.pipeline import Item, RunHandle, StepContext
+from core.registry import StepType
+from core.templating import TemplateError
+
+
+class MapStep:
+    """Compiles every field once; a field that fails to render fails only its record."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self.keep = bool(ctx.params.get("keep", False))
+        where = f"{ctx.flow.ref} {ctx.extras.get('pointer', '')}".strip()
+        self.fields = {
+            name: ctx.templates.expression(source, f"{where}/fields/{name}")
+            for name, source in ctx.params["fields"].items()
+        }
+
+    def process(self, items: list[Item], run: RunHandle) -> list[Item]:
+        out: list[Item] = []
+        base = self.ctx.template_context()
+        for item in items:
+            context = {**base, "record": item.data}
+            try:
+                mapped: dict[str, Any] = {
+                    name: expr.render(context) for name, expr in self.fields.items()
+                }
+            except TemplateError as exc:
+                run.fail(item, exc.message, "mapping")
+                continue
+            item.data = {**item.data, **mapped} if self.keep else mapped
+            out.append(item)
+        return out
+
+
+MAP = StepType(
+    name="core.map",
+    kind="step",
+    factory=MapStep,
+    params_schema={
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["fields"],
+        "properties": {
+            "fields": {
+                "type": "object",
+                "minProperties": 1,
+                "description": "Output field → Jinja expression over record, config, channel, now.",
+                "additionalProperties": {"x-template": "expression"},
+            },
+            "keep": {
+                "type": "boolean",
+                "default": False,
+                "description": "Keep the input fields and add or override these (default: only these).",
+            },
+        },
+    },
+    description="Map each record to a new payload with Jinja field expressions.",
+)
