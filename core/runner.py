@@ -1,0 +1,315 @@
+"""Running one flow for one channel: source → steps → sink, batch by batch.
+
+The runner is the only place that turns a flow definition into work, for the
+CLI, triggers, the daemon and the demo alike.  It streams: the source is an
+iterator, batches are cut lazily, and each batch's counts, log lines and
+integration state are written in one transaction before the next batch is
+read, so memory does not grow with the catalog and a crash loses at most the
+batch in hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, update
+
+from core.channels import feature_enabled, resolved_config
+from core.errors import PazarError
+from core.flows.model import FlowDef, StepDef
+from core.models.runs import Run, RunLog
+from core.pipeline import Item, StepContext, chunked
+from core.runlog import RunRecorder, log_rows
+from core.state.outcomes import record_batch_outcomes
+from core.templating import build_template_env
+
+log = logging.getLogger("pazar.runner")
+
+MAX_FAILURES_KEPT = 10
+
+
+@dataclass
+class RunResult:
+    """What a run did; also what ``pazar_run_finished`` receives."""
+
+    run_id: int | None
+    flow: str
+    channel: str
+    trigger: str
+    status: str = "running"
+    read: int = 0
+    sent: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    skipped: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+    dry_run: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "read": self.read,
+            "sent": self.sent,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "skipped": self.skipped,
+        }
+
+
+def check_runnable(flow: FlowDef, channel: Any) -> None:
+    """A flow runs only for an active channel with the flow's flag on."""
+    if channel.status != "active":
+        raise PazarError(
+            f"channel {channel.slug!r} is inactive; activate it with "
+            f"`pazar channel activate {channel.slug}` (or pass --force for a one-off run)"
+        )
+    if not feature_enabled(channel, flow.feature_flag):
+        raise PazarError(
+            f"flow {flow.ref} is off for channel {channel.slug!r}; turn it on with "
+            f"`pazar channel set {channel.slug} feature_flags.{flow.feature_flag}=true` "
+            "(or pass --force for a one-off run)"
+        )
+
+
+class _Pipeline:
+    """The built source, steps and sink of one run, sharing one marketplace client."""
+
+    def __init__(
+        self,
+        db: Any,
+        registry: Any,
+        flow: FlowDef,
+        channel: Any,
+        *,
+        clock: Any,
+        recorder: RunRecorder,
+        dry_run: bool,
+        keys: list[str] | None,
+        limit: int | None,
+    ) -> None:
+        self.client: Any = None
+        market = registry.marketplaces.get(flow.plugin)
+        factory = market.client_factory if market is not None else None
+        templates = build_template_env(registry)
+        config = resolved_config(channel, registry)
+
+        def client_factory() -> Any:
+            if self.client is None:
+                if factory is None:
+                    raise PazarError(f"marketplace {flow.plugin!r} provides no HTTP client")
+                self.client = factory(channel)
+            return self.client
+
+        def build(step: StepDef) -> Any:
+            ctx = StepContext(
+                params=dict(step.params),
+                flow=flow,
+                channel=channel,
+                config=config,
+                templates=templates,
+                db=db,
+                clock=clock,
+                client_factory=client_factory,
+                dry_run=dry_run,
+                keys=keys,
+                limit=limit,
+                run=recorder,
+                extras={"pointer": step.pointer, "registry": registry},
+            )
+            return registry.steps[step.type].factory(ctx)
+
+        self.source = build(flow.source)
+        self.steps = [build(step) for step in flow.steps]
+        self.sink = build(flow.sink)
+        self.batch_size = int(flow.sink.params.get("batch_size") or flow.batch_size)
+
+    def batches(self, limit: int | None) -> Iterator[list[Item]]:
+        return chunked(_until(iter(self.source), limit), self.batch_size)
+
+    def finish(self, recorder: RunRecorder) -> None:
+        """Let the sink flush what it buffered (e.g. a last upload)."""
+        closer = getattr(self.sink, "close", None)
+        if callable(closer):
+            closer(recorder)
+
+    def release(self) -> None:
+        if self.client is not None and hasattr(self.client, "close"):
+            self.client.close()
+
+
+def _until(items: Iterator[Item], limit: int | None) -> Iterator[Item]:
+    """Stop pulling from the source once ``limit`` items were read."""
+    if limit is None:
+        yield from items
+        return
+    for n, item in enumerate(items, start=1):
+        yield item
+        if n >= limit:
+            return
+
+
+def run_flow(
+    db: Any,
+    registry: Any,
+    flow: FlowDef,
+    channel: Any,
+    *,
+    clock: Any,
+    trigger: str = "manual",
+    dry_run: bool = False,
+    limit: int | None = None,
+    keys: list[str] | None = None,
+    on_progress: Callable[[RunResult], None] | None = None,
+    hook: Any = None,
+    echo: Callable[[Any], None] | None = None,
+    force: bool = False,
+) -> RunResult:
+    """Run ``flow`` for ``channel`` and return what happened.
+
+    ``dry_run`` renders what the sink would send (through ``echo``) and writes
+    nothing at all, not even a run row.  Errors in a batch of the sink that the
+    marketplace client raises fail that batch's records (reason ``remote``) and
+    the run goes on; anything else ends the run with status ``error``.
+    """
+    if not force:
+        check_runnable(flow, channel)
+    started = time.monotonic()
+    result = RunResult(
+        run_id=None, flow=flow.ref, channel=channel.slug, trigger=trigger, dry_run=dry_run
+    )
+    if not dry_run:
+        with db.session() as session:
+            run = Run(
+                plugin=flow.plugin,
+                flow=flow.flow,
+                channel_id=channel.id,
+                trigger=trigger,
+                status="running",
+                started_at=clock.now(),
+            )
+            session.add(run)
+            session.flush()
+            result.run_id = run.id
+    recorder = RunRecorder(result.run_id, dry_run)
+    pipeline: _Pipeline | None = None
+    try:
+        pipeline = _Pipeline(
+            db,
+            registry,
+            flow,
+            channel,
+            clock=clock,
+            recorder=recorder,
+            dry_run=dry_run,
+            keys=keys,
+            limit=limit,
+        )
+        for batch in pipeline.batches(limit):
+            _run_batch(pipeline, batch, recorder, result, echo)
+            if not dry_run:
+                _write_batch(db, flow, channel, clock, recorder, result)
+            else:
+                recorder.take()
+            if on_progress is not None:
+                on_progress(result)
+        pipeline.finish(recorder)
+        if not dry_run:
+            _write_batch(db, flow, channel, clock, recorder, result)
+        result.status = "partial" if result.failed else "success"
+    except PazarError as exc:
+        result.status, result.error = "error", exc.message
+    except Exception as exc:  # noqa: BLE001 - a broken step ends its run, not the process
+        log.debug("run of %s for %s failed", flow.ref, channel.slug, exc_info=True)
+        result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
+    finally:
+        if pipeline is not None:
+            pipeline.release()
+    if result.error:
+        recorder.log(None, result.error, "error")
+    result.duration_ms = int((time.monotonic() - started) * 1000)
+    if not dry_run:
+        _write_batch(db, flow, channel, clock, recorder, result, final=True)
+        if hook is not None:
+            hook.pazar_run_finished(run=result)
+    return result
+
+
+def _run_batch(
+    pipeline: _Pipeline,
+    batch: list[Item],
+    recorder: RunRecorder,
+    result: RunResult,
+    echo: Callable[[Any], None] | None,
+) -> None:
+    result.read += len(batch)
+    items = batch
+    for step in pipeline.steps:
+        items = step.process(items, recorder)
+        if not items:
+            break
+    if recorder.dry_run:
+        for payload in pipeline.sink.render(items) if items else []:
+            if echo is not None:
+                echo(payload)
+        result.sent += len(items)
+        return
+    if not items:
+        return
+    result.sent += len(items)
+    try:
+        pipeline.sink.send(items, recorder)
+    except PazarError as exc:
+        for item in items:
+            recorder.fail(item, exc.message, "remote")
+    for item in items:
+        if not recorder.settled(item) and not item.meta.get("deferred"):
+            recorder.succeed(item)
+
+
+def _write_batch(
+    db: Any,
+    flow: FlowDef,
+    channel: Any,
+    clock: Any,
+    recorder: RunRecorder,
+    result: RunResult,
+    *,
+    final: bool = False,
+) -> None:
+    """One transaction: outcomes into the integration state, log lines, run counters."""
+    outcome = recorder.take()
+    result.succeeded += len(outcome.succeeded)
+    result.failed += len(outcome.failed)
+    result.skipped += outcome.skipped
+    for item, message, _reason in outcome.failed:
+        if len(result.failures) < MAX_FAILURES_KEPT:
+            result.failures.append((item.key, message))
+    now = clock.now()
+    with db.session() as session:
+        if outcome.succeeded or outcome.failed:
+            record_batch_outcomes(
+                session,
+                channel_id=channel.id,
+                flow=flow,
+                run_id=result.run_id,
+                clock=clock,
+                config=channel.config,
+                succeeded=outcome.succeeded,
+                failed=outcome.failed,
+            )
+        if outcome.logs:
+            session.execute(insert(RunLog), log_rows(result.run_id or 0, outcome.logs, now))
+        values: dict[str, Any] = result.counts()
+        if final:
+            values.update(
+                status=result.status,
+                finished_at=now,
+                duration_ms=result.duration_ms,
+                error=result.error,
+            )
+        session.execute(update(Run).where(Run.id == result.run_id).values(**values))
