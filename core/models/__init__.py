@@ -1,5 +1,6 @@
 """All tables. Later areas (integration state, jobs, mapping) add modules here."""
 
+from core.models import commerce  # noqa: F401 - registers the local commerce tables
 from core.models.base import Base
 from core.models.channels import Channel, ConfigChange
 from core.models.runs import Run, RunLog

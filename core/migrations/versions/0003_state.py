@@ -1,18 +1,14 @@
 """state: integration actions, failed integrations, batch requests, sync cursors
 
 Revision ID: 0003
-Revises: 0002 (planned; see down_revision)
+Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
-# TEMPORARY: the planned chain is 0001 -> 0002 (commerce) -> 0003 (state).  Until the
-# commerce migration 0002 is committed this revision follows 0001 directly, so the
-# state tables (already used by the built-in core.state / core.polling plugins)
-# exist.  When 0002 lands, this becomes "0002" (one-line change, owner H7).
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
