@@ -26,6 +26,7 @@ log = logging.getLogger("pazar.plugins")
 ENTRY_POINT_GROUP = "pazar.plugins"
 BUILTIN_PLUGINS = (
     "core.steps",
+    "core.commerce",
     "core.state",
     "core.polling",
     "plugins.hepsiburada",

@@ -1,0 +1,40 @@
+"""What flows need from the seller's side, whatever system holds it.
+
+The local backend implements this over pazar's own tables; an Omnitron REST
+adapter implements the same methods over HTTP.  Flows reach it through steps
+(``commerce.changed_stocks`` and friends) and never through tables directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, Protocol
+
+
+class CommerceBackend(Protocol):
+    def saleability(self, sku: str) -> list[str]:
+        """Why ``sku`` is not saleable on this channel (empty: saleable)."""
+
+    def set_stock(self, sku: str, quantity: int, extra: Mapping[str, Any] | None = None) -> int: ...
+
+    def set_price(self, sku: str, price: Decimal, **fields: Any) -> int: ...
+
+    def create_order(self, order: Mapping[str, Any]) -> tuple[int, bool]:
+        """Create once per (channel, marketplace number, package id); (id, created)."""
+
+    def cancel_order_items(
+        self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None
+    ) -> int: ...
+
+    def create_cancellation_request(self, request: Mapping[str, Any]) -> tuple[int, bool]: ...
+
+    def orders_changed_since(self, version: int) -> Iterator[Mapping[str, Any]]: ...
+
+    def refund_requests(self, status: str) -> Iterator[Mapping[str, Any]]: ...
+
+    def cargo_company(self, code_or_name: str) -> Mapping[str, Any] | None: ...
+
+    def cancellation_reason(self, kind: str, code: str) -> Mapping[str, Any] | None: ...
+
+    def address(self, city: str, township: str, district: str | None) -> Mapping[str, Any]: ...

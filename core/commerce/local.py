@@ -1,0 +1,413 @@
+"""The embedded commerce backend: the seller's data in pazar's own database.
+
+Single-object writes (``pazar stock set``, an imported order) go through the
+same versioned upsert as bulk imports, so a value set twice is one change and a
+marketplace sees it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core.clock import Clock, SystemClock
+from core.commerce.importers import RowError, decimal, product_ids, upsert_changed
+from core.commerce.saleability import reasons_not_saleable
+from core.commerce.versioning import next_version
+from core.errors import NotFoundError, ValidationError
+from core.models.commerce import (
+    Address,
+    AddressMapping,
+    CancellationReason,
+    CancellationRequest,
+    CargoCompany,
+    City,
+    Customer,
+    District,
+    Order,
+    OrderItem,
+    Price,
+    Stock,
+    Township,
+)
+
+
+def _product_id(session: Session, sku: str) -> int:
+    ids = product_ids(session, [sku])
+    if sku not in ids:
+        raise NotFoundError(f"The relevant SKU not exists: {sku!r}")
+    return ids[sku]
+
+
+def set_stock(
+    session: Session,
+    sku: str,
+    quantity: int,
+    extra: Mapping[str, Any] | None = None,
+    *,
+    clock: Clock | None = None,
+) -> None:
+    """Set one product's stock; unchanged values keep their version."""
+    if quantity < 0:
+        raise ValidationError(f"stock for {sku!r} must be 0 or more, got {quantity}")
+    row: dict[str, Any] = {"product_id": _product_id(session, sku), "quantity": int(quantity)}
+    compare = ["quantity"]
+    if extra is not None:
+        row["extra"] = dict(extra)
+        compare.append("extra")
+    else:
+        row["extra"] = (
+            session.scalar(select(Stock.extra).where(Stock.product_id == row["product_id"])) or {}
+        )
+    upsert_changed(
+        session, Stock.__table__, [row], ["product_id"], compare, now=(clock or SystemClock()).now()
+    )
+
+
+def set_price(
+    session: Session,
+    sku: str,
+    price: Any,
+    *,
+    retail_price: Any = None,
+    currency: str | None = None,
+    clock: Clock | None = None,
+) -> None:
+    """Set one product's price; unchanged values keep their version."""
+    try:
+        amount = decimal(price)
+        retail = None if retail_price is None else decimal(retail_price)
+    except RowError as exc:
+        raise ValidationError(f"price for {sku!r}: {exc}") from None
+    product_id = _product_id(session, sku)
+    current = session.execute(
+        select(Price.retail_price, Price.currency, Price.tax_rate).where(
+            Price.product_id == product_id
+        )
+    ).first()
+    row = {
+        "product_id": product_id,
+        "price": amount,
+        "retail_price": retail
+        if retail is not None
+        else (current.retail_price if current else None),
+        "currency": (currency or (current.currency if current else "TRY")).upper(),
+        "tax_rate": current.tax_rate if current else None,
+    }
+    upsert_changed(
+        session,
+        Price.__table__,
+        [row],
+        ["product_id"],
+        ("price", "retail_price", "currency", "tax_rate"),
+        now=(clock or SystemClock()).now(),
+    )
+
+
+class LocalCommerce:
+    """:class:`core.commerce.interface.CommerceBackend` over pazar's tables, for one channel."""
+
+    def __init__(self, session: Session, channel: Any, *, clock: Clock | None = None) -> None:
+        self.session = session
+        self.channel = channel
+        self.clock = clock or SystemClock()
+
+    def saleability(self, sku: str) -> list[str]:
+        return reasons_not_saleable(self.session, self.channel, sku)
+
+    def set_stock(self, sku: str, quantity: int, extra: Mapping[str, Any] | None = None) -> None:
+        set_stock(self.session, sku, quantity, extra, clock=self.clock)
+
+    def set_price(self, sku: str, price: Decimal, **fields: Any) -> None:
+        set_price(self.session, sku, price, clock=self.clock, **fields)
+
+    def create_order(self, order: Mapping[str, Any]) -> tuple[int, bool]:
+        """Create the order once per (channel, marketplace number, package id).
+
+        ``order``: remote_number, package_id, number (formatted), status, currency,
+        amount, customer {remote_id, email, first_name, last_name, phone},
+        shipping_address / billing_address {first_name, last_name, phone, line,
+        city, township, district, postcode}, items [{remote_id, sku, quantity,
+        price}], extra.  Returns (order id, created).
+        """
+        s, now = self.session, self.clock.now()
+        remote_number = str(order["remote_number"])
+        package_id = str(order.get("package_id") or "")
+        existing = s.scalar(
+            select(Order.id).where(
+                Order.channel_id == self.channel.id,
+                Order.remote_number == remote_number,
+                Order.package_id == package_id,
+            )
+        )
+        if existing is not None:
+            return existing, False
+        customer_id = self._customer(order.get("customer"))
+        row = Order(
+            channel_id=self.channel.id,
+            remote_number=remote_number,
+            package_id=package_id,
+            number=str(order.get("number") or remote_number),
+            status=str(order.get("status") or "new"),
+            customer_id=customer_id,
+            currency=str(order.get("currency") or "TRY"),
+            amount=Decimal(str(order.get("amount") or 0)),
+            extra=dict(order.get("extra") or {}),
+            version=next_version(s),
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(row)
+        s.flush()
+        items = list(order.get("items") or [])
+        ids = product_ids(s, [str(i["sku"]) for i in items])
+        s.add_all(
+            OrderItem(
+                order_id=row.id,
+                remote_id=str(i["remote_id"]),
+                sku=str(i["sku"]),
+                product_id=ids.get(str(i["sku"])),
+                quantity=int(i.get("quantity") or 1),
+                price=Decimal(str(i.get("price") or 0)),
+            )
+            for i in items
+        )
+        for kind in ("shipping", "billing"):
+            data = order.get(f"{kind}_address")
+            if data:
+                s.add(Address(order_id=row.id, kind=kind, **self._address_fields(data)))
+        s.flush()
+        return row.id, True
+
+    def _customer(self, data: Mapping[str, Any] | None) -> int | None:
+        if not data:
+            return None
+        remote_id = str(data.get("remote_id") or data.get("email") or "")
+        if not remote_id:
+            return None
+        found = self.session.scalar(
+            select(Customer.id).where(
+                Customer.channel_id == self.channel.id, Customer.remote_id == remote_id
+            )
+        )
+        if found is not None:
+            return found
+        customer = Customer(
+            channel_id=self.channel.id,
+            remote_id=remote_id,
+            email=data.get("email"),
+            first_name=str(data.get("first_name") or ""),
+            last_name=str(data.get("last_name") or ""),
+            phone=data.get("phone"),
+        )
+        self.session.add(customer)
+        self.session.flush()
+        return customer.id
+
+    def _address_fields(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        place = self.address(
+            str(data.get("city") or ""), str(data.get("township") or ""), data.get("district")
+        )
+        return {
+            "first_name": str(data.get("first_name") or ""),
+            "last_name": str(data.get("last_name") or ""),
+            "phone": data.get("phone"),
+            "line": str(data.get("line") or ""),
+            "postcode": data.get("postcode"),
+            "city_id": place.get("city_id"),
+            "township_id": place.get("township_id"),
+            "district_id": place.get("district_id"),
+            "extra": {k: v for k, v in data.items() if k not in _ADDRESS_KEYS},
+        }
+
+    def cancel_order_items(
+        self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None
+    ) -> int:
+        """Mark items cancelled with a reason; returns how many changed."""
+        order_id = self.session.scalar(
+            select(Order.id).where(
+                Order.channel_id == self.channel.id, Order.number == order_number
+            )
+        )
+        if order_id is None:
+            raise NotFoundError(f"no order {order_number!r} on channel {self.channel.slug!r}")
+        result = self.session.execute(
+            update(OrderItem)
+            .where(
+                OrderItem.order_id == order_id,
+                OrderItem.remote_id.in_(list(item_remote_ids)),
+                OrderItem.status != "cancelled",
+            )
+            .values(status="cancelled", cancellation_reason_id=reason_id)
+        )
+        if result.rowcount:
+            self.session.execute(
+                update(Order)
+                .where(Order.id == order_id)
+                .values(version=next_version(self.session), updated_at=self.clock.now())
+            )
+        return int(result.rowcount or 0)
+
+    def create_cancellation_request(self, request: Mapping[str, Any]) -> tuple[int, bool]:
+        """A refund/cancel request for an order item, once per (channel, kind, remote id)."""
+        s, now = self.session, self.clock.now()
+        kind = str(request.get("kind") or "refund")
+        remote_id = request.get("remote_id")
+        if remote_id is not None:
+            found = s.scalar(
+                select(CancellationRequest.id).where(
+                    CancellationRequest.channel_id == self.channel.id,
+                    CancellationRequest.kind == kind,
+                    CancellationRequest.remote_id == str(remote_id),
+                )
+            )
+            if found is not None:
+                return found, False
+        row = CancellationRequest(
+            channel_id=self.channel.id,
+            order_item_id=int(request["order_item_id"]),
+            kind=kind,
+            remote_id=None if remote_id is None else str(remote_id),
+            status="open",
+            reason_id=request.get("reason_id"),
+            remote_reason=request.get("remote_reason"),
+            explanation=request.get("explanation"),
+            photo_urls=list(request.get("photo_urls") or []),
+            version=next_version(s),
+            created_at=now,
+            updated_at=now,
+        )
+        s.add(row)
+        s.flush()
+        return row.id, True
+
+    def orders_changed_since(self, version: int) -> Iterator[Mapping[str, Any]]:
+        stmt = (
+            select(Order.__table__)
+            .where(Order.channel_id == self.channel.id, Order.version > version)
+            .order_by(Order.version)
+        )
+        for row in self.session.execute(stmt).mappings().yield_per(500):
+            yield dict(row)
+
+    def refund_requests(self, status: str) -> Iterator[Mapping[str, Any]]:
+        stmt = (
+            select(CancellationRequest.__table__)
+            .where(
+                CancellationRequest.channel_id == self.channel.id,
+                CancellationRequest.kind == "refund",
+                CancellationRequest.status == status,
+            )
+            .order_by(CancellationRequest.version)
+        )
+        for row in self.session.execute(stmt).mappings().yield_per(500):
+            yield dict(row)
+
+    def cargo_company(self, code_or_name: str) -> Mapping[str, Any] | None:
+        row = (
+            self.session.execute(
+                select(CargoCompany.__table__).where(
+                    (CargoCompany.code == code_or_name) | (CargoCompany.name == code_or_name)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    def cancellation_reason(self, kind: str, code: str) -> Mapping[str, Any] | None:
+        row = (
+            self.session.execute(
+                select(CancellationReason.__table__).where(
+                    CancellationReason.kind == kind, CancellationReason.code == str(code)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else dict(row)
+
+    def address(self, city: str, township: str, district: str | None) -> dict[str, Any]:
+        """Local ids for a marketplace's address names or codes.
+
+        With the seed's "Use Channel Id In Address Mapping" on, this channel's own
+        mapping codes win over the shared ones; names are the fallback.
+        """
+        per_channel = bool((self.channel.config or {}).get("use_channel_id_in_address_mapping"))
+        out: dict[str, Any] = {"city_id": None, "township_id": None, "district_id": None}
+        out["city_id"] = self._mapped("city", city, per_channel) or self.session.scalar(
+            select(City.id).where(City.name == city)
+        )
+        if out["city_id"] is not None and township:
+            out["township_id"] = self._mapped(
+                "township", township, per_channel
+            ) or self.session.scalar(
+                select(Township.id).where(
+                    Township.city_id == out["city_id"], Township.name == township
+                )
+            )
+        if out["township_id"] is not None and district:
+            out["district_id"] = self._mapped(
+                "district", district, per_channel
+            ) or self.session.scalar(
+                select(District.id).where(
+                    District.township_id == out["township_id"], District.name == district
+                )
+            )
+        return out
+
+    def _mapped(self, level: str, code: str, per_channel: bool) -> int | None:
+        base = select(AddressMapping.local_id).where(
+            AddressMapping.level == level, AddressMapping.remote_code == code
+        )
+        if per_channel:
+            found = self.session.scalar(base.where(AddressMapping.channel_id == self.channel.id))
+            if found is not None:
+                return found
+        return self.session.scalar(base.where(AddressMapping.channel_id.is_(None)))
+
+
+_ADDRESS_KEYS = {
+    "first_name",
+    "last_name",
+    "phone",
+    "line",
+    "city",
+    "township",
+    "district",
+    "postcode",
+}
+
+
+def decide_refund(
+    session: Session,
+    request_id: int,
+    status: str,
+    *,
+    reason: str | None = None,
+    explanation: str | None = None,
+    photo_urls: Sequence[str] = (),
+    clock: Clock | None = None,
+) -> CancellationRequest:
+    """Approve or reject an open refund request (the seed's Reject Refund screen)."""
+    request = session.get(CancellationRequest, request_id)
+    if request is None or request.kind != "refund":
+        raise NotFoundError(f"no refund request {request_id}")
+    if request.status != "open":
+        raise ValidationError(f"refund request {request_id} is already {request.status}")
+    if status == "rejected" and not (reason and explanation):
+        raise ValidationError("rejecting a refund needs --reason and --explanation")
+    request.status = status
+    if reason:
+        request.remote_reason = reason
+    if explanation:
+        request.explanation = explanation
+    if photo_urls:
+        request.photo_urls = list(photo_urls)
+    request.version = next_version(session)
+    request.updated_at = (clock or SystemClock()).now()
+    return request
