@@ -14,6 +14,7 @@ formats keep the seed's own syntax (``"HB-{orderNumber}-{id}"``,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -22,13 +23,19 @@ from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from core.errors import ValidationError
+from core.errors import PazarError, ValidationError
 
-_SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}).)*)\}\}\s*$", re.S)
-# A seed-style placeholder: {name} or {a.b}, not part of "{{" / "{%" / "{#".
-_PLACEHOLDER = re.compile(
-    r"(?<![{%#])\{(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}(?!\})"
+# Jinja tags, left alone when seed-style placeholders are translated.
+_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+# A seed-style placeholder: {name}, {a.b}, or the seed's PTT spelling ${name}.
+_PLACEHOLDER = re.compile(r"\$?\{(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)\}")
+# Filters that look attributes up by a name given as a string argument.
+_ATTRIBUTE_FILTERS = frozenset(
+    {"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique", "min", "max"}
 )
+# Bounds on the operators that could make one template eat the machine.
+MAX_POWER_EXPONENT = 256
+MAX_REPEAT_LENGTH = 1_000_000
 
 
 class TemplateError(ValidationError):
@@ -57,6 +64,8 @@ class Expression:
             raise TemplateError(self.where, f"not allowed: {exc}") from None
         except TemplateError:
             raise
+        except PazarError as exc:  # a filter's own clear message (unknown cargo prefix, ...)
+            raise TemplateError(self.where, exc.message) from None
         except Exception as exc:  # noqa: BLE001 - any failure inside a template is the template's
             raise TemplateError(
                 self.where, f"{type(exc).__name__}: {exc} (in {self.source!r})"
@@ -66,31 +75,113 @@ class Expression:
         return f"Expression({self.source!r})"
 
 
+def _names_reached(node: nodes.Node) -> list[Any]:
+    """The attribute/item/variable names one node reaches for, as written."""
+    if isinstance(node, nodes.Getattr):
+        return [node.attr]
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return [node.arg.value]
+    if isinstance(node, nodes.Name):
+        return [node.name]
+    if isinstance(node, nodes.Filter) and node.name in _ATTRIBUTE_FILTERS:
+        # |attr('__class__'), |map(attribute='__dict__'), |sort(attribute='a._b') ...
+        consts = [a.value for a in node.args if isinstance(a, nodes.Const)]
+        consts += [k.value.value for k in node.kwargs if isinstance(k.value, nodes.Const)]
+        return [part for c in consts if isinstance(c, str) for part in c.split(".")]
+    return []
+
+
 def _check_safe(tree: nodes.Node, where: str) -> None:
-    """Refuse ``x.__class__``, ``x['_private']`` and friends before anything runs."""
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name)):
-        if isinstance(node, nodes.Getattr):
-            name = node.attr
-        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-            name = node.arg.value
-        elif isinstance(node, nodes.Name):
-            name = node.name
-        else:
-            continue
-        if isinstance(name, str) and name.startswith("_"):
-            raise TemplateError(
-                where, f"template may not access {name!r} (Python internals are off limits)"
-            )
+    """Refuse ``x.__class__``, ``x['_private']``, ``x|attr('_y')`` before anything runs.
+
+    The sandbox would also stop most of these at render time, but only for the
+    records that reach them; refusing at compile time makes ``pazar flows
+    validate`` catch them before a flow ever runs.
+    """
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Filter)):
+        for name in _names_reached(node):
+            if isinstance(name, str) and name.startswith("_"):
+                raise TemplateError(
+                    where, f"template may not access {name!r} (Python internals are off limits)"
+                )
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, plus bounds on ``**`` and sequence repetition."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > MAX_POWER_EXPONENT:
+            raise SecurityError(f"exponent {right} is larger than {MAX_POWER_EXPONENT}")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if (
+                    isinstance(seq, str | list | tuple)
+                    and isinstance(times, int)
+                    and len(seq) * times > MAX_REPEAT_LENGTH
+                ):
+                    raise SecurityError(
+                        f"repetition would build {len(seq) * times} items "
+                        f"(limit {MAX_REPEAT_LENGTH})"
+                    )
+        return super().call_binop(context, operator, left, right)
+
+
+def _single_expression(source: str, tree: nodes.Template) -> str | None:
+    """The expression text when ``source`` is one ``{{ ... }}`` and nothing else.
+
+    Decided on the parsed tree (not a regex) so ``{{ {'a': {'b': 1}} }}`` and
+    ``{{- x -}}`` count, and ``{{ a }}{{ b }}`` does not.
+    """
+    stripped = source.strip()
+    if not (stripped.startswith("{{") and stripped.endswith("}}")):
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    parts = [
+        n
+        for n in tree.body[0].nodes
+        if not (isinstance(n, nodes.TemplateData) and not n.data.strip())
+    ]
+    if len(parts) != 1 or isinstance(parts[0], nodes.TemplateData):
+        return None
+    inner = stripped[2:-2]
+    if inner[:1] in "-+" and inner[:1]:
+        inner = inner[1:]
+    if inner[-1:] in "-+" and inner[-1:]:
+        inner = inner[:-1]
+    return inner
+
+
+def translate_placeholders(source: str) -> str:
+    """Turn the seed's ``{name}`` / ``${name}`` placeholders into Jinja variables.
+
+    Only text outside Jinja tags is translated, so ``{{ ... }}``, ``{% ... %}``
+    and string literals inside them keep their meaning.
+    """
+    out: list[str] = []
+    pos = 0
+    for tag in _JINJA_TAG.finditer(source):
+        out.append(_PLACEHOLDER.sub(_as_variable, source[pos : tag.start()]))
+        out.append(tag.group(0))
+        pos = tag.end()
+    out.append(_PLACEHOLDER.sub(_as_variable, source[pos:]))
+    return "".join(out)
+
+
+def _as_variable(match: re.Match[str]) -> str:
+    return "{{ " + match.group("name") + " }}"
 
 
 class TemplateEnv:
     """Compiles templates with one set of filters; every method compiles once."""
 
     def __init__(self, filters: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        self.env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+        self.env = _Sandbox(undefined=StrictUndefined, autoescape=False)
         self.env.filters.update(filters or {})
 
-    def _parse(self, source: str, where: str) -> None:
+    def _parse(self, source: str, where: str) -> nodes.Template:
         try:
             tree = self.env.parse(source)
         except TemplateSyntaxError as exc:
@@ -98,6 +189,7 @@ class TemplateEnv:
                 where, f"template syntax error on line {exc.lineno}: {exc.message}"
             ) from None
         _check_safe(tree, where)
+        return tree
 
     def _compile_expression(self, expr: str, source: str, where: str) -> Expression:
         self._parse("{{ " + expr + " }}", where)
@@ -120,34 +212,58 @@ class TemplateEnv:
         return Expression(source, where, lambda context: template.render(**context))
 
     def expression(self, source: Any, where: str = "") -> Expression:
-        """A field value: one ``{{ expr }}`` keeps its type; other text renders a string."""
+        """A field value: one ``{{ expr }}`` keeps its type; other text renders a string.
+
+        Lists and objects are compiled member by member, so a payload can be
+        written as nested YAML with templates at the leaves.
+        """
+        if isinstance(source, Mapping):
+            members = {k: self.expression(v, f"{where}/{k}") for k, v in source.items()}
+            return Expression(
+                repr(source), where, lambda c: {k: e.render(c) for k, e in members.items()}
+            )
+        if isinstance(source, list | tuple):
+            elements = [self.expression(v, f"{where}/{i}") for i, v in enumerate(source)]
+            return Expression(repr(source), where, lambda c: [e.render(c) for e in elements])
         if not isinstance(source, str):
             value = source
             return Expression(repr(source), where, lambda _context: value)
-        match = _SINGLE_EXPRESSION.match(source)
-        if match:
-            return self._compile_expression(match.group("expr"), source, where)
-        if "{{" not in source and "{%" not in source:
-            self._parse(source, where)
+        tree = self._parse(source, where)
+        single = _single_expression(source, tree)
+        if single is not None:
+            return self._compile_expression(single, source, where)
+        if not any(tag in source for tag in ("{{", "{%", "{#")):
             return Expression(source, where, lambda _context: source)
         return self._compile_text(source, where)
 
     def predicate(self, source: str, where: str = "") -> Expression:
         """A condition written bare (``record.quantity > 0``) or as ``{{ ... }}``."""
-        match = _SINGLE_EXPRESSION.match(source)
-        expr = self._compile_expression(match.group("expr") if match else source, source, where)
-        return Expression(source, where, lambda context: bool(expr.render(context)))
+        text = str(source)
+        single = _single_expression(text, self._parse(text, where)) if "{{" in text else None
+        expr = self._compile_expression(single if single is not None else text, text, where)
+        return Expression(text, where, lambda context: bool(expr.render(context)))
 
     def format(self, source: str, where: str = "") -> Expression:
         """A channel format: the seed's ``{name}`` placeholders and Jinja both work."""
-        translated = _PLACEHOLDER.sub(lambda m: "{{ " + m.group("name") + " }}", source)
-        compiled = self._compile_text(translated, where)
-        return Expression(source, where, lambda context: str(compiled.render(context)))
+        compiled = self._compile_text(translate_placeholders(str(source)), where)
+        return Expression(str(source), where, lambda context: str(compiled.render(context)))
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_format(source: str) -> Expression:
+    return _PLAIN_ENV.format(source, "format")
 
 
 def render_format(source: str, **values: Any) -> str:
-    """Render a seed-style format once (``"HB-{orderNumber}-{id}"``)."""
-    return TemplateEnv().format(source).render(values)
+    """Render a seed-style format (``"HB-{orderNumber}-{id}"``) with ``values``.
+
+    Filters call this once per record with the same few channel formats, so
+    each distinct format is compiled once and kept.
+    """
+    return _cached_format(source).render(values)
+
+
+_PLAIN_ENV = TemplateEnv()
 
 
 def build_template_env(registry: Any) -> TemplateEnv:
