@@ -19,7 +19,10 @@ def reserve_versions(conn: Connection | Session, count: int) -> int:
     if count < 1:
         raise ValueError("count must be positive")
     last = conn.execute(
-        text("UPDATE commerce_versions SET value = value + :n WHERE id = 1 RETURNING value"),
+        text(
+            "INSERT INTO commerce_versions (id, value) VALUES (1, :n) "
+            "ON CONFLICT (id) DO UPDATE SET value = commerce_versions.value + :n RETURNING value"
+        ),
         {"n": count},
     ).scalar_one()
     return int(last) - count + 1
