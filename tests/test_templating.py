@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import ValidationError
-from core.filters import order_number, tracking_url
+from core.filters import tracking_url
 from core.templating import TemplateEnv, TemplateError, render_format
 
 env = TemplateEnv({"tracking_url": tracking_url})
@@ -59,42 +58,74 @@ def test_predicate_bare_or_braced() -> None:
     assert env.predicate("{{ record.q > 0 }}").render({"record": {"q": 0}}) is False
 
 
-def test_seed_order_number_format() -> None:
-    assert order_number("HB-{orderNumber}-{id}", orderNumber=123, id=9) == "HB-123-9"
-    assert order_number("", orderNumber=123, id=9) == "123-9"
-    assert render_format("{{ orderNumber }}/{id}", orderNumber=1, id=2) == "1/2"
-
-
-def test_generic_tracking_url() -> None:
-    mapping = {"aras": {"tracking_url": "https://kargotakip.example/?code={tracking_number}"}}
-    assert tracking_url("123", "aras", mapping) == "https://kargotakip.example/?code=123"
-
-
-def test_ptt_tracking_number_becomes_the_seeds_query_string() -> None:
-    mapping = {"ptt": {"tracking_url": "https://gonderitakip.ptt.gov.tr/Track/summaryResult"}}
-    url = tracking_url("ABC123-5f2c9e1a", "ptt", mapping)
-    assert (
-        url
-        == "https://gonderitakip.ptt.gov.tr/Track/summaryResult?barkod=ABC123&barkod_guid=5f2c9e1a"
-    )
-
-
-def test_loomis_prefix_picks_the_url() -> None:
-    mapping = {
-        "loomis": {"tracking_url": {"tur": "https://xxx.com?tracking_number={tracking_number}"}}
-    }
-    assert (
-        tracking_url("tur-1234566", "loomis", mapping)
-        == "https://xxx.com?tracking_number=tur-1234566"
-    )
-    with pytest.raises(ValidationError, match="prefix 'abc'"):
-        tracking_url("abc-1", "loomis", mapping)
-
-
 def test_filter_inside_a_template() -> None:
     mapping = {"aras": {"tracking_url": "u/{tracking_number}"}}
     expr = env.expression("{{ number | tracking_url('aras', mapping) }}")
     assert expr.render({"number": "7", "mapping": mapping}) == "u/7"
+
+
+def test_ptt_style_dollar_placeholders_and_jinja_tags_left_alone() -> None:
+    assert render_format("barkod=${barkod}", barkod="A1") == "barkod=A1"
+    # a {name} inside a Jinja tag is Jinja's business, not a placeholder
+    assert render_format("{{ '{x}' }}-{x}", x=1) == "{x}-1"
+    assert render_format("{% if n %}N{n}{% endif %}", n=2) == "N2"
+
+
+def test_nested_fields_render_to_nested_values() -> None:
+    expr = env.expression({"qty": "{{ record.q * 2 }}", "tags": ["t{{ record.q }}", 5]}, "f")
+    assert expr.render({"record": {"q": 3}}) == {"qty": 6, "tags": ["t3", 5]}
+
+
+def test_whitespace_control_and_dict_literals_still_keep_native_values() -> None:
+    assert env.expression("{{- record.q -}}").render({"record": {"q": 3}}) == 3
+    assert env.expression("{{ {'a': {'b': record.q}} }}").render({"record": {"q": 3}}) == {
+        "a": {"b": 3}
+    }
+    assert env.expression("{{ record.q }}{{ record.q }}").render({"record": {"q": 3}}) == "33"
+
+
+def test_numeric_looking_strings_stay_strings() -> None:
+    # NativeEnvironment would turn "00123" into 123 via literal_eval; a SKU must not change
+    assert env.expression("{{ record.sku }}").render({"record": {"sku": "123"}}) == "123"
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [
+        ("{{ record|attr('__class__') }}", "may not access '__class__'"),
+        ("{{ record.items()|map(attribute='_x')|list }}", "may not access '_x'"),
+        ("{{ '{0.__class__}'.format(record) }}", "not allowed"),
+        ("{{ [].append(1) }}", "not allowed"),
+        ("{{ 2 ** 100000 }}", "exponent"),
+        ("{{ 'a' * 10000000 }}", "repetition"),
+    ],
+)
+def test_sandbox_refusals_are_template_errors(source: str, problem: str) -> None:
+    with pytest.raises(TemplateError, match=problem) as err:
+        env.expression(source, "flow /steps/0/fields/x").render({"record": {"a": 1}})
+    assert err.value.message.startswith("flow /steps/0/fields/x: ")
+
+
+def test_runtime_errors_inside_a_template_name_the_template() -> None:
+    with pytest.raises(TemplateError, match=r"ZeroDivisionError.*record.q / 0"):
+        env.expression("{{ record.q / 0 }}", "f").render({"record": {"q": 1}})
+
+
+def test_syntax_error_names_where_and_line() -> None:
+    with pytest.raises(TemplateError) as err:
+        env.format("line one\n{% if x %}never closed", "config order_number_format")
+    assert err.value.message.startswith("config order_number_format: template syntax error")
+    assert "line 2" in err.value.message
+
+
+def test_build_template_env_carries_registered_filters() -> None:
+    from core.plugins import load_plugins
+    from core.templating import build_template_env
+
+    registry = load_plugins().registry
+    tenv = build_template_env(registry)
+    expr = tenv.expression("{{ record | order_number('HB-{orderNumber}-{id}') }}")
+    assert expr.render({"record": {"orderNumber": 123, "id": 9}}) == "HB-123-9"
 
 
 @given(st.from_regex(r"[A-Za-z][A-Za-z0-9]{0,8}", fullmatch=True), st.integers())
