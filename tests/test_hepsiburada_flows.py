@@ -1,0 +1,225 @@
+"""Hepsiburada stock and price flows end to end, over real HTTP against the sandbox."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.channels import ChannelService
+from core.clock import FixedClock
+from core.commerce.importers import import_file
+from core.commerce.local import set_stock
+from core.db import Database
+from core.flows.loader import load_flows
+from core.models.state import BatchRequest, FailedIntegration, IntegrationAction
+from core.plugins import load_plugins
+from core.runner import RunResult, run_flow
+from plugins.hepsiburada.client import client_for_channel
+from tests.hepsiburada_helpers import RecordingSleep, SandboxHandle
+
+pytest_plugins = ("tests.hepsiburada_helpers",)
+
+SKUS = ["HB-1", "HB-2", "HB-3", "HB-4"]
+
+
+class World:
+    """A channel on the sandbox with a small catalog, and a way to run its flows."""
+
+    def __init__(self, db: Database, sandbox: SandboxHandle, clock: FixedClock, tmp: Path) -> None:
+        self.db, self.sandbox, self.clock = db, sandbox, clock
+        self.sleep = RecordingSleep()
+        plugins = load_plugins()
+        registry = plugins.registry
+        market = registry.marketplaces["hepsiburada"]
+        # The client's waits (Retry-After, backoff) go to a recording sleep: no real sleeping.
+        registry.marketplaces["hepsiburada"] = replace(
+            market,
+            client_factory=lambda channel: client_for_channel(
+                channel, self.config, sleep=self.sleep, timeout=5.0, backoff=0.01
+            ),
+        )
+        self.registry = registry
+        self.flows = load_flows(registry)
+        sandbox.seed(listings=[{"merchantSku": sku} for sku in SKUS])
+        files = {
+            "products": "sku,name,categories,images\n"
+            + "".join(f'{s},{s},"[""A""]",https://img/{s}.jpg\n' for s in SKUS),
+            "prices": "sku,price\n" + "".join(f"{s},{100 + i}.50\n" for i, s in enumerate(SKUS)),
+            "stocks": "sku,quantity\n" + "".join(f"{s},{i + 1}\n" for i, s in enumerate(SKUS)),
+            "catalog_items": "catalog,sku\n" + "".join(f"hb,{s}\n" for s in SKUS),
+        }
+        with db.session() as session:
+            for kind, text in files.items():
+                path = tmp / f"{kind}.csv"
+                path.write_text(text)
+                import_file(session, kind, path)
+        self.config = sandbox.config(
+            category_ids=[60001001],
+            default_reason_id=1,
+            cancellation_reason_id=1,
+            cargo_company_mapping={"default": 1},
+            feature_flags={"stock": True, "price": True},
+            catalog_code="hb",
+            buffer_stock=3,
+        )
+        with db.session() as session:
+            ChannelService(session, registry, clock=clock).apply(
+                {
+                    "channel": "hb",
+                    "plugin": "hepsiburada",
+                    "config": self.config,
+                    "status": "active",
+                }
+            )
+
+    def channel(self) -> Any:
+        with self.db.session() as session:
+            channel = ChannelService(session, self.registry, clock=self.clock).get("hb")
+            session.expunge(channel)
+            return channel
+
+    def run(self, flow: str) -> RunResult:
+        result = run_flow(
+            self.db,
+            self.registry,
+            self.flows.get(f"hepsiburada/{flow}"),
+            self.channel(),
+            clock=self.clock,
+        )
+        assert result.status != "error", result.error
+        return result
+
+    def sync(self, flow: str) -> RunResult:
+        """Run a flow, then check its uploads until the sandbox has answered."""
+        result = self.run(flow)
+        for _ in range(3):
+            self.run("check_uploads")
+        return result
+
+    def penalties(self) -> dict[str, FailedIntegration]:
+        with self.db.session() as session:
+            rows = list(session.scalars(select(FailedIntegration)))
+            session.expunge_all()
+        return {row.object_key: row for row in rows}
+
+    def sent(self, kind: str) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for batch in self.sandbox.received(kind)["batches"]:
+            for row in batch["rows"]:
+                out[row["merchantSku"]] = row
+        return out
+
+
+@pytest.fixture
+def world(db: Database, hb_sandbox: SandboxHandle, clock: FixedClock, tmp_path: Path) -> World:
+    return World(db, hb_sandbox, clock, tmp_path)
+
+
+def test_stock_minus_buffer_never_below_zero(world: World) -> None:
+    result = world.sync("stock")
+    assert (result.read, result.sent) == (4, 4)
+    sent = world.sent("stock")
+    # stocks 1..4, buffer stock 3
+    assert {sku: row["availableStock"] for sku, row in sent.items()} == {
+        "HB-1": 0,
+        "HB-2": 0,
+        "HB-3": 0,
+        "HB-4": 1,
+    }
+    with world.db.session() as session:
+        assert session.scalar(select(BatchRequest.status)) == "done"
+        integrated = session.scalars(
+            select(IntegrationAction.object_key).where(
+                IntegrationAction.content_type == "productstock"
+            )
+        ).all()
+    assert sorted(integrated) == SKUS
+    again = world.run("stock")
+    assert again.read == 0  # nothing changed since: nothing is sent twice
+
+
+def test_maximum_purchasable_quantity_from_stock_extra(world: World) -> None:
+    with world.db.session() as session:
+        set_stock(session, "HB-4", 10, {"maximumPurchasableQuantity": 2})
+    world.sync("stock")
+    assert world.sent("stock")["HB-4"] == {
+        "merchantSku": "HB-4",
+        "availableStock": 7,
+        "maximumPurchasableQuantity": 2,
+    }
+
+
+def test_a_rejected_price_row_penalises_only_that_sku(world: World) -> None:
+    world.sandbox.faults(price_bands={"HB-2": {"min": 500, "max": 900}})
+    world.sync("price")
+    penalties = world.penalties()
+    assert list(penalties) == ["HB-2"]
+    assert penalties["HB-2"].reason_type == "remote"
+    assert (
+        "OutOfPriceRange" in penalties["HB-2"].message
+        or "price" in penalties["HB-2"].message.lower()
+    )
+    assert set(world.sent("price")) == set(SKUS)
+    # The penalised SKU waits for its retry interval; the next run does not send it.
+    assert world.run("price").read == 0
+
+
+def test_a_429_storm_delays_but_loses_nothing(world: World) -> None:
+    world.sandbox.faults(rate_limit={"count": 5, "retry_after": 2})
+    result = world.sync("stock")
+    assert result.failed == 0
+    assert set(world.sent("stock")) == set(SKUS)
+    assert world.penalties() == {}
+    assert world.sleep.total >= 10  # five Retry-After waits, none of them real
+
+
+def test_an_upload_that_never_completes_fails_after_expiration_hour(world: World) -> None:
+    world.sandbox.faults(stuck_uploads=1)
+    world.run("stock")
+    world.run("check_uploads")
+    assert world.penalties() == {}  # still waiting, within the hour
+    world.clock.advance(timedelta(hours=1, seconds=1).total_seconds())
+    world.run("check_uploads")
+    penalties = world.penalties()
+    assert sorted(penalties) == SKUS
+    assert all(p.reason_type == "remote" for p in penalties.values())
+    assert "EXPIRATION_HOUR" in penalties["HB-1"].message
+    with world.db.session() as session:
+        assert session.scalar(select(BatchRequest.status)) == "fail"
+
+
+def test_in_flight_records_are_not_taken_by_another_run(world: World) -> None:
+    world.sandbox.faults(stuck_uploads=1)
+    assert world.run("stock").sent == 4
+    with world.db.session() as session:
+        set_stock(session, "HB-4", 50)
+    assert world.run("stock").read == 0  # HB-4 changed, but its upload is still open
+
+
+def test_dry_run_renders_payloads_and_sends_nothing(world: World) -> None:
+    payloads: list[Any] = []
+    result = run_flow(
+        world.db,
+        world.registry,
+        world.flows.get("hepsiburada/stock"),
+        world.channel(),
+        clock=world.clock,
+        dry_run=True,
+        echo=payloads.append,
+    )
+    assert result.run_id is None and len(payloads) == 4
+    assert world.sandbox.received("stock")["count"] == 0
+
+
+def test_changing_category_ids_asks_for_category_node_then_attributes(world: World) -> None:
+    with world.db.session() as session:
+        service = ChannelService(
+            session, world.registry, clock=world.clock, hook=load_plugins().hook
+        )
+        saved = service.set("hb", ["category_ids=60001001,60002001"])
+    assert saved.requested_flows == ["category_node", "category_attributes"]
