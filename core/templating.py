@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
@@ -98,12 +98,19 @@ def _check_safe(tree: nodes.Node, where: str) -> None:
     records that reach them; refusing at compile time makes ``pazar flows
     validate`` catch them before a flow ever runs.
     """
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Name, nodes.Filter)):
+    for node in _post_order(tree):
         for name in _names_reached(node):
             if isinstance(name, str) and name.startswith("_"):
                 raise TemplateError(
                     where, f"template may not access {name!r} (Python internals are off limits)"
                 )
+
+
+def _post_order(node: nodes.Node) -> Iterator[nodes.Node]:
+    """Children before parents: ``''.__class__.__mro__`` reports ``__class__`` first."""
+    for child in node.iter_child_nodes():
+        yield from _post_order(child)
+    yield node
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):

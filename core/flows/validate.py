@@ -332,7 +332,9 @@ def _templates_in(value: Any, schema: Any, pointer: str) -> Iterator[tuple[str, 
     if not isinstance(schema, dict):
         return
     kind = schema.get("x-template")
-    if isinstance(value, str) and kind in TEMPLATE_KINDS:
+    if kind in TEMPLATE_KINDS and (
+        isinstance(value, str) or (kind == "expression" and isinstance(value, dict | list))
+    ):  # an expression may be a nested object/list with templates at its leaves
         yield pointer, kind, value
         return
     if isinstance(value, dict):

@@ -8,6 +8,8 @@ from core.templating import TemplateError
 
 
 class FilterStep:
+    """Evaluates ``when`` per record; a condition that cannot be evaluated fails the record."""
+
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
         where = f"{ctx.flow.ref} {ctx.extras.get('pointer', '')}".strip()
@@ -26,7 +28,7 @@ class FilterStep:
                     text = (
                         self.message.render(context)
                         if self.message
-                        else f"filtered out: {self.when.source}"
+                        else f"filtered out by {self.when.source}"
                     )
             except TemplateError as exc:
                 run.fail(item, exc.message, "mapping")
@@ -50,12 +52,20 @@ FILTER = StepType(
             "when": {
                 "type": "string",
                 "x-template": "predicate",
-                "description": "Jinja condition; records for which it is false are skipped.",
+                "minLength": 1,
+                "description": (
+                    "Jinja condition over record, config, channel, now, written bare "
+                    "(record.quantity > 0) or as {{ ... }}; records for which it is "
+                    "false are skipped."
+                ),
             },
             "message": {
                 "type": "string",
                 "x-template": "format",
-                "description": "Why a record was skipped, for the run log.",
+                "description": (
+                    "Run-log message for a skipped record (a format: {record.sku} or Jinja); "
+                    "default 'filtered out by <when>'."
+                ),
             },
         },
     },

@@ -15,10 +15,19 @@ from core.pipeline import Item, RunHandle, StepContext
 from core.registry import StepType
 
 
+def _path(ctx: StepContext) -> Path:
+    """The file, with ``{{ channel.slug }}``-style templates rendered once per run."""
+    where = f"{ctx.flow.ref} {ctx.extras.get('pointer', '')}".strip() + "/path"
+    rendered = ctx.templates.format(ctx.params["path"], where).render(ctx.template_context())
+    return Path(rendered).expanduser()
+
+
 class ReadJsonl:
+    """Streams one JSON object per line; the file is never read whole."""
+
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
-        self.path = Path(ctx.params["path"]).expanduser()
+        self.path = _path(ctx)
         self.key = ctx.params.get("key", "id")
 
     def __iter__(self) -> Iterator[Item]:
@@ -46,8 +55,10 @@ class ReadJsonl:
 
 
 class WriteJsonl:
+    """Appends, so reruns and several batches accumulate in one file."""
+
     def __init__(self, ctx: StepContext) -> None:
-        self.path = Path(ctx.params["path"]).expanduser()
+        self.path = _path(ctx)
 
     def render(self, items: list[Item]) -> list[Any]:
         return [item.data for item in items]
@@ -60,7 +71,15 @@ class WriteJsonl:
                 run.succeed(item)
 
 
-_PATH = {"type": "string", "minLength": 1, "description": "File path (~ expanded)."}
+_PATH = {
+    "type": "string",
+    "minLength": 1,
+    "x-template": "format",
+    "description": (
+        "File path; ~ is expanded and templates over config, channel, now are rendered "
+        "once per run (e.g. exports/{{ channel.slug }}.jsonl)."
+    ),
+}
 
 READ_JSONL = StepType(
     name="core.read_jsonl",
@@ -72,7 +91,12 @@ READ_JSONL = StepType(
         "required": ["path"],
         "properties": {
             "path": _PATH,
-            "key": {"type": "string", "default": "id", "description": "Field naming each record."},
+            "key": {
+                "type": "string",
+                "minLength": 1,
+                "default": "id",
+                "description": "Field whose value keys each record in logs and triggers.",
+            },
         },
     },
     description="Read records from a JSON-lines file, one object per line.",
@@ -86,7 +110,14 @@ WRITE_JSONL = StepType(
         "type": "object",
         "additionalProperties": False,
         "required": ["path"],
-        "properties": {"path": _PATH, "batch_size": {"type": "integer", "minimum": 1}},
+        "properties": {
+            "path": _PATH,
+            "batch_size": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "Records per batch (default: the flow's batch_size).",
+            },
+        },
     },
     description="Append each payload to a JSON-lines file.",
 )

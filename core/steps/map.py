@@ -50,7 +50,11 @@ MAP = StepType(
             "fields": {
                 "type": "object",
                 "minProperties": 1,
-                "description": "Output field → Jinja expression over record, config, channel, now.",
+                "description": (
+                    "Output field → template over record, config, channel, now. "
+                    "'{{ expr }}' alone keeps its type (numbers stay numbers); mixed text "
+                    "renders a string; objects and lists are templated leaf by leaf."
+                ),
                 "additionalProperties": {"x-template": "expression"},
             },
             "keep": {
