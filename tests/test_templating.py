@@ -145,3 +145,18 @@ def test_flow_with_unsafe_template_is_refused_by_validate(cli, tmp_path: Path) -
     assert result.exit_code == 2
     assert "bad.yaml:8: /steps/0/fields/x: template may not access '__" in result.output
     assert "Traceback" not in result.output
+
+
+def test_flow_validate_checks_templates_nested_in_map_fields(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    flow = tmp_path / "nested.yaml"
+    flow.write_text(
+        "flow: nested\ntitle: Nested\nplugin: testmarket\n"
+        "source: {type: core.read_jsonl, path: in.jsonl}\n"
+        "steps:\n  - type: core.map\n    fields:\n      attrs:\n"
+        '        color: "{{ record._secret }}"\n'
+        "sink: {type: core.write_jsonl, path: out.jsonl}\n"
+    )
+    result = cli("flows", "validate", str(flow))
+    assert result.exit_code == 2
+    assert "/steps/0/fields/attrs" in result.output
+    assert "template may not access '_secret'" in result.output
