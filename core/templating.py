@@ -22,6 +22,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import missing
 
 from core.errors import PazarError, ValidationError
 
@@ -181,11 +182,30 @@ def _as_variable(match: re.Match[str]) -> str:
     return "{{ " + match.group("name") + " }}"
 
 
+class _Undefined(StrictUndefined):
+    """StrictUndefined that says which field a record lacks and which it has.
+
+    Jinja's own wording ("'dict object' has no attribute 'qty'") hides that the
+    object is the record; the field names it does have point at the typo.
+    """
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        obj, name = self._undefined_obj, self._undefined_name
+        if self._undefined_hint is None and obj is not missing and isinstance(obj, Mapping):
+            fields = sorted(map(str, obj))
+            shown = ", ".join(fields[:15]) + (", ..." if len(fields) > 15 else "")
+            return f"no field {name!r} (fields: {shown or 'none'})"
+        return super()._undefined_message
+
+
 class TemplateEnv:
     """Compiles templates with one set of filters; every method compiles once."""
 
     def __init__(self, filters: Mapping[str, Callable[..., Any]] | None = None) -> None:
-        self.env = _Sandbox(undefined=StrictUndefined, autoescape=False)
+        self.env = _Sandbox(undefined=_Undefined, autoescape=False)
         self.env.filters.update(filters or {})
 
     def _parse(self, source: str, where: str) -> nodes.Template:

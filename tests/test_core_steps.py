@@ -123,7 +123,7 @@ def test_map_render_error_fails_only_that_record() -> None:
     assert [(key, reason) for key, _, reason in run.failed] == [("B", "mapping")]
     message = run.failed[0][1]
     assert message.startswith("testmarket/stock /steps/0/fields/qty: ")
-    assert "no attribute 'qty'" in message
+    assert "no field 'qty' (fields: sku)" in message
 
 
 def test_map_refuses_unsafe_templates_when_built() -> None:
