@@ -73,3 +73,55 @@ def test_trigger_check_reports_the_seed_messages(db, clock):
         "SKU-5": NOT_IN_QUEUE_MESSAGE,
         "NOPE": "The relevant SKU not exists in the commerce backend. SKU: NOPE",
     }
+
+
+FLOW_YAML = """
+flow: stock
+title: Stock
+plugin: testmarket
+content_type: productstock
+source: {type: commerce.changed_stocks}
+steps:
+  - type: core.map
+    fields:
+      merchantSku: "{{ record.sku }}"
+      availableStock: "{{ record.quantity }}"
+sink: {type: testmarket.collect}
+"""
+
+
+def test_trigger_command_runs_the_flow_for_just_the_given_records(cli, db, tmp_path):
+    import json
+
+    from sqlalchemy import select
+
+    from core.models.state import IntegrationAction
+
+    overlay = tmp_path / "flows"
+    (overlay / "testmarket").mkdir(parents=True)
+    (overlay / "testmarket" / "stock.yaml").write_text(FLOW_YAML, encoding="utf-8")
+    with db.session() as session:
+        make_channel(session, "shop", {})
+        make_catalog(session.connection(), n=5, catalog_code="shop")
+    csv_file = tmp_path / "skus.csv"
+    csv_file.write_text("sku\nSKU-2\nSKU-4\nNOPE\n", encoding="utf-8")
+    env = {"PAZAR_FLOWS_PATH": str(overlay)}
+    result = cli(
+        "trigger",
+        "testmarket/stock",
+        "--channel",
+        "shop",
+        "--csv",
+        str(csv_file),
+        "--now",
+        "--json",
+        env=env,
+    )
+    assert result.exit_code == 1, result.output
+    assert "NOPE: The relevant SKU not exists in the commerce backend. SKU: NOPE" in result.output
+    summary = json.loads(result.output[result.output.index("{") : result.output.rindex("}") + 1])
+    assert summary["accepted"] == ["SKU-2", "SKU-4"]
+    assert summary["run"]["succeeded"] == 2
+    with db.session() as session:
+        sent = sorted(session.scalars(select(IntegrationAction.object_key)))
+    assert sent == ["SKU-2", "SKU-4"]
