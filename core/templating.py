@@ -21,6 +21,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
+from jinja2.parser import Parser
+from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
@@ -219,14 +221,27 @@ class TemplateEnv:
         return tree
 
     def _compile_expression(self, expr: str, source: str, where: str) -> Expression:
-        self._parse("{{ " + expr + " }}", where)
+        """Compile one bare expression whose value (not its text) is the result.
+
+        Same construction as ``Environment.compile_expression`` (assign the
+        expression to ``result``), but rendered through :meth:`_run`, which skips
+        Jinja's per-call merge of the globals ChainMap (most of the cost per record).
+        """
         try:
-            compiled = self.env.compile_expression(expr, undefined_to_none=False)
+            parser = Parser(self.env, expr, state="variable")
+            parsed = parser.parse_expression()
+            if not parser.stream.eos:
+                parser.fail("unexpected text after the expression")
         except TemplateSyntaxError as exc:
             raise TemplateError(where, f"template syntax error: {exc.message}") from None
+        tree = nodes.Template([nodes.Assign(nodes.Name("result", "store"), parsed)], lineno=1)
+        tree.set_environment(self.env)
+        _check_safe(tree, where)
+        template = self.env.from_string(tree)
+        run = self._runner(template)
 
         def render(context: Mapping[str, Any]) -> Any:
-            value = compiled(**context)
+            value = run(context).vars["result"]
             if isinstance(value, StrictUndefined):
                 str(value)  # raises UndefinedError naming the variable
             return value
@@ -236,7 +251,30 @@ class TemplateEnv:
     def _compile_text(self, source: str, where: str) -> Expression:
         self._parse(source, where)
         template = self.env.from_string(source)
-        return Expression(source, where, lambda context: template.render(**context))
+        root, run = template.root_render_func, self._runner(template)
+
+        def render(context: Mapping[str, Any]) -> str:
+            ctx = run(context, consume=False)
+            return "".join(root(ctx))
+
+        return Expression(source, where, render)
+
+    def _runner(self, template: Any) -> Callable[..., Any]:
+        """Per-record evaluation with the template's globals flattened once."""
+        flat_globals = dict(template.globals)
+        root = template.root_render_func
+        env, name, blocks = self.env, template.name, template.blocks
+
+        def run(context: Mapping[str, Any], consume: bool = True) -> Any:
+            ctx = new_context(
+                env, name, blocks, {**flat_globals, **context}, shared=True, globals=flat_globals
+            )
+            if consume:
+                for _ in root(ctx):
+                    pass
+            return ctx
+
+        return run
 
     def expression(self, source: Any, where: str = "") -> Expression:
         """A field value: one ``{{ expr }}`` keeps its type; other text renders a string.
