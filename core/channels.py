@@ -299,7 +299,28 @@ class ChannelService:
         )
         self.session.add(change)
         self.session.flush()
+        if flows:
+            self._enqueue(channel, flows)
         return ConfigSaved(channel, changed, flows, change.id)
+
+    def _enqueue(self, channel: Channel, flows: list[str]) -> None:
+        """Queue the requested flows, in order, in the same transaction as the save.
+
+        Flows the plugin asks for but does not ship (yet) are left out of the queue;
+        the config change still records that they were requested.
+        """
+        from core.flows.loader import load_flows
+        from core.jobs.queue import enqueue_chain
+
+        catalog = load_flows(self.registry)
+        refs = [f"{channel.plugin}/{name}" for name in flows]
+        enqueue_chain(
+            self.session,
+            channel_id=channel.id,
+            flows=[ref for ref in refs if ref in catalog],
+            trigger="config_change",
+            now=self.clock.now(),
+        )
 
 
 _MISSING = object()

@@ -1,0 +1,122 @@
+"""``pazar status``: daemons, the queue, running jobs, last runs, overdue schedules."""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy import func, select
+
+from core.cli.context import app
+from core.cli.output import json_option, print_json, print_table
+from core.models.channels import Channel
+from core.models.jobs import Daemon, Job
+from core.models.runs import Run
+
+
+@click.command("status")
+@json_option
+def status_command(as_json: bool) -> None:
+    """What the daemons are doing and what waits."""
+    from core.flows.loader import load_flows
+    from core.jobs.scheduler import overdue
+
+    ctx = app()
+    now = ctx.clock.now()
+    with ctx.db.session() as session:
+        daemons = [
+            {
+                "id": d.id,
+                "host": d.host,
+                "pid": d.pid,
+                "workers": d.workers,
+                "heartbeat_at": d.heartbeat_at,
+            }
+            for d in session.scalars(
+                select(Daemon).where(Daemon.stopped_at.is_(None)).order_by(Daemon.started_at)
+            )
+        ]
+        queue = [
+            {"flow": flow, "queued": count}
+            for flow, count in session.execute(
+                select(Job.flow, func.count())
+                .where(Job.status == "queued")
+                .group_by(Job.flow)
+                .order_by(Job.flow)
+            )
+        ]
+        running = [
+            {
+                "job": j.id,
+                "flow": j.flow,
+                "channel": slug,
+                "owner": j.lease_owner,
+                "started_at": j.started_at,
+            }
+            for j, slug in session.execute(
+                select(Job, Channel.slug)
+                .join(Channel, Channel.id == Job.channel_id)
+                .where(Job.status == "running")
+            )
+        ]
+        latest = (
+            select(Run.channel_id, Run.plugin, Run.flow, func.max(Run.id).label("id"))
+            .group_by(Run.channel_id, Run.plugin, Run.flow)
+            .subquery()
+        )
+        last_runs = [
+            {
+                "channel": slug,
+                "flow": f"{r.plugin}/{r.flow}",
+                "status": r.status,
+                "started_at": r.started_at,
+            }
+            for r, slug in session.execute(
+                select(Run, Channel.slug)
+                .join(latest, latest.c.id == Run.id)
+                .join(Channel, Channel.id == Run.channel_id)
+                .order_by(Channel.slug, Run.plugin, Run.flow)
+            )
+        ]
+        late = overdue(session, load_flows(ctx.registry).all(), now)
+    data = {
+        "daemons": daemons,
+        "queue": queue,
+        "running": running,
+        "last_runs": last_runs,
+        "overdue": late,
+    }
+    if as_json:
+        print_json(data)
+        return
+    print_table(
+        ("daemon", "host", "pid", "workers", "heartbeat"),
+        [(d["id"], d["host"], d["pid"], d["workers"], d["heartbeat_at"]) for d in daemons],
+        title="daemons",
+        empty="no daemon running",
+    )
+    print_table(
+        ("flow", "queued"),
+        [(q["flow"], q["queued"]) for q in queue],
+        title="queue",
+        empty="queue empty",
+    )
+    print_table(
+        ("job", "flow", "channel", "owner", "started"),
+        [(r["job"], r["flow"], r["channel"], r["owner"], r["started_at"]) for r in running],
+        title="running",
+        empty="nothing running",
+    )
+    print_table(
+        ("channel", "flow", "status", "started"),
+        [(r["channel"], r["flow"], r["status"], r["started_at"]) for r in last_runs],
+        title="last runs",
+        empty="no runs yet",
+    )
+    print_table(
+        ("channel", "flow", "due tick"),
+        [(o["channel"], o["flow"], o["tick"]) for o in late],
+        title="overdue schedules",
+        empty="no overdue schedules",
+    )
+
+
+COMMANDS = [status_command]

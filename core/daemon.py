@@ -1,0 +1,230 @@
+"""``pazar daemon``: a scheduler loop and worker threads over the job queue.
+
+Every daemon schedules (tick rows make that safe without a leader) and works
+(leases make that safe without coordination), so running more daemons on one
+PostgreSQL database adds capacity and nothing else.  SQLite serves one daemon:
+a second one on the same file refuses to start.  SIGTERM stops leasing, lets
+the current runs finish and exits 0; a killed daemon's jobs are taken over when
+their lease expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from core.errors import PazarError
+from core.flows.loader import load_flows
+from core.jobs.queue import DEFAULT_LEASE_SECONDS, Lease, finish, heartbeat, lease
+from core.jobs.scheduler import enqueue_due
+from core.models.channels import Channel
+from core.models.jobs import Daemon as DaemonRow
+from core.runner import run_flow
+
+log = logging.getLogger("pazar.daemon")
+
+STALE_AFTER = timedelta(seconds=60)
+
+
+@dataclass
+class DaemonStats:
+    enqueued: int = 0
+    runs: int = 0
+    failed: int = 0
+    results: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+class Daemon:
+    """One daemon process: ``run_forever`` until stopped, or ``run_once`` to drain."""
+
+    def __init__(
+        self,
+        db: Any,
+        registry: Any,
+        *,
+        clock: Any,
+        hook: Any = None,
+        workers: int = 2,
+        poll_seconds: float = 1.0,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.registry = registry
+        self.clock = clock
+        self.hook = hook
+        self.workers = max(1, workers)
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self.say = say or (lambda msg: log.info(msg))
+        self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.flows = load_flows(registry)
+        self.stopping = threading.Event()
+        self.stats = DaemonStats()
+        self._seen: dict[tuple[int, str], datetime] = {}
+        self._lock = threading.Lock()
+
+    # --- registration -------------------------------------------------------
+
+    def register(self) -> None:
+        """Record this daemon; on SQLite refuse when another one is alive on the file."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            if self.db.dialect == "sqlite":
+                alive = session.execute(
+                    select(DaemonRow.host, DaemonRow.pid).where(
+                        DaemonRow.stopped_at.is_(None), DaemonRow.heartbeat_at > now - STALE_AFTER
+                    )
+                ).first()
+                if alive is not None:
+                    raise PazarError(
+                        f"another pazar daemon (host {alive.host}, pid {alive.pid}) is running on "
+                        "this SQLite database; SQLite serves one daemon — use PostgreSQL "
+                        "(PAZAR_DATABASE_URL) to run several"
+                    )
+            session.add(
+                DaemonRow(
+                    id=self.id,
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    workers=self.workers,
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+
+    def _beat(self, *, stopped: bool = False) -> None:
+        now = self.clock.now()
+        values: dict[str, Any] = {"heartbeat_at": now}
+        if stopped:
+            values["stopped_at"] = now
+        with self.db.session() as session:
+            session.execute(update(DaemonRow).where(DaemonRow.id == self.id).values(**values))
+
+    # --- work -----------------------------------------------------------------
+
+    def schedule(self) -> int:
+        with self.db.session() as session:
+            jobs = enqueue_due(session, self.flows.all(), self.clock.now(), self._seen)
+        self.stats.enqueued += len(jobs)
+        return len(jobs)
+
+    def work_one(self, owner: str) -> bool:
+        """Lease and run one job; False when there was nothing to take."""
+        with self.db.session() as session:
+            taken = lease(session, owner=owner, now=self.clock.now(), seconds=self.lease_seconds)
+        if taken is None:
+            return False
+        self._run(taken)
+        return True
+
+    def _run(self, job: Lease) -> None:
+        ok, run_id, error, status = False, None, None, "error"
+        beat = threading.Event()
+        pulse = threading.Thread(target=self._pulse, args=(job, beat), daemon=True)
+        pulse.start()
+        try:
+            flow = self.flows.get(job.flow)
+            with self.db.session() as session:
+                channel = session.get(Channel, job.channel_id)
+                if channel is None:
+                    raise PazarError(f"channel {job.channel_id} no longer exists")
+                session.expunge(channel)
+            keys = list(job.payload.get("skus") or []) or None
+            result = run_flow(
+                self.db,
+                self.registry,
+                flow,
+                channel,
+                clock=self.clock,
+                trigger=job.trigger,
+                keys=keys,
+                hook=self.hook,
+                # Config-change jobs prepare a channel (categories) before it goes live.
+                force=job.trigger in ("manual", "http", "config_change"),
+            )
+            run_id, status, error = result.run_id, result.status, result.error
+            ok = result.status != "error"
+        except PazarError as exc:
+            error = exc.message
+        except Exception as exc:  # noqa: BLE001 - one job's bug must not stop the daemon
+            log.debug("job %s failed", job.job_id, exc_info=True)
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            beat.set()
+            pulse.join()
+        with self.db.session() as session:
+            finish(session, job, now=self.clock.now(), ok=ok, run_id=run_id, error=error)
+        with self._lock:
+            self.stats.runs += 1
+            self.stats.failed += 0 if ok else 1
+            self.stats.results.append((job.flow, status, error or ""))
+        self.say(
+            f"job {job.job_id} {job.flow} ({job.trigger}): {status}"
+            + (f" — {error}" if error else "")
+        )
+
+    def _pulse(self, job: Lease, done: threading.Event) -> None:
+        """Extend the lease while the run goes on (a third of the lease each time)."""
+        while not done.wait(self.lease_seconds / 3):
+            with self.db.session() as session:
+                if not heartbeat(session, job, now=self.clock.now(), seconds=self.lease_seconds):
+                    log.warning("job %s: lease lost", job.job_id)
+                    return
+
+    # --- loops ----------------------------------------------------------------
+
+    def run_once(self) -> DaemonStats:
+        """Enqueue what is due now, run every runnable job, and return."""
+        self.register()
+        try:
+            self.schedule()
+            while self.work_one(f"{self.id}-once"):
+                pass
+        finally:
+            self._beat(stopped=True)
+        return self.stats
+
+    def run_forever(self) -> DaemonStats:
+        self.register()
+        threads = [
+            threading.Thread(target=self._worker, args=(f"{self.id}-w{n}",), daemon=True)
+            for n in range(self.workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while not self.stopping.is_set():
+                try:
+                    self.schedule()
+                    self._beat()
+                except PazarError as exc:
+                    self.say(f"scheduler: {exc.message}")
+                self.stopping.wait(self.poll_seconds)
+        finally:
+            self.stopping.set()
+            for thread in threads:
+                thread.join()
+            self._beat(stopped=True)
+        return self.stats
+
+    def _worker(self, owner: str) -> None:
+        while not self.stopping.is_set():
+            try:
+                if not self.work_one(owner):
+                    self.stopping.wait(self.poll_seconds)
+            except Exception:  # noqa: BLE001 - keep the worker alive; the job is retried
+                log.exception("worker %s", owner)
+                self.stopping.wait(self.poll_seconds)
+
+    def stop(self) -> None:
+        self.stopping.set()
