@@ -1,0 +1,204 @@
+"""The job queue, the scheduler and the daemon, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.channels import ChannelService
+from core.clock import FixedClock
+from core.daemon import Daemon
+from core.db import Database
+from core.errors import PazarError
+from core.flows.loader import load_flows
+from core.jobs.queue import enqueue, enqueue_chain, finish, heartbeat, lease
+from core.jobs.scheduler import enqueue_due
+from core.models.jobs import Job, ScheduleTick
+from core.models.runs import Run
+from core.plugins import load_plugins
+
+T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+    return load_plugins().registry
+
+
+def _channels(db: Database, registry, clock: FixedClock, count: int = 1) -> list[int]:  # noqa: ANN001
+    ids = []
+    with db.session() as session:
+        service = ChannelService(session, registry, clock=clock)
+        for n in range(count):
+            channel = service.add("testmarket", f"tm{n}", None)
+            service.set(f"tm{n}", ["feature_flags.push=true"])
+            service.activate(f"tm{n}")
+            ids.append(channel.id)
+    return ids
+
+
+def _count(db: Database, model, *where) -> int:  # noqa: ANN001
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_enqueue_reuses_a_queued_job_and_chains_wait(db: Database, registry) -> None:  # noqa: ANN001
+    (cid,) = _channels(db, registry, FixedClock(T0))
+    with db.session() as s:
+        first = enqueue(s, channel_id=cid, flow="testmarket/push", trigger="manual", now=T0)
+        again = enqueue(s, channel_id=cid, flow="testmarket/push", trigger="schedule", now=T0)
+        a, b = enqueue_chain(
+            s,
+            channel_id=cid,
+            flows=["testmarket/picky", "testmarket/down"],
+            trigger="config_change",
+            now=T0,
+        )
+    assert first == again
+    with db.session() as s:
+        taken = [lease(s, owner="w", now=T0) for _ in range(3)]
+    # push and picky are runnable; down waits for picky to finish
+    assert sorted(t.flow for t in taken if t) == ["testmarket/picky", "testmarket/push"]
+    with db.session() as s:
+        picky = next(t for t in taken if t and t.flow == "testmarket/picky")
+        assert finish(s, picky, now=T0, ok=True)
+        nxt = lease(s, owner="w", now=T0)
+    assert nxt is not None and nxt.job_id == b
+
+
+def test_expired_lease_is_taken_over_and_only_the_holder_finishes(db: Database, registry) -> None:  # noqa: ANN001
+    (cid,) = _channels(db, registry, FixedClock(T0))
+    with db.session() as s:
+        enqueue(s, channel_id=cid, flow="testmarket/push", trigger="manual", now=T0)
+    with db.session() as s:
+        old = lease(s, owner="dead", now=T0, seconds=60)
+    with db.session() as s:
+        assert lease(s, owner="other", now=T0 + timedelta(seconds=30)) is None  # still held
+        assert heartbeat(s, old, now=T0 + timedelta(seconds=30), seconds=60)
+    with db.session() as s:
+        new = lease(s, owner="new", now=T0 + timedelta(seconds=100))
+    assert new is not None and new.job_id == old.job_id
+    with db.session() as s:
+        assert not finish(s, old, now=T0, ok=False, error="zombie")
+        assert finish(s, new, now=T0 + timedelta(seconds=101), ok=True)
+    with db.session() as s:
+        job = s.get(Job, old.job_id)
+        assert (job.status, job.error, job.attempts) == ("done", None, 2)
+
+
+def test_concurrent_workers_never_share_a_job(db: Database, registry) -> None:  # noqa: ANN001
+    ids = _channels(db, registry, FixedClock(T0), count=4)
+    flows = [
+        "testmarket/push",
+        "testmarket/picky",
+        "testmarket/down",
+        "testmarket/broken",
+        "testmarket/bulk",
+    ]
+    with db.session() as s:
+        for cid in ids:
+            for flow in flows:
+                enqueue(s, channel_id=cid, flow=flow, trigger="manual", now=T0)
+    taken: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        while True:
+            with db.session() as s:
+                got = lease(s, owner=f"w{n}", now=T0)
+            if got is None:
+                return
+            with lock:
+                taken.append(got.job_id)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(taken) == len(set(taken)) == 20
+
+
+def test_each_tick_is_enqueued_exactly_once_by_racing_schedulers(db: Database, registry) -> None:  # noqa: ANN001
+    """A scaled-down version of 'three daemons, many channels, a 1-second schedule'."""
+    _channels(db, registry, FixedClock(T0), count=5)
+    flows = load_flows(registry).all()
+    every_second = [replace(f, schedule="every 1s") for f in flows if f.ref == "testmarket/push"]
+    errors: list[BaseException] = []
+
+    def scheduler(seen: dict) -> None:  # noqa: ANN001
+        try:
+            for second in range(20):
+                with db.session() as s:
+                    enqueue_due(s, every_second, T0 + timedelta(seconds=second), seen)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scheduler, args=({},)) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert _count(db, ScheduleTick) == 5 * 20
+    # every tick's job is one job; queued jobs of one flow are merged while they wait
+    with db.session() as s:
+        ticks = s.execute(select(ScheduleTick.channel_id, ScheduleTick.tick)).all()
+    assert len(set(ticks)) == 100
+
+
+def test_after_downtime_a_missed_schedule_runs_once(db: Database, registry) -> None:  # noqa: ANN001
+    _channels(db, registry, FixedClock(T0))
+    flows = [f for f in load_flows(registry).all() if f.ref == "testmarket/push"]  # every 30s
+    with db.session() as s:
+        assert len(enqueue_due(s, flows, T0)) == 1
+    with db.session() as s:
+        assert len(enqueue_due(s, flows, T0 + timedelta(hours=2))) == 1  # not 240
+    assert _count(db, ScheduleTick) == 2
+
+
+def test_daemon_once_runs_due_flows_and_config_change_jobs(db: Database, registry) -> None:  # noqa: ANN001
+    clock = FixedClock(T0)
+    _channels(db, registry, clock)
+    with db.session() as s:
+        ChannelService(s, registry, clock=clock, hook=load_plugins().hook).set(
+            "tm0", ["category_ids=a,b"]
+        )
+    stats = Daemon(db, registry, clock=clock).run_once()
+    assert (stats.enqueued, stats.runs, stats.failed) == (1, 2, 0)
+    with db.session() as s:
+        runs = sorted((r.flow, r.trigger) for r in s.scalars(select(Run)))
+    assert runs == [("push", "schedule"), ("refresh_categories", "config_change")]
+    assert Daemon(db, registry, clock=clock).run_once().runs == 0  # nothing due twice
+
+
+def test_a_second_daemon_on_one_sqlite_file_refuses(tmp_path, registry) -> None:  # noqa: ANN001
+    db = Database(f"sqlite:///{tmp_path / 'one.db'}")
+    clock = FixedClock(T0)
+    first = Daemon(db, registry, clock=clock)
+    first.register()
+    with pytest.raises(PazarError, match="another pazar daemon"):
+        Daemon(db, registry, clock=clock).register()
+    db.dispose()
+
+
+def test_daemon_stops_on_request_and_exits_cleanly(db: Database, registry) -> None:  # noqa: ANN001
+    clock = FixedClock(T0)
+    _channels(db, registry, clock)
+    daemon = Daemon(db, registry, clock=clock, workers=2, poll_seconds=0.05)
+    thread = threading.Thread(target=daemon.run_forever)
+    thread.start()
+    deadline = threading.Event()
+    for _ in range(200):
+        if daemon.stats.runs:
+            break
+        deadline.wait(0.05)
+    daemon.stop()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert daemon.stats.runs == 1
