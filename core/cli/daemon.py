@@ -21,7 +21,8 @@ from core.cli.context import app
     show_default=True,
     help="Seconds between scheduler passes (and idle worker polls).",
 )
-def daemon_command(workers: int, once: bool, poll_seconds: float) -> None:
+@click.option("--http", "http", metavar="HOST:PORT", help="Also serve the flow-trigger API.")
+def daemon_command(workers: int, once: bool, poll_seconds: float, http: str | None) -> None:
     """Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0).
 
     Schedules come from the flow files (`schedule:`) or the channel config's
@@ -54,11 +55,52 @@ def daemon_command(workers: int, once: bool, poll_seconds: float) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    server = _serve_http(http) if http else None
     click.echo(
         f"pazar daemon {daemon.id}: {workers} workers, polling every {poll_seconds:g}s", err=True
     )
-    stats = daemon.run_forever()
+    try:
+        stats = daemon.run_forever()
+    finally:
+        if server is not None:
+            server.stop()
     click.echo(f"stopped after {stats.runs} runs ({stats.failed} failed)", err=True)
 
 
-COMMANDS = [daemon_command]
+def _address(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise click.BadParameter(f"{value!r}: expected HOST:PORT, e.g. 127.0.0.1:8080")
+    return host or "127.0.0.1", int(port)
+
+
+def _serve_http(address: str) -> Any:
+    from core.http_trigger import create_app
+    from core.sandbox_server import serve_in_thread
+
+    ctx = app()
+    host, port = _address(address)
+    server = serve_in_thread(
+        create_app(ctx.db, ctx.registry, clock=ctx.clock), host=host, port=port
+    )
+    click.echo(f"flow-trigger API at {server.url}/flow-trigger/<channel>/<flow>", err=True)
+    return server
+
+
+@click.command("serve")
+@click.option("--http", "http", metavar="HOST:PORT", required=True, help="Where to listen.")
+def serve_command(http: str) -> None:
+    """Serve only the flow-trigger API (jobs are run by a daemon)."""
+    import uvicorn
+
+    from core.http_trigger import create_app
+
+    ctx = app()
+    host, port = _address(http)
+    click.echo(f"flow-trigger API at http://{host}:{port}/flow-trigger/<channel>/<flow>", err=True)
+    uvicorn.run(
+        create_app(ctx.db, ctx.registry, clock=ctx.clock), host=host, port=port, log_level="warning"
+    )
+
+
+COMMANDS = [daemon_command, serve_command]

@@ -1,4 +1,4 @@
-"""jobs: the work queue, schedule ticks, daemons
+"""jobs: the work queue, schedule ticks, daemons, API tokens
 
 Revision ID: 0004
 Revises: 0003
@@ -83,9 +83,21 @@ def upgrade() -> None:
         sa.Column("stopped_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_daemons")),
     )
+    op.create_table(
+        "api_tokens",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
+        sa.UniqueConstraint("name", name=op.f("uq_api_tokens_name")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("api_tokens")
     op.drop_table("daemons")
     op.drop_table("schedule_ticks")
     op.drop_index("uq_jobs_one_running", table_name="jobs")
