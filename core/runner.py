@@ -16,8 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, update
-
 from core.channels import feature_enabled, resolved_config
 from core.errors import PazarError
 from core.flows.model import FlowDef, StepDef
@@ -303,7 +301,9 @@ def _write_batch(
                 failed=outcome.failed,
             )
         if outcome.logs:
-            session.execute(insert(RunLog), log_rows(result.run_id or 0, outcome.logs, now))
+            session.execute(
+                RunLog.__table__.insert(), log_rows(result.run_id or 0, outcome.logs, now)
+            )
         values: dict[str, Any] = result.counts()
         if final:
             values.update(
@@ -312,4 +312,5 @@ def _write_batch(
                 duration_ms=result.duration_ms,
                 error=result.error,
             )
-        session.execute(update(Run).where(Run.id == result.run_id).values(**values))
+        runs = Run.__table__
+        session.execute(runs.update().where(runs.c.id == result.run_id).values(**values))

@@ -209,6 +209,17 @@ class TemplateEnv:
     def __init__(self, filters: Mapping[str, Callable[..., Any]] | None = None) -> None:
         self.env = _Sandbox(undefined=_Undefined, autoescape=False)
         self.env.filters.update(filters or {})
+        # A daemon runs the same flows over and over: compile each template once per process.
+        self._compiled: dict[tuple[str, str, str], Expression] = {}
+
+    def _memo(
+        self, kind: str, source: str, where: str, compile_: Callable[[], Expression]
+    ) -> Expression:
+        key = (kind, source, where)
+        found = self._compiled.get(key)
+        if found is None:
+            found = self._compiled[key] = compile_()
+        return found
 
     def _parse(self, source: str, where: str) -> nodes.Template:
         try:
@@ -293,6 +304,9 @@ class TemplateEnv:
         if not isinstance(source, str):
             value = source
             return Expression(repr(source), where, lambda _context: value)
+        return self._memo("expression", source, where, lambda: self._text_expression(source, where))
+
+    def _text_expression(self, source: str, where: str) -> Expression:
         tree = self._parse(source, where)
         single = _single_expression(source, tree)
         if single is not None:
@@ -303,14 +317,21 @@ class TemplateEnv:
 
     def predicate(self, source: str, where: str = "") -> Expression:
         """A condition written bare (``record.quantity > 0``) or as ``{{ ... }}``."""
-        text = str(source)
+        return self._memo(
+            "predicate", str(source), where, lambda: self._predicate(str(source), where)
+        )
+
+    def _predicate(self, text: str, where: str) -> Expression:
         single = _single_expression(text, self._parse(text, where)) if "{{" in text else None
         expr = self._compile_expression(single if single is not None else text, text, where)
         return Expression(text, where, lambda context: bool(expr.render(context)))
 
     def format(self, source: str, where: str = "") -> Expression:
         """A channel format: the seed's ``{name}`` placeholders and Jinja both work."""
-        compiled = self._compile_text(translate_placeholders(str(source)), where)
+        return self._memo("format", str(source), where, lambda: self._format(str(source), where))
+
+    def _format(self, source: str, where: str) -> Expression:
+        compiled = self._compile_text(translate_placeholders(source), where)
         return Expression(str(source), where, lambda context: str(compiled.render(context)))
 
 
@@ -332,5 +353,9 @@ _PLAIN_ENV = TemplateEnv()
 
 
 def build_template_env(registry: Any) -> TemplateEnv:
-    """A TemplateEnv with every filter plugins registered."""
-    return TemplateEnv({name: f.func for name, f in registry.filters.items()})
+    """The TemplateEnv with every filter plugins registered, one per registry."""
+    env = getattr(registry, "_template_env", None)
+    if env is None:
+        env = TemplateEnv({name: f.func for name, f in registry.filters.items()})
+        registry._template_env = env
+    return env

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from core.models.jobs import Job
 
@@ -104,59 +104,70 @@ def enqueue_chain(
     return ids
 
 
-def _candidates(now: datetime) -> Any:
-    """Jobs a worker may take now, oldest first."""
-    before = aliased(Job)
-    running = aliased(Job)
-    waiting_on = exists().where(
-        before.id == Job.after_job_id, before.status.in_(("queued", "running"))
+_JOBS = Job.__table__
+
+
+def _candidates() -> Any:
+    """Jobs a worker may take at ``:now``, oldest first (built once, Core only)."""
+    j = _JOBS
+    before, running = j.alias("before"), j.alias("running")
+    now = bindparam("now")
+    waiting_on = (
+        select(before.c.id)
+        .where(before.c.id == j.c.after_job_id, before.c.status.in_(("queued", "running")))
+        .exists()
     )
-    busy = exists().where(
-        running.channel_id == Job.channel_id,
-        running.flow == Job.flow,
-        running.status == "running",
-        running.id != Job.id,
-        running.lease_expires_at > now,
+    busy = (
+        select(running.c.id)
+        .where(
+            running.c.channel_id == j.c.channel_id,
+            running.c.flow == j.c.flow,
+            running.c.status == "running",
+            running.c.id != j.c.id,
+            running.c.lease_expires_at > now,
+        )
+        .exists()
     )
     takeable = or_(
-        and_(Job.status == "queued", Job.not_before <= now),
-        and_(Job.status == "running", Job.lease_expires_at <= now),
+        and_(j.c.status == "queued", j.c.not_before <= now),
+        and_(j.c.status == "running", j.c.lease_expires_at <= now),
     )
     return (
-        select(Job.id).where(takeable, ~waiting_on, ~busy).order_by(Job.not_before, Job.id).limit(1)
+        select(j.c.id).where(takeable, ~waiting_on, ~busy).order_by(j.c.not_before, j.c.id).limit(1)
     )
+
+
+_CANDIDATES = _candidates()
+_CANDIDATES_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
+_TAKE = (
+    _JOBS.update()
+    .values(
+        status="running",
+        lease_owner=bindparam("owner"),
+        lease_expires_at=bindparam("expires"),
+        attempts=_JOBS.c.attempts + 1,
+        started_at=bindparam("now"),
+    )
+    .returning(_JOBS.c.id, _JOBS.c.channel_id, _JOBS.c.flow, _JOBS.c.trigger, _JOBS.c.payload)
+)
 
 
 def lease(
     session: Session, *, owner: str, now: datetime, seconds: int = DEFAULT_LEASE_SECONDS
 ) -> Lease | None:
     """Take the next job for ``owner`` (the caller commits), or None."""
-    dialect = session.get_bind().dialect.name
-    candidate = _candidates(now)
-    if dialect == "postgresql":
-        job_id = session.scalar(candidate.with_for_update(skip_locked=True))
+    params = {"now": now, "owner": owner, "expires": now + timedelta(seconds=seconds)}
+    if session.get_bind().dialect.name == "postgresql":
+        job_id = session.execute(_CANDIDATES_LOCKED, {"now": now}).scalar()
         if job_id is None:
             return None
-        target: Any = Job.id == job_id
+        stmt = _TAKE.where(_JOBS.c.id == job_id)
     else:
-        target = Job.id == candidate.scalar_subquery()
-    # An expired lease taken over by a new owner: the old running row is released first
-    # so the one-running index holds (it is the same row, so the UPDATE does both).
-    stmt = (
-        update(Job)
-        .where(target)
-        .values(
-            status="running",
-            lease_owner=owner,
-            lease_expires_at=now + timedelta(seconds=seconds),
-            attempts=Job.attempts + 1,
-            started_at=now,
-        )
-        .returning(Job.id, Job.channel_id, Job.flow, Job.trigger, Job.payload)
-    )
+        # An expired lease taken over is the same row, so the one-running index holds.
+        stmt = _TAKE.where(_JOBS.c.id == _CANDIDATES.scalar_subquery())
     try:
         with session.begin_nested():
-            row = session.execute(stmt, execution_options={"synchronize_session": False}).first()
+            row = session.connection().execute(stmt, params).first()
     except IntegrityError:  # another worker started this (channel, flow) a moment ago
         return None
     if row is None:
@@ -169,10 +180,13 @@ def heartbeat(
 ) -> bool:
     """Extend the lease; False when it was lost (taken over after expiring)."""
     result = session.execute(
-        update(Job)
-        .where(Job.id == lease.job_id, Job.lease_owner == lease.owner, Job.status == "running")
-        .values(lease_expires_at=now + timedelta(seconds=seconds)),
-        execution_options={"synchronize_session": False},
+        _JOBS.update()
+        .where(
+            _JOBS.c.id == lease.job_id,
+            _JOBS.c.lease_owner == lease.owner,
+            _JOBS.c.status == "running",
+        )
+        .values(lease_expires_at=now + timedelta(seconds=seconds))
     )
     return bool(result.rowcount)
 
@@ -188,16 +202,19 @@ def finish(
 ) -> bool:
     """Record the end of a job; only the lease holder can. Returns whether it did."""
     result = session.execute(
-        update(Job)
-        .where(Job.id == lease.job_id, Job.lease_owner == lease.owner, Job.status == "running")
+        _JOBS.update()
+        .where(
+            _JOBS.c.id == lease.job_id,
+            _JOBS.c.lease_owner == lease.owner,
+            _JOBS.c.status == "running",
+        )
         .values(
             status="done" if ok else "failed",
             finished_at=now,
             run_id=run_id,
             error=error,
             lease_expires_at=None,
-        ),
-        execution_options={"synchronize_session": False},
+        )
     )
     return bool(result.rowcount)
 
@@ -205,8 +222,11 @@ def finish(
 def release(session: Session, lease: Lease) -> None:
     """Give a job back untouched (shutdown before it started)."""
     session.execute(
-        update(Job)
-        .where(Job.id == lease.job_id, Job.lease_owner == lease.owner, Job.status == "running")
-        .values(status="queued", lease_owner=None, lease_expires_at=None, started_at=None),
-        execution_options={"synchronize_session": False},
+        _JOBS.update()
+        .where(
+            _JOBS.c.id == lease.job_id,
+            _JOBS.c.lease_owner == lease.owner,
+            _JOBS.c.status == "running",
+        )
+        .values(status="queued", lease_owner=None, lease_expires_at=None, started_at=None)
     )

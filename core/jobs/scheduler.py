@@ -34,13 +34,13 @@ class Due:
     tick: datetime
 
 
-def schedule_for(flow: FlowDef, channel: Channel) -> Schedule | None:
+def schedule_for(flow: FlowDef, channel: Any) -> Schedule | None:
     override = ((channel.config or {}).get("schedules") or {}).get(flow.flow)
     text = override or flow.schedule
     return parse_schedule(text) if text else None
 
 
-def due_ticks(channels: list[Channel], flows: list[FlowDef], now: datetime) -> list[Due]:
+def due_ticks(channels: list[Any], flows: list[FlowDef], now: datetime) -> list[Due]:
     """The latest tick of every enabled, scheduled flow of every active channel."""
     by_plugin: dict[str, list[FlowDef]] = {}
     for flow in flows:
@@ -58,6 +58,18 @@ def due_ticks(channels: list[Channel], flows: list[FlowDef], now: datetime) -> l
     return due
 
 
+def _active_channels(session: Session) -> list[Any]:
+    """Active channels as light rows (id, slug, plugin, status, config): read every pass."""
+    c = Channel.__table__
+    return list(
+        session.execute(
+            select(c.c.id, c.c.slug, c.c.plugin, c.c.status, c.c.config).where(
+                c.c.status == "active"
+            )
+        )
+    )
+
+
 def enqueue_due(
     session: Session,
     flows: list[FlowDef],
@@ -69,7 +81,7 @@ def enqueue_due(
     ``seen`` (kept by a daemon between passes) remembers the last tick handled per
     (channel, flow), so an idle pass touches the database only to read channels.
     """
-    channels = list(session.scalars(select(Channel).where(Channel.status == "active")))
+    channels = _active_channels(session)
     due = due_ticks(channels, flows, now)
     if seen is not None:
         due = [d for d in due if seen.get((d.channel_id, d.flow)) != d.tick]
@@ -102,7 +114,7 @@ def enqueue_due(
 
 def overdue(session: Session, flows: list[FlowDef], now: datetime) -> list[dict[str, Any]]:
     """Scheduled (channel, flow) pairs whose latest tick has no tick row yet."""
-    channels = list(session.scalars(select(Channel).where(Channel.status == "active")))
+    channels = _active_channels(session)
     due = due_ticks(channels, flows, now)
     claimed = {
         (c, f, t)
