@@ -175,19 +175,18 @@ def lease(
     return Lease(row.id, row.channel_id, row.flow, row.trigger, row.payload or {}, owner)
 
 
+def _held(lease: Lease) -> Any:
+    """An UPDATE of ``lease``'s job that matches only while ``lease`` still holds it."""
+    return _JOBS.update().where(
+        _JOBS.c.id == lease.job_id, _JOBS.c.lease_owner == lease.owner, _JOBS.c.status == "running"
+    )
+
+
 def heartbeat(
     session: Session, lease: Lease, *, now: datetime, seconds: int = DEFAULT_LEASE_SECONDS
 ) -> bool:
     """Extend the lease; False when it was lost (taken over after expiring)."""
-    result = session.execute(
-        _JOBS.update()
-        .where(
-            _JOBS.c.id == lease.job_id,
-            _JOBS.c.lease_owner == lease.owner,
-            _JOBS.c.status == "running",
-        )
-        .values(lease_expires_at=now + timedelta(seconds=seconds))
-    )
+    result = session.execute(_held(lease).values(lease_expires_at=now + timedelta(seconds=seconds)))
     return bool(result.rowcount)
 
 
@@ -202,13 +201,7 @@ def finish(
 ) -> bool:
     """Record the end of a job; only the lease holder can. Returns whether it did."""
     result = session.execute(
-        _JOBS.update()
-        .where(
-            _JOBS.c.id == lease.job_id,
-            _JOBS.c.lease_owner == lease.owner,
-            _JOBS.c.status == "running",
-        )
-        .values(
+        _held(lease).values(
             status="done" if ok else "failed",
             finished_at=now,
             run_id=run_id,
@@ -222,11 +215,7 @@ def finish(
 def release(session: Session, lease: Lease) -> None:
     """Give a job back untouched (shutdown before it started)."""
     session.execute(
-        _JOBS.update()
-        .where(
-            _JOBS.c.id == lease.job_id,
-            _JOBS.c.lease_owner == lease.owner,
-            _JOBS.c.status == "running",
+        _held(lease).values(
+            status="queued", lease_owner=None, lease_expires_at=None, started_at=None
         )
-        .values(status="queued", lease_owner=None, lease_expires_at=None, started_at=None)
     )

@@ -6,10 +6,10 @@ is registered with its config schema so channels can be created and configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 from core import Marketplace, hookimpl
+from core.reactions import flows_when_changed
 
 __version__ = "0.1.0"
 
@@ -25,15 +25,4 @@ def pazar_register_marketplaces(register: Callable[..., None]) -> None:
     register(Marketplace(name=NAME, title="Fashfed", config_schema="channel/fashfed.json"))
 
 
-@hookimpl
-def pazar_channel_config_changed(
-    channel: Any,
-    old_config: Mapping[str, Any],
-    new_config: Mapping[str, Any],
-    changed_keys: frozenset[str],
-) -> list[str] | None:
-    if channel.plugin != NAME:
-        return None
-    if "category_ids" in changed_keys and new_config.get("category_ids"):
-        return list(CATEGORY_FLOWS)
-    return None
+pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)

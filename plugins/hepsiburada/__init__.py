@@ -7,10 +7,11 @@ config changes.  The client lives in ``client.py``, the sandbox in ``sandbox.py`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from core import Marketplace, hookimpl
+from core.reactions import flows_when_changed
 
 __version__ = "0.1.0"
 
@@ -62,15 +63,4 @@ def pazar_register_steps(register: Callable[..., None]) -> None:
     register_steps(register)
 
 
-@hookimpl
-def pazar_channel_config_changed(
-    channel: Any,
-    old_config: Mapping[str, Any],
-    new_config: Mapping[str, Any],
-    changed_keys: frozenset[str],
-) -> list[str] | None:
-    if channel.plugin != NAME:
-        return None
-    if "category_ids" in changed_keys and new_config.get("category_ids"):
-        return list(CATEGORY_FLOWS)
-    return None
+pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)
