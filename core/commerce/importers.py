@@ -197,20 +197,23 @@ def read_rows(
                     f"{where}:1: {'; '.join(problems)}; expected columns: {', '.join(names)}"
                 )
             positions = {name: header.index(name) for name in header}
+            plan = [(c.name, positions[c.name], c.parse) for c in columns if c.name in positions]
+            width = len(header)
             for row in reader:
-                line = reader.line_num
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
+                if len(row) != width:
+                    if not row or all(not cell.strip() for cell in row):
+                        continue
                     raise ValidationError(
-                        f"{where}:{line}: {len(row)} fields, the header has {len(header)}"
+                        f"{where}:{reader.line_num}: {len(row)} fields, the header has {width}"
                     )
-                yield (
-                    line,
-                    _parse(
-                        where, line, {n: row[i] for n, i in positions.items()}, columns, positions
-                    ),
-                )
+                try:
+                    parsed = {name: parse(row[i]) for name, i, parse in plan}
+                except RowError:
+                    # Slow path, only for the bad row: find the column and say which.
+                    raw = {n: row[i] for n, i in positions.items()}
+                    _parse(where, reader.line_num, raw, columns, positions)
+                    raise
+                yield reader.line_num, parsed
         return
     if fmt == "jsonl":
         with path.open(encoding="utf-8") as handle:
