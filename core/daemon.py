@@ -35,6 +35,17 @@ log = logging.getLogger("pazar.daemon")
 STALE_AFTER = timedelta(seconds=60)
 
 
+def live_daemons(session: Any, now: datetime) -> list[DaemonRow]:
+    """Daemons that heartbeat recently and did not stop: someone to hand work to."""
+    return list(
+        session.scalars(
+            select(DaemonRow).where(
+                DaemonRow.stopped_at.is_(None), DaemonRow.heartbeat_at > now - STALE_AFTER
+            )
+        )
+    )
+
+
 @dataclass
 class DaemonStats:
     enqueued: int = 0

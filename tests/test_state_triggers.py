@@ -125,3 +125,41 @@ def test_trigger_command_runs_the_flow_for_just_the_given_records(cli, db, tmp_p
     with db.session() as session:
         sent = sorted(session.scalars(select(IntegrationAction.object_key)))
     assert sent == ["SKU-2", "SKU-4"]
+
+
+def test_trigger_queues_for_a_running_daemon(cli, db, tmp_path):
+    import json
+
+    from sqlalchemy import select
+
+    from core.clock import SystemClock
+    from core.models.jobs import Daemon as DaemonRow
+    from core.models.jobs import Job
+
+    overlay = tmp_path / "flows"
+    (overlay / "testmarket").mkdir(parents=True)
+    (overlay / "testmarket" / "stock.yaml").write_text(FLOW_YAML, encoding="utf-8")
+    with db.session() as session:
+        make_channel(session, "shop", {})
+        make_catalog(session.connection(), n=5, catalog_code="shop")
+    env = {"PAZAR_FLOWS_PATH": str(overlay)}
+    args = ("trigger", "testmarket/stock", "--channel", "shop", "--sku", "SKU-3")
+    alone = cli(*args, env=env)
+    assert alone.exit_code == 0, alone.output
+    assert "no daemon is running: running in the foreground" in alone.output
+    now = SystemClock().now()
+    with db.session() as session:  # a daemon that heartbeats: what `pazar daemon` registers
+        session.add(
+            DaemonRow(id="d1", host="h", pid=1, workers=1, started_at=now, heartbeat_at=now)
+        )
+    queued = cli(*args, "--json", env=env)
+    assert queued.exit_code == 0, queued.output
+    job_id = json.loads(queued.output)["job_id"]
+    with db.session() as session:
+        job = session.get(Job, job_id)
+        assert (job.flow, job.trigger, job.payload) == (
+            "testmarket/stock",
+            "manual",
+            {"skus": ["SKU-3"]},
+        )
+        assert session.scalars(select(Job.id)).all() == [job_id]

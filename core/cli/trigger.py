@@ -20,7 +20,8 @@ from core.errors import PazarError
     "--now",
     "foreground",
     is_flag=True,
-    help="Run in the foreground now (currently the only mode; the default).",
+    help="Run in the foreground now, even when a daemon is running "
+    "(default: queue for a running daemon, else run in the foreground).",
 )
 @click.option("--dry-run", is_flag=True, help="Render the payloads, send and record nothing.")
 @json_option
@@ -50,14 +51,40 @@ def trigger_cmd(
     with a.db.session() as session:
         channel = ChannelService(session, registry, clock=a.clock).get(channel_slug)
         check = check_trigger(session, channel=channel, flow=flow, keys=keys, now=a.clock.now())
-    if not foreground and not as_json:
-        click.echo(
-            "running in the foreground (queueing for a running daemon is not available yet)",
-            err=True,
-        )
     for key, message in check.rejected:
         click.echo(f"{key}: {message}", err=True)
     result = None
+    if check.accepted and not foreground and not dry_run:
+        from core.daemon import live_daemons
+        from core.jobs.queue import enqueue
+
+        with a.db.session() as session:
+            if live_daemons(session, a.clock.now()):
+                job_id = enqueue(
+                    session,
+                    channel_id=channel.id,
+                    flow=flow.ref,
+                    trigger="manual",
+                    now=a.clock.now(),
+                    payload={"skus": list(check.accepted)},
+                    dedupe=False,
+                )
+                queued = {"flow": flow.ref, "channel": channel_slug, "job_id": job_id}
+                if as_json:
+                    print_json({**queued, "accepted": check.accepted, "rejected": check.rejected})
+                else:
+                    click.echo(
+                        f"queued job {job_id}: {flow.ref} for {len(check.accepted)} record(s) "
+                        "on the running daemon (see `pazar status`, `pazar logs`)"
+                    )
+                if check.rejected:
+                    raise PazarError(
+                        f"{len(check.rejected)} of {len(keys)} record(s) could not be taken "
+                        "(listed above)"
+                    )
+                return
+        if not as_json:
+            click.echo("no daemon is running: running in the foreground", err=True)
     if check.accepted:
         from core.runner import run_flow
 
