@@ -28,6 +28,7 @@ from core.jobs.queue import DEFAULT_LEASE_SECONDS, Lease, finish, heartbeat, lea
 from core.jobs.scheduler import enqueue_due
 from core.models.channels import Channel
 from core.models.jobs import Daemon as DaemonRow
+from core.models.runs import Run
 from core.runner import run_flow
 
 log = logging.getLogger("pazar.daemon")
@@ -43,6 +44,25 @@ def live_daemons(session: Any, now: datetime) -> list[DaemonRow]:
                 DaemonRow.stopped_at.is_(None), DaemonRow.heartbeat_at > now - STALE_AFTER
             )
         )
+    )
+
+
+def _close_interrupted_runs(session: Any, channel_id: int, flow: Any, now: datetime) -> None:
+    """Runs a dead daemon left ``running`` for this (channel, flow) end as errors.
+
+    Only one job per (channel, flow) runs at a time, so when a worker starts one,
+    any run still marked running for the pair belongs to a daemon that died.
+    """
+    runs = Run.__table__
+    session.execute(
+        runs.update()
+        .where(
+            runs.c.channel_id == channel_id,
+            runs.c.plugin == flow.plugin,
+            runs.c.flow == flow.flow,
+            runs.c.status == "running",
+        )
+        .values(status="error", error="interrupted: the daemon running it stopped", finished_at=now)
     )
 
 
@@ -150,6 +170,7 @@ class Daemon:
                 if channel is None:
                     raise PazarError(f"channel {job.channel_id} no longer exists")
                 session.expunge(channel)
+                _close_interrupted_runs(session, job.channel_id, flow, self.clock.now())
             keys = list(job.payload.get("skus") or []) or None
             result = run_flow(
                 self.db,

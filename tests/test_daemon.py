@@ -202,3 +202,30 @@ def test_daemon_stops_on_request_and_exits_cleanly(db: Database, registry) -> No
     thread.join(timeout=10)
     assert not thread.is_alive()
     assert daemon.stats.runs == 1
+
+
+def test_a_run_left_running_by_a_dead_daemon_is_closed_when_its_job_is_taken_over(
+    db: Database, registry
+) -> None:  # noqa: ANN001
+    clock = FixedClock(T0)
+    (cid,) = _channels(db, registry, clock)
+    with db.session() as s:
+        enqueue(s, channel_id=cid, flow="testmarket/push", trigger="manual", now=T0)
+        s.add(
+            Run(
+                plugin="testmarket",
+                flow="push",
+                channel_id=cid,
+                trigger="schedule",
+                status="running",
+                started_at=T0,
+            )
+        )
+    with db.session() as s:
+        assert lease(s, owner="dead", now=T0, seconds=60) is not None  # ... and then it was killed
+    clock.advance(120)
+    daemon = Daemon(db, registry, clock=clock, lease_seconds=60)
+    assert daemon.work_one("new")
+    with db.session() as s:
+        statuses = [(r.status, r.error) for r in s.scalars(select(Run).order_by(Run.id))]
+    assert statuses == [("error", "interrupted: the daemon running it stopped"), ("success", None)]
