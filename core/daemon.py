@@ -226,6 +226,12 @@ class Daemon:
             self._beat(stopped=True)
         return self.stats
 
+    def drain(self) -> DaemonStats:
+        """Run queued jobs until none is runnable (no scheduling, no registration)."""
+        while self.work_one(f"{self.id}-drain"):
+            pass
+        return self.stats
+
     def run_forever(self) -> DaemonStats:
         self.register()
         threads = [

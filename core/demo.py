@@ -3,7 +3,8 @@
 It exists so that a newcomer sees what pazar does before configuring anything:
 a marketplace sandbox on loopback, a generated catalog imported through the
 same importers operators use, a channel pointed at the sandbox, every enabled
-flow run by the same runner the daemon uses, a second round after some stocks
+flow queued as a job and worked by a daemon (``--once`` style: it drains the
+queue and returns), the marketplace's upload checks, a second round after some stocks
 and prices change (only those are sent), and what ended where.  Nothing here is
 marketplace-specific: the plugin's ``demo_setup`` prepares its sandbox.
 """
@@ -20,17 +21,19 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.channels import ChannelService
+from core.daemon import Daemon
 from core.db import Database
 from core.errors import PazarError
 from core.flows.loader import load_flows
 from core.flows.model import FlowDef
+from core.jobs.queue import enqueue
+from core.models.runs import Run
 from core.models.state import (
     OPEN_BATCH_STATUSES,
     BatchRequest,
     BatchRequestItem,
     FailedIntegration,
 )
-from core.runner import run_flow
 from core.sandbox_server import serve_in_thread
 
 DEMO_SLUG = "demo"
@@ -159,15 +162,17 @@ def run_demo(
         say(f"channel: {DEMO_SLUG!r} ({marketplace}) active, pointed at the sandbox")
         report = DemoReport(sandbox_url=sandbox.url, products=products, channel=DEMO_SLUG)
         work, checks = _flows(registry, marketplace)
-        _round(db, registry, clock, hook, work, checks, report, say, "first sync")
+        _round(db, registry, clock, hook, work, checks, say, "first sync")
         with db.session() as session:
             for n in range(5, products + 1, 5):
                 change_stock(session, sku(n), (n * 7) % 40)
             for n in range(7, products + 1, 7):
                 change_price(session, sku(n), f"{60 + (n * 53) % 900}.50")
         say("changed: every 5th stock and every 7th price")
-        _round(db, registry, clock, hook, work, checks, report, say, "after changes")
-        _count_outcomes(db, _channel(db, registry, clock).id, work, report)
+        _round(db, registry, clock, hook, work, checks, say, "after changes")
+        channel_id = _channel(db, registry, clock).id
+        _tally_runs(db, channel_id, report)
+        _count_outcomes(db, channel_id, work, report)
         return report
     finally:
         sandbox.stop()
@@ -180,28 +185,27 @@ def _round(
     hook: Any,
     work: list[FlowDef],
     checks: list[FlowDef],
-    report: DemoReport,
     say: Callable[[str], None],
     label: str,
 ) -> None:
+    """Queue the enabled flows and let a daemon work the queue, then check uploads."""
     channel = _channel(db, registry, clock)
-    for flow in work:
-        if not channel.config.get("feature_flags", {}).get(flow.feature_flag):
-            continue
-        _tally(
-            report,
-            flow,
-            run_flow(db, registry, flow, channel, clock=clock, trigger="demo", hook=hook),
-        )
+    daemon = Daemon(db, registry, clock=clock, hook=hook, say=lambda _msg: None)
+
+    def queue(flows: list[FlowDef]) -> None:
+        with db.session() as session:
+            for flow in flows:
+                enqueue(
+                    session, channel_id=channel.id, flow=flow.ref, trigger="demo", now=clock.now()
+                )
+
+    queue([f for f in work if channel.config.get("feature_flags", {}).get(f.feature_flag)])
+    daemon.drain()
     for _ in range(MAX_CHECK_ROUNDS):
         if not _open_batches(db, channel.id):
             break
-        for flow in checks:
-            _tally(
-                report,
-                flow,
-                run_flow(db, registry, flow, channel, clock=clock, trigger="demo", hook=hook),
-            )
+        queue(checks)
+        daemon.drain()
     say(f"round: {label} done")
 
 
@@ -223,14 +227,34 @@ def _open_batches(db: Database, channel_id: int) -> int:
         )
 
 
-def _tally(report: DemoReport, flow: FlowDef, result: Any) -> None:
-    t = report.flows.setdefault(flow.ref, FlowTally())
-    t.runs += 1
-    t.read += result.read
-    t.sent += result.sent
-    t.succeeded += result.succeeded
-    t.failed += result.failed
-    t.skipped += result.skipped
+def _tally_runs(db: Database, channel_id: int, report: DemoReport) -> None:
+    """Per flow, what its runs did, from the run log (what `pazar logs` shows)."""
+    r = Run.__table__
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                r.c.plugin,
+                r.c.flow,
+                func.count(),
+                func.sum(r.c.read),
+                func.sum(r.c.sent),
+                func.sum(r.c.succeeded),
+                func.sum(r.c.failed),
+                func.sum(r.c.skipped),
+            )
+            .where(r.c.channel_id == channel_id)
+            .group_by(r.c.plugin, r.c.flow)
+            .order_by(r.c.plugin, r.c.flow)
+        ).all()
+    for plugin, flow, runs, read, sent, succeeded, failed, skipped in rows:
+        report.flows[f"{plugin}/{flow}"] = FlowTally(
+            runs,
+            int(read or 0),
+            int(sent or 0),
+            int(succeeded or 0),
+            int(failed or 0),
+            int(skipped or 0),
+        )
 
 
 def _count_outcomes(db: Database, channel_id: int, work: list[FlowDef], report: DemoReport) -> None:
