@@ -38,6 +38,7 @@ from core.models.commerce import (
     Stock,
     Township,
 )
+from core.sqlbulk import executemany
 
 CHUNK = 5000
 FORMATS = ("csv", "jsonl", "json")
@@ -312,54 +313,6 @@ def upsert_changed(
         where=or_(*[table.c[name].is_distinct_from(excluded[name]) for name in compare]),
     )
     executemany(session, table, stmt, rows)
-
-
-def _processed(processor: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """Apply ``processor``, once per run of the same object (e.g. one ``updated_at``)."""
-    out: list[Any] = []
-    last: Any = out  # a sentinel no value is
-    done: Any = None
-    for value in values:
-        if value is not last:
-            last, done = value, processor(value)
-        out.append(done)
-    return out
-
-
-def executemany(session: Session, table: Table, stmt: Any, rows: list[dict[str, Any]]) -> None:
-    """Run ``stmt`` for every row through the driver's executemany.
-
-    Bulk imports spend most of their time in per-row parameter handling, so the
-    statement is compiled once and each column's bind processor (the same one
-    SQLAlchemy would apply: JSON, UTC timestamps) is applied column by column.
-    """
-    conn = session.connection()
-    dialect = conn.dialect
-    compiled = stmt.inline().compile(dialect=dialect, column_keys=list(rows[0]))
-    names = list(compiled.positiontup or compiled.binds)
-    processors = {}
-    for name in names:
-        column = table.c.get(name)
-        processor = (
-            column.type.dialect_impl(dialect).bind_processor(dialect)
-            if column is not None
-            else None
-        )
-        if processor is not None:
-            processors[name] = processor
-    columns = {
-        name: _processed(processors[name], [row.get(name) for row in rows])
-        if name in processors
-        else [row.get(name) for row in rows]
-        for name in names
-    }
-    if compiled.positiontup:
-        params: list[Any] = list(zip(*(columns[name] for name in names), strict=True))
-    else:
-        params = [
-            dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
-        ]
-    conn.exec_driver_sql(str(compiled), params)
 
 
 def _dedupe(rows: list[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:

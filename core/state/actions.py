@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.models.state import IntegrationAction
+from core.sqlbulk import executemany
 
 
 def _number(value: int | float | Decimal) -> str:
@@ -71,7 +72,7 @@ def upsert(
     table = model.__table__
     set_ = {col: (fn(stmt.excluded, table) if callable(fn) else fn) for col, fn in update.items()}
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
-    session.execute(stmt, list(rows))
+    executemany(session, table, stmt, list(rows))
 
 
 ACTION_KEYS = ("channel_id", "content_type", "object_id")
