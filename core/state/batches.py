@@ -158,12 +158,12 @@ def _channel_config(session: Session, channel_id: int) -> Mapping[str, Any]:
     )
 
 
-def _pending(session: Session, batch_id: int) -> list[BatchRequestItem]:
+def _pending(session: Session, batch_id: int) -> list[Any]:
+    """The batch's objects still in flight, as plain rows (a batch holds thousands)."""
+    t = BatchRequestItem.__table__
     return list(
-        session.scalars(
-            select(BatchRequestItem).where(
-                BatchRequestItem.batch_id == batch_id, BatchRequestItem.in_flight.is_(True)
-            )
+        session.connection().execute(
+            select(t).where(t.c.batch_id == batch_id, t.c.in_flight.is_(True))
         )
     )
 
