@@ -115,14 +115,15 @@ class StepContext:
         now: datetime = self.clock.now()
         ctx: dict[str, Any] = {
             "config": self.config,
-            "channel": _channel_view(self.channel),
+            "channel": channel_view(self.channel),
             "now": now,
         }
         ctx.update(extra)
         return ctx
 
 
-def _channel_view(channel: Any) -> dict[str, Any]:
+def channel_view(channel: Any) -> dict[str, Any]:
+    """What templates see as ``channel`` (never the config: that is ``config``)."""
     if channel is None:
         return {}
     return {"id": channel.id, "slug": channel.slug, "name": channel.name, "plugin": channel.plugin}

@@ -29,6 +29,7 @@ BUILTIN_PLUGINS = (
     "core.commerce",
     "core.state",
     "core.polling",
+    "core.mapping",
     "plugins.hepsiburada",
     "plugins.fashfed",
 )
