@@ -31,7 +31,6 @@ from core.templating import TemplateEnv, TemplateError
 
 ENUM_TYPES = frozenset({"enum", "list", "select"})
 _PATH = re.compile(r"^\s*\{\{\s*((?:product|config)(?:\.[^\W\d_]\w*)+)\s*\}\}\s*$")
-_MISSING = object()
 
 
 # --- what the store says ---------------------------------------------------------------------
@@ -44,6 +43,7 @@ class AttributeSpec:
     multi_value: bool
     status: str
     values: dict[str, str] = field(default_factory=dict)  # value text -> remote id
+    is_enum: bool = False  # ``enum``, fixed once the values are loaded
 
     @property
     def enum(self) -> bool:
@@ -174,7 +174,7 @@ class _Rule:
         if self.path is not None:
             value = context
             for part in self.path:
-                value = value.get(part) if isinstance(value, Mapping) else None
+                value = value.get(part) if isinstance(value, dict) else None
                 if value is None:
                     break
         elif self.expression is not None:
@@ -190,7 +190,7 @@ class _Rule:
 
 
 def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value is _MISSING
+    return value is None or value == "" or value == []
 
 
 @dataclass
@@ -232,6 +232,7 @@ class _Category:
     matches: list[_Match]
     rules: dict[str, _Rule]
     spec: CategorySpec = field(default_factory=lambda: CategorySpec(remote_id=""))
+    plan: list[tuple[AttributeSpec, _Rule | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -275,6 +276,7 @@ class Mapper:
             for key, rule in (document.get("defaults") or {}).items()
         }
         self.default_specs = dict(default_specs)
+        self.default_plan, self.passthrough = self._plan(self.defaults, self.default_specs)
         self.categories: list[_Category] = []
         self.by_sku: dict[str, list[int]] = {}
         self.by_path: dict[str, list[int]] = {}
@@ -288,7 +290,8 @@ class Mapper:
                 for key, rule in (entry.get("attributes") or {}).items()
             }
             spec = specs.get(remote) or CategorySpec(remote_id=remote, known=False)
-            self.categories.append(_Category(n, remote, matches, rules, spec))
+            plan, _unclaimed = self._plan(rules, spec.attributes)
+            self.categories.append(_Category(n, remote, matches, rules, spec, plan))
             for m in matches:
                 if m.skus is not None:
                     index, keys = self.by_sku, sorted(m.skus)
@@ -385,30 +388,24 @@ class Mapper:
             return result
         ctx = {**context, "product": product}
         attributes: dict[str, Any] = {}
-        self._apply(self.defaults, self.default_specs, ctx, attributes, result, strict=False)
-        self._apply(cat.rules, cat.spec.attributes, ctx, attributes, result, strict=True)
+        self._apply(self.default_plan, self.passthrough, ctx, attributes, result)
+        self._apply(cat.plan, [], ctx, attributes, result)
         if result.ok:
             result.payload = {"category": cat.remote_id, "attributes": attributes}
         return result
 
-    def _apply(
-        self,
-        rules: Mapping[str, _Rule],
-        specs: Mapping[str, AttributeSpec],
-        ctx: Mapping[str, Any],
-        out: dict[str, Any],
-        result: Evaluation,
-        *,
-        strict: bool,
-    ) -> None:
-        """Evaluate ``rules`` against ``specs``: every stored attribute is checked once.
+    @staticmethod
+    def _plan(
+        rules: Mapping[str, _Rule], specs: Mapping[str, AttributeSpec]
+    ) -> tuple[list[tuple[AttributeSpec, _Rule | None]], list[_Rule]]:
+        """Pair every stored attribute with its rule once, so products only evaluate.
 
-        Default attributes (``strict=False``) also pass through keys the
-        marketplace has not described; a category rule for an attribute the
-        category does not have is left out (``warnings`` reports it once).
+        Returns the pairs and the rules no stored attribute claimed.
         """
+        plan: list[tuple[AttributeSpec, _Rule | None]] = []
         used: set[str] = set()
         for spec in specs.values():
+            spec.is_enum = spec.enum
             rule = rules.get(spec.remote_id) or rules.get(spec.name)
             if rule is None:
                 rule = next(
@@ -416,19 +413,35 @@ class Mapper:
                 )
             if rule is not None:
                 used.add(rule.key)
+            plan.append((spec, rule))
+        return plan, [rule for key, rule in rules.items() if key not in used]
+
+    def _apply(
+        self,
+        plan: list[tuple[AttributeSpec, _Rule | None]],
+        passthrough: list[_Rule],
+        ctx: Mapping[str, Any],
+        out: dict[str, Any],
+        result: Evaluation,
+    ) -> None:
+        """Evaluate every stored attribute once, then the rules passed through as they are.
+
+        Only default attributes pass through keys the marketplace has not
+        described; a category rule for an attribute the category does not have
+        is left out (``warnings`` reports it once).
+        """
+        for spec, rule in plan:
             self._one(spec, rule, ctx, out, result)
-        if not strict:
-            for key, rule in rules.items():
-                if key not in used:
-                    try:
-                        value = rule.evaluate(ctx)
-                    except TemplateError as exc:
-                        result.findings.append(
-                            Finding(result.sku, f"{key}: {exc.problem}", result.category, key)
-                        )
-                        continue
-                    if not _empty(value):
-                        out[key] = value
+        for rule in passthrough:
+            try:
+                value = rule.evaluate(ctx)
+            except TemplateError as exc:
+                result.findings.append(
+                    Finding(result.sku, f"{rule.key}: {exc.problem}", result.category, rule.key)
+                )
+                continue
+            if not _empty(value):
+                out[rule.key] = value
 
     def _one(
         self,
@@ -454,7 +467,7 @@ class Mapper:
         if len(values) > 1 and not spec.multi_value:
             fail(f"{spec.name} takes one value, got {len(values)}")
             return
-        if spec.enum:
+        if spec.is_enum:
             if not spec.values:
                 fail(
                     f"no allowed values are stored for {spec.name} "
