@@ -27,7 +27,11 @@ def catalog_code(channel: Any) -> str:
 
 def saleable_clause(dialect: str, catalog_id: Any) -> ColumnElement[bool]:
     """True for products saleable in ``catalog_id`` (use in a query over ``products``)."""
-    p, i, pr, st = Product.__table__, CatalogItem.__table__, Price.__table__, Stock.__table__
+    # Aliased so the clause also works in a query that already joins prices or stocks.
+    p = Product.__table__
+    i = CatalogItem.__table__.alias("saleable_item")
+    pr = Price.__table__.alias("saleable_price")
+    st = Stock.__table__.alias("saleable_stock")
     length = func.jsonb_array_length if dialect == "postgresql" else func.json_array_length
     in_catalog = (
         select(i.c.id)

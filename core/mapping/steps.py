@@ -89,6 +89,9 @@ class AttributesSink(_StoreSink):
         attributes: list[dict[str, Any]] = []
         values: list[dict[str, Any]] = []
         for item in items:
+            if item.data.get("error"):  # the marketplace refused this category's attributes
+                run.fail(item, str(item.data["error"]), "remote")
+                continue
             category = str(item.data.get("category_remote_id") or "")
             self.categories.append(category)
             for attr in item.data.get("attributes") or []:

@@ -298,3 +298,20 @@ def delete_unseen_values(
         )
         count += int(result.rowcount or 0)
     return count
+
+
+def leaf_categories(session: Session, channel_id: int) -> list[str]:
+    """Remote ids of the stored categories that accept products (leaf, available, present)."""
+    t = MarketplaceCategory.__table__
+    return list(
+        session.scalars(
+            select(t.c.remote_id)
+            .where(
+                t.c.channel_id == channel_id,
+                t.c.leaf.is_(True),
+                t.c.available.is_(True),
+                t.c.status != "removed",
+            )
+            .order_by(t.c.remote_id)
+        )
+    )

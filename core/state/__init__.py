@@ -13,6 +13,7 @@ from core.hookspecs import hookimpl
 
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
+    from core.state.lifecycle import INTEGRATED_ONLY, NEW_PRODUCTS
     from core.state.sources import STEP_TYPES
 
-    register(*STEP_TYPES)
+    register(*STEP_TYPES, NEW_PRODUCTS, INTEGRATED_ONLY)

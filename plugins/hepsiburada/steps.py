@@ -20,7 +20,13 @@ from core.state.batches import mark_sent, open_batch
 from plugins.hepsiburada import api
 
 # Which upload endpoint answers for a batch of a given content type.
-UPLOAD_KIND_BY_CONTENT_TYPE = {"productstock": "stock-uploads", "productprice": "price-uploads"}
+UPLOAD_KIND_BY_CONTENT_TYPE = {
+    "productstock": "stock-uploads",
+    "productprice": "price-uploads",
+    "productshipping": "shipping-info-uploads",
+}
+# Product Create / Update send through the mpop import API, polled by tracking id.
+IMPORT_CONTENT_TYPE = "product"
 
 
 def _row(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,6 +83,10 @@ class UploadResults(PollSink):
     """Sink of ``check_uploads``: asks Hepsiburada how each open upload ended."""
 
     def poll(self, batch: Mapping[str, Any]) -> Poll:
+        if batch["content_type"] == IMPORT_CONTENT_TYPE:
+            from plugins.hepsiburada.product_steps import poll_import
+
+            return poll_import(self.ctx.client(), batch["remote_batch_id"])
         kind = UPLOAD_KIND_BY_CONTENT_TYPE.get(batch["content_type"])
         if kind is None:
             raise PazarError(

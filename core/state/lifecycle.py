@@ -1,0 +1,135 @@
+"""Where a product is in its life on a channel: never sent (Product Create) or already there.
+
+``commerce.new_products`` yields saleable products never integrated on the channel.
+
+Unlike the change streams this is not driven by a product's own version: a
+product becomes ready when its price, stock, catalog entry or image arrive,
+each in another table.  So the query asks for the state itself — saleable now,
+no integration action for the flow's content type, not held back by a penalty
+whose retry is not due, not in flight — and pages by product id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import select
+
+from core.commerce.saleability import saleable_clause
+from core.models.state import IntegrationAction
+from core.pipeline import Item, StepContext
+from core.registry import StepType
+from core.state.selection import _parts, advance_cursor, not_held_back, not_in_flight
+from core.state.sources import PAGE_SCHEMA, ChangeSource
+
+
+class NewProducts(ChangeSource):
+    """Yields the same records as ``commerce.changed_products``, for never-sent products."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        super().__init__(ctx, "products")
+
+    def __iter__(self) -> Iterator[Item]:
+        scope = self.scope()
+        if scope.catalog_id is None:
+            return
+        base, object_id, version, cols = _parts("products")
+        ia = IntegrationAction.__table__
+        integrated = (
+            select(ia.c.id)
+            .where(
+                ia.c.channel_id == scope.channel_id,
+                ia.c.content_type == scope.content_type,
+                ia.c.object_id == object_id,
+            )
+            .exists()
+        )
+        query = (
+            select(object_id.label("object_id"), version.label("version"), *cols)
+            .select_from(base)
+            .where(
+                saleable_clause(self.ctx.db.dialect, scope.catalog_id),
+                ~integrated,
+                not_in_flight(scope, object_id),
+                not_held_back(scope, object_id, self.ctx.clock.now()),
+            )
+            .order_by(object_id)
+        )
+        if self.ctx.keys:
+            query = query.where(cols[0].in_(list(self.ctx.keys)))
+        remaining = self.ctx.limit
+        after: Any = 0
+        while remaining is None or remaining > 0:
+            page = self.page_size if remaining is None else min(self.page_size, remaining)
+            with self.ctx.db.session() as session:
+                rows = session.execute(query.where(object_id > after).limit(page)).mappings().all()
+            for row in rows:
+                yield self.item({**dict(row), "last_payload_hash": None, "remote_id": None})
+            if remaining is not None:
+                remaining -= len(rows)
+            if len(rows) < page:
+                return
+            after = rows[-1]["object_id"]
+
+
+NEW_PRODUCTS = StepType(
+    name="commerce.new_products",
+    kind="source",
+    factory=NewProducts,
+    params_schema=PAGE_SCHEMA,
+    description="Saleable products of the channel's catalog never integrated on it (Product "
+    "Create); same record as commerce.changed_products.",
+)
+
+
+class IntegratedOnly:
+    """``state.integrated_only``: drop records never integrated on the channel (Product Update).
+
+    A product that was never created is Product Create's, which finds it by its
+    state; here it is dropped without a log line, and the change stream's cursor
+    moves past it so it is not read again until it changes.
+    """
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+
+    def process(self, items: list[Item], run: Any) -> list[Item]:
+        keep: list[Item] = []
+        passed: dict[tuple[str, str], int] = {}
+        for item in items:
+            never = (
+                item.meta.get("last_payload_hash") is None and item.meta.get("remote_id") is None
+            )
+            if not never or item.meta.get("deleted"):
+                keep.append(item)
+                continue
+            source, version = item.meta.get("cursor"), item.meta.get("version")
+            if source and version is not None:
+                key = (
+                    str(item.meta.get("content_type") or self.ctx.flow.content_type),
+                    str(source),
+                )
+                passed[key] = max(passed.get(key, 0), int(version))
+        if passed and not self.ctx.dry_run and not getattr(run, "dry_run", False):
+            with self.ctx.db.session() as session:
+                for (content_type, source), version in passed.items():
+                    advance_cursor(
+                        session,
+                        channel_id=self.ctx.channel.id,
+                        content_type=content_type,
+                        source=source,
+                        version=version,
+                        now=self.ctx.clock.now(),
+                    )
+        return keep
+
+
+INTEGRATED_ONLY = StepType(
+    name="state.integrated_only",
+    kind="step",
+    factory=IntegratedOnly,
+    params_schema={"type": "object", "additionalProperties": False, "properties": {}},
+    description="Keep only records already integrated on the channel (e.g. Product Update "
+    "after Product Create); the stream moves past the others.",
+)

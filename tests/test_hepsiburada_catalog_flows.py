@@ -1,0 +1,349 @@
+"""Hepsiburada catalog and product flows end to end, over real HTTP against the sandbox:
+category tree and attributes into the store, the mapping, Product Create / Update / Delete,
+Compare Attributes, and the category flows queued by a config change and run by the daemon."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.channels import ChannelService
+from core.clock import FixedClock
+from core.commerce.importers import import_file
+from core.daemon import Daemon
+from core.db import Database
+from core.flows.loader import load_flows
+from core.mapping.service import apply_mapping
+from core.models.marketplace import MarketplaceAttribute, MarketplaceCategory
+from core.models.runs import Run, RunLog
+from core.models.state import BatchRequest, FailedIntegration, IntegrationAction
+from core.plugins import load_plugins
+from core.runner import RunResult, run_flow
+from core.templating import TemplateEnv
+from plugins.hepsiburada.client import client_for_channel
+from tests.hepsiburada_helpers import RecordingSleep, SandboxHandle
+
+pytest_plugins = ("tests.hepsiburada_helpers",)
+
+PRODUCTS = {
+    # sku: (local category, attributes)
+    "TS-1": ("Giyim/Tişört", {"color": "Lacivert", "size": "M"}),
+    "TS-2": ("Giyim/Tişört", {"color": "Navy", "size": "L"}),  # Navy -> Lacivert by value map
+    "TS-3": ("Giyim/Tişört", {"color": "Siyah"}),  # no size: Beden is mandatory
+    "MUG-1": ("Ev/Kupa", {"color": "Beyaz", "volume": "350 ml"}),
+}
+
+MAPPING = """\
+version: 1
+defaults:
+  merchantSku: "{{ product.sku }}"
+  Barcode: "{{ product.attributes.barcode }}"
+  UrunAdi: "{{ product.name }}"
+  UrunAciklamasi: "{{ product.name }} açıklaması"
+  Marka: Pazar
+  GarantiSuresi: 24
+  kg: 1
+  tax_vat_rate: "{{ product.tax_rate | int }}"
+categories:
+  - category: 60001001
+    match: {local_category: "Giyim/Tişört"}
+    attributes:
+      Renk: {value: "{{ product.attributes.color }}", values: colours}
+      Beden: "{{ product.attributes.size }}"
+  - category: 60003001
+    match: {local_category: "Ev/*"}
+    attributes:
+      Renk: "{{ product.attributes.color }}"
+      Hacim: "{{ product.attributes.volume }}"
+value_maps:
+  colours: {Navy: Lacivert}
+"""
+
+
+class CatalogWorld:
+    """A Hepsiburada channel on the sandbox with four products, and its flows."""
+
+    def __init__(self, db: Database, sandbox: SandboxHandle, clock: FixedClock, tmp: Path) -> None:
+        self.db, self.sandbox, self.clock, self.tmp = db, sandbox, clock, tmp
+        plugins = load_plugins()
+        self.hook = plugins.hook
+        registry = plugins.registry
+        market = registry.marketplaces["hepsiburada"]
+        registry.marketplaces["hepsiburada"] = replace(
+            market,
+            client_factory=lambda channel: client_for_channel(
+                channel, channel.config, sleep=RecordingSleep(), timeout=5.0, backoff=0.01
+            ),
+        )
+        self.registry = registry
+        self.flows = load_flows(registry)
+        rows = [
+            f'{sku},Ürün {sku},"[""{cat}""]",https://img/{sku}.jpg,"{json.dumps({**attrs, "barcode": "869" + sku}, ensure_ascii=False).replace(chr(34), chr(34) * 2)}"'
+            for sku, (cat, attrs) in PRODUCTS.items()
+        ]
+        self.load("products", "sku,name,categories,images,attributes\n" + "\n".join(rows))
+        self.load("prices", "sku,price,tax_rate\n" + "".join(f"{s},130.5,20\n" for s in PRODUCTS))
+        self.load("stocks", "sku,quantity\n" + "".join(f"{s},10\n" for s in PRODUCTS))
+        self.load("catalog_items", "catalog,sku\n" + "".join(f"hb,{s}\n" for s in PRODUCTS))
+        self.config = sandbox.config(
+            category_ids=[2147, 3000],
+            default_reason_id=1,
+            cancellation_reason_id=1,
+            cargo_company_mapping={"default": 1},
+            feature_flags={"product_create": True, "product_update": True, "delete_product": True},
+            catalog_code="hb",
+            buffer_stock=3,
+            product_shipping_info_extra_data={"claimAddressLabel": "IKINCIL"},
+        )
+        with db.session() as session:
+            ChannelService(session, registry, clock=clock).apply(
+                {
+                    "channel": "hb",
+                    "plugin": "hepsiburada",
+                    "config": self.config,
+                    "status": "active",
+                }
+            )
+
+    def load(self, kind: str, text: str) -> None:
+        path = self.tmp / f"{kind}.csv"
+        path.write_text(text + "\n", encoding="utf-8")
+        with self.db.session() as session:
+            import_file(session, kind, path)
+
+    def channel(self) -> Any:
+        with self.db.session() as session:
+            channel = ChannelService(session, self.registry, clock=self.clock).get("hb")
+            session.expunge(channel)
+            return channel
+
+    def run(self, flow: str) -> RunResult:
+        result = run_flow(
+            self.db,
+            self.registry,
+            self.flows.get(f"hepsiburada/{flow}"),
+            self.channel(),
+            clock=self.clock,
+        )
+        assert result.status != "error", result.error
+        return result
+
+    def sync(self, flow: str) -> RunResult:
+        result = self.run(flow)
+        for _ in range(3):
+            self.run("check_uploads")
+        return result
+
+    def prepare(self) -> None:
+        self.run("category_node")
+        self.run("category_attributes")
+        with self.db.session() as session:
+            channel = ChannelService(session, self.registry, clock=self.clock).get("hb")
+            apply_mapping(
+                session, channel, MAPPING, "mapping.yaml", TemplateEnv(), self.clock.now()
+            )
+
+    def penalties(self) -> dict[str, FailedIntegration]:
+        with self.db.session() as session:
+            rows = list(session.scalars(select(FailedIntegration)))
+            session.expunge_all()
+        return {row.object_key: row for row in rows}
+
+    def imported(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for batch in self.sandbox.received("products")["batches"]:
+            for row in batch["rows"]:
+                out[row["attributes"]["merchantSku"]] = row
+        return out
+
+
+@pytest.fixture
+def world(
+    db: Database, hb_sandbox: SandboxHandle, clock: FixedClock, tmp_path: Path
+) -> CatalogWorld:
+    return CatalogWorld(db, hb_sandbox, clock, tmp_path)
+
+
+def test_category_node_and_attributes_fill_the_store(world: CatalogWorld) -> None:
+    nodes = world.run("category_node")
+    assert nodes.read == 10  # Moda's and Ev & Yaşam's subtrees, including the archived leaf
+    with world.db.session() as session:
+        paths = dict(
+            session.execute(select(MarketplaceCategory.remote_id, MarketplaceCategory.path)).all()
+        )
+        available = dict(
+            session.execute(
+                select(MarketplaceCategory.remote_id, MarketplaceCategory.available)
+            ).all()
+        )
+    assert paths["60001001"] == "Moda > Giyim > Tişört"
+    assert paths["60003001"] == "Ev & Yaşam > Kupa"
+    assert available["60003002"] is False  # archived on Hepsiburada: no products go there
+
+    attrs = world.run("category_attributes")
+    assert attrs.read == 6 and attrs.failed == 0  # 5 usable leaf categories + the defaults
+    with world.db.session() as session:
+        rows = session.execute(
+            select(
+                MarketplaceAttribute.category_remote_id,
+                MarketplaceAttribute.name,
+                MarketplaceAttribute.mandatory,
+            )
+        ).all()
+    by_category: dict[str, set[str]] = {}
+    for category, name, _ in rows:
+        by_category.setdefault(category, set()).add(name)
+    assert by_category["60003001"] == {"Materyal", "Renk", "Hacim"}
+    assert "Satıcı Stok Kodu" in by_category[""] and "Fiyat" not in by_category[""]
+
+    # the same pull again changes nothing
+    again = world.run("category_node")
+    assert again.read == 10
+    with world.db.session() as session:
+        assert (
+            session.scalar(
+                select(MarketplaceCategory.path).where(MarketplaceCategory.remote_id == "60001001")
+            )
+            == "Moda > Giyim > Tişört"
+        )
+
+
+def test_product_create_sends_mapped_products_and_tracks_them_until_matched(
+    world: CatalogWorld,
+) -> None:
+    world.prepare()
+    created = world.run("product_create")
+    assert (created.read, created.sent, created.failed) == (4, 3, 1)
+    assert world.penalties()["TS-3"].reason_type == "mapping"
+    assert world.penalties()["TS-3"].message == "Beden attribute is required"
+
+    sent = world.imported()
+    assert set(sent) == {"TS-1", "TS-2", "MUG-1"}
+    assert sent["TS-2"]["categoryId"] == 60001001
+    assert sent["TS-2"]["merchant"] == world.config["merchant_id"]
+    attributes = sent["TS-2"]["attributes"]
+    assert attributes["renk_variant_property"] == "Lacivert"
+    assert attributes["ebatlar_variant_property"] == "L"
+    assert attributes["price"] == "130,50" and attributes["stock"] == "7"  # 10 minus buffer 3
+    assert attributes["Image1"] == "https://img/TS-2.jpg"
+    assert attributes["Barcode"] == "869TS-2" and attributes["tax_vat_rate"] == 20
+
+    # in flight: a second run sends nothing until Hepsiburada answers
+    assert world.run("product_create").read == 0
+    for _ in range(3):
+        world.run("check_uploads")
+    with world.db.session() as session:
+        actions = dict(
+            session.execute(
+                select(IntegrationAction.object_key, IntegrationAction.status).where(
+                    IntegrationAction.content_type == "product"
+                )
+            ).all()
+        )
+        statuses = set(session.scalars(select(BatchRequest.status)))
+    assert actions == {"TS-1": "success", "TS-2": "success", "MUG-1": "success"}
+    assert statuses == {"done"}
+    assert set(world.sandbox.listings()) >= {"TS-1", "TS-2", "MUG-1"}
+    assert world.run("product_create").read == 0
+
+
+def test_a_rejected_import_penalises_only_that_sku(world: CatalogWorld) -> None:
+    world.prepare()
+    world.sandbox.faults(import_rejections={"TS-1": "Barkod başka bir üründe kullanılıyor"})
+    world.sync("product_create")
+    penalties = world.penalties()
+    assert penalties["TS-1"].reason_type == "remote"
+    assert penalties["TS-1"].message == "Barkod başka bir üründe kullanılıyor"
+    assert "TS-2" not in penalties and "MUG-1" not in penalties
+
+
+def test_product_update_resends_changed_products_with_shipping_info(world: CatalogWorld) -> None:
+    world.prepare()
+    world.sync("product_create")
+    assert world.run("product_update").sent == 0  # nothing changed since the create
+
+    world.load(
+        "products",
+        "sku,name,categories,images,attributes\n"
+        'TS-1,Yeni ad,"[""Giyim/Tişört""]",https://img/TS-1.jpg,'
+        '"{""color"": ""Lacivert"", ""size"": ""M"", ""barcode"": ""869TS-1"", ""dispatchTime"": 2}"',
+    )
+    update = world.sync("product_update")
+    assert (update.read, update.sent) == (1, 1)
+    assert world.imported()["TS-1"]["attributes"]["UrunAdi"] == "Yeni ad"
+    shipping = world.sandbox.received("shipping-info")["batches"][-1]["rows"]
+    assert shipping == [{"merchantSku": "TS-1", "claimAddressLabel": "IKINCIL", "dispatchTime": 2}]
+    with world.db.session() as session:
+        assert set(session.scalars(select(BatchRequest.status))) == {"done"}
+
+
+def test_product_delete_sets_stock_zero_once(world: CatalogWorld) -> None:
+    world.prepare()
+    world.sync("product_create")
+    world.load("catalog_items", "catalog,sku,deleted\nhb,TS-2,true")
+    deleted = world.run("product_delete")
+    assert (deleted.read, deleted.succeeded) == (1, 1)
+    rows = world.sandbox.received("stock")["batches"][-1]["rows"]
+    assert rows == [{"merchantSku": "TS-2", "availableStock": 0}]
+    assert world.run("product_delete").read == 0
+
+
+def test_compare_attributes_marks_what_changed_on_the_marketplace(world: CatalogWorld) -> None:
+    world.prepare()
+    mug = {
+        "baseAttributes": [],
+        "attributes": [],  # Materyal is gone
+        "variantAttributes": [
+            {"id": "renk_variant_property", "name": "Renk", "mandatory": True, "type": "enum"},
+            {"id": "hacim_variant_property", "name": "Hacim", "mandatory": True, "type": "enum"},
+        ],
+    }
+    world.sandbox.seed(attributes={"60003001": mug})
+    world.clock.advance(3600)
+    result = world.run("compare_attributes")
+    assert result.failed == 0
+    with world.db.session() as session:
+        status = dict(
+            session.execute(
+                select(MarketplaceAttribute.name, MarketplaceAttribute.status).where(
+                    MarketplaceAttribute.category_remote_id == "60003001"
+                )
+            ).all()
+        )
+        logs = [
+            m
+            for (m,) in session.execute(
+                select(RunLog.message).where(RunLog.run_id == result.run_id)
+            )
+        ]
+    assert status == {"Renk": "active", "Hacim": "changed", "Materyal": "removed"}
+    assert "attribute 'Hacim' changed: mandatory: False → True" in logs
+    assert "attribute 'Materyal' was removed on the marketplace" in logs
+
+
+def test_category_ids_change_runs_node_then_attributes_through_the_daemon(
+    world: CatalogWorld,
+) -> None:
+    with world.db.session() as session:
+        ChannelService(session, world.registry, clock=world.clock, hook=world.hook).set(
+            "hb", ["category_ids=[3000]"]
+        )
+    Daemon(world.db, world.registry, clock=world.clock, say=lambda _m: None).drain()
+    with world.db.session() as session:
+        runs = session.execute(select(Run.flow, Run.trigger, Run.status).order_by(Run.id)).all()
+        leaf = session.scalar(
+            select(MarketplaceAttribute.name).where(
+                MarketplaceAttribute.category_remote_id == "60003001",
+                MarketplaceAttribute.name == "Hacim",
+            )
+        )
+    assert [(flow, status) for flow, _trigger, status in runs] == [
+        ("category_node", "success"),
+        ("category_attributes", "success"),
+    ]
+    assert leaf == "Hacim"
