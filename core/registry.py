@@ -27,8 +27,9 @@ class Marketplace:
     ``flows_dir`` is where the plugin's built-in flows live (default:
     ``flows.d/<name>``).
     ``demo_setup(app, url, skus)`` prepares a running sandbox app for ``pazar demo``
-    (listings for the demo SKUs, a few deliberate rejections) and returns the
-    channel config that points a channel at it.
+    (a few deliberate rejections) and returns the channel config that points a
+    channel at it; ``demo_mapping()`` returns the sample mapping (YAML) that maps
+    the demo catalog's local categories onto the sandbox's category tree.
     """
 
     name: str
@@ -38,6 +39,7 @@ class Marketplace:
     sandbox_app: Callable[[], Any] | None = None
     flows_dir: Path | None = None
     demo_setup: Callable[[Any, str, Sequence[str]], Mapping[str, Any]] | None = None
+    demo_mapping: Callable[[], str] | None = None
     plugin: str = ""
 
 

@@ -17,12 +17,27 @@ def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     flows = {row["flow"]: row for row in summary["flows"]}
+    # the category tree and attributes were pulled once, by the config change
+    assert flows["hepsiburada/category_node"]["runs"] == 1
+    assert flows["hepsiburada/category_attributes"]["failed"] == 0
+    # products the sample mapping cannot place (unmapped category, missing size) are
+    # penalised for mapping; the others are created and matched
+    create = flows["hepsiburada/product_create"]
+    assert (create["read"], create["succeeded"], create["failed"], create["penalized"]) == (
+        200,
+        172,
+        28,
+        28,
+    )
+    # second round: renamed products are updated, removed ones get stock 0
+    assert flows["hepsiburada/product_update"]["succeeded"] == 5
+    assert flows["hepsiburada/product_delete"]["succeeded"] == 5
     stock, price = flows["hepsiburada/stock"], flows["hepsiburada/price"]
-    # first round sends every product; the second only what changed
-    assert stock["runs"] == 2 and stock["read"] > 200 and stock["failed"] == 0
-    assert stock["succeeded"] == stock["sent"]
-    # the sandbox rejects a few prices outside their band: they end up penalised
-    assert price["failed"] == price["penalized"] == 2
+    # first round sends every product, the second only what changed; Hepsiburada has no
+    # listing for the 28 products that were never created
+    assert stock["runs"] == 2 and stock["read"] > 200 and stock["failed"] == 28
+    # ... and rejects two prices outside their band as well
+    assert price["failed"] == price["penalized"] == 30
     assert summary["open_batches"] == 0
     assert (tmp_path / "pazar-demo.db").exists()
 

@@ -36,6 +36,12 @@ def _demo_setup(app: Any, url: str, skus: Any) -> Any:
     return demo_setup(app, url, skus)
 
 
+def _demo_mapping() -> str:
+    from plugins.hepsiburada.demo import demo_mapping
+
+    return demo_mapping()
+
+
 def _sandbox() -> Any:
     from plugins.hepsiburada.sandbox import create_app
 
@@ -52,6 +58,7 @@ def pazar_register_marketplaces(register: Callable[..., None]) -> None:
             client_factory=_client,
             sandbox_app=_sandbox,
             demo_setup=_demo_setup,
+            demo_mapping=_demo_mapping,
         )
     )
 

@@ -1,9 +1,11 @@
-"""What ``pazar demo`` needs from Hepsiburada: a sandbox that knows the demo SKUs.
+"""What ``pazar demo`` needs from Hepsiburada: sandbox faults, a channel config, a mapping.
 
-The demo catalog is already "listed" on the sandbox (as if the products had been
-created earlier), so stock and price uploads are accepted; a few SKUs get a
-price band their demo price falls outside, so the demo also shows Hepsiburada's
-per-row rejections turning into penalties.
+The demo creates its products through Product Create (the sandbox lists each one
+once its import is matched), so nothing is pre-listed.  A few SKUs get a price
+band their demo price falls outside, so the demo also shows Hepsiburada's
+per-row rejections turning into penalties; the sample mapping leaves one local
+category unmapped and some T-shirts without a size, so it shows mapping
+penalties too.
 """
 
 from __future__ import annotations
@@ -14,12 +16,50 @@ from typing import Any
 # Every few SKUs gets a price band its price falls outside: rejected as OutOfPriceRange.
 REJECT_EVERY = 97
 
+# The demo catalog's local categories (core.demo.CATEGORIES) onto the sandbox's tree.
+DEMO_MAPPING = """\
+# pazar demo: the sample catalog mapped onto the Hepsiburada sandbox's categories.
+version: 1
+defaults:
+  merchantSku: "{{ product.sku }}"
+  Barcode: "{{ product.attributes.barcode }}"
+  UrunAdi: "{{ product.name }}"
+  UrunAciklamasi: "{{ product.attributes.description }}"
+  Marka: "{{ product.attributes.brand }}"
+  GarantiSuresi: 24
+  kg: 1
+  tax_vat_rate: "{{ product.tax_rate | int }}"
+categories:
+  - category: 60001001
+    title: Tişört
+    match: {local_category: "Giyim/Kadın/Tişört"}
+    attributes:
+      Renk: {value: "{{ product.attributes.color }}", values: colours}
+      Beden: "{{ product.attributes.size }}"
+      Materyal: {default: Pamuk}
+  - category: 60001003
+    title: Sweatshirt
+    match: {local_category: "Giyim/Erkek/*"}
+    attributes:
+      Renk: {value: "{{ product.attributes.color }}", values: colours}
+      Beden: "{{ product.attributes.size }}"
+  - category: 60003001
+    title: Kupa
+    match: {local_category: "Ev/Mutfak/Kupa"}
+    attributes:
+      Renk: {value: "{{ product.attributes.color }}", values: colours}
+      Hacim: "{{ product.attributes.volume }}"
+# Elektronik/Kulaklık is deliberately not mapped: those products are penalised (mapping).
+value_maps:
+  colours:
+    Kırmızı: Kırmızı
+    Navy: Lacivert
+    Black: Siyah
+"""
+
 
 def demo_setup(app: Any, url: str, skus: Sequence[str]) -> Mapping[str, Any]:
     sandbox = app.state.sandbox
-    sandbox.seed(
-        {"listings": [{"merchantSku": sku, "price": 0, "availableStock": 0} for sku in skus]}
-    )
     sandbox.set_faults(
         {
             "price_bands": {
@@ -27,11 +67,18 @@ def demo_setup(app: Any, url: str, skus: Sequence[str]) -> Mapping[str, Any]:
             }
         }
     )
+    flags = ("product_create", "product_update", "delete_product", "stock", "price")
     return {
         **sandbox.channel_config(url),
-        "category_ids": [60001001],
+        "category_ids": [2147, 3000],
         "default_reason_id": 1,
         "cancellation_reason_id": 1,
         "cargo_company_mapping": {"default": 1},
-        "feature_flags": {"stock": True, "price": True},
+        "buffer_stock": 2,
+        "product_shipping_info_extra_data": {"claimAddressLabel": "IKINCIL"},
+        "feature_flags": dict.fromkeys(flags, True),
     }
+
+
+def demo_mapping() -> str:
+    return DEMO_MAPPING
