@@ -13,10 +13,56 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from core.channels import ChannelService
+from core.models.state import FailedIntegration
+from core.runner import RunResult, run_flow
 from core.sandbox_server import RunningSandbox, serve_in_thread
 from plugins.hepsiburada.client import HepsiburadaClient, client_for_channel
 from plugins.hepsiburada.sandbox import create_app
+
+
+class ChannelFlows:
+    """Runs the Hepsiburada flows of channel ``hb`` the way the daemon would, one at a time.
+
+    Subclasses set ``db``, ``registry``, ``flows`` and ``clock``.
+    """
+
+    db: Any
+    registry: Any
+    flows: Any
+    clock: Any
+
+    def channel(self) -> Any:
+        with self.db.session() as session:
+            channel = ChannelService(session, self.registry, clock=self.clock).get("hb")
+            session.expunge(channel)
+            return channel
+
+    def run(self, flow: str) -> RunResult:
+        result = run_flow(
+            self.db,
+            self.registry,
+            self.flows.get(f"hepsiburada/{flow}"),
+            self.channel(),
+            clock=self.clock,
+        )
+        assert result.status != "error", result.error
+        return result
+
+    def sync(self, flow: str) -> RunResult:
+        """Run a flow, then check its uploads until the sandbox has answered."""
+        result = self.run(flow)
+        for _ in range(3):
+            self.run("check_uploads")
+        return result
+
+    def penalties(self) -> dict[str, FailedIntegration]:
+        with self.db.session() as session:
+            rows = list(session.scalars(select(FailedIntegration)))
+            session.expunge_all()
+        return {row.object_key: row for row in rows}
 
 
 class RecordingSleep:

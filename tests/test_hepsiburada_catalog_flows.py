@@ -21,12 +21,11 @@ from core.flows.loader import load_flows
 from core.mapping.service import apply_mapping
 from core.models.marketplace import MarketplaceAttribute, MarketplaceCategory
 from core.models.runs import Run, RunLog
-from core.models.state import BatchRequest, FailedIntegration, IntegrationAction
+from core.models.state import BatchRequest, IntegrationAction
 from core.plugins import load_plugins
-from core.runner import RunResult, run_flow
 from core.templating import TemplateEnv
 from plugins.hepsiburada.client import client_for_channel
-from tests.hepsiburada_helpers import RecordingSleep, SandboxHandle
+from tests.hepsiburada_helpers import ChannelFlows, RecordingSleep, SandboxHandle
 
 pytest_plugins = ("tests.hepsiburada_helpers",)
 
@@ -65,7 +64,7 @@ value_maps:
 """
 
 
-class CatalogWorld:
+class CatalogWorld(ChannelFlows):
     """A Hepsiburada channel on the sandbox with four products, and its flows."""
 
     def __init__(self, db: Database, sandbox: SandboxHandle, clock: FixedClock, tmp: Path) -> None:
@@ -116,29 +115,6 @@ class CatalogWorld:
         with self.db.session() as session:
             import_file(session, kind, path)
 
-    def channel(self) -> Any:
-        with self.db.session() as session:
-            channel = ChannelService(session, self.registry, clock=self.clock).get("hb")
-            session.expunge(channel)
-            return channel
-
-    def run(self, flow: str) -> RunResult:
-        result = run_flow(
-            self.db,
-            self.registry,
-            self.flows.get(f"hepsiburada/{flow}"),
-            self.channel(),
-            clock=self.clock,
-        )
-        assert result.status != "error", result.error
-        return result
-
-    def sync(self, flow: str) -> RunResult:
-        result = self.run(flow)
-        for _ in range(3):
-            self.run("check_uploads")
-        return result
-
     def prepare(self) -> None:
         self.run("category_node")
         self.run("category_attributes")
@@ -147,12 +123,6 @@ class CatalogWorld:
             apply_mapping(
                 session, channel, MAPPING, "mapping.yaml", TemplateEnv(), self.clock.now()
             )
-
-    def penalties(self) -> dict[str, FailedIntegration]:
-        with self.db.session() as session:
-            rows = list(session.scalars(select(FailedIntegration)))
-            session.expunge_all()
-        return {row.object_key: row for row in rows}
 
     def imported(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}

@@ -16,18 +16,18 @@ from core.commerce.importers import import_file
 from core.commerce.local import set_stock
 from core.db import Database
 from core.flows.loader import load_flows
-from core.models.state import BatchRequest, FailedIntegration, IntegrationAction
+from core.models.state import BatchRequest, IntegrationAction
 from core.plugins import load_plugins
-from core.runner import RunResult, run_flow
+from core.runner import run_flow
 from plugins.hepsiburada.client import client_for_channel
-from tests.hepsiburada_helpers import RecordingSleep, SandboxHandle
+from tests.hepsiburada_helpers import ChannelFlows, RecordingSleep, SandboxHandle
 
 pytest_plugins = ("tests.hepsiburada_helpers",)
 
 SKUS = ["HB-1", "HB-2", "HB-3", "HB-4"]
 
 
-class World:
+class World(ChannelFlows):
     """A channel on the sandbox with a small catalog, and a way to run its flows."""
 
     def __init__(self, db: Database, sandbox: SandboxHandle, clock: FixedClock, tmp: Path) -> None:
@@ -76,36 +76,6 @@ class World:
                     "status": "active",
                 }
             )
-
-    def channel(self) -> Any:
-        with self.db.session() as session:
-            channel = ChannelService(session, self.registry, clock=self.clock).get("hb")
-            session.expunge(channel)
-            return channel
-
-    def run(self, flow: str) -> RunResult:
-        result = run_flow(
-            self.db,
-            self.registry,
-            self.flows.get(f"hepsiburada/{flow}"),
-            self.channel(),
-            clock=self.clock,
-        )
-        assert result.status != "error", result.error
-        return result
-
-    def sync(self, flow: str) -> RunResult:
-        """Run a flow, then check its uploads until the sandbox has answered."""
-        result = self.run(flow)
-        for _ in range(3):
-            self.run("check_uploads")
-        return result
-
-    def penalties(self) -> dict[str, FailedIntegration]:
-        with self.db.session() as session:
-            rows = list(session.scalars(select(FailedIntegration)))
-            session.expunge_all()
-        return {row.object_key: row for row in rows}
 
     def sent(self, kind: str) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
