@@ -44,6 +44,7 @@ class AttributeSpec:
     status: str
     values: dict[str, str] = field(default_factory=dict)  # value text -> remote id
     is_enum: bool = False  # ``enum``, fixed once the values are loaded
+    _lookup: dict[str, str] | None = field(default=None, repr=False)
 
     @property
     def enum(self) -> bool:
@@ -54,11 +55,10 @@ class AttributeSpec:
         text = str(value)
         if text in self.values:
             return text
-        folded = text.casefold()
-        for name, remote in self.values.items():
-            if name.casefold() == folded or remote == text:
-                return name
-        return None
+        if self._lookup is None:  # built once per attribute, on the first miss
+            self._lookup = {name.casefold(): name for name in self.values}
+            self._lookup.update({remote: name for name, remote in self.values.items()})
+        return self._lookup.get(text.casefold()) or self._lookup.get(text)
 
 
 @dataclass
