@@ -20,10 +20,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 
 from core.hookspecs import hookimpl
-from core.models.state import WAITING_BATCH_STATUSES, BatchRequest, BatchRequestItem
+from core.models.state import WAITING_BATCH_STATUSES, BatchRequest
 from core.pipeline import Item, StepContext
 from core.registry import StepType
-from core.state.batches import expire_batches, fail_batch, get_batch, mark_ongoing, record_results
+from core.state.batches import expire_batches, fail_batch, get_batch, mark_ongoing, record_done
 
 PollState = Literal["pending", "done", "failed"]
 
@@ -64,22 +64,8 @@ def apply_poll(
         message = poll.message or "the marketplace reported the upload as failed"
         fail_batch(session, batch, message, now=clock.now(), config=config)
         return PollOutcome("fail", 0, {})
-    items = session.execute(
-        select(BatchRequestItem.object_id, BatchRequestItem.object_key).where(
-            BatchRequestItem.batch_id == batch.id, BatchRequestItem.in_flight.is_(True)
-        )
-    ).all()
-    results = []
-    rejected: dict[str, str] = {}
-    for object_id, key in items:
-        message = poll.rejected.get(key)
-        if message is None:
-            results.append((object_id, True, None, None))
-        else:
-            rejected[key] = message
-            results.append((object_id, False, None, message))
-    record_results(session, batch.id, results, clock=clock, config=config, final=True)
-    return PollOutcome("done", len(results) - len(rejected), rejected)
+    succeeded, rejected = record_done(session, batch.id, poll.rejected, clock=clock, config=config)
+    return PollOutcome("done", succeeded, rejected)
 
 
 class OpenBatches:

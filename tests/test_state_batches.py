@@ -18,6 +18,7 @@ from core.state.batches import (
     mark_ongoing,
     mark_sent,
     open_batch,
+    record_done,
     record_results,
 )
 from tests.test_state_support import T0, make_channel
@@ -98,6 +99,57 @@ def test_lifecycle_and_results(db, clock):
         5,
         batch_id,
     )
+
+
+def test_a_finished_batch_succeeds_all_but_the_rejected_keys(db, clock):
+    with db.session() as session:
+        channel = make_channel(session)
+        first = open_batch(
+            session, channel.id, "productstock", "testmarket/stock", 4, items(3), clock=clock
+        )
+        # SKU-1 was integrated before (remote id known), SKU-3 failed before.
+        record_results(
+            session,
+            first.id,
+            [(1, True, "HB-1", None), (2, True, None, None), (3, False, None, "earlier")],
+            clock=clock,
+        )
+        clock.advance(60)
+        batch = open_batch(
+            session, channel.id, "productstock", "testmarket/stock", 5, items(3), clock=clock
+        )
+        mark_sent(batch, "UP-2", clock=clock)
+        batch_id = batch.id
+    with db.session() as session:
+        succeeded, rejected = record_done(
+            session, batch_id, {"SKU-2": "stock below zero", "SKU-9": "not ours"}, clock=clock
+        )
+        with pytest.raises(PazarError, match="already ended"):
+            record_done(session, batch_id, {}, clock=clock)
+    with db.session() as session:
+        batch = session.get(BatchRequest, batch_id)
+        objects = {
+            i.object_key: (i.status, i.in_flight, i.message)
+            for i in session.scalars(
+                select(BatchRequestItem).where(BatchRequestItem.batch_id == batch_id)
+            )
+        }
+        actions = {
+            a.object_key: (a.remote_id, a.version, a.batch_id, a.run_id, a.updated_at)
+            for a in session.scalars(select(IntegrationAction))
+        }
+        penalties = {p.object_key: p.message for p in session.scalars(select(FailedIntegration))}
+    assert (succeeded, rejected) == (2, {"SKU-2": "stock below zero"})
+    assert (batch.status, batch.finished_at) == ("done", clock.now())
+    assert objects == {
+        "SKU-1": ("ok", False, None),
+        "SKU-2": ("failed", False, "stock below zero"),
+        "SKU-3": ("ok", False, None),
+    }
+    assert actions["SKU-1"] == ("HB-1", 11, batch_id, 5, clock.now())
+    assert actions["SKU-3"] == (None, 13, batch_id, 5, clock.now())
+    assert actions["SKU-2"][2] == first.id  # the rejection left the last success alone
+    assert penalties == {"SKU-2": "stock below zero"}
 
 
 def test_invalid_transitions_are_refused(db, clock):

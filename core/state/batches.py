@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import and_, bindparam, exists, func, literal, null, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
@@ -28,8 +29,11 @@ from core.models.state import (
     WAITING_BATCH_STATUSES,
     BatchRequest,
     BatchRequestItem,
+    FailedIntegration,
+    IntegrationAction,
 )
 from core.pipeline import Item
+from core.sqlbulk import executemany
 from core.state.actions import payload_hash
 from core.state.outcomes import Failure, penalize, record_successes
 from core.state.penalties import sent_to_remote_hours
@@ -115,7 +119,8 @@ def open_batch(
             }
         )
     if rows:
-        session.execute(BatchRequestItem.__table__.insert(), rows)
+        table = BatchRequestItem.__table__
+        executemany(session, table, table.insert(), rows)
     batch.item_count = len(rows)
     return batch
 
@@ -209,6 +214,118 @@ def record_results(
     elif batch.status != "ongoing":
         _move(batch, "ongoing", now)
     return batch
+
+
+def record_done(
+    session: Session,
+    batch_id: int,
+    rejected: Mapping[str, str],
+    *,
+    clock: Clock | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> tuple[int, dict[str, str]]:
+    """End a batch the marketplace finished: ``rejected`` (object key → message)
+    are penalised, every other object in flight succeeded.
+
+    The successes are written set-based (the integration actions are upserted
+    from the batch's own item rows, penalties cleared with one DELETE), so a
+    batch of thousands costs a handful of statements, not a round trip of its
+    rows through Python.  Returns how many succeeded and which keys of the batch
+    were rejected.
+    """
+    now = _now(clock)
+    batch = get_batch(session, batch_id)
+    if batch.status in FINAL_BATCH_STATUSES:
+        raise PazarError(f"batch request {batch.id} has already ended ({batch.status})")
+    if config is None:
+        config = _channel_config(session, batch.channel_id)
+    t = BatchRequestItem.__table__
+    in_flight = and_(t.c.batch_id == batch.id, t.c.in_flight.is_(True))
+    refused: dict[str, str] = {}
+    keys = list(rejected)
+    for start in range(0, len(keys), 5000):
+        rows = session.connection().execute(
+            select(t).where(in_flight, t.c.object_key.in_(keys[start : start + 5000]))
+        )
+        pending = {row.object_id: row for row in rows}
+        _finish_items(
+            session,
+            batch,
+            pending,
+            [(oid, False, None, rejected[row.object_key]) for oid, row in pending.items()],
+            now,
+            config,
+        )
+        refused.update({row.object_key: rejected[row.object_key] for row in pending.values()})
+    succeeded = _succeed_in_flight(session, batch, now)
+    _move(batch, "done", now)
+    batch.finished_at = now
+    return succeeded, refused
+
+
+def _succeed_in_flight(session: Session, batch: BatchRequest, now: datetime) -> int:
+    """Every object still in flight in ``batch`` succeeded: actions, penalties, items."""
+    t = BatchRequestItem.__table__
+    in_flight = and_(t.c.batch_id == batch.id, t.c.in_flight.is_(True))
+    actions = IntegrationAction.__table__
+    columns = [
+        "channel_id",
+        "content_type",
+        "object_id",
+        "object_key",
+        "remote_id",
+        "version",
+        "payload_hash",
+        "status",
+        "run_id",
+        "batch_id",
+        "updated_at",
+    ]
+    rows = select(
+        t.c.channel_id,
+        t.c.content_type,
+        t.c.object_id,
+        t.c.object_key,
+        t.c.remote_id,
+        func.coalesce(t.c.version, 0),
+        t.c.payload_hash,
+        literal("success"),
+        literal(batch.run_id) if batch.run_id is not None else null(),
+        literal(batch.id),
+        literal(now, actions.c.updated_at.type),
+    ).where(in_flight)
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(actions)
+    stmt = insert.from_select(columns, rows)
+    ex = stmt.excluded
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["channel_id", "content_type", "object_id"],
+        set_={
+            "object_key": ex.object_key,
+            "remote_id": func.coalesce(ex.remote_id, actions.c.remote_id),
+            "version": ex.version,
+            "payload_hash": ex.payload_hash,
+            "status": ex.status,
+            "run_id": ex.run_id,
+            "batch_id": ex.batch_id,
+            "updated_at": ex.updated_at,
+        },
+    )
+    conn = session.connection()
+    conn.execute(stmt)
+    penalties = FailedIntegration.__table__
+    conn.execute(
+        penalties.delete().where(
+            penalties.c.channel_id == batch.channel_id,
+            exists().where(
+                in_flight,
+                t.c.object_id == penalties.c.object_id,
+                t.c.content_type == penalties.c.content_type,
+            ),
+        )
+    )
+    result = conn.execute(update(t).where(in_flight).values(in_flight=False, status="ok"))
+    return int(result.rowcount or 0)
 
 
 def _finish_items(
