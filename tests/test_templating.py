@@ -20,6 +20,20 @@ def test_single_expression_keeps_its_type() -> None:
     assert env.expression("{{ record.tags }}").render({"record": {"tags": ["a"]}}) == ["a"]
 
 
+def test_plain_field_paths_resolve_like_jinja() -> None:
+    record = {"sku": "A-1", "extra": {"mpq": 3}, "keys": "a key field"}
+    assert env.expression("{{ record.sku }}").render({"record": record}) == "A-1"
+    assert env.expression("{{ record['extra'].mpq }}").render({"record": record}) == 3
+    # Jinja prefers the attribute: record.keys is dict.keys, not the field.
+    assert callable(env.expression("{{ record.keys }}").render({"record": record}))
+    # A non-dict value still goes through Jinja's own lookup.
+    assert env.expression("{{ record.sku.upper }}").render({"record": record})() == "A-1"
+    with pytest.raises(TemplateError, match=r"no field 'qty' \(fields: extra, keys, sku\)"):
+        env.expression("{{ record.qty }}").render({"record": record})
+    with pytest.raises(TemplateError, match="'recordx' is undefined"):
+        env.expression("{{ recordx.sku }}").render({"record": record})
+
+
 def test_mixed_text_renders_a_string_and_plain_text_stays() -> None:
     assert env.expression("SKU-{{ record.n }}").render({"record": {"n": 4}}) == "SKU-4"
     assert env.expression("plain").render({}) == "plain"

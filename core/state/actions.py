@@ -28,6 +28,14 @@ def _number(value: int | float | Decimal) -> str:
 
 
 def _prepare(obj: Any) -> Any:
+    # Exact-type checks first: payloads are mostly dicts of str and int, hashed per record.
+    kind = type(obj)
+    if kind is str or kind is bool or obj is None:
+        return obj
+    if kind is int:
+        return {"#": str(obj)}  # the same text _number gives an int
+    if kind is dict:
+        return {str(k): _prepare(v) for k, v in obj.items()}
     if isinstance(obj, Mapping):
         return {str(k): _prepare(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set | frozenset):
