@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, or_, select
+from sqlalchemy import and_, bindparam, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,6 +107,14 @@ def enqueue_chain(
 _JOBS = Job.__table__
 
 
+def _const(value: Any) -> Any:
+    """A constant written into the SQL text, not bound: PostgreSQL caches a generic
+    plan for a prepared statement, and only a literal ``status = 'running'`` lets
+    that plan use the partial index ``uq_jobs_one_running`` (a bound status made
+    every lease scan the whole jobs table)."""
+    return literal(value, literal_execute=True)
+
+
 def _candidates() -> Any:
     """Jobs a worker may take at ``:now``, oldest first (built once, Core only)."""
     j = _JOBS
@@ -114,7 +122,10 @@ def _candidates() -> Any:
     now = bindparam("now")
     waiting_on = (
         select(before.c.id)
-        .where(before.c.id == j.c.after_job_id, before.c.status.in_(("queued", "running")))
+        .where(
+            before.c.id == j.c.after_job_id,
+            or_(before.c.status == _const("queued"), before.c.status == _const("running")),
+        )
         .exists()
     )
     busy = (
@@ -122,18 +133,21 @@ def _candidates() -> Any:
         .where(
             running.c.channel_id == j.c.channel_id,
             running.c.flow == j.c.flow,
-            running.c.status == "running",
+            running.c.status == _const("running"),
             running.c.id != j.c.id,
             running.c.lease_expires_at > now,
         )
         .exists()
     )
     takeable = or_(
-        and_(j.c.status == "queued", j.c.not_before <= now),
-        and_(j.c.status == "running", j.c.lease_expires_at <= now),
+        and_(j.c.status == _const("queued"), j.c.not_before <= now),
+        and_(j.c.status == _const("running"), j.c.lease_expires_at <= now),
     )
     return (
-        select(j.c.id).where(takeable, ~waiting_on, ~busy).order_by(j.c.not_before, j.c.id).limit(1)
+        select(j.c.id)
+        .where(takeable, ~waiting_on, ~busy)
+        .order_by(j.c.not_before, j.c.id)
+        .limit(_const(1))
     )
 
 
