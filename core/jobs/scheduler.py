@@ -15,16 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.channels import feature_enabled
 from core.flows.model import FlowDef
 from core.flows.schedule import Schedule, parse_schedule
-from core.jobs.queue import enqueue
 from core.models.channels import Channel
-from core.models.jobs import ScheduleTick
+from core.models.jobs import Job, ScheduleTick
 
 
 @dataclass(frozen=True)
@@ -76,10 +75,13 @@ def enqueue_due(
     now: datetime,
     seen: dict[tuple[int, str], datetime] | None = None,
 ) -> list[int]:
-    """Claim and enqueue every due tick not claimed yet; returns the new job ids.
+    """Claim and enqueue every due tick not claimed yet; returns their job ids.
 
     ``seen`` (kept by a daemon between passes) remembers the last tick handled per
     (channel, flow), so an idle pass touches the database only to read channels.
+    A pass is set-based whatever the number of channels: one INSERT claims the
+    ticks (the unique index drops those another daemon claimed), one reads the
+    jobs already queued, one inserts the new jobs, one links ticks to jobs.
     """
     channels = _active_channels(session)
     due = due_ticks(channels, flows, now)
@@ -87,29 +89,86 @@ def enqueue_due(
         due = [d for d in due if seen.get((d.channel_id, d.flow)) != d.tick]
     if not due:
         return []
+    claimed = _claim(session, due, now)
+    if seen is not None:
+        seen.update({(d.channel_id, d.flow): d.tick for d in due})
+    if not claimed:
+        return []
+    return _enqueue_claimed(session, claimed, now)
+
+
+def _claim(session: Session, due: list[Due], now: datetime) -> dict[tuple[int, str], int]:
+    """Insert the tick rows nobody has yet: (channel id, flow) → tick row id."""
     ticks = ScheduleTick.__table__
     insert = (
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )(ticks)
-    jobs: list[int] = []
-    for item in due:
-        claimed = session.execute(
-            insert.values(
-                channel_id=item.channel_id, flow=item.flow, tick=item.tick, created_at=now
-            )
+    claimed: dict[tuple[int, str], int] = {}
+    for start in range(0, len(due), 1000):
+        rows = [
+            {"channel_id": d.channel_id, "flow": d.flow, "tick": d.tick, "created_at": now}
+            for d in due[start : start + 1000]
+        ]
+        stmt = (
+            insert.values(rows)
             .on_conflict_do_nothing(index_elements=["channel_id", "flow", "tick"])
-            .returning(ticks.c.id)
-        ).scalar()
-        if seen is not None:
-            seen[(item.channel_id, item.flow)] = item.tick
-        if claimed is None:
-            continue  # this tick was enqueued already (by us earlier, or another daemon)
-        job_id = enqueue(
-            session, channel_id=item.channel_id, flow=item.flow, trigger="schedule", now=now
+            .returning(ticks.c.id, ticks.c.channel_id, ticks.c.flow)
         )
-        session.execute(ticks.update().where(ticks.c.id == claimed).values(job_id=job_id))
-        jobs.append(job_id)
-    return jobs
+        claimed.update({(r.channel_id, r.flow): r.id for r in session.execute(stmt)})
+    return claimed
+
+
+def _enqueue_claimed(
+    session: Session, claimed: dict[tuple[int, str], int], now: datetime
+) -> list[int]:
+    """A job per claimed tick, reusing one already queued for the same (channel, flow);
+    returns the jobs the ticks now point to."""
+    jobs = Job.__table__
+    channel_ids = sorted({channel_id for channel_id, _ in claimed})
+    waiting: dict[tuple[int, str], int] = {}
+    for start in range(0, len(channel_ids), 1000):
+        rows = session.execute(
+            select(jobs.c.id, jobs.c.channel_id, jobs.c.flow, jobs.c.payload)
+            .where(
+                jobs.c.channel_id.in_(channel_ids[start : start + 1000]),
+                jobs.c.status == "queued",
+                jobs.c.after_job_id.is_(None),
+            )
+            .order_by(jobs.c.id)
+        )
+        for row in rows:
+            if not row.payload:
+                waiting.setdefault((row.channel_id, row.flow), row.id)
+    new = [key for key in claimed if key not in waiting]
+    created: dict[tuple[int, str], int] = {}
+    if new:
+        stmt = (
+            jobs.insert()
+            .values(
+                [
+                    {
+                        "channel_id": channel_id,
+                        "flow": flow,
+                        "trigger": "schedule",
+                        "status": "queued",
+                        "payload": {},
+                        "not_before": now,
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                    for channel_id, flow in new
+                ]
+            )
+            .returning(jobs.c.id, jobs.c.channel_id, jobs.c.flow)
+        )
+        created = {(r.channel_id, r.flow): r.id for r in session.execute(stmt)}
+    linked = {key: created.get(key) or waiting[key] for key in claimed}
+    ticks = ScheduleTick.__table__
+    session.execute(
+        ticks.update().where(ticks.c.id == bindparam("tick_id")).values(job_id=bindparam("job")),
+        [{"tick_id": tick_id, "job": linked[key]} for key, tick_id in claimed.items()],
+    )
+    return sorted(set(linked.values()))
 
 
 def overdue(session: Session, flows: list[FlowDef], now: datetime) -> list[dict[str, Any]]:
