@@ -150,42 +150,65 @@ class Daemon:
         return len(jobs)
 
     def work_one(self, owner: str) -> bool:
-        """Lease and run one job; False when there was nothing to take."""
+        """Lease and run one job; False when there was nothing to take.
+
+        The lease, the channel read and closing runs a dead daemon left open are
+        one transaction; the run's end and the job's end are another (see _run).
+        """
+        channel, flow, problem = None, None, None
         with self.db.session() as session:
             taken = lease(session, owner=owner, now=self.clock.now(), seconds=self.lease_seconds)
-        if taken is None:
-            return False
-        self._run(taken)
+            if taken is None:
+                return False
+            try:
+                flow = self.flows.get(taken.flow)
+                channel = session.get(Channel, taken.channel_id)
+                if channel is None:
+                    raise PazarError(f"channel {taken.channel_id} no longer exists")
+                session.expunge(channel)
+                _close_interrupted_runs(session, taken.channel_id, flow, self.clock.now())
+            except PazarError as exc:
+                problem = exc.message
+        self._run(taken, flow, channel, problem)
         return True
 
-    def _run(self, job: Lease) -> None:
-        ok, run_id, error, status = False, None, None, "error"
+    def _run(self, job: Lease, flow: Any, channel: Any, problem: str | None) -> None:
+        ok, run_id, error, status = False, None, problem, "error"
+        finished = False
+
+        def finish_with_run(session: Any, result: Any) -> None:
+            nonlocal finished
+            finish(
+                session,
+                job,
+                now=self.clock.now(),
+                ok=result.status != "error",
+                run_id=result.run_id,
+                error=result.error,
+            )
+            finished = True
+
         beat = threading.Event()
         pulse = threading.Thread(target=self._pulse, args=(job, beat), daemon=True)
         pulse.start()
         try:
-            flow = self.flows.get(job.flow)
-            with self.db.session() as session:
-                channel = session.get(Channel, job.channel_id)
-                if channel is None:
-                    raise PazarError(f"channel {job.channel_id} no longer exists")
-                session.expunge(channel)
-                _close_interrupted_runs(session, job.channel_id, flow, self.clock.now())
-            keys = list(job.payload.get("skus") or []) or None
-            result = run_flow(
-                self.db,
-                self.registry,
-                flow,
-                channel,
-                clock=self.clock,
-                trigger=job.trigger,
-                keys=keys,
-                hook=self.hook,
-                # Config-change jobs prepare a channel (categories) before it goes live.
-                force=job.trigger in ("manual", "http", "config_change"),
-            )
-            run_id, status, error = result.run_id, result.status, result.error
-            ok = result.status != "error"
+            if problem is None:
+                keys = list(job.payload.get("skus") or []) or None
+                result = run_flow(
+                    self.db,
+                    self.registry,
+                    flow,
+                    channel,
+                    clock=self.clock,
+                    trigger=job.trigger,
+                    keys=keys,
+                    hook=self.hook,
+                    # Config-change jobs prepare a channel (categories) before it goes live.
+                    force=job.trigger in ("manual", "http", "config_change"),
+                    on_final=finish_with_run,
+                )
+                run_id, status, error = result.run_id, result.status, result.error
+                ok = result.status != "error"
         except PazarError as exc:
             error = exc.message
         except Exception as exc:  # noqa: BLE001 - one job's bug must not stop the daemon
@@ -194,8 +217,9 @@ class Daemon:
         finally:
             beat.set()
             pulse.join()
-        with self.db.session() as session:
-            finish(session, job, now=self.clock.now(), ok=ok, run_id=run_id, error=error)
+        if not finished:
+            with self.db.session() as session:
+                finish(session, job, now=self.clock.now(), ok=ok, run_id=run_id, error=error)
         with self._lock:
             self.stats.runs += 1
             self.stats.failed += 0 if ok else 1

@@ -166,6 +166,7 @@ def run_flow(
     hook: Any = None,
     echo: Callable[[Any], None] | None = None,
     force: bool = False,
+    on_final: Callable[[Any, RunResult], None] | None = None,
 ) -> RunResult:
     """Run ``flow`` for ``channel`` and return what happened.
 
@@ -173,6 +174,8 @@ def run_flow(
     nothing at all, not even a run row.  Errors in a batch of the sink that the
     marketplace client raises fail that batch's records (reason ``remote``) and
     the run goes on; anything else ends the run with status ``error``.
+    ``on_final(session, result)`` runs inside the transaction that closes the run
+    (the daemon finishes its job there, so run and job end together or not at all).
     """
     if not force:
         check_runnable(flow, channel)
@@ -215,10 +218,8 @@ def run_flow(
                 recorder.take()
             if on_progress is not None:
                 on_progress(result)
-        pipeline.finish(recorder)
-        if not dry_run:
-            _write_batch(db, flow, channel, clock, recorder, result)
-        result.status = "partial" if result.failed else "success"
+        pipeline.finish(recorder)  # its outcomes are written with the run's end below
+        result.status = "success"  # "partial" once the final write has counted failures
     except PazarError as exc:
         result.status, result.error = "error", exc.message
     except Exception as exc:  # noqa: BLE001 - a broken step ends its run, not the process
@@ -231,7 +232,7 @@ def run_flow(
         recorder.log(None, result.error, "error")
     result.duration_ms = int((time.monotonic() - started) * 1000)
     if not dry_run:
-        _write_batch(db, flow, channel, clock, recorder, result, final=True)
+        _write_batch(db, flow, channel, clock, recorder, result, final=True, on_final=on_final)
         if hook is not None:
             hook.pazar_run_finished(run=result)
     return result
@@ -278,6 +279,7 @@ def _write_batch(
     result: RunResult,
     *,
     final: bool = False,
+    on_final: Callable[[Any, RunResult], None] | None = None,
 ) -> None:
     """One transaction: outcomes into the integration state, log lines, run counters."""
     outcome = recorder.take()
@@ -304,6 +306,8 @@ def _write_batch(
             session.execute(
                 RunLog.__table__.insert(), log_rows(result.run_id or 0, outcome.logs, now)
             )
+        if final and result.status == "success" and result.failed:
+            result.status = "partial"
         values: dict[str, Any] = result.counts()
         if final:
             values.update(
@@ -314,3 +318,5 @@ def _write_batch(
             )
         runs = Run.__table__
         session.execute(runs.update().where(runs.c.id == result.run_id).values(**values))
+        if final and on_final is not None:
+            on_final(session, result)
