@@ -347,9 +347,9 @@ def resolved_config(channel: Channel, registry: Any) -> dict[str, Any]:
 
 def config_for_use(channel: Any, schema: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`resolved_config` with the schema given (for plugins that know theirs)."""
-    merged = cs.deep_merge(cs.defaults(schema), channel.config or {})
+    merged = cs.deep_merge(cs.shared_defaults(schema), channel.config or {})
     try:
-        return cs.resolve_secrets(schema, merged)
+        return cs.resolve_secrets_in_place(schema, merged)
     except ConfigError as exc:
         raise ConfigError(f"channel {channel.slug!r}: {exc.message}") from None
 

@@ -174,14 +174,39 @@ def defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+# schema id -> (schema, its defaults); the schema is kept so its id is never reused.
+_DEFAULTS: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+
+
+def shared_defaults(schema: Mapping[str, Any]) -> Mapping[str, Any]:
+    """:func:`defaults`, computed once per schema object: every run of every channel
+    merges them.  Read-only — :func:`deep_merge` copies what it takes."""
+    found = _DEFAULTS.get(id(schema))
+    if found is None or found[0] is not schema:
+        found = _DEFAULTS[id(schema)] = (schema, defaults(schema))
+    return found[1]
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (what configs are), several times faster than
+    ``copy.deepcopy``, which matters because every run copies its channel's config."""
+    if isinstance(value, Mapping):
+        return {key: copy_json(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_json(item) for item in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """``over`` on top of ``base``; nested mappings merge, everything else replaces."""
-    out = copy.deepcopy(dict(base))
+    out = copy_json(dict(base))
     for key, value in over.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
             out[key] = deep_merge(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = copy_json(value)
     return out
 
 
@@ -429,7 +454,11 @@ def resolve_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dic
     Done at use, never at save, so a config can be stored before the machine
     that runs it has its environment.
     """
-    out = copy.deepcopy(dict(config))
+    return resolve_secrets_in_place(schema, copy.deepcopy(dict(config)))
+
+
+def resolve_secrets_in_place(schema: Mapping[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+    """:func:`resolve_secrets` on a config the caller owns (no copy; returned for chaining)."""
     for path in _walk_secrets(schema, out, []):
         value = _get(out, path)
         if not is_env_reference(value):
