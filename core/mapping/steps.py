@@ -139,18 +139,29 @@ class RenderMapping:
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
-        with ctx.db.session() as session:
-            document = stored_mapping(session, ctx.channel).document
-            self.mapper = Mapper.load(session, ctx.channel.id, document, ctx.templates)
+        self._mapper: Mapper | None = None
+
+    @property
+    def mapper(self) -> Mapper:
+        """Loaded with the first product: a scheduled run with nothing new to send
+        neither reads the catalog store nor fails for want of a mapping."""
+        if self._mapper is None:
+            with self.ctx.db.session() as session:
+                document = stored_mapping(session, self.ctx.channel).document
+                self._mapper = Mapper.load(
+                    session, self.ctx.channel.id, document, self.ctx.templates
+                )
+        return self._mapper
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
+        mapper = self.mapper
         context = self.ctx.template_context()
         out: list[Item] = []
         for item in items:
             if item.meta.get("deleted"):  # removed products carry no mapping to evaluate
                 out.append(item)
                 continue
-            evaluation = self.mapper.evaluate(item.data, context)
+            evaluation = mapper.evaluate(item.data, context)
             if not evaluation.ok or evaluation.payload is None:
                 run.fail(item, evaluation.message(), "mapping")
                 continue

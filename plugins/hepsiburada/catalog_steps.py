@@ -106,6 +106,8 @@ class CategoryAttributes:
     def _ids(self) -> list[str]:
         with self.ctx.db.session() as session:
             ids = leaf_categories(session, self.ctx.channel.id)
+        if not ids and not self.ctx.config.get("category_ids"):
+            return []  # a channel with no categories configured has none to read
         if not ids:
             raise PazarError(
                 "no leaf category is stored for this channel yet: run the category_node flow first"
@@ -115,9 +117,12 @@ class CategoryAttributes:
         return ids
 
     def __iter__(self) -> Iterator[Item]:
+        ids = self._ids()
+        if not ids:
+            return
         client = self.ctx.client()
         base: list[Mapping[str, Any]] | None = None
-        for remote in self._ids():
+        for remote in ids:
             try:
                 groups = client.category_attributes(remote)
                 if base is None:
