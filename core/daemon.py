@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from core.errors import PazarError
 from core.flows.loader import load_flows
 from core.jobs.queue import DEFAULT_LEASE_SECONDS, Lease, finish, heartbeat, lease
-from core.jobs.scheduler import enqueue_due
+from core.jobs.scheduler import PassCache, enqueue_due_cached
 from core.models.channels import Channel
 from core.models.jobs import Daemon as DaemonRow
 from core.models.runs import Run
@@ -50,8 +50,10 @@ def live_daemons(session: Any, now: datetime) -> list[DaemonRow]:
 def _close_interrupted_runs(session: Any, channel_id: int, flow: Any, now: datetime) -> None:
     """Runs a dead daemon left ``running`` for this (channel, flow) end as errors.
 
-    Only one job per (channel, flow) runs at a time, so when a worker starts one,
-    any run still marked running for the pair belongs to a daemon that died.
+    Only one job per (channel, flow) runs at a time, and a job whose worker died
+    stays ``running`` until its lease expires and it is taken over, so only a
+    taken-over job (attempt 2 or more) can find such a run, and any run still
+    marked running for the pair then belongs to the daemon that died.
     """
     runs = Run.__table__
     session.execute(
@@ -101,7 +103,7 @@ class Daemon:
         self.flows = load_flows(registry)
         self.stopping = threading.Event()
         self.stats = DaemonStats()
-        self._seen: dict[tuple[int, str], datetime] = {}
+        self._pass = PassCache()
         self._lock = threading.Lock()
 
     # --- registration -------------------------------------------------------
@@ -144,8 +146,16 @@ class Daemon:
     # --- work -----------------------------------------------------------------
 
     def schedule(self) -> int:
-        with self.db.session() as session:
-            jobs = enqueue_due(session, self.flows.all(), self.clock.now(), self._seen)
+        try:
+            with self.db.session() as session:
+                jobs, ticks = enqueue_due_cached(
+                    session, self.flows.all(), self.clock.now(), self._pass
+                )
+        except BaseException:
+            self._pass = PassCache()  # what it learnt may not have been committed
+            raise
+        if ticks is not None:
+            self._pass.ticks = ticks
         self.stats.enqueued += len(jobs)
         return len(jobs)
 
@@ -166,7 +176,8 @@ class Daemon:
                 if channel is None:
                     raise PazarError(f"channel {taken.channel_id} no longer exists")
                 session.expunge(channel)
-                _close_interrupted_runs(session, taken.channel_id, flow, self.clock.now())
+                if taken.attempt > 1:
+                    _close_interrupted_runs(session, taken.channel_id, flow, self.clock.now())
             except PazarError as exc:
                 problem = exc.message
         self._run(taken, flow, channel, problem)
@@ -206,6 +217,8 @@ class Daemon:
                     # Config-change jobs prepare a channel (categories) before it goes live.
                     force=job.trigger in ("manual", "http", "config_change"),
                     on_final=finish_with_run,
+                    # A scheduled check that found nothing leaves its job row, not a run.
+                    record_empty=job.trigger != "schedule",
                 )
                 run_id, status, error = result.run_id, result.status, result.error
                 ok = result.status != "error"

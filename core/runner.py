@@ -167,6 +167,7 @@ def run_flow(
     echo: Callable[[Any], None] | None = None,
     force: bool = False,
     on_final: Callable[[Any, RunResult], None] | None = None,
+    record_empty: bool = True,
 ) -> RunResult:
     """Run ``flow`` for ``channel`` and return what happened.
 
@@ -176,6 +177,10 @@ def run_flow(
     the run goes on; anything else ends the run with status ``error``.
     ``on_final(session, result)`` runs inside the transaction that closes the run
     (the daemon finishes its job there, so run and job end together or not at all).
+    Without ``record_empty`` (the daemon's scheduled runs) a run that read nothing,
+    logged nothing and ended well leaves no run row: a daemon checks every flow of
+    every channel every few minutes, and a row per empty check would bury the runs
+    that did something (its job row still says when the check happened).
     """
     if not force:
         check_runnable(flow, channel)
@@ -183,7 +188,12 @@ def run_flow(
     result = RunResult(
         run_id=None, flow=flow.ref, channel=channel.slug, trigger=trigger, dry_run=dry_run
     )
-    if not dry_run:
+    started_at = clock.now()
+    recorder = RunRecorder(None, dry_run)
+
+    def open_run() -> None:
+        if dry_run or result.run_id is not None:
+            return
         with db.session() as session:
             run = Run(
                 plugin=flow.plugin,
@@ -191,12 +201,14 @@ def run_flow(
                 channel_id=channel.id,
                 trigger=trigger,
                 status="running",
-                started_at=clock.now(),
+                started_at=started_at,
             )
             session.add(run)
             session.flush()
-            result.run_id = run.id
-    recorder = RunRecorder(result.run_id, dry_run)
+            result.run_id = recorder.run_id = run.id
+
+    if record_empty:
+        open_run()
     pipeline: _Pipeline | None = None
     try:
         pipeline = _Pipeline(
@@ -211,6 +223,7 @@ def run_flow(
             limit=limit,
         )
         for batch in pipeline.batches(limit):
+            open_run()
             _run_batch(pipeline, batch, recorder, result, echo)
             if not dry_run:
                 _write_batch(db, flow, channel, clock, recorder, result)
@@ -232,6 +245,9 @@ def run_flow(
         recorder.log(None, result.error, "error")
     result.duration_ms = int((time.monotonic() - started) * 1000)
     if not dry_run:
+        pending = recorder.batch
+        if result.status != "success" or pending.logs or pending.failed or pending.succeeded:
+            open_run()
         _write_batch(db, flow, channel, clock, recorder, result, final=True, on_final=on_final)
         if hook is not None:
             hook.pazar_run_finished(run=result)
@@ -316,7 +332,8 @@ def _write_batch(
                 duration_ms=result.duration_ms,
                 error=result.error,
             )
-        runs = Run.__table__
-        session.execute(runs.update().where(runs.c.id == result.run_id).values(**values))
+        if result.run_id is not None:
+            runs = Run.__table__
+            session.execute(runs.update().where(runs.c.id == result.run_id).values(**values))
         if final and on_final is not None:
             on_final(session, result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -229,3 +230,59 @@ def test_a_run_left_running_by_a_dead_daemon_is_closed_when_its_job_is_taken_ove
     with db.session() as s:
         statuses = [(r.status, r.error) for r in s.scalars(select(Run).order_by(Run.id))]
     assert statuses == [("error", "interrupted: the daemon running it stopped"), ("success", None)]
+
+
+def test_a_scheduled_check_that_finds_nothing_leaves_its_job_not_a_run(
+    db: Database, registry, cli, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    overlay = tmp_path / "flows" / "testmarket"
+    overlay.mkdir(parents=True)
+    (overlay / "quiet.yaml").write_text(
+        "flow: quiet\ntitle: Nothing to send\nplugin: testmarket\nschedule: every 30s\n"
+        "triggers: [manual]\nsource: {type: testmarket.generate, count: 0}\n"
+        "sink: {type: testmarket.collect}\n"
+    )
+    monkeypatch.setenv("PAZAR_FLOWS_PATH", str(tmp_path / "flows"))
+    clock = FixedClock(T0)
+    (cid,) = _channels(db, load_plugins().registry, clock)
+    stats = Daemon(db, load_plugins().registry, clock=clock).run_once()
+    assert (stats.runs, stats.failed) == (2, 0)  # push (25 records) and quiet (none)
+    with db.session() as s:
+        runs = [(r.flow, r.trigger, r.read) for r in s.scalars(select(Run))]
+        jobs = sorted((j.flow, j.status) for j in s.scalars(select(Job)))
+    assert runs == [("push", "schedule", 25)]
+    assert jobs == [("testmarket/push", "done"), ("testmarket/quiet", "done")]
+    checked = {r["flow"]: r for r in json.loads(cli("status", "--json").output)["last_runs"]}
+    assert checked["testmarket/quiet"]["status"] is None  # checked, never a run
+    assert checked["testmarket/quiet"]["checked_at"] is not None
+    # Asked for by hand, the same empty flow is a run the operator can look up.
+    with db.session() as s:
+        enqueue(s, channel_id=cid, flow="testmarket/quiet", trigger="manual", now=T0)
+    clock.advance(1)
+    assert Daemon(db, load_plugins().registry, clock=clock).drain().runs == 1
+    with db.session() as s:
+        assert s.scalars(select(Run.read).where(Run.flow == "quiet")).all() == [0]
+    shown = json.loads(cli("status", "--json").output)["last_runs"]
+    by_flow = {row["flow"]: row for row in shown}
+    assert by_flow["testmarket/push"]["status"] == "success"
+    assert by_flow["testmarket/quiet"]["status"] == "success"
+
+
+def test_an_idle_pass_notices_a_channel_activated_since_the_last_one(
+    db: Database, registry
+) -> None:  # noqa: ANN001
+    clock = FixedClock(T0)
+    _channels(db, registry, clock)
+    daemon = Daemon(db, registry, clock=clock)
+    assert daemon.schedule() == 1
+    assert daemon.schedule() == 0  # same tick, same channels: nothing to do
+    with db.session() as s:
+        service = ChannelService(s, registry, clock=clock)
+        service.add("testmarket", "late", None)
+        service.set("late", ["feature_flags.push=true"])
+        service.activate("late")
+    assert daemon.schedule() == 1  # the new channel's current tick, at once
+    with db.session() as s:
+        ChannelService(s, registry, clock=clock).deactivate("late")
+    clock.advance(30)
+    assert daemon.schedule() == 1  # the next tick: tm0 only

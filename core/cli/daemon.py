@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from core.cli.context import app
+from core.jobs.queue import DEFAULT_LEASE_SECONDS
 
 
 @click.command("daemon")
@@ -21,8 +22,18 @@ from core.cli.context import app
     show_default=True,
     help="Seconds between scheduler passes (and idle worker polls).",
 )
+@click.option(
+    "--lease-seconds",
+    type=click.IntRange(1, 3600),
+    default=DEFAULT_LEASE_SECONDS,
+    show_default=True,
+    help="How long a job stays leased without a heartbeat: a killed daemon's jobs are "
+    "taken over by another daemon after this long.",
+)
 @click.option("--http", "http", metavar="HOST:PORT", help="Also serve the flow-trigger API.")
-def daemon_command(workers: int, once: bool, poll_seconds: float, http: str | None) -> None:
+def daemon_command(
+    workers: int, once: bool, poll_seconds: float, lease_seconds: int, http: str | None
+) -> None:
     """Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0).
 
     Schedules come from the flow files (`schedule:`) or the channel config's
@@ -40,6 +51,7 @@ def daemon_command(workers: int, once: bool, poll_seconds: float, http: str | No
         hook=ctx.plugins.hook,
         workers=workers,
         poll_seconds=poll_seconds,
+        lease_seconds=lease_seconds,
         say=lambda msg: click.echo(msg, err=True),
     )
     if once:

@@ -62,20 +62,32 @@ def status_command(as_json: bool) -> None:
             .group_by(Run.channel_id, Run.plugin, Run.flow)
             .subquery()
         )
-        last_runs = [
-            {
+        by_pair: dict[tuple[str, str], dict] = {}
+        for r, slug in session.execute(
+            select(Run, Channel.slug)
+            .join(latest, latest.c.id == Run.id)
+            .join(Channel, Channel.id == Run.channel_id)
+        ):
+            by_pair[(slug, f"{r.plugin}/{r.flow}")] = {
                 "channel": slug,
                 "flow": f"{r.plugin}/{r.flow}",
                 "status": r.status,
                 "started_at": r.started_at,
+                "checked_at": None,
             }
-            for r, slug in session.execute(
-                select(Run, Channel.slug)
-                .join(latest, latest.c.id == Run.id)
-                .join(Channel, Channel.id == Run.channel_id)
-                .order_by(Channel.slug, Run.plugin, Run.flow)
+        # Scheduled checks that found nothing leave no run, only their finished job.
+        for slug, flow, checked in session.execute(
+            select(Channel.slug, Job.flow, func.max(Job.finished_at))
+            .join(Channel, Channel.id == Job.channel_id)
+            .where(Job.status == "done")
+            .group_by(Channel.slug, Job.flow)
+        ):
+            row = by_pair.setdefault(
+                (slug, flow),
+                {"channel": slug, "flow": flow, "status": None, "started_at": None},
             )
-        ]
+            row["checked_at"] = checked
+        last_runs = [by_pair[key] for key in sorted(by_pair)]
         late = overdue(session, load_flows(ctx.registry).all(), now)
     data = {
         "daemons": daemons,
@@ -106,8 +118,11 @@ def status_command(as_json: bool) -> None:
         empty="nothing running",
     )
     print_table(
-        ("channel", "flow", "status", "started"),
-        [(r["channel"], r["flow"], r["status"], r["started_at"]) for r in last_runs],
+        ("channel", "flow", "last run", "started", "last checked"),
+        [
+            (r["channel"], r["flow"], r["status"] or "-", r["started_at"] or "-", r["checked_at"])
+            for r in last_runs
+        ],
         title="last runs",
         empty="no runs yet",
     )

@@ -35,6 +35,7 @@ class Lease:
     trigger: str
     payload: Mapping[str, Any]
     owner: str
+    attempt: int = 1  # 2 and more: taken over from a worker whose lease expired
 
 
 def enqueue(
@@ -162,7 +163,14 @@ _TAKE = (
         attempts=_JOBS.c.attempts + 1,
         started_at=bindparam("now"),
     )
-    .returning(_JOBS.c.id, _JOBS.c.channel_id, _JOBS.c.flow, _JOBS.c.trigger, _JOBS.c.payload)
+    .returning(
+        _JOBS.c.id,
+        _JOBS.c.channel_id,
+        _JOBS.c.flow,
+        _JOBS.c.trigger,
+        _JOBS.c.payload,
+        _JOBS.c.attempts,
+    )
 )
 
 
@@ -186,7 +194,9 @@ def lease(
         return None
     if row is None:
         return None
-    return Lease(row.id, row.channel_id, row.flow, row.trigger, row.payload or {}, owner)
+    return Lease(
+        row.id, row.channel_id, row.flow, row.trigger, row.payload or {}, owner, row.attempts
+    )
 
 
 def _held(lease: Lease) -> Any:

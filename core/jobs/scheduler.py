@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.channels import feature_enabled
 from core.flows.model import FlowDef
-from core.flows.schedule import Schedule, parse_schedule
+from core.flows.schedule import parse_schedule
 from core.models.channels import Channel
 from core.models.jobs import Job, ScheduleTick
 
@@ -33,27 +33,27 @@ class Due:
     tick: datetime
 
 
-def schedule_for(flow: FlowDef, channel: Any) -> Schedule | None:
-    override = ((channel.config or {}).get("schedules") or {}).get(flow.flow)
-    text = override or flow.schedule
-    return parse_schedule(text) if text else None
-
-
 def due_ticks(channels: list[Any], flows: list[FlowDef], now: datetime) -> list[Due]:
     """The latest tick of every enabled, scheduled flow of every active channel."""
     by_plugin: dict[str, list[FlowDef]] = {}
     for flow in flows:
         by_plugin.setdefault(flow.plugin, []).append(flow)
     due: list[Due] = []
+    latest: dict[str, datetime] = {}  # schedule text -> its latest tick; shared by channels
     for channel in channels:
         if channel.status != "active":
             continue
+        overrides = (channel.config or {}).get("schedules") or {}
         for flow in by_plugin.get(channel.plugin, []):
             if not feature_enabled(channel, flow.feature_flag):
                 continue
-            schedule = schedule_for(flow, channel)
-            if schedule is not None:
-                due.append(Due(channel.id, flow.ref, schedule.previous_at_or_before(now)))
+            text = overrides.get(flow.flow) or flow.schedule
+            if not text:
+                continue
+            tick = latest.get(text)
+            if tick is None:
+                tick = latest[text] = parse_schedule(text).previous_at_or_before(now)
+            due.append(Due(channel.id, flow.ref, tick))
     return due
 
 
@@ -69,11 +69,67 @@ def _active_channels(session: Session) -> list[Any]:
     )
 
 
+class PassCache:
+    """What a daemon's scheduler learnt on earlier passes, so an idle pass is cheap.
+
+    Every second a daemon asks "is anything due?".  The answer only changes when
+    the active channels change (read as ``(id, updated_at)`` pairs, not whole
+    configs) or when some schedule reaches a new tick, so a pass with neither
+    reads two small columns and stops.  ``seen`` is the last tick handled per
+    (channel, flow).
+    """
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, str], datetime] = {}
+        self.stamp: tuple[Any, ...] | None = None
+        self.channels: list[Any] = []
+        self.texts: set[str] = set()
+        self.ticks: dict[str, datetime] | None = None
+
+
+def _channel_stamp(session: Session) -> tuple[Any, ...]:
+    c = Channel.__table__
+    return tuple(
+        session.execute(
+            select(c.c.id, c.c.updated_at).where(c.c.status == "active").order_by(c.c.id)
+        )
+    )
+
+
+def _schedule_texts(channels: list[Any], flows: list[FlowDef]) -> set[str]:
+    texts = {flow.schedule for flow in flows if flow.schedule}
+    for channel in channels:
+        texts.update(v for v in ((channel.config or {}).get("schedules") or {}).values() if v)
+    return texts
+
+
+def enqueue_due_cached(
+    session: Session, flows: list[FlowDef], now: datetime, cache: PassCache
+) -> tuple[list[int], dict[str, datetime] | None]:
+    """:func:`enqueue_due` that skips the pass when neither the channels nor any
+    schedule's latest tick changed since ``cache`` was last confirmed.
+
+    Returns the job ids and the ticks to confirm with ``cache.ticks = ...`` once
+    the transaction committed (None when there is nothing new to confirm).
+    """
+    stamp = _channel_stamp(session)
+    if stamp != cache.stamp:
+        cache.channels = _active_channels(session)
+        cache.texts = _schedule_texts(cache.channels, flows)
+        cache.stamp, cache.ticks = stamp, None
+    ticks = {text: parse_schedule(text).previous_at_or_before(now) for text in cache.texts}
+    if ticks == cache.ticks:
+        return [], None
+    return enqueue_due(session, flows, now, cache.seen, channels=cache.channels), ticks
+
+
 def enqueue_due(
     session: Session,
     flows: list[FlowDef],
     now: datetime,
     seen: dict[tuple[int, str], datetime] | None = None,
+    *,
+    channels: list[Any] | None = None,
 ) -> list[int]:
     """Claim and enqueue every due tick not claimed yet; returns their job ids.
 
@@ -83,7 +139,8 @@ def enqueue_due(
     ticks (the unique index drops those another daemon claimed), one reads the
     jobs already queued, one inserts the new jobs, one links ticks to jobs.
     """
-    channels = _active_channels(session)
+    if channels is None:
+        channels = _active_channels(session)
     due = due_ticks(channels, flows, now)
     if seen is not None:
         due = [d for d in due if seen.get((d.channel_id, d.flow)) != d.tick]
