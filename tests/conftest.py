@@ -86,6 +86,17 @@ def db_url(
 
 
 @pytest.fixture
+def pg_url(pg_base_url: str | None) -> Iterator[str]:
+    """An empty PostgreSQL database only (tests of many daemons sharing one)."""
+    if pg_base_url is None:
+        pytest.skip("needs PAZAR_TEST_POSTGRES_URL (CI always sets it)")
+    database = Database(pg_base_url)
+    _truncate_all(database)
+    database.dispose()
+    yield pg_base_url
+
+
+@pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     yield database

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,21 +25,10 @@ from core.db import Database
 from core.models.jobs import Job, ScheduleTick
 from core.models.runs import Run
 from core.plugins import load_plugins
-from tests.conftest import _truncate_all
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 CHANNELS, FLOWS, SECONDS, DAEMONS, WORKERS = 20, 5, 60, 3, 2
 FLOW_NAMES = [f"tick_{letter}" for letter in "abcde"][:FLOWS]
-
-
-@pytest.fixture
-def pg(pg_base_url: str | None) -> Iterator[str]:
-    if pg_base_url is None:
-        pytest.skip("needs PAZAR_TEST_POSTGRES_URL (CI always sets it)")
-    database = Database(pg_base_url)
-    _truncate_all(database)
-    database.dispose()
-    yield pg_base_url
 
 
 def _write_flows(root: Path) -> Path:
@@ -80,18 +69,18 @@ def _in_parallel(tasks: list[Callable[[], None]]) -> None:
 
 
 def test_three_daemons_run_every_tick_of_every_channel_and_flow_exactly_once(
-    pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
     monkeypatch.setenv("PAZAR_FLOWS_PATH", str(_write_flows(tmp_path)))
     clock = FixedClock(T0)
-    setup = Database(pg)
+    setup = Database(pg_url)
     with setup.session() as session:
         service = ChannelService(session, load_plugins().registry, clock=clock)
         for n in range(CHANNELS):
             service.add("testmarket", f"tm{n}", None)
             service.activate(f"tm{n}")
-    databases = [Database(pg) for _ in range(DAEMONS)]
+    databases = [Database(pg_url) for _ in range(DAEMONS)]
     daemons = [
         Daemon(db, load_plugins().registry, clock=clock, workers=WORKERS, say=lambda _m: None)
         for db in databases

@@ -19,11 +19,10 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, text
 
 from core.channels import ChannelService
@@ -37,21 +36,10 @@ from core.models.state import BatchRequest, BatchRequestItem, FailedIntegration
 from core.plugins import load_plugins
 from core.sandbox_server import serve_in_thread
 from plugins.hepsiburada.sandbox import create_app
-from tests.conftest import _truncate_all
 
 ROOT = Path(__file__).resolve().parent.parent
 STOCKS, CHANGED_PER_ROUND, KILLS, BATCH = 6_000, 600, 20, 1000
 WAIT = threading.Event()  # never set: its wait() is a bounded poll interval, not a sleep
-
-
-@pytest.fixture
-def pg(pg_base_url: str | None) -> Iterator[str]:
-    if pg_base_url is None:
-        pytest.skip("needs PAZAR_TEST_POSTGRES_URL (CI always sets it)")
-    database = Database(pg_base_url)
-    _truncate_all(database)
-    database.dispose()
-    yield pg_base_url
 
 
 def _until(condition: Callable[[], bool], what: str, seconds: float = 60) -> None:
@@ -66,13 +54,13 @@ def _write_stocks(path: Path, rng: random.Random, skus: list[int]) -> None:
     path.write_text("sku,quantity\n" + "".join(f"S{i:06d},{rng.randrange(0, 500)}\n" for i in skus))
 
 
-def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg: str, tmp_path: Path) -> None:
+def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_path: Path) -> None:
     rng = random.Random(20261129)
     app = create_app(pending_polls=0)
     sandbox = serve_in_thread(app)
     state = app.state.sandbox
     state.seed({"settings": {"accept_unknown_skus": True}})
-    db = Database(pg)
+    db = Database(pg_url)
     registry = load_plugins().registry
     clock = SystemClock()
     (tmp_path / "products.csv").write_text(
@@ -102,7 +90,7 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg: str, tmp_path:
         channel_id = service.get("hb").id
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PAZAR_")},
-        "PAZAR_DATABASE_URL": pg,
+        "PAZAR_DATABASE_URL": pg_url,
         "PAZAR_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTHONPATH": str(ROOT),
     }

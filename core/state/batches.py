@@ -173,6 +173,16 @@ def _pending(session: Session, batch_id: int) -> list[Any]:
     )
 
 
+def _still_open(
+    session: Session, batch_id: int, config: Mapping[str, Any] | None
+) -> tuple[BatchRequest, Mapping[str, Any]]:
+    """The batch results are about (refused once it ended) and its channel's config."""
+    batch = get_batch(session, batch_id)
+    if batch.status in FINAL_BATCH_STATUSES:
+        raise PazarError(f"batch request {batch.id} has already ended ({batch.status})")
+    return batch, config if config is not None else _channel_config(session, batch.channel_id)
+
+
 def record_results(
     session: Session,
     batch_id: int,
@@ -190,11 +200,7 @@ def record_results(
     are penalised too; otherwise it stays ``ongoing`` for the next poll.
     """
     now = _now(clock)
-    batch = get_batch(session, batch_id)
-    if batch.status in FINAL_BATCH_STATUSES:
-        raise PazarError(f"batch request {batch.id} has already ended ({batch.status})")
-    if config is None:
-        config = _channel_config(session, batch.channel_id)
+    batch, config = _still_open(session, batch_id, config)
     pending = {item.object_id: item for item in _pending(session, batch.id)}
     answered: dict[int, Result] = {}
     for result in results:
@@ -234,11 +240,7 @@ def record_done(
     were rejected.
     """
     now = _now(clock)
-    batch = get_batch(session, batch_id)
-    if batch.status in FINAL_BATCH_STATUSES:
-        raise PazarError(f"batch request {batch.id} has already ended ({batch.status})")
-    if config is None:
-        config = _channel_config(session, batch.channel_id)
+    batch, config = _still_open(session, batch_id, config)
     t = BatchRequestItem.__table__
     in_flight = and_(t.c.batch_id == batch.id, t.c.in_flight.is_(True))
     refused: dict[str, str] = {}
