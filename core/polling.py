@@ -81,21 +81,19 @@ class OpenBatches:
 
     def __iter__(self) -> Iterator[Item]:
         ctx = self.ctx
-        if ctx.dry_run:
-            rows = self._waiting()
-        else:
-            with ctx.db.session() as session:
+        with ctx.db.session() as session:
+            if not ctx.dry_run:
                 expired = expire_batches(session, now=ctx.clock.now(), channel_id=ctx.channel.id)
                 if ctx.run is not None:
                     for batch in expired:
                         ctx.run.log(batch.local_batch_id, f"batch failed: {batch.error}", "warning")
-            rows = self._waiting()
+            rows = self._waiting(session)
         for row in rows:
             if ctx.keys and row["local_batch_id"] not in ctx.keys:
                 continue
             yield Item(key=row["local_batch_id"], data=row, meta={"batch_id": row["id"]})
 
-    def _waiting(self) -> list[dict[str, Any]]:
+    def _waiting(self, session: Any) -> list[dict[str, Any]]:
         stmt = select(
             BatchRequest.id,
             BatchRequest.local_batch_id,
@@ -109,9 +107,8 @@ class OpenBatches:
         )
         if self.content_types:
             stmt = stmt.where(BatchRequest.content_type.in_(self.content_types))
-        with self.ctx.db.session() as session:
-            # Open batches per channel are few (one per upload still processing).
-            return [dict(r._mapping) for r in session.execute(stmt.order_by(BatchRequest.id))]
+        # Open batches per channel are few (one per upload still processing).
+        return [dict(r._mapping) for r in session.execute(stmt.order_by(BatchRequest.id))]
 
 
 class PollSink:

@@ -177,7 +177,11 @@ _TAKE = (
 def lease(
     session: Session, *, owner: str, now: datetime, seconds: int = DEFAULT_LEASE_SECONDS
 ) -> Lease | None:
-    """Take the next job for ``owner`` (the caller commits), or None."""
+    """Take the next job for ``owner`` (the caller commits), or None.
+
+    Call it first in a transaction: losing the race for a (channel, flow) to
+    another worker rolls the transaction back (cheaper than a savepoint per lease).
+    """
     params = {"now": now, "owner": owner, "expires": now + timedelta(seconds=seconds)}
     if session.get_bind().dialect.name == "postgresql":
         job_id = session.execute(_CANDIDATES_LOCKED, {"now": now}).scalar()
@@ -188,9 +192,9 @@ def lease(
         # An expired lease taken over is the same row, so the one-running index holds.
         stmt = _TAKE.where(_JOBS.c.id == _CANDIDATES.scalar_subquery())
     try:
-        with session.begin_nested():
-            row = session.connection().execute(stmt, params).first()
+        row = session.connection().execute(stmt, params).first()
     except IntegrityError:  # another worker started this (channel, flow) a moment ago
+        session.rollback()  # lease comes first in its transaction: nothing else is lost
         return None
     if row is None:
         return None

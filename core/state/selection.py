@@ -454,8 +454,11 @@ def iter_selection(
     page_size: int = 500,
     limit: int | None = None,
     keys: Sequence[str] | None = None,
+    cursor: int | None = None,
 ) -> Any:
     """Yield selected rows page by page (each page its own short read).
+
+    ``cursor``: the stream's cursor when the caller read it already.
 
     Order: penalties whose retry is due, then the change stream from the
     cursor on; or only ``keys`` when given.
@@ -486,8 +489,9 @@ def iter_selection(
                     remaining -= 1
         return
     fence = wants_fence(db.dialect)
-    with db.session() as session:
-        cursor = read_cursor(session, scope.channel_id, scope.content_type, source)
+    if cursor is None:
+        with db.session() as session:
+            cursor = read_cursor(session, scope.channel_id, scope.content_type, source)
     for after, retries in ((0, True), (cursor, False)):
         while True:
             page = page_size if remaining is None else min(page_size, remaining)

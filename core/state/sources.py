@@ -19,7 +19,7 @@ from core.models.state import IntegrationAction
 from core.pipeline import Item, RunHandle, StepContext
 from core.registry import StepType
 from core.state.actions import actions_for, payload_hash
-from core.state.selection import Scope, catalog_code, catalog_id, iter_selection
+from core.state.selection import Scope, catalog_code, catalog_id, iter_selection, read_cursor
 
 PAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -55,20 +55,27 @@ class ChangeSource:
         self.page_size = int(size)
 
     def scope(self) -> Scope:
-        channel = self.ctx.channel
         with self.ctx.db.session() as session:
-            cat = catalog_id(session, catalog_code(channel))
+            return self._scope(session)
+
+    def _scope(self, session: Any) -> Scope:
+        channel = self.ctx.channel
+        cat = catalog_id(session, catalog_code(channel))
         return Scope(channel_id=channel.id, content_type=self.content_type, catalog_id=cat)
 
     def __iter__(self) -> Iterator[Item]:
+        with self.ctx.db.session() as session:  # scope and cursor in one short read
+            scope = self._scope(session)
+            cursor = read_cursor(session, scope.channel_id, self.content_type, self.source)
         rows = iter_selection(
             self.ctx.db,
             self.source,
-            self.scope(),
+            scope,
             clock=self.ctx.clock,
             page_size=self.page_size,
             limit=self.ctx.limit,
             keys=self.ctx.keys,
+            cursor=cursor,
         )
         for row in rows:
             yield self.item(row)
