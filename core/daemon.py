@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from core.errors import PazarError
 from core.flows.loader import load_flows
@@ -34,6 +34,7 @@ from core.runner import run_flow
 log = logging.getLogger("pazar.daemon")
 
 STALE_AFTER = timedelta(seconds=60)
+_CHANNEL_STAMP = select(Channel.updated_at).where(Channel.id == bindparam("id"))
 
 
 def live_daemons(session: Any, now: datetime) -> list[DaemonRow]:
@@ -66,6 +67,56 @@ def _close_interrupted_runs(session: Any, channel_id: int, flow: Any, now: datet
         )
         .values(status="error", error="interrupted: the daemon running it stopped", finished_at=now)
     )
+
+
+class _Heartbeats:
+    """Extends the leases of every job this daemon is running, a third of the lease
+    at a time, from one thread: a thread per job cost more than an empty run."""
+
+    def __init__(self, db: Any, clock: Any, lease_seconds: int) -> None:
+        self.db, self.clock, self.lease_seconds = db, clock, lease_seconds
+        self.held: dict[tuple[str, int], Lease] = {}
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def hold(self, job: Lease) -> None:
+        with self.lock:
+            self.held[(job.owner, job.job_id)] = job
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._loop, daemon=True)
+                self.thread.start()
+
+    def release(self, job: Lease) -> None:
+        with self.lock:
+            self.held.pop((job.owner, job.job_id), None)
+
+    def _loop(self) -> None:
+        while not self.done.wait(self.lease_seconds / 3):
+            self.beat()
+
+    def beat(self) -> None:
+        """Extend every held lease once; a lease another worker took over is let go."""
+        with self.lock:
+            jobs = list(self.held.values())
+        for job in jobs:
+            try:
+                with self.db.session() as session:
+                    kept = heartbeat(session, job, now=self.clock.now(), seconds=self.lease_seconds)
+            except Exception:  # noqa: BLE001 - the next beat tries again
+                log.warning("job %s: heartbeat failed", job.job_id, exc_info=True)
+                continue
+            if not kept:
+                log.warning("job %s: lease lost", job.job_id)
+                self.release(job)
+
+    def stop(self) -> None:
+        with self.lock:
+            thread, self.thread = self.thread, None
+        if thread is not None:
+            self.done.set()
+            thread.join()
+            self.done = threading.Event()
 
 
 @dataclass
@@ -104,6 +155,8 @@ class Daemon:
         self.stopping = threading.Event()
         self.stats = DaemonStats()
         self._pass = PassCache()
+        self._channels: dict[int, Any] = {}  # id -> detached Channel, see _channel
+        self._heartbeats = _Heartbeats(db, clock, lease_seconds)
         self._lock = threading.Lock()
 
     # --- registration -------------------------------------------------------
@@ -172,16 +225,30 @@ class Daemon:
                 return False
             try:
                 flow = self.flows.get(taken.flow)
-                channel = session.get(Channel, taken.channel_id)
-                if channel is None:
-                    raise PazarError(f"channel {taken.channel_id} no longer exists")
-                session.expunge(channel)
+                channel = self._channel(session, taken.channel_id)
                 if taken.attempt > 1:
                     _close_interrupted_runs(session, taken.channel_id, flow, self.clock.now())
             except PazarError as exc:
                 problem = exc.message
         self._run(taken, flow, channel, problem)
         return True
+
+    def _channel(self, session: Any, channel_id: int) -> Any:
+        """The channel as of now, loaded again only when it changed since the last job.
+
+        Every change to a channel moves its ``updated_at``, so reading that one
+        column tells whether the detached copy kept from an earlier job still holds.
+        """
+        stamp = session.execute(_CHANNEL_STAMP, {"id": channel_id}).scalar()
+        if stamp is None:
+            raise PazarError(f"channel {channel_id} no longer exists")
+        cached = self._channels.get(channel_id)
+        if cached is not None and cached.updated_at == stamp:
+            return cached
+        channel = session.get(Channel, channel_id)
+        session.expunge(channel)
+        self._channels[channel_id] = channel
+        return channel
 
     def _run(self, job: Lease, flow: Any, channel: Any, problem: str | None) -> None:
         ok, run_id, error, status = False, None, problem, "error"
@@ -199,9 +266,7 @@ class Daemon:
             )
             finished = True
 
-        beat = threading.Event()
-        pulse = threading.Thread(target=self._pulse, args=(job, beat), daemon=True)
-        pulse.start()
+        self._heartbeats.hold(job)
         try:
             if problem is None:
                 keys = list(job.payload.get("skus") or []) or None
@@ -228,8 +293,7 @@ class Daemon:
             log.debug("job %s failed", job.job_id, exc_info=True)
             error = f"{type(exc).__name__}: {exc}"
         finally:
-            beat.set()
-            pulse.join()
+            self._heartbeats.release(job)
         if not finished:
             with self.db.session() as session:
                 finish(session, job, now=self.clock.now(), ok=ok, run_id=run_id, error=error)
@@ -242,14 +306,6 @@ class Daemon:
             + (f" — {error}" if error else "")
         )
 
-    def _pulse(self, job: Lease, done: threading.Event) -> None:
-        """Extend the lease while the run goes on (a third of the lease each time)."""
-        while not done.wait(self.lease_seconds / 3):
-            with self.db.session() as session:
-                if not heartbeat(session, job, now=self.clock.now(), seconds=self.lease_seconds):
-                    log.warning("job %s: lease lost", job.job_id)
-                    return
-
     # --- loops ----------------------------------------------------------------
 
     def run_once(self) -> DaemonStats:
@@ -260,13 +316,17 @@ class Daemon:
             while self.work_one(f"{self.id}-once"):
                 pass
         finally:
+            self._heartbeats.stop()
             self._beat(stopped=True)
         return self.stats
 
     def drain(self) -> DaemonStats:
         """Run queued jobs until none is runnable (no scheduling, no registration)."""
-        while self.work_one(f"{self.id}-drain"):
-            pass
+        try:
+            while self.work_one(f"{self.id}-drain"):
+                pass
+        finally:
+            self._heartbeats.stop()
         return self.stats
 
     def run_forever(self) -> DaemonStats:
@@ -289,6 +349,7 @@ class Daemon:
             self.stopping.set()
             for thread in threads:
                 thread.join()
+            self._heartbeats.stop()
             self._beat(stopped=True)
         return self.stats
 

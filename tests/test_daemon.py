@@ -286,3 +286,35 @@ def test_an_idle_pass_notices_a_channel_activated_since_the_last_one(
         ChannelService(s, registry, clock=clock).deactivate("late")
     clock.advance(30)
     assert daemon.schedule() == 1  # the next tick: tm0 only
+
+
+def test_heartbeats_keep_running_jobs_leased_and_let_go_of_lost_ones(
+    db: Database, registry
+) -> None:  # noqa: ANN001
+    from core.daemon import _Heartbeats
+
+    clock = FixedClock(T0)
+    ids = _channels(db, registry, clock, count=2)
+    with db.session() as s:
+        for cid in ids:
+            enqueue(s, channel_id=cid, flow="testmarket/push", trigger="manual", now=T0)
+    with db.session() as s:
+        mine = lease(s, owner="me", now=T0, seconds=60)
+    with db.session() as s:
+        other = lease(s, owner="me-too", now=T0, seconds=60)
+    beats = _Heartbeats(db, clock, 60)
+    beats.held = {("me", mine.job_id): mine, ("me-too", other.job_id): other}
+    clock.advance(50)
+    beats.beat()  # both extended to +50 +60
+    clock.advance(50)
+    with db.session() as s:  # still held at +100: nobody can take them
+        assert lease(s, owner="thief", now=clock.now(), seconds=60) is None
+    clock.advance(61)  # 'me-too' stops beating (its worker hung); its lease runs out
+    beats.held.pop(("me-too", other.job_id))
+    beats.beat()
+    with db.session() as s:
+        stolen = lease(s, owner="thief", now=clock.now(), seconds=60)
+    assert stolen is not None and stolen.job_id == other.job_id
+    beats.held[("me-too", other.job_id)] = other
+    beats.beat()  # the lost lease is let go, the held one kept
+    assert list(beats.held) == [("me", mine.job_id)]
