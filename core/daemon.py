@@ -107,8 +107,10 @@ class _Heartbeats:
                 log.warning("job %s: heartbeat failed", job.job_id, exc_info=True)
                 continue
             if not kept:
-                log.warning("job %s: lease lost", job.job_id)
-                self.release(job)
+                with self.lock:  # a job that just finished is not a lost lease
+                    lost = self.held.pop((job.owner, job.job_id), None) is not None
+                if lost:
+                    log.warning("job %s: lease lost", job.job_id)
 
     def stop(self) -> None:
         with self.lock:

@@ -36,6 +36,7 @@ _PLACEHOLDER = re.compile(r"\$?\{(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_
 _ATTRIBUTE_FILTERS = frozenset(
     {"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique", "min", "max"}
 )
+_DICT_ATTRIBUTES = frozenset(dir(dict))
 # Bounds on the operators that could make one template eat the machine.
 MAX_POWER_EXPONENT = 256
 MAX_REPEAT_LENGTH = 1_000_000
@@ -120,6 +121,17 @@ class _Sandbox(ImmutableSandboxedEnvironment):
     """The immutable sandbox, plus bounds on ``**`` and sequence repetition."""
 
     intercepted_binops = frozenset({"**", "*"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        # ``record.sku`` on a plain dict: Jinja tries the attribute first and falls back
+        # to the item after an AttributeError, which costs more than the rest of the
+        # lookup.  A plain dict has no attribute outside dir(dict), so reading the item
+        # straight away gives the same result; anything else takes Jinja's own path.
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            value = obj.get(attribute, missing)
+            if value is not missing:
+                return value
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "**" and isinstance(right, int) and abs(right) > MAX_POWER_EXPONENT:
