@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.errors import ValidationError
 from core.flows.schedule import ScheduleError, parse_schedule
@@ -122,3 +124,17 @@ def test_invalid_schedules_say_why_and_what_is_expected(text: str, why: str) -> 
     assert message.endswith("expected a cron expression ('*/5 * * * *') or 'every 30s'")
     assert isinstance(caught.value, ValidationError)
     assert caught.value.exit_code == 2
+
+
+@given(
+    text=st.sampled_from(["* * * * *", "*/5 * * * *", "0 5 * * *", "every 30s", "every 7s"]),
+    offsets=st.lists(st.integers(-3600, 3 * 86400), min_size=1, max_size=20),
+)
+def test_a_pass_cache_gives_the_schedules_own_latest_tick(text: str, offsets: list[int]) -> None:
+    from core.jobs.scheduler import PassCache
+
+    cache = PassCache()
+    base = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
+    for offset in offsets:  # forwards, backwards, within and across windows
+        now = base + timedelta(seconds=offset)
+        assert cache.latest_tick(text, now) == parse_schedule(text).previous_at_or_before(now)

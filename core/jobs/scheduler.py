@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import String, bindparam, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -85,14 +85,26 @@ class PassCache:
         self.channels: list[Any] = []
         self.texts: set[str] = set()
         self.ticks: dict[str, datetime] | None = None
+        self.windows: dict[str, tuple[datetime, datetime]] = {}  # text -> (tick, next tick)
+
+    def latest_tick(self, text: str, now: datetime) -> datetime:
+        """A schedule's latest tick at or before ``now``; cron arithmetic only when
+        ``now`` left the window between the tick it found last and the next one."""
+        window = self.windows.get(text)
+        if window is not None and window[0] <= now < window[1]:
+            return window[0]
+        schedule = parse_schedule(text)
+        tick = schedule.previous_at_or_before(now)
+        self.windows[text] = (tick, schedule.next_after(tick))
+        return tick
 
 
 def _channel_stamp(session: Session) -> tuple[Any, ...]:
     c = Channel.__table__
+    # The stored value as the driver returns it: compared, never used as a time.
+    updated = type_coerce(c.c.updated_at, String)
     return tuple(
-        session.execute(
-            select(c.c.id, c.c.updated_at).where(c.c.status == "active").order_by(c.c.id)
-        )
+        session.execute(select(c.c.id, updated).where(c.c.status == "active").order_by(c.c.id))
     )
 
 
@@ -117,7 +129,7 @@ def enqueue_due_cached(
         cache.channels = _active_channels(session)
         cache.texts = _schedule_texts(cache.channels, flows)
         cache.stamp, cache.ticks = stamp, None
-    ticks = {text: parse_schedule(text).previous_at_or_before(now) for text in cache.texts}
+    ticks = {text: cache.latest_tick(text, now) for text in cache.texts}
     if ticks == cache.ticks:
         return [], None
     return enqueue_due(session, flows, now, cache.seen, channels=cache.channels), ticks
