@@ -210,11 +210,30 @@ def _held(lease: Lease) -> Any:
     )
 
 
+# Every run extends and ends a lease: these two statements are built once.
+_HELD = _JOBS.update().where(
+    _JOBS.c.id == bindparam("job_id"),
+    _JOBS.c.lease_owner == bindparam("owner"),
+    _JOBS.c.status == _const("running"),
+)
+_EXTEND = _HELD.values(lease_expires_at=bindparam("expires"))
+_END = _HELD.values(
+    status=bindparam("status"),
+    finished_at=bindparam("finished"),
+    run_id=bindparam("run"),
+    error=bindparam("error"),
+    lease_expires_at=None,
+)
+
+
 def heartbeat(
     session: Session, lease: Lease, *, now: datetime, seconds: int = DEFAULT_LEASE_SECONDS
 ) -> bool:
     """Extend the lease; False when it was lost (taken over after expiring)."""
-    result = session.execute(_held(lease).values(lease_expires_at=now + timedelta(seconds=seconds)))
+    result = session.execute(
+        _EXTEND,
+        {"job_id": lease.job_id, "owner": lease.owner, "expires": now + timedelta(seconds=seconds)},
+    )
     return bool(result.rowcount)
 
 
@@ -229,13 +248,15 @@ def finish(
 ) -> bool:
     """Record the end of a job; only the lease holder can. Returns whether it did."""
     result = session.execute(
-        _held(lease).values(
-            status="done" if ok else "failed",
-            finished_at=now,
-            run_id=run_id,
-            error=error,
-            lease_expires_at=None,
-        )
+        _END,
+        {
+            "job_id": lease.job_id,
+            "owner": lease.owner,
+            "status": "done" if ok else "failed",
+            "finished": now,
+            "run": run_id,
+            "error": error,
+        },
     )
     return bool(result.rowcount)
 

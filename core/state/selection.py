@@ -52,11 +52,14 @@ def catalog_code(channel: Any) -> str:
     return str((getattr(channel, "config", None) or {}).get("catalog_code") or channel.slug)
 
 
-def catalog_id(session: Session, code: str) -> int | None:
+@functools.cache
+def _catalog_by_code() -> Select[Any]:
     catalogs = commerce_table("catalogs")
-    return session.execute(
-        select(catalogs.c.id).where(catalogs.c.code == code)
-    ).scalar_one_or_none()
+    return select(catalogs.c.id).where(catalogs.c.code == bindparam("code"))
+
+
+def catalog_id(session: Session, code: str) -> int | None:
+    return session.execute(_catalog_by_code(), {"code": code}).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -359,14 +362,16 @@ def wants_fence(dialect: str) -> bool:
     return dialect == "postgresql"
 
 
+_CURSOR = select(SyncCursor.version).where(
+    SyncCursor.channel_id == bindparam("channel_id"),
+    SyncCursor.content_type == bindparam("content_type"),
+    SyncCursor.source == bindparam("source"),
+)
+
+
 def read_cursor(session: Session, channel_id: int, content_type: str, source: str) -> int:
-    value = session.execute(
-        select(SyncCursor.version).where(
-            SyncCursor.channel_id == channel_id,
-            SyncCursor.content_type == content_type,
-            SyncCursor.source == source,
-        )
-    ).scalar_one_or_none()
+    params = {"channel_id": channel_id, "content_type": content_type, "source": source}
+    value = session.execute(_CURSOR, params).scalar_one_or_none()
     return int(value or 0)
 
 
