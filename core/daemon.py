@@ -16,7 +16,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -126,7 +126,6 @@ class DaemonStats:
     enqueued: int = 0
     runs: int = 0
     failed: int = 0
-    results: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class Daemon:
@@ -302,7 +301,6 @@ class Daemon:
         with self._lock:
             self.stats.runs += 1
             self.stats.failed += 0 if ok else 1
-            self.stats.results.append((job.flow, status, error or ""))
         self.say(
             f"job {job.job_id} {job.flow} ({job.trigger}): {status}"
             + (f" — {error}" if error else "")
