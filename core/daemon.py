@@ -15,13 +15,14 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
+from core.channels import resolved_config
 from core.errors import PazarError
 from core.flows.loader import load_flows
 from core.jobs.queue import DEFAULT_LEASE_SECONDS, Lease, finish, heartbeat, lease
@@ -156,7 +157,7 @@ class Daemon:
         self.stopping = threading.Event()
         self.stats = DaemonStats()
         self._pass = PassCache()
-        self._channels: dict[int, Any] = {}  # id -> detached Channel, see _channel
+        self._channels: dict[int, tuple[Any, Any]] = {}  # id -> (Channel, config), see _channel
         self._heartbeats = _Heartbeats(db, clock, lease_seconds)
         self._lock = threading.Lock()
 
@@ -219,39 +220,53 @@ class Daemon:
         The lease, the channel read and closing runs a dead daemon left open are
         one transaction; the run's end and the job's end are another (see _run).
         """
-        channel, flow, problem = None, None, None
+        channel, config, flow, problem = None, None, None, None
         with self.db.session() as session:
             taken = lease(session, owner=owner, now=self.clock.now(), seconds=self.lease_seconds)
             if taken is None:
                 return False
             try:
                 flow = self.flows.get(taken.flow)
-                channel = self._channel(session, taken.channel_id)
+                channel, config = self._channel(session, taken.channel_id)
                 if taken.attempt > 1:
                     _close_interrupted_runs(session, taken.channel_id, flow, self.clock.now())
             except PazarError as exc:
                 problem = exc.message
-        self._run(taken, flow, channel, problem)
+        self._run(taken, flow, channel, config, problem)
         return True
 
-    def _channel(self, session: Any, channel_id: int) -> Any:
-        """The channel as of now, loaded again only when it changed since the last job.
+    def _channel(self, session: Any, channel_id: int) -> tuple[Any, Mapping[str, Any] | None]:
+        """The channel as of now and its resolved config, loaded and resolved again
+        only when the channel changed since the last job.
 
         Every change to a channel moves its ``updated_at``, so reading that one
         column tells whether the detached copy kept from an earlier job still holds.
+        Resolving the config (schema defaults, ``env:`` secrets) cost more than the
+        rest of an empty run.
         """
         stamp = session.execute(_CHANNEL_STAMP, {"id": channel_id}).scalar()
         if stamp is None:
             raise PazarError(f"channel {channel_id} no longer exists")
         cached = self._channels.get(channel_id)
-        if cached is not None and cached.updated_at == stamp:
+        if cached is not None and cached[0].updated_at == stamp:
             return cached
         channel = session.get(Channel, channel_id)
         session.expunge(channel)
-        self._channels[channel_id] = channel
-        return channel
+        try:
+            config: Mapping[str, Any] | None = resolved_config(channel, self.registry)
+        except PazarError:
+            config = None  # each run resolves it again and logs why it cannot
+        self._channels[channel_id] = (channel, config)
+        return channel, config
 
-    def _run(self, job: Lease, flow: Any, channel: Any, problem: str | None) -> None:
+    def _run(
+        self,
+        job: Lease,
+        flow: Any,
+        channel: Any,
+        config: Mapping[str, Any] | None,
+        problem: str | None,
+    ) -> None:
         ok, run_id, error, status = False, None, problem, "error"
         finished = False
 
@@ -285,6 +300,7 @@ class Daemon:
                     on_final=finish_with_run,
                     # A scheduled check that found nothing leaves its job row, not a run.
                     record_empty=job.trigger != "schedule",
+                    config=config,
                 )
                 run_id, status, error = result.run_id, result.status, result.error
                 ok = result.status != "error"

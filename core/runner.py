@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,12 +89,14 @@ class _Pipeline:
         dry_run: bool,
         keys: list[str] | None,
         limit: int | None,
+        config: Mapping[str, Any] | None = None,
     ) -> None:
         self.client: Any = None
         market = registry.marketplaces.get(flow.plugin)
         factory = market.client_factory if market is not None else None
         templates = build_template_env(registry)
-        config = resolved_config(channel, registry)
+        if config is None:
+            config = resolved_config(channel, registry)
 
         def client_factory() -> Any:
             if self.client is None:
@@ -168,6 +170,7 @@ def run_flow(
     force: bool = False,
     on_final: Callable[[Any, RunResult], None] | None = None,
     record_empty: bool = True,
+    config: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Run ``flow`` for ``channel`` and return what happened.
 
@@ -181,6 +184,8 @@ def run_flow(
     logged nothing and ended well leaves no run row: a daemon checks every flow of
     every channel every few minutes, and a row per empty check would bury the runs
     that did something (its job row still says when the check happened).
+    ``config``: the channel's resolved config when the caller keeps one (the daemon
+    resolves it once per channel version); steps read it and never change it.
     """
     if not force:
         check_runnable(flow, channel)
@@ -221,6 +226,7 @@ def run_flow(
             dry_run=dry_run,
             keys=keys,
             limit=limit,
+            config=config,
         )
         for batch in pipeline.batches(limit):
             open_run()

@@ -318,3 +318,25 @@ def test_heartbeats_keep_running_jobs_leased_and_let_go_of_lost_ones(
     beats.held[("me-too", other.job_id)] = other
     beats.beat()  # the lost lease is let go, the held one kept
     assert list(beats.held) == [("me", mine.job_id)]
+
+
+def test_a_channel_whose_secret_is_missing_fails_its_runs_with_the_reason(
+    db: Database, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    clock = FixedClock(T0)
+    _channels(db, registry, clock)
+    with db.session() as s:
+        ChannelService(s, registry, clock=clock).set("tm0", ["api_key=env:TM_KEY_IS_UNSET"])
+    monkeypatch.delenv("TM_KEY_IS_UNSET", raising=False)
+    daemon = Daemon(db, registry, clock=clock)
+    assert daemon.run_once().failed == 1
+    with db.session() as s:
+        run = s.scalars(select(Run)).one()
+    assert run.status == "error" and "TM_KEY_IS_UNSET" in run.error
+    # Once the variable exists, the same daemon resolves it: nothing kept the failure.
+    monkeypatch.setenv("TM_KEY_IS_UNSET", "k")
+    with db.session() as s:
+        enqueue(s, channel_id=run.channel_id, flow="testmarket/push", trigger="manual", now=T0)
+    assert daemon.drain().failed == 1  # still counted from before; this run succeeds
+    with db.session() as s:
+        assert [r.status for r in s.scalars(select(Run).order_by(Run.id))] == ["error", "success"]
