@@ -1,9 +1,8 @@
 """The job queue: enqueue, lease with heartbeat, finish; safe with many daemons.
 
-PostgreSQL: a candidate is locked with ``FOR UPDATE SKIP LOCKED`` and taken
-with ``UPDATE … RETURNING`` in the same transaction, so concurrent workers never
-take the same job.  SQLite: one ``UPDATE … WHERE id = (SELECT …) RETURNING``
-under its single writer.  A partial unique index allows one running job per
+PostgreSQL: ``UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)
+RETURNING …``, one statement, so concurrent workers never take the same job.
+SQLite: one ``UPDATE … WHERE id = (SELECT …) RETURNING`` under its single writer.  A partial unique index allows one running job per
 (channel, flow); a worker that loses that race simply leases nothing this time.
 A lease that expired (its daemon died) is taken over; only the current lease
 holder can finish a job, so a late zombie cannot overwrite the new result.
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, literal, or_, select
+from sqlalchemy import bindparam, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,8 +115,16 @@ def _const(value: Any) -> Any:
     return literal(value, literal_execute=True)
 
 
-def _candidates() -> Any:
-    """Jobs a worker may take at ``:now``, oldest first (built once, Core only)."""
+def _candidates(lock: bool) -> Any:
+    """The id of the job a worker should take at ``:now`` (built once, Core only).
+
+    First a job whose lease expired (its daemon died: take it over), else the
+    oldest runnable queued job.  Two plain index scans, not one OR: a scan in
+    ``ix_jobs_status_not_before_id`` order stops at the first live candidate, and
+    on PostgreSQL it marks the entries of jobs already taken as dead, so a busy
+    queue does not slow down until the next vacuum.  ``COALESCE`` evaluates the
+    second only when the first finds nothing.
+    """
     j = _JOBS
     before, running = j.alias("before"), j.alias("running")
     now = bindparam("now")
@@ -135,25 +142,28 @@ def _candidates() -> Any:
             running.c.channel_id == j.c.channel_id,
             running.c.flow == j.c.flow,
             running.c.status == _const("running"),
-            running.c.id != j.c.id,
             running.c.lease_expires_at > now,
         )
         .exists()
     )
-    takeable = or_(
-        and_(j.c.status == _const("queued"), j.c.not_before <= now),
-        and_(j.c.status == _const("running"), j.c.lease_expires_at <= now),
-    )
-    return (
+    expired = (
         select(j.c.id)
-        .where(takeable, ~waiting_on, ~busy)
+        .where(j.c.status == _const("running"), j.c.lease_expires_at <= now)
+        .order_by(j.c.lease_expires_at, j.c.id)
+        .limit(_const(1))
+    )
+    queued = (
+        select(j.c.id)
+        .where(j.c.status == _const("queued"), j.c.not_before <= now, ~waiting_on, ~busy)
         .order_by(j.c.not_before, j.c.id)
         .limit(_const(1))
     )
+    if lock:
+        expired = expired.with_for_update(skip_locked=True)
+        queued = queued.with_for_update(skip_locked=True)
+    return func.coalesce(expired.scalar_subquery(), queued.scalar_subquery())
 
 
-_CANDIDATES = _candidates()
-_CANDIDATES_LOCKED = _CANDIDATES.with_for_update(skip_locked=True)
 _TAKE = (
     _JOBS.update()
     .values(
@@ -174,6 +184,13 @@ _TAKE = (
 )
 
 
+# PostgreSQL: the candidate is locked (SKIP LOCKED) and taken in one statement, one round
+# trip.  SQLite: the same without row locks, under its single writer; an expired lease
+# taken over is the same row, so the one-running index holds.
+_TAKE_LOCKED = _TAKE.where(_JOBS.c.id == _candidates(lock=True))
+_TAKE_NEXT = _TAKE.where(_JOBS.c.id == _candidates(lock=False))
+
+
 def lease(
     session: Session, *, owner: str, now: datetime, seconds: int = DEFAULT_LEASE_SECONDS
 ) -> Lease | None:
@@ -183,14 +200,8 @@ def lease(
     another worker rolls the transaction back (cheaper than a savepoint per lease).
     """
     params = {"now": now, "owner": owner, "expires": now + timedelta(seconds=seconds)}
-    if session.get_bind().dialect.name == "postgresql":
-        job_id = session.execute(_CANDIDATES_LOCKED, {"now": now}).scalar()
-        if job_id is None:
-            return None
-        stmt = _TAKE.where(_JOBS.c.id == job_id)
-    else:
-        # An expired lease taken over is the same row, so the one-running index holds.
-        stmt = _TAKE.where(_JOBS.c.id == _CANDIDATES.scalar_subquery())
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stmt = _TAKE_LOCKED if postgres else _TAKE_NEXT
     try:
         row = session.connection().execute(stmt, params).first()
     except IntegrityError:  # another worker started this (channel, flow) a moment ago

@@ -39,7 +39,7 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     __table_args__ = (
-        Index("ix_jobs_status_not_before", "status", "not_before"),
+        Index("ix_jobs_status_not_before_id", "status", "not_before", "id"),
         Index("ix_jobs_channel_flow_status", "channel_id", "flow", "status"),
         # At most one running job per (channel, flow), enforced by the database itself.
         Index(
