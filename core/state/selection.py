@@ -15,6 +15,7 @@ second query driven by the penalty index, whatever their version.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -494,15 +495,21 @@ def iter_selection(
                     remaining -= 1
         return
     fence = wants_fence(db.dialect)
-    if cursor is None:
-        with db.session() as session:
-            cursor = read_cursor(session, scope.channel_id, scope.content_type, source)
-    for after, retries in ((0, True), (cursor, False)):
-        while True:
-            page = page_size if remaining is None else min(page_size, remaining)
-            if page <= 0:
-                return
-            with db.session() as session:
+    # Consecutive reads share a transaction until one returns rows: an idle channel's
+    # cursor, retry page and stream page cost one round of BEGIN/COMMIT, not three.
+    # A transaction never stays open while rows are handed out.
+    reads = contextlib.ExitStack()
+    session: Session | None = None
+    try:
+        for after, retries in ((0, True), (cursor, False)):
+            while True:
+                page = page_size if remaining is None else min(page_size, remaining)
+                if page <= 0:
+                    return
+                if session is None:
+                    session = reads.enter_context(db.session())
+                if after is None:
+                    after = read_cursor(session, scope.channel_id, scope.content_type, source)
                 rows = _page(
                     session,
                     source,
@@ -513,13 +520,18 @@ def iter_selection(
                     retries=retries,
                     fence=fence,
                 )
-            for row in rows:
-                yield {**dict(row), "_stream": not retries}
-            if remaining is not None:
-                remaining -= len(rows)
-            if len(rows) < page:
-                break
-            after = rows[-1]["version"]
+                if rows:
+                    reads.close()
+                    session = None
+                for row in rows:
+                    yield {**dict(row), "_stream": not retries}
+                if remaining is not None:
+                    remaining -= len(rows)
+                if len(rows) < page:
+                    break
+                after = rows[-1]["version"]
+    finally:
+        reads.close()
 
 
 class _Explain(Executable, ClauseElement):
