@@ -10,10 +10,8 @@ Every error shape of the service becomes :class:`HepsiburadaError` with the mark
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +21,7 @@ from typing import Any
 import httpx
 
 from core.errors import ConfigError
+from core.tls import shared_tls_context
 from plugins.hepsiburada import api
 from plugins.hepsiburada.errors import HepsiburadaError, excerpt, remote_message_of
 
@@ -162,13 +161,6 @@ def _retry_after_seconds(response: httpx.Response, default: float) -> float:
     return default
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    """One verifying TLS context per process: loading the CA bundle costs ~20 ms,
-    and a daemon opens a client for every run of every channel."""
-    return httpx.create_ssl_context()
-
-
 class HepsiburadaClient:
     """The merchant API for one channel.  Use as a context manager or call :meth:`close`."""
 
@@ -217,7 +209,7 @@ class HepsiburadaClient:
             headers={"User-Agent": user_agent, "Accept": "application/json"},
             timeout=httpx.Timeout(timeout),
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
-            verify=_tls_context(),
+            verify=shared_tls_context(),
             transport=transport,
         )
 
