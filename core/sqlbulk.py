@@ -12,7 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
+
+def dialect_insert(session: Session, table: Table) -> Any:
+    """The INSERT of the session's dialect, for ``ON CONFLICT`` (both dialects spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _processed(processor: Callable[[Any], Any], values: list[Any]) -> list[Any]:

@@ -117,6 +117,13 @@ class SandboxHandle:
     def info(self) -> dict[str, Any]:
         return self._ok(self.http.get("/_sandbox/info"))
 
+    def add_orders(self, orders: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._ok(self.http.post("/_sandbox/orders", json={"orders": orders}))
+
+    def oms(self) -> dict[str, Any]:
+        """Every order line and package the sandbox holds."""
+        return self._ok(self.http.get("/_sandbox/orders"))
+
     def config(self, **overrides: Any) -> dict[str, Any]:
         """A channel config (the seed's keys) pointing at this sandbox."""
         creds = self.info()["config"]

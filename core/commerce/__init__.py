@@ -29,3 +29,10 @@ def pazar_register_commerce_backends(register: Callable[..., None]) -> None:
             description="Products, prices, stocks, orders and refunds in pazar's own database.",
         )
     )
+
+
+@hookimpl
+def pazar_register_steps(register: Callable[..., None]) -> None:
+    from core.commerce.steps import STEP_TYPES
+
+    register(*STEP_TYPES)

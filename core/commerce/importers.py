@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Table, bindparam, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.clock import SystemClock
@@ -38,7 +37,7 @@ from core.models.commerce import (
     Stock,
     Township,
 )
-from core.sqlbulk import executemany
+from core.sqlbulk import dialect_insert, executemany
 
 CHUNK = 5000
 FORMATS = ("csv", "jsonl", "json")
@@ -275,11 +274,6 @@ def _parse(
 # --- writing --------------------------------------------------------------------
 
 
-def _insert(session: Session, table: Table) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
 def upsert_changed(
     session: Session,
     table: Table,
@@ -302,7 +296,7 @@ def upsert_changed(
         for offset, row in enumerate(rows):
             row["version"] = first + offset
             row["updated_at"] = now
-    stmt = _insert(session, table)
+    stmt = dialect_insert(session, table)
     excluded = stmt.excluded
     updates = {name: excluded[name] for name in compare}
     if versioned:
@@ -483,7 +477,7 @@ class CatalogItems(Importer):
         catalogs = Catalog.__table__
         codes = sorted({row["catalog"] for _, row in chunk})
         session.execute(
-            _insert(session, catalogs).on_conflict_do_nothing(index_elements=["code"]),
+            dialect_insert(session, catalogs).on_conflict_do_nothing(index_elements=["code"]),
             [{"code": code, "name": code} for code in codes],
         )
         catalog_ids = dict(
@@ -576,7 +570,7 @@ class Addresses(Importer):
         cities, towns, districts = City.__table__, Township.__table__, District.__table__
         names = sorted({r["city"] for r in rows})
         session.execute(
-            _insert(session, cities).on_conflict_do_nothing(index_elements=["name"]),
+            dialect_insert(session, cities).on_conflict_do_nothing(index_elements=["name"]),
             [{"name": n} for n in names],
         )
         city_id = dict(
@@ -586,7 +580,9 @@ class Addresses(Importer):
         )
         pairs = sorted({(city_id[r["city"]], r["township"]) for r in rows})
         session.execute(
-            _insert(session, towns).on_conflict_do_nothing(index_elements=["city_id", "name"]),
+            dialect_insert(session, towns).on_conflict_do_nothing(
+                index_elements=["city_id", "name"]
+            ),
             [{"city_id": c, "name": t} for c, t in pairs],
         )
         town_id = {

@@ -23,6 +23,11 @@ class CommerceBackend(Protocol):
     def create_order(self, order: Mapping[str, Any]) -> tuple[int, bool]:
         """Create once per (channel, marketplace number, package id); (id, created)."""
 
+    def create_orders(
+        self, orders: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Many orders at once; per order (id or None, created, why it was refused or None)."""
+
     def cancel_order_items(
         self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None
     ) -> int: ...

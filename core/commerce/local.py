@@ -16,17 +16,16 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
 from core.commerce.importers import RowError, decimal, product_ids, upsert_changed
+from core.commerce.orders import create_orders
 from core.commerce.saleability import reasons_not_saleable
 from core.commerce.versioning import next_version
 from core.errors import NotFoundError, ValidationError
 from core.models.commerce import (
-    Address,
     AddressMapping,
     CancellationReason,
     CancellationRequest,
     CargoCompany,
     City,
-    Customer,
     District,
     Order,
     OrderItem,
@@ -129,100 +128,25 @@ class LocalCommerce:
         """Create the order once per (channel, marketplace number, package id).
 
         ``order``: remote_number, package_id, number (formatted), status, currency,
-        amount, customer {remote_id, email, first_name, last_name, phone},
-        shipping_address / billing_address {first_name, last_name, phone, line,
-        city, township, district, postcode}, items [{remote_id, sku, quantity,
-        price}], extra.  Returns (order id, created).
+        amount, cargo_company_id, tracking_number, tracking_url, customer
+        {remote_id, email, first_name, last_name, phone}, shipping_address /
+        billing_address {first_name, last_name, phone, line, city, township,
+        district, postcode, ...extra}, items [{remote_id, sku, quantity, price}],
+        extra.  Returns (order id, created).
         """
-        s, now = self.session, self.clock.now()
-        remote_number = str(order["remote_number"])
-        package_id = str(order.get("package_id") or "")
-        existing = s.scalar(
-            select(Order.id).where(
-                Order.channel_id == self.channel.id,
-                Order.remote_number == remote_number,
-                Order.package_id == package_id,
-            )
-        )
-        if existing is not None:
-            return existing, False
-        customer_id = self._customer(order.get("customer"))
-        row = Order(
-            channel_id=self.channel.id,
-            remote_number=remote_number,
-            package_id=package_id,
-            number=str(order.get("number") or remote_number),
-            status=str(order.get("status") or "new"),
-            customer_id=customer_id,
-            currency=str(order.get("currency") or "TRY"),
-            amount=Decimal(str(order.get("amount") or 0)),
-            extra=dict(order.get("extra") or {}),
-            version=next_version(s),
-            created_at=now,
-            updated_at=now,
-        )
-        s.add(row)
-        s.flush()
-        items = list(order.get("items") or [])
-        ids = product_ids(s, [str(i["sku"]) for i in items])
-        s.add_all(
-            OrderItem(
-                order_id=row.id,
-                remote_id=str(i["remote_id"]),
-                sku=str(i["sku"]),
-                product_id=ids.get(str(i["sku"])),
-                quantity=int(i.get("quantity") or 1),
-                price=Decimal(str(i.get("price") or 0)),
-            )
-            for i in items
-        )
-        for kind in ("shipping", "billing"):
-            data = order.get(f"{kind}_address")
-            if data:
-                s.add(Address(order_id=row.id, kind=kind, **self._address_fields(data)))
-        s.flush()
-        return row.id, True
+        order_id, created, problem = self.create_orders([order])[0]
+        if problem:
+            raise ValidationError(problem)
+        assert order_id is not None
+        return order_id, created
 
-    def _customer(self, data: Mapping[str, Any] | None) -> int | None:
-        if not data:
-            return None
-        remote_id = str(data.get("remote_id") or data.get("email") or "")
-        if not remote_id:
-            return None
-        found = self.session.scalar(
-            select(Customer.id).where(
-                Customer.channel_id == self.channel.id, Customer.remote_id == remote_id
-            )
+    def create_orders(
+        self, orders: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Many orders in a few statements; per order (id, created, problem)."""
+        return create_orders(
+            self.session, self.channel.id, orders, now=self.clock.now(), address=self.address
         )
-        if found is not None:
-            return found
-        customer = Customer(
-            channel_id=self.channel.id,
-            remote_id=remote_id,
-            email=data.get("email"),
-            first_name=str(data.get("first_name") or ""),
-            last_name=str(data.get("last_name") or ""),
-            phone=data.get("phone"),
-        )
-        self.session.add(customer)
-        self.session.flush()
-        return customer.id
-
-    def _address_fields(self, data: Mapping[str, Any]) -> dict[str, Any]:
-        place = self.address(
-            str(data.get("city") or ""), str(data.get("township") or ""), data.get("district")
-        )
-        return {
-            "first_name": str(data.get("first_name") or ""),
-            "last_name": str(data.get("last_name") or ""),
-            "phone": data.get("phone"),
-            "line": str(data.get("line") or ""),
-            "postcode": data.get("postcode"),
-            "city_id": place.get("city_id"),
-            "township_id": place.get("township_id"),
-            "district_id": place.get("district_id"),
-            "extra": {k: v for k, v in data.items() if k not in _ADDRESS_KEYS},
-        }
 
     def cancel_order_items(
         self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None
@@ -369,18 +293,6 @@ class LocalCommerce:
             if found is not None:
                 return found
         return self.session.scalar(base.where(AddressMapping.channel_id.is_(None)))
-
-
-_ADDRESS_KEYS = {
-    "first_name",
-    "last_name",
-    "phone",
-    "line",
-    "city",
-    "township",
-    "district",
-    "postcode",
-}
 
 
 def decide_refund(

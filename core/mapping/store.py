@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, case, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from core.models.marketplace import (
@@ -26,15 +25,11 @@ from core.models.marketplace import (
     MarketplaceAttributeValue,
     MarketplaceCategory,
 )
+from core.sqlbulk import dialect_insert
 
 PATH_SEPARATOR = " > "
 CHUNK = 2000  # rows per statement: well under SQLite's bound-parameter limit per row set
 _COMPARED = ("name", "group", "mandatory", "type", "multi_value")
-
-
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def _chunks(rows: Sequence[dict[str, Any]]) -> Iterable[Sequence[dict[str, Any]]]:
@@ -48,7 +43,7 @@ def _upsert(
     """Insert or update ``rows`` on their natural key, one statement per chunk."""
     if not rows:
         return
-    stmt = _insert(session, table)
+    stmt = dialect_insert(session, table)
     updated = [c for c in rows[0] if c not in keys]
     stmt = stmt.on_conflict_do_update(
         index_elements=list(keys), set_={c: stmt.excluded[c] for c in updated}
@@ -81,7 +76,7 @@ def upsert_categories(
     """Store a page of categories; paths are filled by :func:`refresh_paths` afterwards."""
     rows = [category_row(c, channel_id, now) for c in categories]
     t = MarketplaceCategory.__table__
-    stmt = _insert(session, t)
+    stmt = dialect_insert(session, t)
     set_ = {
         c: stmt.excluded[c]
         for c in ("parent_remote_id", "name", "leaf", "available", "status", "seen_at")

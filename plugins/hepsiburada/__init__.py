@@ -66,11 +66,12 @@ def pazar_register_marketplaces(register: Callable[..., None]) -> None:
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
     from plugins.hepsiburada.catalog_steps import STEP_TYPES as CATALOG_STEPS
+    from plugins.hepsiburada.order_steps import STEP_TYPES as ORDER_STEPS
     from plugins.hepsiburada.product_steps import STEP_TYPES as PRODUCT_STEPS
     from plugins.hepsiburada.steps import register_steps
 
     register_steps(register)
-    register(*CATALOG_STEPS, *PRODUCT_STEPS)
+    register(*CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS)
 
 
 pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)

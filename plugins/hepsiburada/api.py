@@ -129,3 +129,35 @@ HEADER_RETRY_AFTER: Final = "Retry-After"
 HEADER_RL_REMAINING: Final = "X-RateLimit-Remaining"
 HEADER_RL_RESET: Final = "X-RateLimit-Reset"
 HEADER_RL_LIMIT: Final = "X-RateLimit-Limit"
+
+# --- oms-external (orders, packages), base = config "oms_url" -------------------------------
+ORDER_LINES_PATH: Final = "/orders/merchantid/{merchant_id}"
+PACKAGES_PATH: Final = "/packages/merchantid/{merchant_id}"
+# The SIT test-order stub (its own host in SIT; the sandbox serves it on its one base URL).
+# Note the camel-case ``merchantId`` the stub uses (DOC, TK, LC).
+TEST_ORDER_PATH: Final = "/orders/merchantId/{merchant_id}"
+
+# Open line items: ``offset``/``limit``, limit required, at most 100 (OAS, DOC, UR).
+ORDER_LINES_MAX_LIMIT: Final = 100
+# Package list: ``limit`` at most 10 (also the default) and a capital-O ``Offset`` (OAS);
+# ``begindate``/``enddate`` span at most 24 hours.
+PACKAGES_MAX_LIMIT: Final = 10
+PACKAGES_MAX_WINDOW_HOURS: Final = 24
+# CHOICE: the package list is a bare array with its paging counts in response headers whose
+# names no source gives.  The sandbox sends ``X-Total-Count``; the client does not rely on it
+# and reads pages until one comes back shorter than the limit.
+HEADER_TOTAL_COUNT: Final = "X-Total-Count"
+
+# OMS dates are ``yyyy-MM-dd HH:mm`` in Turkey's local time (UTC+3, no DST since 2016); ISO
+# values silently match nothing (DOC, UR, TK).
+OMS_DATE_FORMAT: Final = "%Y-%m-%d %H:%M"
+TURKEY_UTC_OFFSET_HOURS: Final = 3
+
+# Seed section 9, flag get_orders: packages of the last 12 hours are retrieved on every run.
+GET_ORDERS_WINDOW_HOURS: Final = 12
+
+# CHOICE: the reference lists a package row's "shipping/billing address fields" without their
+# names.  Packages here carry the line representation's documented objects instead:
+# ``shippingAddress`` {addressId, name, address, email, phoneNumber, countryCode, city, town,
+# district, postalCode} and ``invoice`` {turkishIdentityNumber, taxNumber, taxOffice,
+# address{...same keys}}; the client reads both from one place (``plugins.hepsiburada.orders``).

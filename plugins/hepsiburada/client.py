@@ -1,4 +1,4 @@
-"""HTTP client for the Hepsiburada merchant API (catalog, listing; orders come in part 2).
+"""HTTP client for the Hepsiburada merchant API: catalog (mpop), listing and orders (OMS).
 
 One pooled ``httpx.Client`` per channel, so a flow's thousands of calls reuse connections.
 Transport trouble (connection errors, timeouts, 5xx) is retried a bounded number of times with
@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -585,6 +586,109 @@ class HepsiburadaClient:
     def upload_shipping_info(self, rows: Sequence[Mapping[str, Any]] | bytes) -> str:
         return self.upload("shipping-info-uploads", rows)
 
+    # -- orders (oms) ------------------------------------------------------------------------
+    def _oms_url(self, template: str) -> str:
+        if not self.oms_url:
+            raise ConfigError("oms_url is empty: set the Hepsiburada OMS URL in the channel config")
+        return self.oms_url + template.format(merchant_id=self.merchant_id)
+
+    def _oms_list(self, response: httpx.Response, key: str | None) -> list[Any]:
+        body = self._json(response)
+        rows = body.get(key) if key and isinstance(body, dict) else body
+        if not isinstance(rows, list):
+            where = f"'{key}' list" if key else "JSON array"
+            raise HepsiburadaError(
+                f"Hepsiburada {response.request.method} {response.request.url.path}: expected a "
+                f"{where}, got {excerpt(response.content, 80)!r}",
+                kind="malformed",
+                status=response.status_code,
+            )
+        if not all(isinstance(row, dict) for row in rows):
+            raise HepsiburadaError(
+                f"Hepsiburada {response.request.method} {response.request.url.path}: "
+                "a row is not an object",
+                kind="malformed",
+                status=response.status_code,
+            )
+        return rows
+
+    def order_lines(
+        self,
+        *,
+        begin: datetime | None = None,
+        end: datetime | None = None,
+        page_size: int = api.ORDER_LINES_MAX_LIMIT,
+    ) -> Iterator[Mapping[str, Any]]:
+        """Paid line items not packaged yet (``Open``), page by page (``offset``/``limit``)."""
+        url = self._oms_url(api.ORDER_LINES_PATH)
+        params: dict[str, Any] = {"limit": min(page_size, api.ORDER_LINES_MAX_LIMIT)}
+        if begin is not None:
+            params["begindate"] = oms_date(begin)
+        if end is not None:
+            params["enddate"] = oms_date(end)
+        offset = 0
+        while True:
+            rows = self._oms_list(
+                self._request("GET", url, params={**params, "offset": offset}), "items"
+            )
+            yield from rows
+            offset += len(rows)
+            if len(rows) < params["limit"]:
+                return
+
+    def packages(
+        self, *, begin: datetime, end: datetime, page_size: int = api.PACKAGES_MAX_LIMIT
+    ) -> Iterator[Mapping[str, Any]]:
+        """Packages created between ``begin`` and ``end`` (at most 24 hours apart).
+
+        The list is a bare array; pages are read until one is shorter than the limit
+        (the paging headers' names are unpublished, see ``api.HEADER_TOTAL_COUNT``).
+        """
+        if end - begin > timedelta(hours=api.PACKAGES_MAX_WINDOW_HOURS):
+            raise ValueError(
+                f"Hepsiburada lists packages of at most {api.PACKAGES_MAX_WINDOW_HOURS} hours at once"
+            )
+        url = self._oms_url(api.PACKAGES_PATH)
+        limit = min(page_size, api.PACKAGES_MAX_LIMIT)
+        params = {"begindate": oms_date(begin), "enddate": oms_date(end), "limit": limit}
+        offset = 0
+        while True:
+            rows = self._oms_list(
+                self._request("GET", url, params={**params, "Offset": offset}), None
+            )
+            yield from rows
+            offset += len(rows)
+            if len(rows) < limit:
+                return
+
+    def create_package(
+        self, lines: Sequence[Mapping[str, Any]], *, cargo_company: str | None = None
+    ) -> Mapping[str, Any]:
+        """Pack open line items (``[{id, quantity}]``); returns ``{packageNumber, barcode}``."""
+        body: dict[str, Any] = {
+            "lineItemRequests": [
+                {"id": str(x["id"]), "quantity": int(x["quantity"])} for x in lines
+            ]
+        }
+        if cargo_company:
+            body["cargoCompany"] = cargo_company
+        url = self._oms_url(api.PACKAGES_PATH)
+        response = self._request(
+            "POST",
+            url,
+            content=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        answer = self._json(response)
+        if not isinstance(answer, dict) or not answer.get("packageNumber"):
+            raise HepsiburadaError(
+                f"Hepsiburada POST {httpx.URL(url).path}: no packageNumber in "
+                f"{excerpt(response.content, 80)!r}",
+                kind="malformed",
+                status=response.status_code,
+            )
+        return answer
+
     def upload_status(self, kind: str, upload_id: str) -> UploadStatus:
         """Where an upload stands, with its rejected rows (errors and price validations)."""
         kind = api.UPLOAD_KIND_ALIASES.get(kind, kind)
@@ -597,6 +701,12 @@ class HepsiburadaClient:
                 kind="malformed",
             )
         return parse_upload_status(kind, upload_id, body)
+
+
+def oms_date(moment: datetime) -> str:
+    """An OMS query date: ``yyyy-MM-dd HH:mm`` in Turkey's local time (UTC+3)."""
+    local = moment.astimezone(UTC) + timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)
+    return local.strftime(api.OMS_DATE_FORMAT)
 
 
 def parse_upload_status(kind: str, upload_id: str, body: Mapping[str, Any]) -> UploadStatus:

@@ -3,7 +3,9 @@
 It answers the same paths, auth rules and envelopes as the real service (facts and choices in
 :mod:`plugins.hepsiburada.api`): mpop categories / attributes / values / product import and
 import status, listing list and the asynchronous stock, price, inventory and shipping-info
-uploads with per-row errors inside a 200.  Control endpoints under ``/_sandbox/`` (no auth)
+uploads with per-row errors inside a 200, and the OMS order side: open line items, packaging,
+the package list and the SIT test-order stub (:mod:`plugins.hepsiburada.sandbox_oms`).
+Control endpoints under ``/_sandbox/`` (no auth)
 seed data, read back what arrived and inject faults.  Everything is deterministic: ids come
 from counters, an upload finishes after a fixed number of status polls.
 """
@@ -30,6 +32,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from plugins.hepsiburada import api
+from plugins.hepsiburada.sandbox_oms import OmsBook, OmsError, parse_oms_date, sit_order
 
 DEFAULT_MERCHANT_ID = "4e1d1a2b-7c3f-4b8e-9a61-5d2f0c9e8b17"
 DEFAULT_PASSWORD = "Sbx4Pazar2Ky"  # a service key: 12 alphanumeric characters
@@ -268,6 +271,8 @@ class SandboxState:
                 "accept_unknown_skus": False,
                 "max_pending_uploads": 0,
                 "max_upload_rows": api.MAX_UPLOAD_ROWS,
+                # The OMS's "now" (ISO), for tests on an injected clock; null: the real time.
+                "now": None,
             }
             self.categories: dict[int, dict[str, Any]] = {}
             self.attributes: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -278,11 +283,19 @@ class SandboxState:
             self.imports: dict[str, dict[str, Any]] = {}
             self.faults: dict[str, Any] = {}
             self.requests: deque[dict[str, Any]] = deque(maxlen=2000)
+            self.oms = OmsBook(lambda: self.credentials["merchant_id"], self.oms_now)
             self._counter = 0
             self._hb_counter = 0
             self.correlation = 0
             if not empty:
                 self.seed(default_catalog())
+
+    def oms_now(self) -> datetime:
+        fixed = self.settings.get("now")
+        if not fixed:
+            return datetime.now(UTC)
+        moment = datetime.fromisoformat(str(fixed).replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
     def _next_id(self) -> str:
         self._counter += 1
@@ -311,6 +324,8 @@ class SandboxState:
             for key in settings:
                 if key not in self.settings:
                     raise ValueError(f"unknown setting {key!r}; one of {', '.join(self.settings)}")
+            if settings.get("now"):
+                datetime.fromisoformat(str(settings["now"]).replace("Z", "+00:00"))
             categories = [self._category(raw) for raw in doc.get("categories") or []]
             attributes = {
                 str(cid): {
@@ -426,6 +441,8 @@ class SandboxState:
                     "GET /_sandbox/listings",
                     "GET|POST|DELETE /_sandbox/faults",
                     "GET /_sandbox/requests",
+                    "POST /_sandbox/orders",
+                    "GET /_sandbox/orders",
                 ],
                 "settings": dict(self.settings),
             }
@@ -1111,6 +1128,92 @@ def _upload_status(request: Request, state: SandboxState, body: bytes) -> Any:
 
 
 # --- control --------------------------------------------------------------------------------
+# --- oms ------------------------------------------------------------------------------------
+def _oms(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except OmsError as exc:
+        raise _Reply(JSONResponse({"message": exc.message}, status_code=exc.status)) from None
+
+
+def _merchant_sku_to_hb(state: SandboxState) -> Callable[[str], str]:
+    def hb_sku(merchant_sku: str) -> str:
+        listing = state.listings.get(merchant_sku)
+        return str(listing["hepsiburadaSku"]) if listing else f"HBV{merchant_sku}"
+
+    return hb_sku
+
+
+def _oms_window(request: Request) -> tuple[Any, Any]:
+    q = request.query_params
+    return _oms(
+        lambda: (
+            parse_oms_date(q.get("begindate"), "begindate"),
+            parse_oms_date(q.get("enddate"), "enddate"),
+        )
+    )
+
+
+def _order_lines(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    if "limit" not in request.query_params:
+        raise _bad_request("limit is required", "oms")
+    limit = _int_param(request, "limit", api.ORDER_LINES_MAX_LIMIT)
+    if not 1 <= limit <= api.ORDER_LINES_MAX_LIMIT:
+        raise _bad_request(f"limit must be between 1 and {api.ORDER_LINES_MAX_LIMIT}", "oms")
+    offset = _int_param(request, "offset", 0)
+    begin, end = _oms_window(request)
+    rows = state.oms.open_lines(begin, end)
+    return {
+        "items": rows[offset : offset + limit],
+        "totalCount": len(rows),
+        "limit": limit,
+        "offset": offset,
+        "pageCount": (len(rows) + limit - 1) // limit,
+    }
+
+
+def _packages(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    q = request.query_params
+    limit = _int_param(request, "limit", api.PACKAGES_MAX_LIMIT)
+    if not 1 <= limit <= api.PACKAGES_MAX_LIMIT:
+        raise _bad_request(f"limit must be between 1 and {api.PACKAGES_MAX_LIMIT}", "oms")
+    offset = _int_param(request, "Offset", _int_param(request, "offset", 0))
+    begin, end = _oms_window(request)
+    hours = _int_param(request, "timespan", 0) if q.get("timespan") else None
+    rows = _oms(lambda: state.oms.packages_between(begin, end, hours))
+    return JSONResponse(
+        rows[offset : offset + limit], headers={api.HEADER_TOTAL_COUNT: str(len(rows))}
+    )
+
+
+def _create_package(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        raise _bad_request("body is not valid JSON", "oms") from None
+    if not isinstance(doc, Mapping):
+        raise _bad_request("body must be a JSON object", "oms")
+    return _oms(
+        lambda: state.oms.create_package(
+            doc.get("lineItemRequests"), cargo_company=doc.get("cargoCompany")
+        )
+    )
+
+
+def _test_order(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        raise _bad_request("body is not valid JSON", "oms") from None
+    order = _oms(lambda: sit_order(doc))
+    _oms(lambda: state.oms.add_orders([order], _merchant_sku_to_hb(state)))
+    return JSONResponse(str(order["orderNumber"]))
+
+
 async def _json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
@@ -1205,6 +1308,22 @@ def _c_faults(request: Request, state: SandboxState, doc: Any) -> Any:
         return copy.deepcopy(state.faults)
 
 
+def _c_orders(request: Request, state: SandboxState, doc: Any) -> Any:
+    """POST {orders: [...]} adds paid orders (see ``OmsBook.add_orders``); GET lists all."""
+    with state.lock:
+        if request.method == "POST":
+            if not isinstance(doc, Mapping):
+                raise ValueError('body must be {"orders": [...]}')
+            try:
+                return state.oms.add_orders(doc.get("orders"), _merchant_sku_to_hb(state))
+            except OmsError as exc:
+                raise ValueError(exc.message) from None
+        return {
+            "lines": copy.deepcopy(list(state.oms.lines.values())),
+            "packages": copy.deepcopy(list(state.oms.packages.values())),
+        }
+
+
 def _c_requests(request: Request, state: SandboxState, doc: Any) -> Any:
     with state.lock:
         return {"requests": list(state.requests)}
@@ -1230,6 +1349,11 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route(listing, _api(_listings), methods=["GET"]),
         Route(f"{listing}/{{kind}}", _api(_upload), methods=["POST"]),
         Route(f"{listing}/{{kind}}/id/{{upload_id}}", _api(_upload_status), methods=["GET"]),
+        Route(api.ORDER_LINES_PATH, _api(_order_lines), methods=["GET"]),
+        Route(api.PACKAGES_PATH, _api(_packages), methods=["GET"]),
+        Route(api.PACKAGES_PATH, _api(_create_package), methods=["POST"]),
+        Route(api.TEST_ORDER_PATH, _api(_test_order), methods=["POST"]),
+        Route("/_sandbox/orders", _control(_c_orders), methods=["GET", "POST"]),
         Route("/_sandbox/info", _control(_c_info), methods=["GET"]),
         Route("/_sandbox/reset", _control(_c_reset), methods=["POST"]),
         Route("/_sandbox/seed", _control(_c_seed), methods=["POST"]),

@@ -1,0 +1,227 @@
+"""Writing marketplace orders into the local backend, a batch at a time.
+
+An order is created once per (channel, marketplace order number, package id):
+the unique key on ``orders`` makes a re-read package (every get-orders run reads
+the last hours again, and a run killed mid-batch reads its batch again) a no-op
+rather than a second order.  A batch costs a fixed handful of statements
+whatever its size: existing keys, customers, cargo companies, versions, then
+one multi-row insert each for orders, items and addresses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from core.commerce.importers import product_ids
+from core.commerce.versioning import reserve_versions
+from core.models.commerce import Address, CargoCompany, Customer, Order, OrderItem
+from core.sqlbulk import dialect_insert
+
+ADDRESS_KEYS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "line",
+    "city",
+    "township",
+    "district",
+    "postcode",
+)
+AddressResolver = Callable[[str, str, str | None], Mapping[str, Any]]
+
+
+def order_key(order: Mapping[str, Any]) -> tuple[str, str]:
+    return str(order["remote_number"]), str(order.get("package_id") or "")
+
+
+def existing_orders(
+    session: Session, channel_id: int, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """Local ids of the orders among ``keys`` (remote number, package id) already stored."""
+    numbers = sorted({number for number, _ in keys})
+    wanted = set(keys)
+    found: dict[tuple[str, str], int] = {}
+    for start in range(0, len(numbers), 900):
+        rows = session.execute(
+            select(Order.remote_number, Order.package_id, Order.id).where(
+                Order.channel_id == channel_id,
+                Order.remote_number.in_(numbers[start : start + 900]),
+            )
+        )
+        found.update({(n, p): i for n, p, i in rows if (n, p) in wanted})
+    return found
+
+
+def create_orders(
+    session: Session,
+    channel_id: int,
+    orders: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+    address: AddressResolver,
+) -> list[tuple[int | None, bool, str | None]]:
+    """Store the orders not stored yet; per order ``(id, created, problem)``.
+
+    ``problem`` is set (and nothing stored for that order) when the order names
+    a cargo company id that does not exist.  Field shapes: see
+    :meth:`core.commerce.local.LocalCommerce.create_order`.
+    """
+    keys = [order_key(o) for o in orders]
+    known = existing_orders(session, channel_id, keys)
+    cargo_ids = {o["cargo_company_id"] for o in orders if o.get("cargo_company_id") is not None}
+    valid_cargo = (
+        set(session.scalars(select(CargoCompany.id).where(CargoCompany.id.in_(cargo_ids))))
+        if cargo_ids
+        else set()
+    )
+    results: list[tuple[int | None, bool, str | None]] = []
+    new: list[tuple[int, Mapping[str, Any]]] = []
+    seen: set[tuple[str, str]] = set()
+    for n, (order, key) in enumerate(zip(orders, keys, strict=True)):
+        cargo = order.get("cargo_company_id")
+        if key in known:
+            results.append((known[key], False, None))
+        elif cargo is not None and cargo not in valid_cargo:
+            results.append((None, False, f"cargo company id {cargo} does not exist locally"))
+        elif key in seen:
+            results.append((None, False, None))  # the same package twice in one batch
+        else:
+            seen.add(key)
+            results.append((None, True, None))
+            new.append((n, order))
+    if not new:
+        return results
+    customers = _customer_ids(session, channel_id, [o.get("customer") for _, o in new])
+    first = reserve_versions(session, len(new))
+    rows = [
+        {
+            "channel_id": channel_id,
+            "remote_number": order_key(o)[0],
+            "package_id": order_key(o)[1],
+            "number": str(o.get("number") or o["remote_number"]),
+            "status": str(o.get("status") or "new"),
+            "customer_id": customers.get(_customer_key(o.get("customer"))),
+            "currency": str(o.get("currency") or "TRY"),
+            "amount": Decimal(str(o.get("amount") or 0)),
+            "cargo_company_id": o.get("cargo_company_id"),
+            "tracking_number": o.get("tracking_number"),
+            "tracking_url": o.get("tracking_url"),
+            "extra": dict(o.get("extra") or {}),
+            "version": first + i,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i, (_, o) in enumerate(new)
+    ]
+    table = Order.__table__
+    inserted = session.execute(
+        insert(table).returning(table.c.id, table.c.remote_number, table.c.package_id), rows
+    ).all()
+    ids = {(r.remote_number, r.package_id): r.id for r in inserted}
+    items, addresses = _children(session, [(ids[order_key(o)], o) for _, o in new], address)
+    if items:
+        session.execute(insert(OrderItem.__table__), items)
+    if addresses:
+        session.execute(insert(Address.__table__), addresses)
+    for n, order in new:
+        results[n] = (ids[order_key(order)], True, None)
+    return results
+
+
+def _customer_key(data: Mapping[str, Any] | None) -> str:
+    if not data:
+        return ""
+    return str(data.get("remote_id") or data.get("email") or "")
+
+
+def _customer_ids(
+    session: Session, channel_id: int, customers: Sequence[Mapping[str, Any] | None]
+) -> dict[str, int]:
+    """Ids of the orders' customers, creating the missing ones (first details win)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for data in customers:
+        key = _customer_key(data)
+        if key and key not in rows and data is not None:
+            rows[key] = {
+                "channel_id": channel_id,
+                "remote_id": key,
+                "email": data.get("email"),
+                "first_name": str(data.get("first_name") or ""),
+                "last_name": str(data.get("last_name") or ""),
+                "phone": data.get("phone"),
+            }
+    if not rows:
+        return {}
+    table = Customer.__table__
+    session.execute(
+        dialect_insert(session, table).on_conflict_do_nothing(
+            index_elements=["channel_id", "remote_id"]
+        ),
+        list(rows.values()),
+    )
+    found = session.execute(
+        select(table.c.remote_id, table.c.id).where(
+            table.c.channel_id == channel_id, table.c.remote_id.in_(list(rows))
+        )
+    )
+    return dict(found.all())
+
+
+def _children(
+    session: Session, created: Sequence[tuple[int, Mapping[str, Any]]], address: AddressResolver
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Item and address rows of newly created orders (one lookup per distinct place)."""
+    skus = [str(i["sku"]) for _, o in created for i in o.get("items") or []]
+    products = product_ids(session, skus)
+    places: dict[tuple[str, str, str | None], Mapping[str, Any]] = {}
+    items: list[dict[str, Any]] = []
+    addresses: list[dict[str, Any]] = []
+    for order_id, order in created:
+        for item in order.get("items") or []:
+            sku = str(item["sku"])
+            items.append(
+                {
+                    "order_id": order_id,
+                    "remote_id": str(item["remote_id"]),
+                    "sku": sku,
+                    "product_id": products.get(sku),
+                    "quantity": int(item.get("quantity") or 1),
+                    "price": Decimal(str(item.get("price") or 0)),
+                    "status": "new",
+                    "cancellation_reason_id": None,
+                }
+            )
+        for kind in ("shipping", "billing"):
+            data = order.get(f"{kind}_address")
+            if not data:
+                continue
+            where = (
+                str(data.get("city") or ""),
+                str(data.get("township") or ""),
+                data.get("district"),
+            )
+            if where not in places:
+                places[where] = address(*where)
+            place = places[where]
+            addresses.append(
+                {
+                    "order_id": order_id,
+                    "kind": kind,
+                    "first_name": str(data.get("first_name") or ""),
+                    "last_name": str(data.get("last_name") or ""),
+                    "phone": data.get("phone"),
+                    "line": str(data.get("line") or ""),
+                    "postcode": data.get("postcode"),
+                    "city_id": place.get("city_id"),
+                    "township_id": place.get("township_id"),
+                    "district_id": place.get("district_id"),
+                    "extra": {k: v for k, v in data.items() if k not in ADDRESS_KEYS},
+                }
+            )
+    return items, addresses

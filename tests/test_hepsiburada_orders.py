@@ -1,0 +1,334 @@
+"""Hepsiburada get_orders end to end: packages in the sandbox become local orders once,
+over real HTTP, with the channel's order settings (seed sections 2 and 9)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from core.channels import ChannelService
+from core.clock import FixedClock
+from core.commerce.importers import import_file
+from core.db import Database
+from core.flows.loader import load_flows
+from core.models.commerce import Address, CargoCompany, Customer, Order, OrderItem
+from core.models.runs import RunLog
+from core.plugins import load_plugins
+from core.runner import run_flow
+from plugins.hepsiburada.client import client_for_channel
+from plugins.hepsiburada.orders import PackageProblem, orders_from_package
+from tests.hepsiburada_helpers import ChannelFlows, RecordingSleep, SandboxHandle
+
+pytest_plugins = ("tests.hepsiburada_helpers",)
+
+
+def _iso(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+class Shop(ChannelFlows):
+    """A channel with get_orders on, two local cargo companies and a few products."""
+
+    def __init__(self, db: Database, sandbox: SandboxHandle, clock: FixedClock, tmp: Path) -> None:
+        self.db, self.sandbox, self.clock = db, sandbox, clock
+        plugins = load_plugins()
+        registry = plugins.registry
+        market = registry.marketplaces["hepsiburada"]
+        registry.marketplaces["hepsiburada"] = replace(
+            market,
+            client_factory=lambda channel: client_for_channel(
+                channel, self.config, sleep=RecordingSleep(), timeout=5.0, backoff=0.01
+            ),
+        )
+        self.registry = registry
+        self.flows = load_flows(registry)
+        sandbox.seed(settings={"now": _iso(clock.now())})
+        files = {
+            "products": "sku,name\nHB-1,One\nHB-2,Two\n",
+            "cargo_companies": "code,name\nhepsijet,HepsiJet\nyurtici,Yurtici Kargo\n",
+            "addresses": "city,township,district\nİstanbul,Kadıköy,Caferağa\n",
+        }
+        with db.session() as session:
+            for kind, text in files.items():
+                path = tmp / f"{kind}.csv"
+                path.write_text(text)
+                import_file(session, kind, path)
+            self.cargo = dict(session.execute(select(CargoCompany.code, CargoCompany.id)).all())
+        self.config = sandbox.config(
+            category_ids=[60001001],
+            default_reason_id=1,
+            cancellation_reason_id=1,
+            cargo_company_mapping={"HepsiJet": self.cargo["hepsijet"]},
+            feature_flags={"get_orders": True},
+            order_number_format="HB-{orderNumber}-{id}",
+        )
+        self.apply()
+
+    def apply(self, **changes: Any) -> None:
+        self.config.update(changes)
+        with self.db.session() as session:
+            ChannelService(session, self.registry, clock=self.clock).apply(
+                {
+                    "channel": "hb",
+                    "plugin": "hepsiburada",
+                    "config": self.config,
+                    "status": "active",
+                }
+            )
+
+    def order(self, number: str, *, skus: tuple[str, ...] = ("HB-1",), **extra: Any) -> dict:
+        return {
+            "orderNumber": number,
+            "orderDate": _iso(self.clock.now() - timedelta(hours=1)),
+            "customer": {"id": f"c-{number}", "name": "Ayşe Yılmaz", "email": "ayse@example.com"},
+            "shippingAddress": {
+                "name": "Ayşe Yılmaz",
+                "address": "Moda Cd. 1",
+                "city": "İstanbul",
+                "town": "Kadıköy",
+                "district": "Caferağa",
+                "phoneNumber": "5550000000",
+            },
+            "invoice": {
+                "taxNumber": "1234567890",
+                "address": {"name": "Ayşe Yılmaz", "city": "Ankara"},
+            },
+            "lines": [{"merchantSku": s, "quantity": 2, "price": 50} for s in skus],
+            "packaged": True,
+            "cargoCompany": "HepsiJet",
+            "packagedAt": _iso(self.clock.now() - timedelta(minutes=30)),
+            **extra,
+        }
+
+    def orders(self) -> dict[str, Order]:
+        with self.db.session() as session:
+            rows = list(session.scalars(select(Order)))
+            session.expunge_all()
+        return {row.remote_number: row for row in rows}
+
+    def logs(self) -> list[str]:
+        with self.db.session() as session:
+            return list(session.scalars(select(RunLog.message)))
+
+
+@pytest.fixture
+def shop(db: Database, hb_sandbox: SandboxHandle, clock: FixedClock, tmp_path: Path) -> Shop:
+    return Shop(db, hb_sandbox, clock, tmp_path)
+
+
+def test_packages_become_orders_once(shop: Shop) -> None:
+    shop.sandbox.add_orders([shop.order("1001", skus=("HB-1", "HB-2")), shop.order("1002")])
+    package = {p["items"][0]["orderNumber"]: p for p in shop.sandbox.oms()["packages"]}
+
+    first = shop.run("get_orders")
+
+    assert (first.read, first.succeeded, first.failed) == (2, 2, 0)
+    orders = shop.orders()
+    assert sorted(orders) == ["1001", "1002"]
+    one = orders["1001"]
+    assert one.number == f"HB-1001-{package['1001']['id']}"
+    assert one.package_id == package["1001"]["packageNumber"]
+    assert one.cargo_company_id == shop.cargo["hepsijet"]
+    assert one.amount == 200 and one.currency == "TRY"
+    assert one.tracking_number is None  # Use Hb Tracking Number is off
+    assert one.extra["hepsiburada"]["barcode"] == package["1001"]["barcode"]
+    assert one.extra["invoice"] == {"taxNumber": "1234567890"}
+    with shop.db.session() as session:
+        items = session.execute(
+            select(OrderItem.sku, OrderItem.quantity, OrderItem.price, OrderItem.product_id)
+            .where(OrderItem.order_id == one.id)
+            .order_by(OrderItem.sku)
+        ).all()
+        addresses = {
+            a.kind: a for a in session.scalars(select(Address).where(Address.order_id == one.id))
+        }
+        customer = session.get(Customer, one.customer_id)
+        assert customer is not None and (customer.first_name, customer.last_name) == (
+            "Ayşe",
+            "Yılmaz",
+        )
+        assert [(sku, qty, float(price)) for sku, qty, price, _ in items] == [
+            ("HB-1", 2, 50.0),
+            ("HB-2", 2, 50.0),
+        ]
+        assert all(product_id is not None for *_, product_id in items)
+        shipping = addresses["shipping"]
+        assert (shipping.line, shipping.city_id is not None, shipping.township_id is not None) == (
+            "Moda Cd. 1",
+            True,
+            True,
+        )
+        assert shipping.district_id is None  # Use Neighborhood is off
+        assert addresses["billing"].city_id is None  # Ankara is not a known city here
+
+    again = shop.run("get_orders")
+
+    assert (again.read, again.succeeded) == (0, 0)  # both were imported: nothing to read
+    assert len(shop.orders()) == 2
+
+
+def test_settings_tracking_number_neighbourhood_and_billing_as_shipping(shop: Shop) -> None:
+    shop.apply(
+        use_hb_tracking_number=True, use_neighborhood=True, billing_address_same_as_shipping=True
+    )
+    shop.sandbox.add_orders([shop.order("2001")])
+    barcode = shop.sandbox.oms()["packages"][0]["barcode"]
+
+    shop.run("get_orders")
+
+    order = shop.orders()["2001"]
+    assert order.tracking_number == barcode
+    assert order.extra["invoice_address"]["city"] == "Ankara"
+    with shop.db.session() as session:
+        addresses = {
+            a.kind: a for a in session.scalars(select(Address).where(Address.order_id == order.id))
+        }
+    assert addresses["shipping"].district_id is not None
+    assert addresses["billing"].city_id == addresses["shipping"].city_id
+
+
+def test_packages_older_than_the_window_are_not_read(shop: Shop) -> None:
+    old = shop.order("3001", packagedAt=_iso(shop.clock.now() - timedelta(hours=13)))
+    shop.sandbox.add_orders([old, shop.order("3002")])
+
+    result = shop.run("get_orders")
+
+    assert result.read == 1 and sorted(shop.orders()) == ["3002"]
+
+
+def test_automatic_packing_packs_open_lines_first(shop: Shop) -> None:
+    shop.apply(automatic_packing=True, store_account_cargo_company="YK")
+    shop.apply(
+        cargo_company_mapping={"HepsiJet": shop.cargo["hepsijet"], "YK": shop.cargo["yurtici"]}
+    )
+    shop.sandbox.add_orders([shop.order("4001", packaged=False)])
+    assert shop.sandbox.oms()["packages"] == []
+
+    result = shop.run("get_orders")
+
+    packages = shop.sandbox.oms()["packages"]
+    assert [p["cargoCompany"] for p in packages] == ["YK"]
+    assert result.succeeded == 1
+    assert shop.orders()["4001"].cargo_company_id == shop.cargo["yurtici"]
+
+
+def test_unmapped_cargo_company_fails_the_package_until_mapped(shop: Shop) -> None:
+    shop.sandbox.add_orders([shop.order("5001", cargoCompany="Aras")])
+
+    result = shop.run("get_orders")
+
+    assert (result.failed, result.status) == (1, "partial")
+    assert (
+        "no cargo_company_mapping entry for Hepsiburada cargo company 'Aras'"
+        in result.failures[0][1]
+    )
+    assert shop.orders() == {}
+
+    shop.apply(
+        cargo_company_mapping={"HepsiJet": shop.cargo["hepsijet"], "default": shop.cargo["yurtici"]}
+    )
+    assert shop.run("get_orders").succeeded == 1
+    assert shop.orders()["5001"].cargo_company_id == shop.cargo["yurtici"]
+
+
+def test_a_cargo_company_id_that_does_not_exist_stores_nothing(shop: Shop) -> None:
+    shop.apply(cargo_company_mapping={"default": 999})
+    shop.sandbox.add_orders([shop.order("6001")])
+
+    result = shop.run("get_orders")
+
+    assert result.failures == [
+        (result.failures[0][0], "cargo company id 999 does not exist locally")
+    ]
+    assert shop.orders() == {}
+
+
+def test_dry_run_stores_and_packs_nothing(shop: Shop) -> None:
+    shop.apply(automatic_packing=True)
+    shop.sandbox.add_orders([shop.order("7001"), shop.order("7002", packaged=False)])
+    shown: list[Any] = []
+
+    result = run_flow(
+        shop.db,
+        shop.registry,
+        shop.flows.get("hepsiburada/get_orders"),
+        shop.channel(),
+        clock=shop.clock,
+        dry_run=True,
+        echo=shown.append,
+    )
+
+    assert result.run_id is None and [o["remote_number"] for o in shown] == ["7001"]
+    assert len(shop.sandbox.oms()["packages"]) == 1  # 7002 was not packaged
+    assert shop.orders() == {}
+
+
+def test_a_malformed_package_list_ends_the_run_and_stores_nothing(shop: Shop) -> None:
+    shop.sandbox.add_orders([shop.order("8001")])
+    shop.sandbox.faults(malformed={"path": "/packages/"})
+
+    result = run_flow(
+        shop.db,
+        shop.registry,
+        shop.flows.get("hepsiburada/get_orders"),
+        shop.channel(),
+        clock=shop.clock,
+    )
+
+    assert result.status == "error" and "malformed JSON" in (result.error or "")
+    assert shop.orders() == {}
+    assert shop.run("get_orders").succeeded == 1  # the next run reads it again
+
+
+def test_sit_test_order_stub_feeds_open_lines(shop: Shop) -> None:
+    client, _ = shop.sandbox.client(shop.config)
+    merchant = shop.config["merchant_id"]
+    response = client._http.post(
+        f"{shop.sandbox.url}/orders/merchantId/{merchant}",
+        json={
+            "OrderNumber": "9001",
+            "Customer": {"CustomerId": "c1", "Name": "Ali Veli"},
+            "DeliveryAddress": {"City": "İstanbul"},
+            "LineItems": [
+                {"Sku": "HB-1", "Quantity": 1, "Price": {"Amount": 10, "Currency": "TRY"}}
+            ],
+        },
+    )
+    assert response.status_code == 200, response.text
+    lines = list(client.order_lines())
+    client.close()
+    assert [(x["orderNumber"], x["merchantSKU"], x["status"]) for x in lines] == [
+        ("9001", "HB-1", "Open")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("package", "message"),
+    [
+        ([], "package is not an object"),
+        ({"items": [{}]}, "package has no packageNumber"),
+        ({"packageNumber": "P1", "items": []}, "package P1 has no items"),
+        (
+            {"packageNumber": "P1", "items": [{"lineItemId": "L", "orderNumber": "O"}]},
+            "package P1 items[0] has no merchantSku",
+        ),
+        (
+            {
+                "packageNumber": "P1",
+                "items": [
+                    {"lineItemId": "L", "orderNumber": "O", "merchantSku": "S", "quantity": "2"}
+                ],
+            },
+            "package P1 items[0] quantity must be a positive integer, got '2'",
+        ),
+    ],
+)
+def test_odd_packages_fail_with_a_message_naming_them(package: Any, message: str) -> None:
+    with pytest.raises(PackageProblem) as caught:
+        orders_from_package(package, {"cargo_company_mapping": {"default": 1}}, lambda v: "n")
+    assert caught.value.message == message and caught.value.reason == "remote"
