@@ -1,14 +1,14 @@
-"""Issue 6 acceptance: SIGKILL a daemon in the middle of a large stock push, 20
-times at random points, restart, and compare the marketplace with the commerce
-data — nothing lost, nothing duplicated.
+"""Issue 6 acceptance: SIGKILL a daemon in the middle of a large stock push and
+of an order import, 20 times at random points, restart, and compare the
+marketplace with the commerce data — nothing lost, nothing duplicated.
 
 Real processes (``pazar daemon`` on PostgreSQL, killed with SIGKILL) push to the
 Hepsiburada sandbox over loopback HTTP.  Between kills some stocks change, so
 every restart has new work as well as the work the killed daemon left: a job
 whose lease expired, a run left ``running``, uploads whose results were never
 read.  The kill points are drawn from a seeded random generator (reproducible):
-right after a job was leased, or after the sandbox received a random number of
-further uploads.
+right after a job was leased, or after a random amount of further progress
+(uploads received by the sandbox; orders stored locally).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select, text
@@ -30,6 +30,7 @@ from core.clock import SystemClock
 from core.commerce.importers import import_file
 from core.db import Database
 from core.jobs.queue import enqueue
+from core.models.commerce import CargoCompany, Order
 from core.models.jobs import Job
 from core.models.runs import Run
 from core.models.state import BatchRequest, BatchRequestItem, FailedIntegration
@@ -48,6 +49,31 @@ def _until(condition: Callable[[], bool], what: str, seconds: float = 60) -> Non
             return
         WAIT.wait(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+class Daemons:
+    """Starts real ``pazar daemon`` processes on one database, their stderr in one log."""
+
+    def __init__(self, pg_url: str, tmp_path: Path) -> None:
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("PAZAR_")},
+            "PAZAR_DATABASE_URL": pg_url,
+            "PAZAR_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+        self.log = (tmp_path / "daemons.log").open("a")  # what the daemons said, for a failure
+
+    def start(self) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "core", "daemon", "--poll", "0.1", "--lease-seconds", "1"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            text=True,
+        )
+
+    def close(self) -> None:
+        self.log.close()
 
 
 def _write_stocks(path: Path, rng: random.Random, skus: list[int]) -> None:
@@ -88,35 +114,14 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
             {"channel": "hb", "plugin": "hepsiburada", "config": config, "status": "active"}
         )
         channel_id = service.get("hb").id
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PAZAR_")},
-        "PAZAR_DATABASE_URL": pg_url,
-        "PAZAR_DISABLE_PLUGIN_AUTOLOAD": "1",
-        "PYTHONPATH": str(ROOT),
-    }
-
-    log = (tmp_path / "daemons.log").open("a")  # what the daemons said, for a failure
-
-    def daemon() -> subprocess.Popen[str]:
-        return subprocess.Popen(
-            [sys.executable, "-m", "core", "daemon", "--poll", "0.1", "--lease-seconds", "1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-            text=True,
-        )
+    daemons = Daemons(pg_url, tmp_path)
+    daemon = daemons.start
 
     def queue_push() -> None:
         with db.session() as session:
             now = datetime.now(UTC)
             for flow in ("hepsiburada/stock", "hepsiburada/check_uploads"):
                 enqueue(session, channel_id=channel_id, flow=flow, trigger="manual", now=now)
-
-    def leased() -> bool:
-        with db.session() as session:
-            return bool(
-                session.scalar(select(func.count()).select_from(Job).where(Job.status == "running"))
-            )
 
     def uploads() -> int:
         with state.lock:
@@ -133,7 +138,7 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
             queue_push()
             process = daemon()
             if rng.random() < 0.25:
-                _until(leased, "a job to be leased")
+                _until(lambda: _leased(db, process.pid), "a job to be leased")
             else:
                 target = uploads() + rng.randint(1, 4)
                 _until(  # or the push was smaller than that and is over
@@ -198,7 +203,7 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
     finally:
         sandbox.stop()
         db.dispose()
-        log.close()
+        daemons.close()
 
     # Nothing lost: the marketplace holds every current stock, and pazar knows it.
     assert remote == local
@@ -209,6 +214,18 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
     changes = STOCKS + (KILLS - 1) * CHANGED_PER_ROUND
     assert rows_received <= changes + KILLS * BATCH
     assert interrupted >= 1  # some kills did land mid-run and were cleaned up
+
+
+def _leased(db: Database, pid: int) -> bool:
+    """Whether the daemon with ``pid`` holds a job (not a job a killed daemon still holds)."""
+    with db.session() as session:
+        return bool(
+            session.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.status == "running", Job.lease_owner.like(f"%-{pid}-%"))
+            )
+        )
 
 
 def _busy(db: Database) -> bool:
@@ -235,3 +252,161 @@ def _settled(db: Database, channel_id: int) -> bool:
             {"c": channel_id},
         ).scalar()
     return not open_batches and not changed
+
+
+ORDERS, NEW_ORDERS_PER_ROUND, ORDER_BATCH = 2_000, 100, 50
+
+
+def _orders(rng: random.Random, start: int, count: int, packaged_at: str) -> list[dict]:
+    return [
+        {
+            "orderNumber": f"{7_000_000 + n}",
+            "customer": {
+                "id": f"c{n % 300}",
+                "name": "Deniz Kaya",
+                "email": f"c{n % 300}@example.com",
+            },
+            "shippingAddress": {
+                "name": "Deniz Kaya",
+                "address": "Cd. 1",
+                "city": "İzmir",
+                "town": "Konak",
+            },
+            "lines": [
+                {
+                    "merchantSku": f"S{rng.randrange(50):06d}",
+                    "quantity": rng.randint(1, 3),
+                    "price": 40,
+                }
+                for _ in range(rng.randint(1, 3))
+            ],
+            "packaged": True,
+            "packagedAt": packaged_at,
+        }
+        for n in range(start, start + count)
+    ]
+
+
+def test_sigkilled_daemons_import_every_order_exactly_once(pg_url: str, tmp_path: Path) -> None:
+    rng = random.Random(20261130)
+    app = create_app()
+    sandbox = serve_in_thread(app)
+    state = app.state.sandbox
+    db = Database(pg_url)
+    registry = load_plugins().registry
+    clock = SystemClock()
+    packaged_at = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    with state.lock:
+        state.oms.add_orders(_orders(rng, 0, ORDERS, packaged_at), lambda sku: f"HBV{sku}")
+    (tmp_path / "cargo.csv").write_text("code,name\nhepsijet,HepsiJet\n")
+    (tmp_path / "products.csv").write_text(
+        "sku,name\n" + "".join(f"S{i:06d},P{i}\n" for i in range(50))
+    )
+    with db.session() as session:
+        import_file(session, "cargo_companies", tmp_path / "cargo.csv")
+        import_file(session, "products", tmp_path / "products.csv")
+        cargo_id = session.scalar(select(CargoCompany.id))
+    config = {
+        **state.channel_config(sandbox.url),
+        "category_ids": [60001001],
+        "default_reason_id": 1,
+        "cancellation_reason_id": 1,
+        "cargo_company_mapping": {"default": cargo_id},
+        "feature_flags": {"get_orders": True},
+    }
+    with db.session() as session:
+        service = ChannelService(session, registry, clock=clock)
+        service.apply(
+            {"channel": "hb", "plugin": "hepsiburada", "config": config, "status": "active"}
+        )
+        channel_id = service.get("hb").id
+    daemons = Daemons(pg_url, tmp_path)
+
+    def queue_import() -> None:
+        with db.session() as session:
+            enqueue(
+                session,
+                channel_id=channel_id,
+                flow="hepsiburada/get_orders",
+                trigger="manual",
+                now=datetime.now(UTC),
+            )
+
+    def stored() -> int:
+        with db.session() as session:
+            return int(session.scalar(select(func.count()).select_from(Order)) or 0)
+
+    try:
+        total = ORDERS
+        for kill in range(KILLS):
+            if kill:  # new orders arrive while the previous import may be half done
+                with state.lock:
+                    state.oms.add_orders(
+                        _orders(rng, total, NEW_ORDERS_PER_ROUND, packaged_at), lambda s: s
+                    )
+                total += NEW_ORDERS_PER_ROUND
+            queue_import()
+            process = daemons.start()
+            if rng.random() < 0.25:
+                _until(lambda: _leased(db, process.pid), "a job to be leased")
+            else:
+                target = stored() + rng.randint(1, 4 * ORDER_BATCH)
+                _until(
+                    lambda t=target: stored() >= t or not _busy(db),
+                    f"orders to be stored (kill {kill + 1})",
+                )
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        killed_at = stored()
+
+        process = daemons.start()
+        try:
+            for _ in range(10):
+                queue_import()
+                _until(lambda: not _busy(db), "the queue to drain", seconds=120)
+                if stored() >= total:
+                    break
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+        with state.lock:
+            remote = {
+                (item["orderNumber"], package["packageNumber"]): sorted(
+                    (i["lineItemId"], i["merchantSku"], i["quantity"]) for i in package["items"]
+                )
+                for package in state.oms.packages.values()
+                for item in package["items"][:1]
+            }
+        with db.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT o.remote_number, o.package_id, i.remote_id, i.sku, i.quantity "
+                    "FROM orders o JOIN order_items i ON i.order_id = o.id"
+                )
+            ).all()
+            order_rows = conn.execute(text("SELECT count(*) FROM orders")).scalar()
+            still_running = conn.execute(
+                text("SELECT count(*) FROM runs WHERE status = 'running'")
+            ).scalar()
+            interrupted = conn.execute(
+                text("SELECT count(*) FROM runs WHERE error = :e"),
+                {"e": "interrupted: the daemon running it stopped"},
+            ).scalar()
+    finally:
+        sandbox.stop()
+        db.dispose()
+        daemons.close()
+
+    local: dict[tuple[str, str], list[tuple[str, str, int]]] = {}
+    for number, package, line, sku, quantity in rows:
+        local.setdefault((number, package), []).append((line, sku, quantity))
+    # Nothing lost and nothing twice: every package is one order with exactly its lines.
+    assert len(remote) == total
+    assert {k: sorted(v) for k, v in local.items()} == remote
+    assert order_rows == total
+    assert still_running == 0
+    assert 0 < killed_at < total  # the kills did land in the middle of the import
+    assert interrupted >= 1

@@ -32,7 +32,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from plugins.hepsiburada import api
-from plugins.hepsiburada.sandbox_oms import OmsBook, OmsError, parse_oms_date, sit_order
+from plugins.hepsiburada.sandbox_oms import (
+    OmsBook,
+    OmsError,
+    line_view,
+    parse_oms_date,
+    sit_order,
+)
 
 DEFAULT_MERCHANT_ID = "4e1d1a2b-7c3f-4b8e-9a61-5d2f0c9e8b17"
 DEFAULT_PASSWORD = "Sbx4Pazar2Ky"  # a service key: 12 alphanumeric characters
@@ -1165,7 +1171,7 @@ def _order_lines(request: Request, state: SandboxState, body: bytes) -> Any:
     begin, end = _oms_window(request)
     rows = state.oms.open_lines(begin, end)
     return {
-        "items": rows[offset : offset + limit],
+        "items": [line_view(line) for line in rows[offset : offset + limit]],
         "totalCount": len(rows),
         "limit": limit,
         "offset": offset,
@@ -1184,7 +1190,8 @@ def _packages(request: Request, state: SandboxState, body: bytes) -> Any:
     hours = _int_param(request, "timespan", 0) if q.get("timespan") else None
     rows = _oms(lambda: state.oms.packages_between(begin, end, hours))
     return JSONResponse(
-        rows[offset : offset + limit], headers={api.HEADER_TOTAL_COUNT: str(len(rows))}
+        copy.deepcopy(rows[offset : offset + limit]),
+        headers={api.HEADER_TOTAL_COUNT: str(len(rows))},
     )
 
 

@@ -172,8 +172,8 @@ class OmsBook:
             placed = _minute(_parse_iso(line["orderDate"]) or self._now())
             if (begin and placed < begin) or (end and placed > end):
                 continue
-            rows.append(_line_view(line))
-        return rows
+            rows.append(line)
+        return rows  # the caller copies the page it answers with (``line_view``)
 
     # -- packages ----------------------------------------------------------------------------
     def create_package(
@@ -252,11 +252,12 @@ class OmsBook:
             at = _minute(self.packaged_at[number])
             if (begin and at < begin) or (end and at > end):
                 continue
-            rows.append(copy.deepcopy(package))
-        return rows
+            rows.append(package)
+        return rows  # the caller copies the page it answers with
 
 
-def _line_view(line: Mapping[str, Any]) -> dict[str, Any]:
+def line_view(line: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored line as ``/orders`` answers it (without the sandbox's own customer record)."""
     return {k: copy.deepcopy(v) for k, v in line.items() if k != "customer"}
 
 
