@@ -138,7 +138,7 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
             queue_push()
             process = daemon()
             if rng.random() < 0.25:
-                _until(lambda: _leased(db, process.pid), "a job to be leased")
+                _until(lambda p=process.pid: _leased(db, p), "a job to be leased")
             else:
                 target = uploads() + rng.randint(1, 4)
                 _until(  # or the push was smaller than that and is over
@@ -348,7 +348,7 @@ def test_sigkilled_daemons_import_every_order_exactly_once(pg_url: str, tmp_path
             queue_import()
             process = daemons.start()
             if rng.random() < 0.25:
-                _until(lambda: _leased(db, process.pid), "a job to be leased")
+                _until(lambda p=process.pid: _leased(db, p), "a job to be leased")
             else:
                 target = stored() + rng.randint(1, 4 * ORDER_BATCH)
                 _until(
