@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from core.channels import resolved_config
 from core.errors import PazarError
@@ -30,12 +30,11 @@ from core.jobs.scheduler import PassCache, enqueue_due_cached
 from core.models.channels import Channel
 from core.models.jobs import Daemon as DaemonRow
 from core.models.runs import Run
-from core.runner import run_flow
+from core.runner import RunMemo, run_flow
 
 log = logging.getLogger("pazar.daemon")
 
 STALE_AFTER = timedelta(seconds=60)
-_CHANNEL_STAMP = select(Channel.updated_at).where(Channel.id == bindparam("id"))
 
 
 def live_daemons(session: Any, now: datetime) -> list[DaemonRow]:
@@ -158,6 +157,8 @@ class Daemon:
         self.stats = DaemonStats()
         self._pass = PassCache()
         self._channels: dict[int, tuple[Any, Any]] = {}  # id -> (Channel, config), see _channel
+        # (channel id, flow) -> (channel updated_at, RunMemo): see _memo
+        self._memos: dict[tuple[int, str], tuple[Any, RunMemo]] = {}
         self._heartbeats = _Heartbeats(db, clock, lease_seconds)
         self._lock = threading.Lock()
 
@@ -227,7 +228,7 @@ class Daemon:
                 return False
             try:
                 flow = self.flows.get(taken.flow)
-                channel, config = self._channel(session, taken.channel_id)
+                channel, config = self._channel(session, taken.channel_id, taken.channel_stamp)
                 if taken.attempt > 1:
                     _close_interrupted_runs(session, taken.channel_id, flow, self.clock.now())
             except PazarError as exc:
@@ -235,16 +236,17 @@ class Daemon:
         self._run(taken, flow, channel, config, problem)
         return True
 
-    def _channel(self, session: Any, channel_id: int) -> tuple[Any, Mapping[str, Any] | None]:
+    def _channel(
+        self, session: Any, channel_id: int, stamp: Any
+    ) -> tuple[Any, Mapping[str, Any] | None]:
         """The channel as of now and its resolved config, loaded and resolved again
         only when the channel changed since the last job.
 
-        Every change to a channel moves its ``updated_at``, so reading that one
-        column tells whether the detached copy kept from an earlier job still holds.
-        Resolving the config (schema defaults, ``env:`` secrets) cost more than the
-        rest of an empty run.
+        Every change to a channel moves its ``updated_at``; the lease returns it
+        (``stamp``), which tells whether the detached copy kept from an earlier job
+        still holds.  Resolving the config (schema defaults, ``env:`` secrets) cost
+        more than the rest of an empty run.
         """
-        stamp = session.execute(_CHANNEL_STAMP, {"id": channel_id}).scalar()
         if stamp is None:
             raise PazarError(f"channel {channel_id} no longer exists")
         cached = self._channels.get(channel_id)
@@ -258,6 +260,31 @@ class Daemon:
             config = None  # each run resolves it again and logs why it cannot
         self._channels[channel_id] = (channel, config)
         return channel, config
+
+    def _memo(self, channel: Any, flow: Any) -> RunMemo:
+        """The memo of this (channel, flow), a fresh one when the channel changed.
+
+        A memo is replaced only here, at the start of a run of its own (channel,
+        flow), and that pair runs once at a time, so no run loses its client midway.
+        """
+        key = (channel.id, flow.ref)
+        with self._lock:
+            kept = self._memos.get(key)
+            if kept is not None and kept[0] == channel.updated_at:
+                return kept[1]
+            memo = RunMemo()
+            self._memos[key] = (channel.updated_at, memo)
+        if kept is not None:
+            kept[1].close()
+        return memo
+
+    def close_memos(self) -> None:
+        """Close the marketplace clients kept between runs (``drain`` keeps them for the
+        next call; ``run_once`` and ``run_forever`` close them when they end)."""
+        with self._lock:
+            memos, self._memos = list(self._memos.values()), {}
+        for _, memo in memos:
+            memo.close()
 
     def _run(
         self,
@@ -301,6 +328,7 @@ class Daemon:
                     # A scheduled check that found nothing leaves its job row, not a run.
                     record_empty=job.trigger != "schedule",
                     config=config,
+                    memo=self._memo(channel, flow),
                 )
                 run_id, status, error = result.run_id, result.status, result.error
                 ok = result.status != "error"
@@ -333,11 +361,14 @@ class Daemon:
                 pass
         finally:
             self._heartbeats.stop()
+            self.close_memos()
             self._beat(stopped=True)
         return self.stats
 
     def drain(self) -> DaemonStats:
-        """Run queued jobs until none is runnable (no scheduling, no registration)."""
+        """Run queued jobs until none is runnable (no scheduling, no registration).
+
+        Clients stay open for the next drain: call ``close_memos`` when done."""
         try:
             while self.work_one(f"{self.id}-drain"):
                 pass
@@ -366,6 +397,7 @@ class Daemon:
             for thread in threads:
                 thread.join()
             self._heartbeats.stop()
+            self.close_memos()
             self._beat(stopped=True)
         return self.stats
 

@@ -17,13 +17,18 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
-
 from core.hookspecs import hookimpl
 from core.models.state import WAITING_BATCH_STATUSES, BatchRequest
 from core.pipeline import Item, StepContext
 from core.registry import StepType
-from core.state.batches import expire_batches, fail_batch, get_batch, mark_ongoing, record_done
+from core.state.batches import (
+    expire_batches,
+    fail_batch,
+    get_batch,
+    mark_ongoing,
+    open_batches,
+    record_done,
+)
 
 PollState = Literal["pending", "done", "failed"]
 
@@ -82,33 +87,33 @@ class OpenBatches:
     def __iter__(self) -> Iterator[Item]:
         ctx = self.ctx
         with ctx.db.session() as session:
-            if not ctx.dry_run:
-                expired = expire_batches(session, now=ctx.clock.now(), channel_id=ctx.channel.id)
+            batches = open_batches(session, ctx.channel.id)  # few: one per upload in flight
+            if batches and not ctx.dry_run:
+                expired = expire_batches(session, now=ctx.clock.now(), candidates=batches)
                 if ctx.run is not None:
                     for batch in expired:
                         ctx.run.log(batch.local_batch_id, f"batch failed: {batch.error}", "warning")
-            rows = self._waiting(session)
+            rows = [self._row(b) for b in batches if self._waiting(b)]
         for row in rows:
             if ctx.keys and row["local_batch_id"] not in ctx.keys:
                 continue
             yield Item(key=row["local_batch_id"], data=row, meta={"batch_id": row["id"]})
 
-    def _waiting(self, session: Any) -> list[dict[str, Any]]:
-        stmt = select(
-            BatchRequest.id,
-            BatchRequest.local_batch_id,
-            BatchRequest.remote_batch_id,
-            BatchRequest.content_type,
-            BatchRequest.flow,
-            BatchRequest.item_count,
-        ).where(
-            BatchRequest.channel_id == self.ctx.channel.id,
-            BatchRequest.status.in_(WAITING_BATCH_STATUSES),
+    def _waiting(self, batch: BatchRequest) -> bool:
+        return batch.status in WAITING_BATCH_STATUSES and (
+            not self.content_types or batch.content_type in self.content_types
         )
-        if self.content_types:
-            stmt = stmt.where(BatchRequest.content_type.in_(self.content_types))
-        # Open batches per channel are few (one per upload still processing).
-        return [dict(r._mapping) for r in session.execute(stmt.order_by(BatchRequest.id))]
+
+    @staticmethod
+    def _row(batch: BatchRequest) -> dict[str, Any]:
+        return {
+            "id": batch.id,
+            "local_batch_id": batch.local_batch_id,
+            "remote_batch_id": batch.remote_batch_id,
+            "content_type": batch.content_type,
+            "flow": batch.flow,
+            "item_count": batch.item_count,
+        }
 
 
 class PollSink:

@@ -22,7 +22,9 @@ class Marketplace:
 
     ``config_schema`` is a path relative to the ``schemas/`` directory (e.g.
     ``"channel/hepsiburada.json"``) or an inline JSON Schema dict.
-    ``client_factory(channel)`` returns the plugin's HTTP client for one channel;
+    ``client_factory(channel, config=None)`` returns the plugin's HTTP client for one
+    channel; ``config`` is the channel's resolved config (``env:`` secrets resolved)
+    when the caller has it, else the factory resolves it;
     ``sandbox_app()`` returns an ASGI app imitating the marketplace.
     ``flows_dir`` is where the plugin's built-in flows live (default:
     ``flows.d/<name>``).
@@ -35,7 +37,7 @@ class Marketplace:
     name: str
     title: str
     config_schema: str | dict[str, Any]
-    client_factory: Callable[[Any], Any] | None = None
+    client_factory: Callable[..., Any] | None = None
     sandbox_app: Callable[[], Any] | None = None
     flows_dir: Path | None = None
     demo_setup: Callable[[Any, str, Sequence[str]], Mapping[str, Any]] | None = None

@@ -59,6 +59,26 @@ class RunResult:
         }
 
 
+@dataclass
+class RunMemo:
+    """What a caller that runs the same (channel, flow) again and again keeps between runs.
+
+    The marketplace client stays open (its connections are reused instead of being
+    set up for every five-minute check), and steps keep values they looked up once
+    (``StepContext.extras["memo"]``, e.g. the channel's catalog id).  The daemon
+    keeps one per (channel, flow) and drops it when the channel changes; only one
+    run of a (channel, flow) happens at a time, so a memo is never shared by two runs.
+    """
+
+    client: Any = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        client, self.client = self.client, None
+        if client is not None and hasattr(client, "close"):
+            client.close()
+
+
 def check_runnable(flow: FlowDef, channel: Any) -> None:
     """A flow runs only for an active channel with the flow's flag on."""
     if channel.status != "active":
@@ -90,19 +110,24 @@ class _Pipeline:
         keys: list[str] | None,
         limit: int | None,
         config: Mapping[str, Any] | None = None,
+        memo: RunMemo | None = None,
     ) -> None:
-        self.client: Any = None
+        self.memo = memo
+        self.client: Any = memo.client if memo is not None else None
         market = registry.marketplaces.get(flow.plugin)
         factory = market.client_factory if market is not None else None
         templates = build_template_env(registry)
         if config is None:
             config = resolved_config(channel, registry)
+        resolved = config
 
         def client_factory() -> Any:
             if self.client is None:
                 if factory is None:
                     raise PazarError(f"marketplace {flow.plugin!r} provides no HTTP client")
-                self.client = factory(channel)
+                self.client = factory(channel, resolved)
+                if memo is not None:
+                    memo.client = self.client
             return self.client
 
         def build(step: StepDef) -> Any:
@@ -119,7 +144,11 @@ class _Pipeline:
                 keys=keys,
                 limit=limit,
                 run=recorder,
-                extras={"pointer": step.pointer, "registry": registry},
+                extras={
+                    "pointer": step.pointer,
+                    "registry": registry,
+                    "memo": memo.values if memo is not None else {},
+                },
             )
             return registry.steps[step.type].factory(ctx)
 
@@ -138,7 +167,8 @@ class _Pipeline:
             closer(recorder)
 
     def release(self) -> None:
-        if self.client is not None and hasattr(self.client, "close"):
+        """Close the client unless a memo keeps it for the next run."""
+        if self.memo is None and self.client is not None and hasattr(self.client, "close"):
             self.client.close()
 
 
@@ -171,6 +201,7 @@ def run_flow(
     on_final: Callable[[Any, RunResult], None] | None = None,
     record_empty: bool = True,
     config: Mapping[str, Any] | None = None,
+    memo: RunMemo | None = None,
 ) -> RunResult:
     """Run ``flow`` for ``channel`` and return what happened.
 
@@ -186,6 +217,7 @@ def run_flow(
     that did something (its job row still says when the check happened).
     ``config``: the channel's resolved config when the caller keeps one (the daemon
     resolves it once per channel version); steps read it and never change it.
+    ``memo``: what the caller keeps between runs of this (channel, flow) (see RunMemo).
     """
     if not force:
         check_runnable(flow, channel)
@@ -227,6 +259,7 @@ def run_flow(
             keys=keys,
             limit=limit,
             config=config,
+            memo=memo,
         )
         for batch in pipeline.batches(limit):
             open_run()

@@ -75,7 +75,7 @@ class CatalogWorld(ChannelFlows):
         market = registry.marketplaces["hepsiburada"]
         registry.marketplaces["hepsiburada"] = replace(
             market,
-            client_factory=lambda channel: client_for_channel(
+            client_factory=lambda channel, config=None: client_for_channel(
                 channel, channel.config, sleep=RecordingSleep(), timeout=5.0, backoff=0.01
             ),
         )

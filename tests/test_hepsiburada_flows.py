@@ -39,7 +39,7 @@ class World(ChannelFlows):
         # The client's waits (Retry-After, backoff) go to a recording sleep: no real sleeping.
         registry.marketplaces["hepsiburada"] = replace(
             market,
-            client_factory=lambda channel: client_for_channel(
+            client_factory=lambda channel, config=None: client_for_channel(
                 channel, self.config, sleep=self.sleep, timeout=5.0, backoff=0.01
             ),
         )

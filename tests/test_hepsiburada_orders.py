@@ -41,7 +41,7 @@ class Shop(ChannelFlows):
         market = registry.marketplaces["hepsiburada"]
         registry.marketplaces["hepsiburada"] = replace(
             market,
-            client_factory=lambda channel: client_for_channel(
+            client_factory=lambda channel, config=None: client_for_channel(
                 channel, self.config, sleep=RecordingSleep(), timeout=5.0, backoff=0.01
             ),
         )
@@ -332,3 +332,51 @@ def test_odd_packages_fail_with_a_message_naming_them(package: Any, message: str
     with pytest.raises(PackageProblem) as caught:
         orders_from_package(package, {"cargo_company_mapping": {"default": 1}}, lambda v: "n")
     assert caught.value.message == message and caught.value.reason == "remote"
+
+
+def test_the_daemon_keeps_a_flows_client_until_the_channel_changes(shop: Shop) -> None:
+    from core.daemon import Daemon
+    from core.jobs.queue import enqueue
+
+    made: list[Any] = []
+    closed: list[Any] = []
+    market = shop.registry.marketplaces["hepsiburada"]
+
+    def counting(channel: Any, config: Any = None) -> Any:
+        client = market.client_factory(channel, config)
+        made.append(client)
+        original = client.close
+        client.close = lambda: (closed.append(client), original())[1]
+        return client
+
+    shop.registry.marketplaces["hepsiburada"] = replace(market, client_factory=counting)
+    daemon = Daemon(shop.db, shop.registry, clock=shop.clock)
+    channel_id = shop.channel().id
+
+    def import_now() -> None:
+        with shop.db.session() as session:
+            enqueue(
+                session,
+                channel_id=channel_id,
+                flow="hepsiburada/get_orders",
+                trigger="manual",
+                now=shop.clock.now(),
+            )
+        daemon.drain()
+
+    shop.sandbox.add_orders([shop.order("1101")])
+    import_now()
+    shop.sandbox.add_orders([shop.order("1102")])
+    import_now()
+    assert (len(made), closed) == (1, [])  # one client, its connections reused
+
+    shop.clock.advance(60)
+    shop.apply(order_number_format="X-{orderNumber}")
+    shop.sandbox.add_orders([shop.order("1103")])
+    import_now()
+
+    assert len(made) == 2 and closed == [made[0]]  # the old config's client is gone
+    assert shop.orders()["1103"].number == "X-1103"  # and the new config is used
+    assert sorted(shop.orders()) == ["1101", "1102", "1103"]
+    daemon.close_memos()
+    assert closed == made

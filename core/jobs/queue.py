@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.models.channels import Channel
 from core.models.jobs import Job
 
 DEFAULT_LEASE_SECONDS = 120
@@ -35,6 +36,9 @@ class Lease:
     payload: Mapping[str, Any]
     owner: str
     attempt: int = 1  # 2 and more: taken over from a worker whose lease expired
+    # The channel's updated_at as the lease saw it (None: the channel is gone), so a
+    # worker knows whether its copy of the channel still holds without asking again.
+    channel_stamp: Any = None
 
 
 def enqueue(
@@ -180,6 +184,10 @@ _TAKE = (
         _JOBS.c.trigger,
         _JOBS.c.payload,
         _JOBS.c.attempts,
+        select(Channel.updated_at)
+        .where(Channel.id == _JOBS.c.channel_id)
+        .scalar_subquery()
+        .label("channel_stamp"),
     )
 )
 
@@ -210,7 +218,14 @@ def lease(
     if row is None:
         return None
     return Lease(
-        row.id, row.channel_id, row.flow, row.trigger, row.payload or {}, owner, row.attempts
+        row.id,
+        row.channel_id,
+        row.flow,
+        row.trigger,
+        row.payload or {},
+        owner,
+        row.attempts,
+        row.channel_stamp,
     )
 
 

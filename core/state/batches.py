@@ -434,19 +434,30 @@ def batch_expired(
     return now - waiting_since(status, sent_at, created_at) >= timedelta(hours=hours)
 
 
+def open_batches(session: Session, channel_id: int | None = None) -> list[BatchRequest]:
+    """Batches not done or failed yet (of one channel), oldest first."""
+    stmt = select(BatchRequest).where(BatchRequest.status.in_(OPEN_BATCH_STATUSES))
+    if channel_id is not None:
+        stmt = stmt.where(BatchRequest.channel_id == channel_id)
+    return list(session.scalars(stmt.order_by(BatchRequest.id)))
+
+
 def expire_batches(
-    session: Session, *, now: datetime, channel_id: int | None = None
+    session: Session,
+    *,
+    now: datetime,
+    channel_id: int | None = None,
+    candidates: Sequence[BatchRequest] | None = None,
 ) -> list[BatchRequest]:
     """Fail batches that waited longer than their channel's ``sent_to_remote.EXPIRATION_HOUR``.
 
     Waiting means ``sent_to_remote``/``ongoing`` since ``sent_at``; a batch never
     sent (``initialized``/``commit``, e.g. its run died) counts from ``created_at``.
+    ``candidates``: the open batches when the caller read them already.
     Returns the batches it failed.
     """
-    stmt = select(BatchRequest).where(BatchRequest.status.in_(OPEN_BATCH_STATUSES))
-    if channel_id is not None:
-        stmt = stmt.where(BatchRequest.channel_id == channel_id)
-    candidates = list(session.scalars(stmt.order_by(BatchRequest.id)))
+    if candidates is None:
+        candidates = open_batches(session, channel_id)
     configs: dict[int, Mapping[str, Any]] = {}
     expired: list[BatchRequest] = []
     for batch in candidates:

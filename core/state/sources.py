@@ -60,7 +60,13 @@ class ChangeSource:
 
     def _scope(self, session: Any) -> Scope:
         channel = self.ctx.channel
-        cat = catalog_id(session, catalog_code(channel))
+        memo = self.ctx.extras.get("memo")
+        code = catalog_code(channel)
+        cat = memo.get(("catalog_id", code)) if memo is not None else None
+        if cat is None:
+            cat = catalog_id(session, code)
+            if cat is not None and memo is not None:  # a catalog's id never changes
+                memo[("catalog_id", code)] = cat
         return Scope(channel_id=channel.id, content_type=self.content_type, catalog_id=cat)
 
     def __iter__(self) -> Iterator[Item]:

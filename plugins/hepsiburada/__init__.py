@@ -22,12 +22,15 @@ CONFIG_SCHEMA = "channel/hepsiburada.json"
 CATEGORY_FLOWS = ["category_node", "category_attributes"]
 
 
-def _client(channel: Any) -> Any:
-    from core.channels import config_for_use
-    from core.config_schema import load_schema
+def _client(channel: Any, config: Any = None) -> Any:
     from plugins.hepsiburada.client import client_for_channel
 
-    return client_for_channel(channel, config_for_use(channel, load_schema(CONFIG_SCHEMA)))
+    if config is None:
+        from core.channels import config_for_use
+        from core.config_schema import load_schema
+
+        config = config_for_use(channel, load_schema(CONFIG_SCHEMA))
+    return client_for_channel(channel, config)
 
 
 def _demo_setup(app: Any, url: str, skus: Any) -> Any:
