@@ -2,6 +2,9 @@
 
 Usage: python bench/bench_idle.py [--channels 500] [--seconds 60] [--database URL]
 
+``--database`` must be a database of its own (e.g. an empty PostgreSQL one): the
+bench empties its runs, jobs, schedule ticks, channels and catalogs when it ends.
+
 Creates N active Hepsiburada channels with the flag of every Hepsiburada flow
 on and an empty catalog, runs the daemon with its default schedules (stock and
 upload checks every minute, the product, price and order flows every five), and
@@ -25,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from core.clock import SystemClock  # noqa: E402
 from core.daemon import Daemon  # noqa: E402
@@ -112,10 +115,14 @@ def main() -> None:
         thread.join()
         sandbox.terminate()
         print(
-            f"{args.channels} channels (flags: {', '.join(flags)}): {daemon.stats.runs - runs0} empty runs in the window "
-            f"({daemon.stats.failed} failed in total); idle window {wall:.1f} s used {cpu:.2f} s "
+            f"{args.channels} channels (flags: {', '.join(flags)}): "
+            f"{daemon.stats.runs - runs0} empty runs in the window ({daemon.stats.failed} failed in total); idle window {wall:.1f} s used {cpu:.2f} s "
             f"CPU = {100 * cpu / wall:.1f}% of one core"
         )
+        if args.database:  # ready for the next run of the bench
+            with db.engine.begin() as conn:
+                for table in ("runs", "jobs", "schedule_ticks", "channels", "catalogs"):
+                    conn.execute(text(f"DELETE FROM {table}"))
         db.dispose()
 
 

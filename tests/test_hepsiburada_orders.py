@@ -380,3 +380,42 @@ def test_the_daemon_keeps_a_flows_client_until_the_channel_changes(shop: Shop) -
     assert sorted(shop.orders()) == ["1101", "1102", "1103"]
     daemon.close_memos()
     assert closed == made
+
+
+def test_client_speaks_oms_dates_and_refuses_what_hepsiburada_would(shop: Shop) -> None:
+    from datetime import UTC, datetime
+
+    from core.errors import ConfigError
+    from plugins.hepsiburada.client import oms_date
+    from plugins.hepsiburada.errors import HepsiburadaError
+
+    # Turkey's local time, to the minute: 21:30 UTC is 00:30 the next day in Istanbul.
+    assert oms_date(datetime(2026, 3, 1, 21, 30, 59, tzinfo=UTC)) == "2026-03-02 00:30"
+    client, _ = shop.sandbox.client(shop.config)
+    now = shop.clock.now()
+    with pytest.raises(ValueError, match="at most 24 hours"):
+        list(client.packages(begin=now - timedelta(hours=25), end=now))
+    shop.sandbox.faults(http_error={"status": 200, "body": "json", "path": "/packages/"})
+    with pytest.raises(HepsiburadaError) as caught:
+        list(client.packages(begin=now - timedelta(hours=1), end=now))
+    assert caught.value.kind == "malformed" and "expected a JSON array" in caught.value.message
+    client.close()
+    no_oms, _ = shop.sandbox.client({**shop.config, "oms_url": ""})
+    with pytest.raises(ConfigError, match="oms_url is empty"):
+        list(no_oms.order_lines())
+    no_oms.close()
+
+
+def test_packaging_a_line_twice_is_refused_with_the_reason(shop: Shop) -> None:
+    from plugins.hepsiburada.errors import HepsiburadaError
+
+    shop.sandbox.add_orders([shop.order("1201", packaged=False)])
+    client, _ = shop.sandbox.client(shop.config)
+    [line] = list(client.order_lines())
+    made = client.create_package([line], cargo_company="YK")
+    assert made["packageNumber"] and made["barcode"]
+    with pytest.raises(HepsiburadaError) as caught:
+        client.create_package([line])
+    assert caught.value.status == 409 and "not Open" in caught.value.message
+    assert list(client.order_lines()) == []  # packaged lines leave the open list
+    client.close()

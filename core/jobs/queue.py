@@ -256,7 +256,7 @@ def heartbeat(
     session: Session, lease: Lease, *, now: datetime, seconds: int = DEFAULT_LEASE_SECONDS
 ) -> bool:
     """Extend the lease; False when it was lost (taken over after expiring)."""
-    result = session.execute(
+    result = session.connection().execute(
         _EXTEND,
         {"job_id": lease.job_id, "owner": lease.owner, "expires": now + timedelta(seconds=seconds)},
     )
@@ -273,7 +273,7 @@ def finish(
     error: str | None = None,
 ) -> bool:
     """Record the end of a job; only the lease holder can. Returns whether it did."""
-    result = session.execute(
+    result = session.connection().execute(
         _END,
         {
             "job_id": lease.job_id,

@@ -56,7 +56,8 @@ class NewProducts(ChangeSource):
             page = self.page_size if remaining is None else min(self.page_size, remaining)
             with self.ctx.db.session() as session:
                 rows = (
-                    session.execute(query, {**params, "np_after": after, "np_limit": page})
+                    session.connection()
+                    .execute(query, {**params, "np_after": after, "np_limit": page})
                     .mappings()
                     .all()
                 )

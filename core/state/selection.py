@@ -60,7 +60,7 @@ def _catalog_by_code() -> Select[Any]:
 
 
 def catalog_id(session: Session, code: str) -> int | None:
-    return session.execute(_catalog_by_code(), {"code": code}).scalar_one_or_none()
+    return session.connection().execute(_catalog_by_code(), {"code": code}).scalar_one_or_none()
 
 
 @dataclass(frozen=True)
@@ -354,7 +354,9 @@ def _page(
     }
     if scope.catalog_id is not None:
         params["sel_catalog"] = scope.catalog_id
-    return session.execute(stmt, params).mappings().all()
+    # Core statements go straight to the connection: the ORM layer adds nothing here
+    # and costs more than an idle channel's query itself.
+    return session.connection().execute(stmt, params).mappings().all()
 
 
 def wants_fence(dialect: str) -> bool:
@@ -372,7 +374,7 @@ _CURSOR = select(SyncCursor.version).where(
 
 def read_cursor(session: Session, channel_id: int, content_type: str, source: str) -> int:
     params = {"channel_id": channel_id, "content_type": content_type, "source": source}
-    value = session.execute(_CURSOR, params).scalar_one_or_none()
+    value = session.connection().execute(_CURSOR, params).scalar_one_or_none()
     return int(value or 0)
 
 

@@ -55,24 +55,38 @@ class ChangeSource:
         self.page_size = int(size)
 
     def scope(self) -> Scope:
+        remembered = self._remembered_scope()
+        if remembered is not None:
+            return remembered
         with self.ctx.db.session() as session:
             return self._scope(session)
 
     def _scope(self, session: Any) -> Scope:
-        channel = self.ctx.channel
+        return self._remembered_scope() or self._store_scope(
+            catalog_id(session, catalog_code(self.ctx.channel))
+        )
+
+    def _remembered_scope(self) -> Scope | None:
+        """The scope without asking the database, when the run memo knows the catalog id."""
         memo = self.ctx.extras.get("memo")
-        code = catalog_code(channel)
-        cat = memo.get(("catalog_id", code)) if memo is not None else None
+        cat = memo.get(("catalog_id", catalog_code(self.ctx.channel))) if memo else None
         if cat is None:
-            cat = catalog_id(session, code)
-            if cat is not None and memo is not None:  # a catalog's id never changes
-                memo[("catalog_id", code)] = cat
-        return Scope(channel_id=channel.id, content_type=self.content_type, catalog_id=cat)
+            return None
+        return Scope(channel_id=self.ctx.channel.id, content_type=self.content_type, catalog_id=cat)
+
+    def _store_scope(self, cat: int | None) -> Scope:
+        memo = self.ctx.extras.get("memo")
+        if cat is not None and memo is not None:  # a catalog's id never changes
+            memo[("catalog_id", catalog_code(self.ctx.channel))] = cat
+        return Scope(channel_id=self.ctx.channel.id, content_type=self.content_type, catalog_id=cat)
 
     def __iter__(self) -> Iterator[Item]:
-        with self.ctx.db.session() as session:  # scope and cursor in one short read
-            scope = self._scope(session)
-            cursor = read_cursor(session, scope.channel_id, self.content_type, self.source)
+        scope, cursor = self._remembered_scope(), None
+        if scope is None:  # scope and cursor in one short read
+            with self.ctx.db.session() as session:
+                scope = self._scope(session)
+                cursor = read_cursor(session, scope.channel_id, self.content_type, self.source)
+        # Without a cursor yet, the selection reads it in its own first transaction.
         rows = iter_selection(
             self.ctx.db,
             self.source,
