@@ -159,6 +159,8 @@ class Daemon:
         self._channels: dict[int, tuple[Any, Any]] = {}  # id -> (Channel, config), see _channel
         # (channel id, flow) -> (channel updated_at, RunMemo): see _memo
         self._memos: dict[tuple[int, str], tuple[Any, RunMemo]] = {}
+        # worker -> (lease, when) of its last empty check, finished with its next lease
+        self._unfinished: dict[str, tuple[Lease, datetime]] = {}
         self._heartbeats = _Heartbeats(db, clock, lease_seconds)
         self._lock = threading.Lock()
 
@@ -219,22 +221,50 @@ class Daemon:
         """Lease and run one job; False when there was nothing to take.
 
         The lease, the channel read and closing runs a dead daemon left open are
-        one transaction; the run's end and the job's end are another (see _run).
+        one transaction; the run's end and the job's end are another (see _run), or,
+        for a scheduled check that found nothing, this worker's next lease.
         """
         channel, config, flow, problem = None, None, None, None
-        with self.db.session() as session:
-            taken = lease(session, owner=owner, now=self.clock.now(), seconds=self.lease_seconds)
-            if taken is None:
-                return False
-            try:
-                flow = self.flows.get(taken.flow)
-                channel, config = self._channel(session, taken.channel_id, taken.channel_stamp)
-                if taken.attempt > 1:
-                    _close_interrupted_runs(session, taken.channel_id, flow, self.clock.now())
-            except PazarError as exc:
-                problem = exc.message
+        # The previous empty check of this worker ends in this transaction, after the
+        # lease: losing a lease race rolls back only the lease.
+        done = self._unfinished.pop(owner, None)
+        try:
+            with self.db.session() as session:
+                taken = lease(
+                    session, owner=owner, now=self.clock.now(), seconds=self.lease_seconds
+                )
+                if done is not None:
+                    finish(session, done[0], now=done[1], ok=True)
+                if taken is not None:
+                    try:
+                        flow = self.flows.get(taken.flow)
+                        channel, config = self._channel(
+                            session, taken.channel_id, taken.channel_stamp
+                        )
+                        if taken.attempt > 1:
+                            _close_interrupted_runs(
+                                session, taken.channel_id, flow, self.clock.now()
+                            )
+                    except PazarError as exc:
+                        problem = exc.message
+            done = None  # committed
+        finally:
+            if done is not None:  # the transaction failed: the next one finishes it
+                self._unfinished[owner] = done
+        if taken is None:
+            return False
         self._run(taken, flow, channel, config, problem)
         return True
+
+    def finish_unfinished(self, owner: str | None = None) -> None:
+        """Finish the empty checks whose end still waits for their worker's next lease."""
+        with self._lock:
+            owners = [owner] if owner is not None else list(self._unfinished)
+        for key in owners:
+            done = self._unfinished.pop(key, None)
+            if done is not None:
+                with self.db.session() as session:
+                    finish(session, done[0], now=done[1], ok=True)
 
     def _channel(
         self, session: Any, channel_id: int, stamp: Any
@@ -339,7 +369,11 @@ class Daemon:
             error = f"{type(exc).__name__}: {exc}"
         finally:
             self._heartbeats.release(job)
-        if not finished:
+        if not finished and ok and run_id is None:
+            # An empty scheduled check: its job ends in the transaction of this worker's
+            # next lease, one transaction less per check (see work_one).
+            self._unfinished[job.owner] = (job, self.clock.now())
+        elif not finished:
             with self.db.session() as session:
                 finish(session, job, now=self.clock.now(), ok=ok, run_id=run_id, error=error)
         with self._lock:
@@ -360,6 +394,7 @@ class Daemon:
             while self.work_one(f"{self.id}-once"):
                 pass
         finally:
+            self.finish_unfinished()
             self._heartbeats.stop()
             self.close_memos()
             self._beat(stopped=True)
@@ -373,6 +408,7 @@ class Daemon:
             while self.work_one(f"{self.id}-drain"):
                 pass
         finally:
+            self.finish_unfinished()
             self._heartbeats.stop()
         return self.stats
 
@@ -396,6 +432,7 @@ class Daemon:
             self.stopping.set()
             for thread in threads:
                 thread.join()
+            self.finish_unfinished()
             self._heartbeats.stop()
             self.close_memos()
             self._beat(stopped=True)

@@ -210,7 +210,8 @@ def run_flow(
     marketplace client raises fail that batch's records (reason ``remote``) and
     the run goes on; anything else ends the run with status ``error``.
     ``on_final(session, result)`` runs inside the transaction that closes the run
-    (the daemon finishes its job there, so run and job end together or not at all).
+    (the daemon finishes its job there, so run and job end together or not at all);
+    a run that leaves no row (below) has no such transaction and does not call it.
     Without ``record_empty`` (the daemon's scheduled runs) a run that read nothing,
     logged nothing and ended well leaves no run row: a daemon checks every flow of
     every channel every few minutes, and a row per empty check would bury the runs
@@ -338,6 +339,12 @@ def _write_batch(
 ) -> None:
     """One transaction: outcomes into the integration state, log lines, run counters."""
     outcome = recorder.take()
+    if (
+        final
+        and result.run_id is None
+        and not (outcome.logs or outcome.succeeded or outcome.failed)
+    ):
+        return  # a run that leaves no row has nothing to close (and on_final is not called)
     result.succeeded += len(outcome.succeeded)
     result.failed += len(outcome.failed)
     result.skipped += outcome.skipped

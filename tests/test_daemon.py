@@ -268,6 +268,35 @@ def test_a_scheduled_check_that_finds_nothing_leaves_its_job_not_a_run(
     assert by_flow["testmarket/quiet"]["status"] == "success"
 
 
+def test_an_empty_check_ends_with_its_workers_next_lease(
+    db: Database, registry, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    overlay = tmp_path / "flows" / "testmarket"
+    overlay.mkdir(parents=True)
+    (overlay / "quiet.yaml").write_text(
+        "flow: quiet\ntitle: Nothing to send\nplugin: testmarket\nschedule: every 30s\n"
+        "triggers: [manual]\nsource: {type: testmarket.generate, count: 0}\n"
+        "sink: {type: testmarket.collect}\n"
+    )
+    monkeypatch.setenv("PAZAR_FLOWS_PATH", str(tmp_path / "flows"))
+    clock = FixedClock(T0)
+    (cid,) = _channels(db, load_plugins().registry, clock)
+    with db.session() as s:
+        job_id = enqueue(s, channel_id=cid, flow="testmarket/quiet", trigger="schedule", now=T0)
+    daemon = Daemon(db, load_plugins().registry, clock=clock)
+
+    assert daemon.work_one("w1") is True
+    with db.session() as s:  # its end waits for this worker's next transaction
+        assert s.get(Job, job_id).status == "running"
+    clock.advance(5)
+    assert daemon.work_one("w1") is False  # nothing else queued: the lease finds nothing
+
+    with db.session() as s:
+        job = s.get(Job, job_id)
+        assert (job.status, job.finished_at) == ("done", T0)  # when the check ended
+        assert s.scalar(select(func.count()).select_from(Run)) == 0
+
+
 def test_an_idle_pass_notices_a_channel_activated_since_the_last_one(
     db: Database, registry
 ) -> None:  # noqa: ANN001

@@ -99,13 +99,16 @@ class PassCache:
         return tick
 
 
+# The stored value as the driver returns it: compared, never used as a time.
+_STAMP = (
+    select(Channel.__table__.c.id, type_coerce(Channel.__table__.c.updated_at, String))
+    .where(Channel.__table__.c.status == "active")
+    .order_by(Channel.__table__.c.id)
+)
+
+
 def _channel_stamp(session: Session) -> tuple[Any, ...]:
-    c = Channel.__table__
-    # The stored value as the driver returns it: compared, never used as a time.
-    updated = type_coerce(c.c.updated_at, String)
-    return tuple(
-        session.execute(select(c.c.id, updated).where(c.c.status == "active").order_by(c.c.id))
-    )
+    return tuple(session.connection().execute(_STAMP))
 
 
 def _schedule_texts(channels: list[Any], flows: list[FlowDef]) -> set[str]:

@@ -434,10 +434,27 @@ def batch_expired(
     return now - waiting_since(status, sent_at, created_at) >= timedelta(hours=hours)
 
 
+_OPEN_ID_OF = (
+    select(BatchRequest.id)
+    .where(
+        BatchRequest.channel_id == bindparam("channel_id"),
+        BatchRequest.status.in_(OPEN_BATCH_STATUSES),
+    )
+    .limit(1)
+)
+
+
 def open_batches(session: Session, channel_id: int | None = None) -> list[BatchRequest]:
-    """Batches not done or failed yet (of one channel), oldest first."""
+    """Batches not done or failed yet (of one channel), oldest first.
+
+    A plain id probe first: most checks of a channel find no open batch, and loading
+    no ORM object still cost more than the probe.
+    """
     stmt = select(BatchRequest).where(BatchRequest.status.in_(OPEN_BATCH_STATUSES))
     if channel_id is not None:
+        probe = session.connection().execute(_OPEN_ID_OF, {"channel_id": channel_id})
+        if probe.first() is None:
+            return []
         stmt = stmt.where(BatchRequest.channel_id == channel_id)
     return list(session.scalars(stmt.order_by(BatchRequest.id)))
 
