@@ -113,12 +113,13 @@ def main() -> None:
         cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
         daemon.stop()
         thread.join()
-        sandbox.terminate()
         print(
             f"{args.channels} channels (flags: {', '.join(flags)}): "
             f"{daemon.stats.runs - runs0} empty runs in the window ({daemon.stats.failed} failed in total); idle window {wall:.1f} s used {cpu:.2f} s "
-            f"CPU = {100 * cpu / wall:.1f}% of one core"
+            f"CPU = {100 * cpu / wall:.1f}% of one core",
+            flush=True,
         )
+        sandbox.terminate()
         if args.database:  # ready for the next run of the bench
             with db.engine.begin() as conn:
                 for table in ("runs", "jobs", "schedule_ticks", "channels", "catalogs"):

@@ -12,6 +12,8 @@ from core.registry import (  # noqa: E402
     Marketplace,
     StepType,
     TemplateFilter,
+    batch_size_param,
+    params_schema,
 )
 
 __all__ = [
@@ -21,4 +23,6 @@ __all__ = [
     "StepType",
     "TemplateFilter",
     "CommerceBackendType",
+    "batch_size_param",
+    "params_schema",
 ]

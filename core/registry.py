@@ -64,6 +64,22 @@ class StepType:
     plugin: str = ""
 
 
+def params_schema(**properties: dict[str, Any]) -> dict[str, Any]:
+    """A step's params schema: exactly these keys (none when called without any)."""
+    return {"type": "object", "additionalProperties": False, "properties": properties}
+
+
+def batch_size_param(what: str, *, default: int, maximum: int) -> dict[str, Any]:
+    """The ``batch_size`` key of a sink: ``what`` per batch (one upload, file or transaction)."""
+    return {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": maximum,
+        "default": default,
+        "description": what,
+    }
+
+
 @dataclass(frozen=True)
 class TemplateFilter:
     """A Jinja filter available in flow templates and config formats."""

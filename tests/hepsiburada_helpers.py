@@ -40,14 +40,19 @@ class ChannelFlows:
             session.expunge(channel)
             return channel
 
-    def run(self, flow: str) -> RunResult:
-        result = run_flow(
+    def attempt(self, flow: str, **options: Any) -> RunResult:
+        """Run a flow and return what happened, an error included (``options``: run_flow's)."""
+        return run_flow(
             self.db,
             self.registry,
             self.flows.get(f"hepsiburada/{flow}"),
             self.channel(),
             clock=self.clock,
+            **options,
         )
+
+    def run(self, flow: str) -> RunResult:
+        result = self.attempt(flow)
         assert result.status != "error", result.error
         return result
 

@@ -43,6 +43,18 @@ def _channels(db: Database, registry, clock: FixedClock, count: int = 1) -> list
     return ids
 
 
+def _quiet_flow(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """An overlay flow ``testmarket/quiet`` that every 30 s finds nothing to send."""
+    overlay = tmp_path / "flows" / "testmarket"
+    overlay.mkdir(parents=True)
+    (overlay / "quiet.yaml").write_text(
+        "flow: quiet\ntitle: Nothing to send\nplugin: testmarket\nschedule: every 30s\n"
+        "triggers: [manual]\nsource: {type: testmarket.generate, count: 0}\n"
+        "sink: {type: testmarket.collect}\n"
+    )
+    monkeypatch.setenv("PAZAR_FLOWS_PATH", str(tmp_path / "flows"))
+
+
 def _count(db: Database, model, *where) -> int:  # noqa: ANN001
     with db.session() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
@@ -235,14 +247,7 @@ def test_a_run_left_running_by_a_dead_daemon_is_closed_when_its_job_is_taken_ove
 def test_a_scheduled_check_that_finds_nothing_leaves_its_job_not_a_run(
     db: Database, registry, cli, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001
-    overlay = tmp_path / "flows" / "testmarket"
-    overlay.mkdir(parents=True)
-    (overlay / "quiet.yaml").write_text(
-        "flow: quiet\ntitle: Nothing to send\nplugin: testmarket\nschedule: every 30s\n"
-        "triggers: [manual]\nsource: {type: testmarket.generate, count: 0}\n"
-        "sink: {type: testmarket.collect}\n"
-    )
-    monkeypatch.setenv("PAZAR_FLOWS_PATH", str(tmp_path / "flows"))
+    _quiet_flow(tmp_path, monkeypatch)
     clock = FixedClock(T0)
     (cid,) = _channels(db, load_plugins().registry, clock)
     stats = Daemon(db, load_plugins().registry, clock=clock).run_once()
@@ -271,14 +276,7 @@ def test_a_scheduled_check_that_finds_nothing_leaves_its_job_not_a_run(
 def test_an_empty_check_ends_with_its_workers_next_lease(
     db: Database, registry, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # noqa: ANN001
-    overlay = tmp_path / "flows" / "testmarket"
-    overlay.mkdir(parents=True)
-    (overlay / "quiet.yaml").write_text(
-        "flow: quiet\ntitle: Nothing to send\nplugin: testmarket\nschedule: every 30s\n"
-        "triggers: [manual]\nsource: {type: testmarket.generate, count: 0}\n"
-        "sink: {type: testmarket.collect}\n"
-    )
-    monkeypatch.setenv("PAZAR_FLOWS_PATH", str(tmp_path / "flows"))
+    _quiet_flow(tmp_path, monkeypatch)
     clock = FixedClock(T0)
     (cid,) = _channels(db, load_plugins().registry, clock)
     with db.session() as s:

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select, text
 
@@ -88,7 +89,6 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
     state.seed({"settings": {"accept_unknown_skus": True}})
     db = Database(pg_url)
     registry = load_plugins().registry
-    clock = SystemClock()
     (tmp_path / "products.csv").write_text(
         "sku,name,categories\n" + "".join(f"S{i:06d},P{i},A\n" for i in range(STOCKS))
     )
@@ -99,21 +99,9 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
     with db.session() as session:
         for kind in ("products", "stocks", "catalog_items"):
             import_file(session, kind, tmp_path / f"{kind}.csv")
-    config = {
-        **state.channel_config(sandbox.url),
-        "category_ids": [60001001],
-        "default_reason_id": 1,
-        "cancellation_reason_id": 1,
-        "cargo_company_mapping": {"default": 1},
-        "feature_flags": {"stock": True},
-        "catalog_code": "hb",
-    }
-    with db.session() as session:
-        service = ChannelService(session, registry, clock=clock)
-        service.apply(
-            {"channel": "hb", "plugin": "hepsiburada", "config": config, "status": "active"}
-        )
-        channel_id = service.get("hb").id
+    channel_id = _hb_channel(
+        db, registry, state.channel_config(sandbox.url), stock=True, catalog_code="hb"
+    )
     daemons = Daemons(pg_url, tmp_path)
     daemon = daemons.start
 
@@ -216,6 +204,34 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
     assert interrupted >= 1  # some kills did land mid-run and were cleaned up
 
 
+def _hb_channel(
+    db: Database,
+    registry: Any,
+    connection: dict[str, Any],
+    *,
+    cargo: int = 1,
+    catalog_code: str | None = None,
+    **flags: bool,
+) -> int:
+    """An active Hepsiburada channel ``hb`` on the sandbox with these flags on; its id."""
+    config = {
+        **connection,
+        "category_ids": [60001001],
+        "default_reason_id": 1,
+        "cancellation_reason_id": 1,
+        "cargo_company_mapping": {"default": cargo},
+        "feature_flags": flags,
+    }
+    if catalog_code:
+        config["catalog_code"] = catalog_code
+    with db.session() as session:
+        service = ChannelService(session, registry, clock=SystemClock())
+        service.apply(
+            {"channel": "hb", "plugin": "hepsiburada", "config": config, "status": "active"}
+        )
+        return service.get("hb").id
+
+
 def _leased(db: Database, pid: int) -> bool:
     """Whether the daemon with ``pid`` holds a job (not a job a killed daemon still holds)."""
     with db.session() as session:
@@ -294,7 +310,6 @@ def test_sigkilled_daemons_import_every_order_exactly_once(pg_url: str, tmp_path
     state = app.state.sandbox
     db = Database(pg_url)
     registry = load_plugins().registry
-    clock = SystemClock()
     packaged_at = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     with state.lock:
         state.oms.add_orders(_orders(rng, 0, ORDERS, packaged_at), lambda sku: f"HBV{sku}")
@@ -306,20 +321,9 @@ def test_sigkilled_daemons_import_every_order_exactly_once(pg_url: str, tmp_path
         import_file(session, "cargo_companies", tmp_path / "cargo.csv")
         import_file(session, "products", tmp_path / "products.csv")
         cargo_id = session.scalar(select(CargoCompany.id))
-    config = {
-        **state.channel_config(sandbox.url),
-        "category_ids": [60001001],
-        "default_reason_id": 1,
-        "cancellation_reason_id": 1,
-        "cargo_company_mapping": {"default": cargo_id},
-        "feature_flags": {"get_orders": True},
-    }
-    with db.session() as session:
-        service = ChannelService(session, registry, clock=clock)
-        service.apply(
-            {"channel": "hb", "plugin": "hepsiburada", "config": config, "status": "active"}
-        )
-        channel_id = service.get("hb").id
+    channel_id = _hb_channel(
+        db, registry, state.channel_config(sandbox.url), get_orders=True, cargo=cargo_id
+    )
     daemons = Daemons(pg_url, tmp_path)
 
     def queue_import() -> None:

@@ -19,7 +19,6 @@ from core.flows.loader import load_flows
 from core.models.commerce import Address, CargoCompany, Customer, Order, OrderItem
 from core.models.runs import RunLog
 from core.plugins import load_plugins
-from core.runner import run_flow
 from plugins.hepsiburada.client import client_for_channel
 from plugins.hepsiburada.orders import PackageProblem, orders_from_package
 from tests.hepsiburada_helpers import ChannelFlows, RecordingSleep, SandboxHandle
@@ -253,15 +252,7 @@ def test_dry_run_stores_and_packs_nothing(shop: Shop) -> None:
     shop.sandbox.add_orders([shop.order("7001"), shop.order("7002", packaged=False)])
     shown: list[Any] = []
 
-    result = run_flow(
-        shop.db,
-        shop.registry,
-        shop.flows.get("hepsiburada/get_orders"),
-        shop.channel(),
-        clock=shop.clock,
-        dry_run=True,
-        echo=shown.append,
-    )
+    result = shop.attempt("get_orders", dry_run=True, echo=shown.append)
 
     assert result.run_id is None and [o["remote_number"] for o in shown] == ["7001"]
     assert len(shop.sandbox.oms()["packages"]) == 1  # 7002 was not packaged
@@ -272,13 +263,7 @@ def test_a_malformed_package_list_ends_the_run_and_stores_nothing(shop: Shop) ->
     shop.sandbox.add_orders([shop.order("8001")])
     shop.sandbox.faults(malformed={"path": "/packages/"})
 
-    result = run_flow(
-        shop.db,
-        shop.registry,
-        shop.flows.get("hepsiburada/get_orders"),
-        shop.channel(),
-        clock=shop.clock,
-    )
+    result = shop.attempt("get_orders")
 
     assert result.status == "error" and "malformed JSON" in (result.error or "")
     assert shop.orders() == {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from core.pipeline import Item, RunHandle, StepContext
-from core.registry import StepType
+from core.registry import StepType, batch_size_param, params_schema
 
 
 class CreateOrders:
@@ -46,19 +46,9 @@ STEP_TYPES = [
         name="commerce.create_orders",
         kind="sink",
         factory=CreateOrders,
-        params_schema={
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "batch_size": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 1000,
-                    "default": 50,
-                    "description": "Orders stored per transaction.",
-                }
-            },
-        },
+        params_schema=params_schema(
+            batch_size=batch_size_param("Orders stored per transaction.", default=50, maximum=1000)
+        ),
         description="Store marketplace orders in the commerce backend, each once per "
         "(order number, package).",
     ),

@@ -22,7 +22,7 @@ from core.mapping.store import (
     upsert_values,
 )
 from core.pipeline import Item, RunHandle, StepContext
-from core.registry import StepType
+from core.registry import StepType, params_schema
 
 _COMPLETE = {
     "type": "boolean",
@@ -214,7 +214,7 @@ STEP_TYPES = [
         name="core.render_mapping",
         kind="step",
         factory=RenderMapping,
-        params_schema={"type": "object", "additionalProperties": False, "properties": {}},
+        params_schema=params_schema(),
         description="Render each product record through the channel's mapping into "
         "{category, attributes}; products whose mapping fails are penalised (reason mapping).",
     ),

@@ -20,7 +20,7 @@ from sqlalchemy import Select, bindparam, select
 from core.commerce.saleability import saleable_clause
 from core.models.state import IntegrationAction
 from core.pipeline import Item, StepContext
-from core.registry import StepType
+from core.registry import StepType, params_schema
 from core.state.selection import (
     Scope,
     _parts,
@@ -164,7 +164,7 @@ INTEGRATED_ONLY = StepType(
     name="state.integrated_only",
     kind="step",
     factory=IntegratedOnly,
-    params_schema={"type": "object", "additionalProperties": False, "properties": {}},
+    params_schema=params_schema(),
     description="Keep only records already integrated on the channel (e.g. Product Update "
     "after Product Create); the stream moves past the others.",
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from core import StepType
+from core import StepType, params_schema
 from core.errors import ConfigError, PazarError
 from core.mapping.store import leaf_categories
 from core.pipeline import Item, StepContext
@@ -188,7 +188,7 @@ STEP_TYPES = [
         name="hepsiburada.categories",
         kind="source",
         factory=CategoryNodes,
-        params_schema={"type": "object", "additionalProperties": False, "properties": {}},
+        params_schema=params_schema(),
         description="Hepsiburada's category tree under the channel's category_ids "
         "(items for catalog.categories).",
     ),

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from typing import Any
 
-from core import StepType
+from core import StepType, params_schema
 from core.commerce.orders import existing_orders
 from core.errors import PazarError
 from core.pipeline import Item, RunHandle, StepContext
@@ -142,20 +142,16 @@ STEP_TYPES = [
         name="hepsiburada.packages",
         kind="source",
         factory=Packages,
-        params_schema={
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "hours": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": api.PACKAGES_MAX_WINDOW_HOURS,
-                    "default": api.GET_ORDERS_WINDOW_HOURS,
-                    "description": "How far back each run reads packages (Hepsiburada "
-                    f"lists at most {api.PACKAGES_MAX_WINDOW_HOURS} hours at once).",
-                }
-            },
-        },
+        params_schema=params_schema(
+            hours={
+                "type": "integer",
+                "minimum": 1,
+                "maximum": api.PACKAGES_MAX_WINDOW_HOURS,
+                "default": api.GET_ORDERS_WINDOW_HOURS,
+                "description": "How far back each run reads packages (Hepsiburada "
+                f"lists at most {api.PACKAGES_MAX_WINDOW_HOURS} hours at once).",
+            }
+        ),
         description="Hepsiburada packages of the last hours not imported yet (automatic "
         "packing first when the channel asks for it).",
     ),
@@ -163,7 +159,7 @@ STEP_TYPES = [
         name="hepsiburada.package_orders",
         kind="step",
         factory=PackageOrders,
-        params_schema={"type": "object", "additionalProperties": False, "properties": {}},
+        params_schema=params_schema(),
         description="Turn Hepsiburada packages into orders for commerce.create_orders "
         "(order number format, cargo company mapping, tracking number, addresses).",
     ),

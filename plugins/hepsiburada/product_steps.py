@@ -15,11 +15,12 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from core import StepType
+from core import StepType, batch_size_param, params_schema
 from core.errors import PazarError
 from core.pipeline import Item, RunHandle, StepContext
 from core.polling import Poll
 from core.state.batches import mark_sent, open_batch
+from plugins.hepsiburada import api
 
 MAX_IMAGES = 10
 SHIPPING_CONTENT_TYPE = "productshipping"
@@ -184,25 +185,15 @@ STEP_TYPES = [
         name="hepsiburada.product_import",
         kind="sink",
         factory=ProductImport,
-        params_schema={
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "batch_size": {
-                    "type": "integer",
-                    "minimum": 1,
-                    "maximum": 1000,
-                    "default": 500,
-                    "description": "Products per import file.",
-                },
-                "shipping_info": {
-                    "type": "boolean",
-                    "default": False,
-                    "description": "Also upload shipping info (dispatchTime and the channel's "
-                    "product_shipping_info_extra_data) for each product.",
-                },
+        params_schema=params_schema(
+            batch_size=batch_size_param("Products per import file.", default=500, maximum=1000),
+            shipping_info={
+                "type": "boolean",
+                "default": False,
+                "description": "Also upload shipping info (dispatchTime and the channel's "
+                "product_shipping_info_extra_data) for each product.",
             },
-        },
+        ),
         description="Send mapped products through Hepsiburada's import API, tracked as batch "
         "requests until matched (check_uploads).",
     ),
@@ -210,11 +201,11 @@ STEP_TYPES = [
         name="hepsiburada.zero_stock",
         kind="sink",
         factory=ZeroStock,
-        params_schema={
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {"batch_size": {"type": "integer", "minimum": 1, "maximum": 4000}},
-        },
+        params_schema=params_schema(
+            batch_size=batch_size_param(
+                "Rows per stock upload.", default=1000, maximum=api.MAX_UPLOAD_ROWS
+            )
+        ),
         description="Set the stock of removed products to 0 on Hepsiburada.",
     ),
 ]

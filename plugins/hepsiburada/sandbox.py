@@ -1195,7 +1195,8 @@ def _packages(request: Request, state: SandboxState, body: bytes) -> Any:
     )
 
 
-def _create_package(request: Request, state: SandboxState, body: bytes) -> Any:
+def _oms_object(request: Request, state: SandboxState, body: bytes) -> Mapping[str, Any]:
+    """The JSON object an OMS POST carries, after the merchant check."""
     state.check_merchant(request.path_params["merchant_id"], "oms")
     try:
         doc = json.loads(body or b"{}")
@@ -1203,6 +1204,11 @@ def _create_package(request: Request, state: SandboxState, body: bytes) -> Any:
         raise _bad_request("body is not valid JSON", "oms") from None
     if not isinstance(doc, Mapping):
         raise _bad_request("body must be a JSON object", "oms")
+    return doc
+
+
+def _create_package(request: Request, state: SandboxState, body: bytes) -> Any:
+    doc = _oms_object(request, state, body)
     return _oms(
         lambda: state.oms.create_package(
             doc.get("lineItemRequests"), cargo_company=doc.get("cargoCompany")
@@ -1211,12 +1217,7 @@ def _create_package(request: Request, state: SandboxState, body: bytes) -> Any:
 
 
 def _test_order(request: Request, state: SandboxState, body: bytes) -> Any:
-    state.check_merchant(request.path_params["merchant_id"], "oms")
-    try:
-        doc = json.loads(body or b"{}")
-    except ValueError:
-        raise _bad_request("body is not valid JSON", "oms") from None
-    order = _oms(lambda: sit_order(doc))
+    order = _oms(lambda: sit_order(_oms_object(request, state, body)))
     _oms(lambda: state.oms.add_orders([order], _merchant_sku_to_hb(state)))
     return JSONResponse(str(order["orderNumber"]))
 

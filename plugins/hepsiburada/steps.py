@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from core import StepType
+from core import StepType, batch_size_param, params_schema
 from core.errors import PazarError
 from core.pipeline import Item, StepContext
 from core.polling import Poll, PollSink, poll_sink_type
@@ -101,20 +101,13 @@ class UploadResults(PollSink):
 
 
 def _upload_schema(what: str) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "properties": {
-            "batch_size": {
-                "type": "integer",
-                "minimum": 1,
-                "maximum": api.MAX_UPLOAD_ROWS,
-                "default": 1000,
-                "description": f"{what} rows per upload (Hepsiburada takes at most "
-                f"{api.MAX_UPLOAD_ROWS}).",
-            }
-        },
-    }
+    return params_schema(
+        batch_size=batch_size_param(
+            f"{what} rows per upload (Hepsiburada takes at most {api.MAX_UPLOAD_ROWS}).",
+            default=1000,
+            maximum=api.MAX_UPLOAD_ROWS,
+        )
+    )
 
 
 STEP_TYPES = [
