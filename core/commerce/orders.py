@@ -15,7 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import String, any_, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from core.commerce.importers import product_ids
@@ -47,11 +48,20 @@ def existing_orders(
     numbers = sorted({number for number, _ in keys})
     wanted = set(keys)
     found: dict[tuple[str, str], int] = {}
+    postgres = session.get_bind().dialect.name == "postgresql"
     for start in range(0, len(numbers), 900):
+        part = numbers[start : start + 900]
+        # PostgreSQL: one array parameter.  A list of 100 parameters got a generic
+        # plan (psycopg prepares repeated statements) that filtered every order of
+        # the channel: 15 ms a page at 10,000 orders, against 1 ms.
+        match = (
+            Order.remote_number == any_(bindparam("numbers", part, type_=ARRAY(String)))
+            if postgres
+            else Order.remote_number.in_(part)
+        )
         rows = session.execute(
             select(Order.remote_number, Order.package_id, Order.id).where(
-                Order.channel_id == channel_id,
-                Order.remote_number.in_(numbers[start : start + 900]),
+                Order.channel_id == channel_id, match
             )
         )
         found.update({(n, p): i for n, p, i in rows if (n, p) in wanted})

@@ -70,6 +70,7 @@ class OmsBook:
         self.lines: dict[str, dict[str, Any]] = {}  # lineItemId → line (status Open)
         self.packages: dict[str, dict[str, Any]] = {}  # packageNumber → package row
         self.packaged_at: dict[str, datetime] = {}
+        self._window: tuple[Any, list[dict[str, Any]]] | None = None
         self._counter = 0
 
     def _next(self) -> int:
@@ -247,12 +248,17 @@ class OmsBook:
             )
         if hours_back is not None:
             end, begin = None, _minute(self._now() - timedelta(hours=hours_back))
+        # A client reads one window page by page: filter once per window, not per page.
+        key = (begin, end, len(self.packages))
+        if self._window is not None and self._window[0] == key:
+            return self._window[1]
         rows = []
         for number, package in self.packages.items():
             at = _minute(self.packaged_at[number])
             if (begin and at < begin) or (end and at > end):
                 continue
             rows.append(package)
+        self._window = (key, rows)
         return rows  # the caller copies the page it answers with
 
 
