@@ -26,6 +26,7 @@ from core.channels import resolved_config
 from core.errors import PazarError
 from core.flows.loader import load_flows
 from core.jobs.queue import DEFAULT_LEASE_SECONDS, Lease, finish, heartbeat, lease
+from core.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS, prune
 from core.jobs.scheduler import PassCache, enqueue_due_cached
 from core.models.channels import Channel
 from core.models.jobs import Daemon as DaemonRow
@@ -35,6 +36,16 @@ from core.runner import RunMemo, run_flow
 log = logging.getLogger("pazar.daemon")
 
 STALE_AFTER = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long a daemon keeps finished jobs (and schedule ticks) and runs, and how
+    often it prunes (see :mod:`core.jobs.retention`)."""
+
+    jobs: timedelta = DEFAULT_KEEP_JOBS
+    runs: timedelta = DEFAULT_KEEP_RUNS
+    every: timedelta = timedelta(hours=1)
 
 
 def live_daemons(session: Any, now: datetime) -> list[DaemonRow]:
@@ -142,6 +153,7 @@ class Daemon:
         poll_seconds: float = 1.0,
         lease_seconds: int = DEFAULT_LEASE_SECONDS,
         say: Callable[[str], None] | None = None,
+        retention: Retention | None = None,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -163,6 +175,9 @@ class Daemon:
         self._unfinished: dict[str, tuple[Lease, datetime]] = {}
         self._heartbeats = _Heartbeats(db, clock, lease_seconds)
         self._lock = threading.Lock()
+        self.retention = retention
+        self._pruned_at: datetime | None = None
+        self._pruner: threading.Thread | None = None
 
     # --- registration -------------------------------------------------------
 
@@ -384,6 +399,37 @@ class Daemon:
             + (f" — {error}" if error else "")
         )
 
+    # --- retention ------------------------------------------------------------
+
+    def maybe_prune(self) -> None:
+        """Prune old jobs, ticks and runs once per ``retention.every``, in the background
+        so a large first backlog never holds up scheduling."""
+        if self.retention is None or (self._pruner is not None and self._pruner.is_alive()):
+            return
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < self.retention.every:
+            return
+        self._pruned_at = now
+        self._pruner = threading.Thread(target=self._prune, args=(now,), daemon=True)
+        self._pruner.start()
+
+    def _prune(self, now: datetime) -> None:
+        retention = self.retention
+        assert retention is not None
+        try:
+            pruned = prune(
+                self.db,
+                now=now,
+                keep_jobs=retention.jobs,
+                keep_runs=retention.runs,
+                stopping=self.stopping.is_set,
+            )
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.warning("pruning failed", exc_info=True)
+            return
+        if pruned.jobs or pruned.ticks or pruned.runs:
+            self.say(f"pruned {pruned}")
+
     # --- loops ----------------------------------------------------------------
 
     def run_once(self) -> DaemonStats:
@@ -425,6 +471,7 @@ class Daemon:
                 try:
                     self.schedule()
                     self._beat()
+                    self.maybe_prune()
                 except PazarError as exc:
                     self.say(f"scheduler: {exc.message}")
                 self.stopping.wait(self.poll_seconds)
@@ -432,6 +479,8 @@ class Daemon:
             self.stopping.set()
             for thread in threads:
                 thread.join()
+            if self._pruner is not None:
+                self._pruner.join()
             self.finish_unfinished()
             self._heartbeats.stop()
             self.close_memos()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import signal
+from datetime import timedelta
 from typing import Any
 
 import click
 
 from core.cli.context import app
+from core.cli.output import print_json
 from core.jobs.queue import DEFAULT_LEASE_SECONDS
+from core.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS
 
 
 @click.command("daemon")
@@ -31,8 +34,30 @@ from core.jobs.queue import DEFAULT_LEASE_SECONDS
     "taken over by another daemon after this long.",
 )
 @click.option("--http", "http", metavar="HOST:PORT", help="Also serve the flow-trigger API.")
+@click.option(
+    "--keep-jobs-days",
+    type=click.IntRange(1, 3650),
+    default=DEFAULT_KEEP_JOBS.days,
+    show_default=True,
+    help="Finished jobs and schedule ticks older than this are pruned (hourly).",
+)
+@click.option(
+    "--keep-runs-days",
+    type=click.IntRange(1, 3650),
+    default=DEFAULT_KEEP_RUNS.days,
+    show_default=True,
+    help="Finished runs and their logs older than this are pruned (hourly).",
+)
+@click.option("--no-prune", is_flag=True, help="Never prune (e.g. another daemon or cron does).")
 def daemon_command(
-    workers: int, once: bool, poll_seconds: float, lease_seconds: int, http: str | None
+    workers: int,
+    once: bool,
+    poll_seconds: float,
+    lease_seconds: int,
+    http: str | None,
+    keep_jobs_days: int,
+    keep_runs_days: int,
+    no_prune: bool,
 ) -> None:
     """Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0).
 
@@ -41,9 +66,14 @@ def daemon_command(
     feature flag on. Several daemons may share one PostgreSQL database; SQLite
     serves one daemon.
     """
-    from core.daemon import Daemon
+    from core.daemon import Daemon, Retention
 
     ctx = app()
+    retention = (
+        None
+        if no_prune
+        else Retention(jobs=timedelta(days=keep_jobs_days), runs=timedelta(days=keep_runs_days))
+    )
     daemon = Daemon(
         ctx.db,
         ctx.registry,
@@ -53,6 +83,7 @@ def daemon_command(
         poll_seconds=poll_seconds,
         lease_seconds=lease_seconds,
         say=lambda msg: click.echo(msg, err=True),
+        retention=retention,
     )
     if once:
         stats = daemon.run_once()
@@ -115,4 +146,43 @@ def serve_command(http: str) -> None:
     )
 
 
-COMMANDS = [daemon_command, serve_command]
+@click.command("prune")
+@click.option(
+    "--keep-jobs-days",
+    type=click.IntRange(1, 3650),
+    default=DEFAULT_KEEP_JOBS.days,
+    show_default=True,
+    help="Delete finished jobs and schedule ticks older than this.",
+)
+@click.option(
+    "--keep-runs-days",
+    type=click.IntRange(1, 3650),
+    default=DEFAULT_KEEP_RUNS.days,
+    show_default=True,
+    help="Delete finished runs and their logs older than this.",
+)
+@click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def prune_command(keep_jobs_days: int, keep_runs_days: int, dry_run: bool, as_json: bool) -> None:
+    """Delete old finished jobs, schedule ticks and runs (a running daemon does this hourly).
+
+    Queued and running work is never touched, and each (channel, flow) keeps its
+    latest schedule tick, so no schedule runs twice because of a prune.
+    """
+    from core.jobs.retention import prune
+
+    ctx = app()
+    pruned = prune(
+        ctx.db,
+        now=ctx.clock.now(),
+        keep_jobs=timedelta(days=keep_jobs_days),
+        keep_runs=timedelta(days=keep_runs_days),
+        dry_run=dry_run,
+    )
+    if as_json:
+        print_json({"dry_run": dry_run, **vars(pruned)})
+        return
+    click.echo(f"{'would delete' if dry_run else 'deleted'} {pruned}")
+
+
+COMMANDS = [daemon_command, serve_command, prune_command]

@@ -1,0 +1,104 @@
+"""Keeping the queue and the run history from growing without bound.
+
+A daemon over 500 channels finishes about 1,400 jobs a minute; without pruning
+the jobs and schedule-tick tables gain two million rows a day, and every lease
+and scheduler pass slows down with them.  Pruning deletes, in batches of
+``BATCH`` rows (each its own short transaction, so it never holds the queue):
+
+- finished jobs (``done``/``failed``) older than ``keep_jobs``;
+- schedule ticks older than ``keep_jobs``, except each (channel, flow)'s latest:
+  the scheduler compares the latest due tick with it, and a schedule that ticks
+  less often than the retention (a monthly cron) would otherwise run again;
+- finished runs older than ``keep_runs``, with their log lines.
+
+Queued and running jobs and running runs are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from core.models.jobs import Job, ScheduleTick
+from core.models.runs import Run, RunLog
+
+BATCH = 5_000
+DEFAULT_KEEP_JOBS = timedelta(days=7)
+DEFAULT_KEEP_RUNS = timedelta(days=30)
+FINISHED_JOBS = ("done", "failed")
+
+
+@dataclass
+class Pruned:
+    jobs: int = 0
+    ticks: int = 0
+    runs: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.jobs} jobs, {self.ticks} schedule ticks, {self.runs} runs"
+
+
+def _old_jobs(cutoff: datetime) -> Any:
+    # not_before <= finished_at, so the (status, not_before) index narrows the scan.
+    return select(Job.id).where(
+        Job.status.in_(FINISHED_JOBS), Job.not_before < cutoff, Job.finished_at < cutoff
+    )
+
+
+def _old_ticks(cutoff: datetime) -> Any:
+    later = ScheduleTick.__table__.alias("later")
+    newest = (
+        select(func.max(later.c.tick))
+        .where(later.c.channel_id == ScheduleTick.channel_id, later.c.flow == ScheduleTick.flow)
+        .scalar_subquery()
+    )
+    return select(ScheduleTick.id).where(ScheduleTick.tick < cutoff, ScheduleTick.tick < newest)
+
+
+def _old_runs(cutoff: datetime) -> Any:
+    return select(Run.id).where(Run.status != "running", Run.started_at < cutoff)
+
+
+def prune(
+    db: Any,
+    *,
+    now: datetime,
+    keep_jobs: timedelta = DEFAULT_KEEP_JOBS,
+    keep_runs: timedelta = DEFAULT_KEEP_RUNS,
+    dry_run: bool = False,
+    stopping: Callable[[], bool] = lambda: False,
+) -> Pruned:
+    """Delete what is older than the retention; returns how much (or would, ``dry_run``).
+
+    ``stopping`` is asked between batches: a daemon told to stop does not wait for a
+    large backlog to be pruned (the next prune goes on from there)."""
+    jobs_cutoff, runs_cutoff = now - keep_jobs, now - keep_runs
+    result = Pruned()
+    for field, model, chosen in (
+        ("jobs", Job, _old_jobs(jobs_cutoff)),
+        ("ticks", ScheduleTick, _old_ticks(jobs_cutoff)),
+        ("runs", Run, _old_runs(runs_cutoff)),
+    ):
+        if dry_run:
+            with db.session() as session:
+                count = session.scalar(select(func.count()).select_from(chosen.subquery()))
+            setattr(result, field, int(count or 0))
+            continue
+        total = 0
+        while True:
+            with db.session() as session:
+                ids = list(session.scalars(chosen.order_by(model.id).limit(BATCH)))
+                if not ids:
+                    break
+                if model is Run:  # the log lines first: not every database cascades
+                    session.execute(delete(RunLog).where(RunLog.run_id.in_(ids)))
+                session.execute(delete(model).where(model.id.in_(ids)))
+            total += len(ids)
+            if len(ids) < BATCH or stopping():
+                break
+        setattr(result, field, total)
+    return result

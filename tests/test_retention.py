@@ -1,0 +1,175 @@
+"""Pruning old jobs, schedule ticks and runs (``pazar prune`` and the daemon's hourly prune)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.channels import ChannelService
+from core.clock import FixedClock
+from core.daemon import Daemon, Retention
+from core.db import Database
+from core.flows.loader import load_flows
+from core.jobs import retention
+from core.jobs.retention import prune
+from core.jobs.scheduler import enqueue_due
+from core.models.jobs import Job, ScheduleTick
+from core.models.runs import Run, RunLog
+from core.plugins import load_plugins
+
+NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def registry(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+    return load_plugins().registry
+
+
+@pytest.fixture
+def channel_id(db: Database, registry) -> int:  # noqa: ANN001
+    with db.session() as session:
+        service = ChannelService(session, registry, clock=FixedClock(NOW - 60 * DAY))
+        channel = service.add("testmarket", "tm", None)
+        service.set("tm", ["feature_flags.push=true"])
+        service.activate("tm")
+        return channel.id
+
+
+def _job(session, channel_id: int, status: str, at: datetime, flow: str = "testmarket/push") -> int:  # noqa: ANN001
+    job = Job(
+        channel_id=channel_id,
+        flow=flow,
+        trigger="schedule",
+        status=status,
+        payload={},
+        not_before=at,
+        created_at=at,
+        finished_at=at if status in ("done", "failed") else None,
+    )
+    session.add(job)
+    session.flush()
+    return job.id
+
+
+def _run(session, channel_id: int, status: str, at: datetime) -> int:  # noqa: ANN001
+    run = Run(plugin="testmarket", flow="push", channel_id=channel_id, status=status, started_at=at)
+    session.add(run)
+    session.flush()
+    session.add(RunLog(run_id=run.id, level="info", message="x", created_at=at))
+    return run.id
+
+
+def _left(db: Database) -> tuple[list[str], list[datetime], list[str]]:
+    with db.session() as session:
+        jobs = sorted(session.scalars(select(Job.status)))
+        ticks = sorted(session.scalars(select(ScheduleTick.tick)))
+        runs = sorted(session.scalars(select(Run.status)))
+    return jobs, ticks, runs
+
+
+def test_prune_deletes_only_old_finished_work(db: Database, channel_id: int) -> None:
+    with db.session() as s:
+        for status in ("done", "failed", "done"):
+            _job(s, channel_id, status, NOW - 10 * DAY)
+        _job(s, channel_id, "done", NOW - DAY)  # recent
+        _job(s, channel_id, "queued", NOW - 10 * DAY)  # old but still to do
+        _job(s, channel_id, "running", NOW - 10 * DAY)
+        for n, at in enumerate((NOW - 10 * DAY, NOW - 9 * DAY, NOW - 8 * DAY)):
+            s.add(
+                ScheduleTick(channel_id=channel_id, flow="testmarket/push", tick=at, created_at=at)
+            )
+            s.add(
+                ScheduleTick(channel_id=channel_id, flow=f"testmarket/f{n}", tick=at, created_at=at)
+            )
+        _run(s, channel_id, "success", NOW - 40 * DAY)
+        _run(s, channel_id, "running", NOW - 40 * DAY)  # never pruned while running
+        _run(s, channel_id, "error", NOW - 2 * DAY)
+    before = _left(db)
+
+    counted = prune(db, now=NOW, dry_run=True)
+    assert (counted.jobs, counted.ticks, counted.runs) == (3, 2, 1)
+    assert _left(db) == before  # a dry run changes nothing
+
+    done = prune(db, now=NOW)
+
+    assert (done.jobs, done.ticks, done.runs) == (3, 2, 1)
+    jobs, ticks, runs = _left(db)
+    assert jobs == ["done", "queued", "running"]
+    # push keeps its latest tick; f0..f2 each had one tick, their latest, kept too
+    assert ticks == [NOW - 10 * DAY, NOW - 9 * DAY, NOW - 8 * DAY, NOW - 8 * DAY]
+    assert runs == ["error", "running"]
+    with db.session() as s:
+        assert s.scalar(select(func.count()).select_from(RunLog)) == 2  # the deleted run's went
+    assert prune(db, now=NOW).jobs == 0  # nothing left to do
+
+
+def test_prune_works_in_batches(
+    db: Database, channel_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "BATCH", 2)
+    with db.session() as s:
+        for _ in range(5):
+            _job(s, channel_id, "done", NOW - 10 * DAY)
+    assert prune(db, now=NOW).jobs == 5
+    assert _left(db)[0] == []
+
+
+def test_a_schedule_rarer_than_the_retention_does_not_run_again(
+    db: Database, registry, channel_id: int
+) -> None:  # noqa: ANN001
+    (push,) = [f for f in load_flows(registry).all() if f.ref == "testmarket/push"]
+    monthly = replace(push, schedule="0 0 1 * *")
+    with db.session() as s:  # the 1 March tick, 19 days before NOW
+        (job_id,) = enqueue_due(s, [monthly], datetime(2026, 3, 1, 0, 0, 30, tzinfo=UTC))
+        job = s.get(Job, job_id)
+        job.status, job.finished_at = "done", datetime(2026, 3, 1, 0, 5, tzinfo=UTC)
+
+    pruned = prune(db, now=NOW)
+
+    assert (pruned.jobs, pruned.ticks) == (1, 0)
+    with db.session() as s:
+        assert enqueue_due(s, [monthly], NOW + timedelta(hours=1)) == []
+
+
+def test_the_daemon_prunes_once_an_hour_in_the_background(
+    db: Database, registry, channel_id: int
+) -> None:  # noqa: ANN001
+    clock = FixedClock(NOW)
+    with db.session() as s:
+        _job(s, channel_id, "done", NOW - 10 * DAY)
+    daemon = Daemon(db, registry, clock=clock, retention=Retention(), say=lambda _m: None)
+
+    daemon.maybe_prune()
+    assert daemon._pruner is not None
+    daemon._pruner.join()
+    assert _left(db)[0] == []
+
+    with db.session() as s:
+        _job(s, channel_id, "done", NOW - 10 * DAY)
+    clock.advance(minutes=30)
+    daemon.maybe_prune()  # within the hour: nothing
+    assert _left(db)[0] == ["done"]
+    clock.advance(minutes=31)
+    daemon.maybe_prune()
+    assert daemon._pruner is not None
+    daemon._pruner.join()
+    assert _left(db)[0] == []
+
+
+def test_prune_command_reports_what_it_deleted(cli, db: Database, channel_id: int) -> None:  # noqa: ANN001
+    with db.session() as s:
+        _job(s, channel_id, "done", datetime.now(UTC) - 10 * DAY)
+    dry = cli("prune", "--dry-run")
+    assert (
+        dry.exit_code == 0 and dry.output.strip() == "would delete 1 jobs, 0 schedule ticks, 0 runs"
+    )
+    done = json.loads(cli("prune", "--json", "--keep-jobs-days", "8").output)
+    assert done == {"dry_run": False, "jobs": 1, "ticks": 0, "runs": 0}
+    bad = cli("prune", "--keep-jobs-days", "0")
+    assert bad.exit_code == 2 and "--keep-jobs-days" in bad.output
