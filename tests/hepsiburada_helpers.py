@@ -8,7 +8,8 @@ control endpoints (seed, faults, received) called over HTTP like a user would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ from sqlalchemy import select
 
 from core.channels import ChannelService
 from core.models.state import FailedIntegration
+from core.plugins import load_plugins
 from core.runner import RunResult, run_flow
 from core.sandbox_server import RunningSandbox, serve_in_thread
 from plugins.hepsiburada.client import HepsiburadaClient, client_for_channel
@@ -68,6 +70,22 @@ class ChannelFlows:
             rows = list(session.scalars(select(FailedIntegration)))
             session.expunge_all()
         return {row.object_key: row for row in rows}
+
+
+def sleepless_plugins(
+    config_of: Callable[[Any], Mapping[str, Any]], sleep: RecordingSleep | None = None
+) -> Any:
+    """Freshly loaded plugins whose Hepsiburada client waits (Retry-After, backoff) through a
+    recording sleep, never for real; ``config_of(channel)`` is the config it is built from."""
+    plugins = load_plugins()
+    market = plugins.registry.marketplaces["hepsiburada"]
+    plugins.registry.marketplaces["hepsiburada"] = replace(
+        market,
+        client_factory=lambda channel, config=None: client_for_channel(
+            channel, config_of(channel), sleep=sleep or RecordingSleep(), timeout=5.0, backoff=0.01
+        ),
+    )
+    return plugins
 
 
 class RecordingSleep:

@@ -73,6 +73,21 @@ class Daemons:
             text=True,
         )
 
+    def finish(self, db: Database, queue: Callable[[], None], done: Callable[[], bool]) -> None:
+        """Restart a daemon and queue work until ``done()``; it then exits 0 on SIGTERM."""
+        process = self.start()
+        try:
+            for _ in range(10):
+                queue()
+                _until(lambda: not _busy(db), "the queue to drain", seconds=120)
+                if done():
+                    break
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+
     def close(self) -> None:
         self.log.close()
 
@@ -137,18 +152,7 @@ def test_sigkilled_daemons_lose_nothing_and_duplicate_nothing(pg_url: str, tmp_p
             process.wait(timeout=30)
 
         # Restart and let it finish: push and check until nothing is left to do.
-        process = daemon()
-        try:
-            for _ in range(10):
-                queue_push()
-                _until(lambda: not _busy(db), "the queue to drain", seconds=120)
-                if _settled(db, channel_id):
-                    break
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=30) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
+        daemons.finish(db, queue_push, lambda: _settled(db, channel_id))
 
         with db.engine.connect() as conn:
             local = dict(
@@ -363,18 +367,7 @@ def test_sigkilled_daemons_import_every_order_exactly_once(pg_url: str, tmp_path
             process.wait(timeout=30)
         killed_at = stored()
 
-        process = daemons.start()
-        try:
-            for _ in range(10):
-                queue_import()
-                _until(lambda: not _busy(db), "the queue to drain", seconds=120)
-                if stored() >= total:
-                    break
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=30) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
+        daemons.finish(db, queue_import, lambda: stored() >= total)
 
         with state.lock:
             remote = {

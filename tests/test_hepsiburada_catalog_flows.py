@@ -5,7 +5,6 @@ Compare Attributes, and the category flows queued by a config change and run by 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +21,8 @@ from core.mapping.service import apply_mapping
 from core.models.marketplace import MarketplaceAttribute, MarketplaceCategory
 from core.models.runs import Run, RunLog
 from core.models.state import BatchRequest, IntegrationAction
-from core.plugins import load_plugins
 from core.templating import TemplateEnv
-from plugins.hepsiburada.client import client_for_channel
-from tests.hepsiburada_helpers import ChannelFlows, RecordingSleep, SandboxHandle
+from tests.hepsiburada_helpers import ChannelFlows, SandboxHandle, sleepless_plugins
 
 pytest_plugins = ("tests.hepsiburada_helpers",)
 
@@ -69,16 +66,9 @@ class CatalogWorld(ChannelFlows):
 
     def __init__(self, db: Database, sandbox: SandboxHandle, clock: FixedClock, tmp: Path) -> None:
         self.db, self.sandbox, self.clock, self.tmp = db, sandbox, clock, tmp
-        plugins = load_plugins()
+        plugins = sleepless_plugins(lambda channel: channel.config)
         self.hook = plugins.hook
         registry = plugins.registry
-        market = registry.marketplaces["hepsiburada"]
-        registry.marketplaces["hepsiburada"] = replace(
-            market,
-            client_factory=lambda channel, config=None: client_for_channel(
-                channel, channel.config, sleep=RecordingSleep(), timeout=5.0, backoff=0.01
-            ),
-        )
         self.registry = registry
         self.flows = load_flows(registry)
         rows = [

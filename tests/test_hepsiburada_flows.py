@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,12 @@ from core.flows.loader import load_flows
 from core.models.state import BatchRequest, IntegrationAction
 from core.plugins import load_plugins
 from core.runner import run_flow
-from plugins.hepsiburada.client import client_for_channel
-from tests.hepsiburada_helpers import ChannelFlows, RecordingSleep, SandboxHandle
+from tests.hepsiburada_helpers import (
+    ChannelFlows,
+    RecordingSleep,
+    SandboxHandle,
+    sleepless_plugins,
+)
 
 pytest_plugins = ("tests.hepsiburada_helpers",)
 
@@ -33,16 +36,7 @@ class World(ChannelFlows):
     def __init__(self, db: Database, sandbox: SandboxHandle, clock: FixedClock, tmp: Path) -> None:
         self.db, self.sandbox, self.clock = db, sandbox, clock
         self.sleep = RecordingSleep()
-        plugins = load_plugins()
-        registry = plugins.registry
-        market = registry.marketplaces["hepsiburada"]
-        # The client's waits (Retry-After, backoff) go to a recording sleep: no real sleeping.
-        registry.marketplaces["hepsiburada"] = replace(
-            market,
-            client_factory=lambda channel, config=None: client_for_channel(
-                channel, self.config, sleep=self.sleep, timeout=5.0, backoff=0.01
-            ),
-        )
+        registry = sleepless_plugins(lambda _channel: self.config, self.sleep).registry
         self.registry = registry
         self.flows = load_flows(registry)
         sandbox.seed(listings=[{"merchantSku": sku} for sku in SKUS])

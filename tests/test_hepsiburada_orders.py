@@ -18,10 +18,8 @@ from core.db import Database
 from core.flows.loader import load_flows
 from core.models.commerce import Address, CargoCompany, Customer, Order, OrderItem
 from core.models.runs import RunLog
-from core.plugins import load_plugins
-from plugins.hepsiburada.client import client_for_channel
 from plugins.hepsiburada.orders import PackageProblem, orders_from_package
-from tests.hepsiburada_helpers import ChannelFlows, RecordingSleep, SandboxHandle
+from tests.hepsiburada_helpers import ChannelFlows, SandboxHandle, sleepless_plugins
 
 pytest_plugins = ("tests.hepsiburada_helpers",)
 
@@ -35,15 +33,7 @@ class Shop(ChannelFlows):
 
     def __init__(self, db: Database, sandbox: SandboxHandle, clock: FixedClock, tmp: Path) -> None:
         self.db, self.sandbox, self.clock = db, sandbox, clock
-        plugins = load_plugins()
-        registry = plugins.registry
-        market = registry.marketplaces["hepsiburada"]
-        registry.marketplaces["hepsiburada"] = replace(
-            market,
-            client_factory=lambda channel, config=None: client_for_channel(
-                channel, self.config, sleep=RecordingSleep(), timeout=5.0, backoff=0.01
-            ),
-        )
+        registry = sleepless_plugins(lambda _channel: self.config).registry
         self.registry = registry
         self.flows = load_flows(registry)
         sandbox.seed(settings={"now": _iso(clock.now())})

@@ -14,6 +14,17 @@ from core.jobs.queue import DEFAULT_LEASE_SECONDS
 from core.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS
 
 
+def _keep_days(what: str, rows: str) -> Any:
+    default = DEFAULT_KEEP_JOBS if what == "jobs" else DEFAULT_KEEP_RUNS
+    return click.option(
+        f"--keep-{what}-days",
+        type=click.IntRange(1, 3650),
+        default=default.days,
+        show_default=True,
+        help=f"Days {rows} are kept before pruning.",
+    )
+
+
 @click.command("daemon")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--once", is_flag=True, help="Enqueue what is due now, run the queue empty, exit.")
@@ -34,20 +45,8 @@ from core.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS
     "taken over by another daemon after this long.",
 )
 @click.option("--http", "http", metavar="HOST:PORT", help="Also serve the flow-trigger API.")
-@click.option(
-    "--keep-jobs-days",
-    type=click.IntRange(1, 3650),
-    default=DEFAULT_KEEP_JOBS.days,
-    show_default=True,
-    help="Finished jobs and schedule ticks older than this are pruned (hourly).",
-)
-@click.option(
-    "--keep-runs-days",
-    type=click.IntRange(1, 3650),
-    default=DEFAULT_KEEP_RUNS.days,
-    show_default=True,
-    help="Finished runs and their logs older than this are pruned (hourly).",
-)
+@_keep_days("jobs", "finished jobs and schedule ticks")
+@_keep_days("runs", "finished runs and their logs")
 @click.option("--no-prune", is_flag=True, help="Never prune (e.g. another daemon or cron does).")
 def daemon_command(
     workers: int,
@@ -147,20 +146,8 @@ def serve_command(http: str) -> None:
 
 
 @click.command("prune")
-@click.option(
-    "--keep-jobs-days",
-    type=click.IntRange(1, 3650),
-    default=DEFAULT_KEEP_JOBS.days,
-    show_default=True,
-    help="Delete finished jobs and schedule ticks older than this.",
-)
-@click.option(
-    "--keep-runs-days",
-    type=click.IntRange(1, 3650),
-    default=DEFAULT_KEEP_RUNS.days,
-    show_default=True,
-    help="Delete finished runs and their logs older than this.",
-)
+@_keep_days("jobs", "finished jobs and schedule ticks")
+@_keep_days("runs", "finished runs and their logs")
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def prune_command(keep_jobs_days: int, keep_runs_days: int, dry_run: bool, as_json: bool) -> None:
