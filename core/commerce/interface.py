@@ -28,6 +28,11 @@ class CommerceBackend(Protocol):
     ) -> list[tuple[int | None, bool, str | None]]:
         """Many orders at once; per order (id or None, created, why it was refused or None)."""
 
+    def cancel_items(
+        self, cancellations: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Items the marketplace cancelled; per one (item id, cancelled now, problem)."""
+
     def cancel_order_items(
         self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None
     ) -> int: ...

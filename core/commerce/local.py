@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import Clock, SystemClock
 from core.commerce.importers import RowError, decimal, product_ids, upsert_changed
-from core.commerce.orders import create_orders
+from core.commerce.orders import cancel_items, create_orders
 from core.commerce.saleability import reasons_not_saleable
 from core.commerce.versioning import next_version
 from core.errors import NotFoundError, ValidationError
@@ -147,6 +147,12 @@ class LocalCommerce:
         return create_orders(
             self.session, self.channel.id, orders, now=self.clock.now(), address=self.address
         )
+
+    def cancel_items(
+        self, cancellations: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Items the marketplace cancelled, in a few statements (see ``orders.cancel_items``)."""
+        return cancel_items(self.session, self.channel.id, cancellations, now=self.clock.now())
 
     def cancel_order_items(
         self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None

@@ -1,4 +1,5 @@
-"""Writing marketplace orders into the local backend, a batch at a time.
+"""Writing marketplace orders (and their cancellations) into the local backend, a batch
+at a time.
 
 An order is created once per (channel, marketplace order number, package id):
 the unique key on ``orders`` makes a re-read package (every get-orders run reads
@@ -21,7 +22,14 @@ from sqlalchemy.orm import Session
 
 from core.commerce.importers import product_ids
 from core.commerce.versioning import reserve_versions
-from core.models.commerce import Address, CargoCompany, Customer, Order, OrderItem
+from core.models.commerce import (
+    Address,
+    CancellationRequest,
+    CargoCompany,
+    Customer,
+    Order,
+    OrderItem,
+)
 from core.sqlbulk import dialect_insert
 
 ADDRESS_KEYS = (
@@ -235,3 +243,113 @@ def _children(
                 }
             )
     return items, addresses
+
+
+def cancel_items(
+    session: Session,
+    channel_id: int,
+    cancellations: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime,
+) -> list[tuple[int | None, bool, str | None]]:
+    """Cancel order items the marketplace cancelled; per cancellation ``(item id, done, problem)``.
+
+    A cancellation: ``remote_number`` (the marketplace order number), ``item_remote_id``
+    (its line id), ``reason_id`` (local cancellation reason), ``remote_reason`` and
+    ``remote_id`` (the marketplace's id for the cancellation; the line id when it has
+    none).  Each becomes the item's ``cancelled`` status and reason plus an approved
+    ``cancel`` request, once: a cancellation seen again changes nothing (``done`` False).
+    An item not imported yet is a ``problem``, so the cancellation is tried again later.
+    """
+    items = OrderItem.__table__
+    orders = Order.__table__
+    numbers = sorted({str(c["remote_number"]) for c in cancellations})
+    found: dict[tuple[str, str], tuple[int, int, str]] = {}
+    for start in range(0, len(numbers), 900):
+        rows = session.execute(
+            select(
+                orders.c.remote_number, items.c.remote_id, items.c.id, orders.c.id, items.c.status
+            )
+            .join(orders, orders.c.id == items.c.order_id)
+            .where(
+                orders.c.channel_id == channel_id,
+                orders.c.remote_number.in_(numbers[start : start + 900]),
+            )
+        )
+        found.update({(n, r): (i, o, st) for n, r, i, o, st in rows})
+    results: list[tuple[int | None, bool, str | None]] = []
+    cancelled: dict[int, dict[str, Any]] = {}
+    touched_orders: set[int] = set()
+    for c in cancellations:
+        key = (str(c["remote_number"]), str(c["item_remote_id"]))
+        hit = found.get(key)
+        if hit is None:
+            results.append((None, False, f"order {key[0]} line {key[1]} is not imported yet"))
+        elif hit[2] == "cancelled" or hit[0] in cancelled:
+            results.append((hit[0], False, None))
+        else:
+            cancelled[hit[0]] = {
+                "b_id": hit[0],
+                "b_reason": c.get("reason_id"),
+                "request": c,
+            }
+            touched_orders.add(hit[1])
+            results.append((hit[0], True, None))
+    if not cancelled:
+        return results
+    session.execute(
+        items.update()
+        .where(items.c.id == bindparam("b_id"))
+        .values(status="cancelled", cancellation_reason_id=bindparam("b_reason")),
+        [{"b_id": v["b_id"], "b_reason": v["b_reason"]} for v in cancelled.values()],
+    )
+    first = reserve_versions(session, len(touched_orders) + len(cancelled))
+    session.execute(
+        orders.update()
+        .where(orders.c.id == bindparam("b_id"))
+        .values(version=bindparam("b_version"), updated_at=now),
+        [{"b_id": oid, "b_version": first + n} for n, oid in enumerate(sorted(touched_orders))],
+    )
+    first += len(touched_orders)
+    requests = CancellationRequest.__table__
+    session.execute(
+        dialect_insert(session, requests).on_conflict_do_nothing(
+            index_elements=["channel_id", "kind", "remote_id"]
+        ),
+        [
+            {
+                "channel_id": channel_id,
+                "order_item_id": item_id,
+                "kind": "cancel",
+                "remote_id": str(v["request"].get("remote_id") or v["request"]["item_remote_id"]),
+                "status": "approved",
+                "reason_id": v["b_reason"],
+                "remote_reason": v["request"].get("remote_reason"),
+                "explanation": None,
+                "photo_urls": [],
+                "version": first + n,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for n, (item_id, v) in enumerate(cancelled.items())
+        ],
+    )
+    return results
+
+
+def known_cancellations(session: Session, channel_id: int, remote_ids: Sequence[str]) -> set[str]:
+    """Which of the marketplace's cancellation ids are stored already (one query a page)."""
+    requests = CancellationRequest.__table__
+    found: set[str] = set()
+    unique = sorted(set(remote_ids))
+    for start in range(0, len(unique), 900):
+        found.update(
+            session.scalars(
+                select(requests.c.remote_id).where(
+                    requests.c.channel_id == channel_id,
+                    requests.c.kind == "cancel",
+                    requests.c.remote_id.in_(unique[start : start + 900]),
+                )
+            )
+        )
+    return found

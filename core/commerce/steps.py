@@ -1,4 +1,5 @@
-"""Flow steps that write into the commerce backend: the sink of every order import.
+"""Flow steps that write into the commerce backend: the sinks of order imports and of
+the cancellations marketplaces report.
 
 Marketplace plugins turn their orders into the backend's order shape (see
 ``LocalCommerce.create_order``); this sink stores a batch of them in one
@@ -41,6 +42,32 @@ class CreateOrders:
                 run.skip(item, f"already imported as order id {order_id}")
 
 
+class CancelItems:
+    """``commerce.cancel_items``: one marketplace cancellation of an order line per item."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+
+    def render(self, items: list[Item]) -> list[Any]:
+        return [item.data for item in items]
+
+    def send(self, items: list[Item], run: RunHandle) -> None:
+        from core.commerce import backend_for
+
+        ctx = self.ctx
+        with ctx.db.session() as session:
+            backend = backend_for(session, ctx.channel, clock=ctx.clock)
+            results = backend.cancel_items([item.data for item in items])
+        for item, (item_id, done, problem) in zip(items, results, strict=True):
+            if problem:
+                run.fail(item, problem, "local")
+            elif done:
+                run.succeed(item, remote_id=str(item_id))
+                run.log(item.key, f"cancelled order item {item_id}")
+            else:
+                run.skip(item, f"order item {item_id} was cancelled already")
+
+
 STEP_TYPES = [
     StepType(
         name="commerce.create_orders",
@@ -51,5 +78,17 @@ STEP_TYPES = [
         ),
         description="Store marketplace orders in the commerce backend, each once per "
         "(order number, package).",
+    ),
+    StepType(
+        name="commerce.cancel_items",
+        kind="sink",
+        factory=CancelItems,
+        params_schema=params_schema(
+            batch_size=batch_size_param(
+                "Cancellations stored per transaction.", default=100, maximum=1000
+            )
+        ),
+        description="Cancel order items the marketplace cancelled (status, reason and an "
+        "approved cancel request), each once.",
     ),
 ]

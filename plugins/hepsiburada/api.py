@@ -161,3 +161,13 @@ GET_ORDERS_WINDOW_HOURS: Final = 12
 # ``shippingAddress`` {addressId, name, address, email, phoneNumber, countryCode, city, town,
 # district, postalCode} and ``invoice`` {turkishIdentityNumber, taxNumber, taxOffice,
 # address{...same keys}}; the client reads both from one place (``plugins.hepsiburada.orders``).
+
+# Cancelled lines of the last month: ``offset``/``limit`` (at most 50), items
+# {cancelDate, cancelReasonCode, cancelledBy, lineItemId, merchantSku, orderNumber, quantity, sku}
+# (OAS, DOC).  CHOICE: no dates are sent: live probes (TK) saw ``400 WrongDateFormat`` for any
+# date on this path, against the docs; the window is applied to ``cancelDate`` by the client.
+CANCELLED_LINES_PATH: Final = "/orders/merchantid/{merchant_id}/cancelled"
+CANCELLED_MAX_LIMIT: Final = 50
+# Seed section 9, flag get_cancel_orders: cancellations of the last 12 hours, every 5 minutes.
+GET_CANCEL_ORDERS_WINDOW_HOURS: Final = 12
+WRONG_DATE_FORMAT: Final = "WrongDateFormat"

@@ -636,6 +636,25 @@ class HepsiburadaClient:
             if len(rows) < params["limit"]:
                 return
 
+    def cancelled_lines(
+        self, *, page_size: int = api.CANCELLED_MAX_LIMIT
+    ) -> Iterator[Mapping[str, Any]]:
+        """Lines cancelled in the last month, oldest first, page by page.
+
+        No dates are sent (see ``api.CANCELLED_LINES_PATH``): callers filter on ``cancelDate``.
+        """
+        url = self._oms_url(api.CANCELLED_LINES_PATH)
+        limit = min(page_size, api.CANCELLED_MAX_LIMIT)
+        offset = 0
+        while True:
+            rows = self._oms_list(
+                self._request("GET", url, params={"offset": offset, "limit": limit}), "items"
+            )
+            yield from rows
+            offset += len(rows)
+            if len(rows) < limit:
+                return
+
     def packages(
         self, *, begin: datetime, end: datetime, page_size: int = api.PACKAGES_MAX_LIMIT
     ) -> Iterator[Mapping[str, Any]]:

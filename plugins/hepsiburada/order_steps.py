@@ -1,4 +1,5 @@
-"""Hepsiburada's order side as flow steps: packages in, the backend's orders out.
+"""Hepsiburada's order side as flow steps: packages in, the backend's orders out; cancelled
+lines in, cancelled order items out.
 
 ``get_orders`` (seed section 9) reads the packages of the last 12 hours on every run.
 The windows overlap on purpose — a run that was late, failed or was killed loses
@@ -9,11 +10,11 @@ nothing — so the source drops packages already imported before they become ite
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from core import StepType, params_schema
-from core.commerce.orders import existing_orders
+from core.commerce.orders import existing_orders, known_cancellations
 from core.errors import PazarError
 from core.pipeline import Item, RunHandle, StepContext
 from plugins.hepsiburada import api
@@ -137,6 +138,94 @@ class PackageOrders:
         return out
 
 
+class CancelledLines:
+    """``hepsiburada.cancelled_lines``: lines cancelled in the last ``hours``, not stored yet.
+
+    Hepsiburada lists a month of cancellations and refuses date filters on this path
+    (``api.CANCELLED_LINES_PATH``), so the window is applied to ``cancelDate`` here and
+    cancellations already stored are dropped before they become items.
+    """
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self.hours = int(ctx.params.get("hours", api.GET_CANCEL_ORDERS_WINDOW_HOURS))
+
+    def __iter__(self) -> Iterator[Item]:
+        since = self.ctx.clock.now() - timedelta(hours=self.hours)
+        page: list[Mapping[str, Any]] = []
+        for line in self.ctx.client().cancelled_lines():
+            when = _moment(line.get("cancelDate"))
+            if when is not None and when < since:
+                continue
+            page.append(line)
+            if len(page) >= PAGE:
+                yield from self._new(page)
+                page = []
+        if page:
+            yield from self._new(page)
+
+    def _new(self, page: list[Mapping[str, Any]]) -> Iterator[Item]:
+        ids = [str(line.get("lineItemId") or "") for line in page]
+        with self.ctx.db.session() as session:
+            stored = known_cancellations(session, self.ctx.channel.id, [i for i in ids if i])
+        for line, line_id in zip(page, ids, strict=True):
+            if line_id not in stored:
+                yield Item(key=f"{line.get('orderNumber')}/{line_id}", data=dict(line))
+
+
+def _moment(raw: Any) -> datetime | None:
+    """A feed date (ISO, ``Z`` or offset; no zone means UTC); None when unreadable."""
+    try:
+        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class LineCancellations:
+    """``hepsiburada.line_cancellations``: a cancelled line as a cancellation to store.
+
+    The local reason is ``cancellation_reason_mapping[cancelReasonCode]``, else the
+    channel's ``cancellation_reason_id`` (seed section 2).
+    """
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        mapping = ctx.config.get("cancellation_reason_mapping") or {}
+        self.mapping = {str(k).casefold(): v for k, v in mapping.items()}
+        self.default = ctx.config.get("cancellation_reason_id")
+
+    def process(self, items: list[Item], run: RunHandle) -> list[Item]:
+        out: list[Item] = []
+        for item in items:
+            line = item.data
+            missing = [k for k in ("orderNumber", "lineItemId") if not line.get(k)]
+            if missing:
+                run.fail(item, f"cancelled line has no {', '.join(missing)}", "remote")
+                continue
+            code = str(line.get("cancelReasonCode") or "")
+            reason = self.mapping.get(code.casefold(), self.default)
+            if reason in (None, ""):
+                run.fail(
+                    item,
+                    f"no cancellation_reason_mapping entry for {code!r} and no "
+                    "cancellation_reason_id: set one with pazar channel set SLUG "
+                    "cancellation_reason_id=ID",
+                    "mapping",
+                )
+                continue
+            item.data = {
+                "remote_number": str(line["orderNumber"]),
+                "item_remote_id": str(line["lineItemId"]),
+                "remote_id": str(line["lineItemId"]),
+                "reason_id": int(reason),
+                "remote_reason": code or None,
+                "cancelled_by": line.get("cancelledBy"),
+            }
+            out.append(item)
+        return out
+
+
 STEP_TYPES = [
     StepType(
         name="hepsiburada.packages",
@@ -154,6 +243,30 @@ STEP_TYPES = [
         ),
         description="Hepsiburada packages of the last hours not imported yet (automatic "
         "packing first when the channel asks for it).",
+    ),
+    StepType(
+        name="hepsiburada.cancelled_lines",
+        kind="source",
+        factory=CancelledLines,
+        params_schema=params_schema(
+            hours={
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 24 * 30,
+                "default": api.GET_CANCEL_ORDERS_WINDOW_HOURS,
+                "description": "How far back each run looks at cancellations (Hepsiburada "
+                "keeps a month).",
+            }
+        ),
+        description="Order lines cancelled on Hepsiburada in the last hours, not stored yet.",
+    ),
+    StepType(
+        name="hepsiburada.line_cancellations",
+        kind="step",
+        factory=LineCancellations,
+        params_schema=params_schema(),
+        description="Turn cancelled lines into cancellations for commerce.cancel_items "
+        "(cancellation_reason_mapping, else cancellation_reason_id).",
     ),
     StepType(
         name="hepsiburada.package_orders",

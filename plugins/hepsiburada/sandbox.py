@@ -449,6 +449,7 @@ class SandboxState:
                     "GET /_sandbox/requests",
                     "POST /_sandbox/orders",
                     "GET /_sandbox/orders",
+                    "POST /_sandbox/orders/cancel",
                 ],
                 "settings": dict(self.settings),
             }
@@ -1179,6 +1180,25 @@ def _order_lines(request: Request, state: SandboxState, body: bytes) -> Any:
     }
 
 
+def _cancelled_lines(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    q = request.query_params
+    if q.get("begindate") or q.get("enddate"):
+        raise _bad_request(api.WRONG_DATE_FORMAT, "oms")  # as live probes saw (api.py)
+    limit = _int_param(request, "limit", api.CANCELLED_MAX_LIMIT)
+    if not 1 <= limit <= api.CANCELLED_MAX_LIMIT:
+        raise _bad_request(f"limit must be between 1 and {api.CANCELLED_MAX_LIMIT}", "oms")
+    offset = _int_param(request, "offset", 0)
+    rows = state.oms.cancelled
+    return {
+        "items": copy.deepcopy(rows[offset : offset + limit]),
+        "totalCount": len(rows),
+        "limit": limit,
+        "offset": offset,
+        "pageCount": (len(rows) + limit - 1) // limit,
+    }
+
+
 def _packages(request: Request, state: SandboxState, body: bytes) -> Any:
     state.check_merchant(request.path_params["merchant_id"], "oms")
     q = request.query_params
@@ -1329,7 +1349,19 @@ def _c_orders(request: Request, state: SandboxState, doc: Any) -> Any:
         return {
             "lines": copy.deepcopy(list(state.oms.lines.values())),
             "packages": copy.deepcopy(list(state.oms.packages.values())),
+            "cancelled": copy.deepcopy(state.oms.cancelled),
         }
+
+
+def _c_cancel(request: Request, state: SandboxState, doc: Any) -> Any:
+    """POST {cancellations: [{lineItemId, reason?, by?, cancelledAt?}]} cancels lines."""
+    if not isinstance(doc, Mapping):
+        raise ValueError('body must be {"cancellations": [...]}')
+    with state.lock:
+        try:
+            return state.oms.cancel(doc.get("cancellations"))
+        except OmsError as exc:
+            raise ValueError(exc.message) from None
 
 
 def _c_requests(request: Request, state: SandboxState, doc: Any) -> Any:
@@ -1358,10 +1390,12 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route(f"{listing}/{{kind}}", _api(_upload), methods=["POST"]),
         Route(f"{listing}/{{kind}}/id/{{upload_id}}", _api(_upload_status), methods=["GET"]),
         Route(api.ORDER_LINES_PATH, _api(_order_lines), methods=["GET"]),
+        Route(api.CANCELLED_LINES_PATH, _api(_cancelled_lines), methods=["GET"]),
         Route(api.PACKAGES_PATH, _api(_packages), methods=["GET"]),
         Route(api.PACKAGES_PATH, _api(_create_package), methods=["POST"]),
         Route(api.TEST_ORDER_PATH, _api(_test_order), methods=["POST"]),
         Route("/_sandbox/orders", _control(_c_orders), methods=["GET", "POST"]),
+        Route("/_sandbox/orders/cancel", _control(_c_cancel), methods=["POST"]),
         Route("/_sandbox/info", _control(_c_info), methods=["GET"]),
         Route("/_sandbox/reset", _control(_c_reset), methods=["POST"]),
         Route("/_sandbox/seed", _control(_c_seed), methods=["POST"]),

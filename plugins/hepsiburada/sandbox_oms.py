@@ -71,6 +71,7 @@ class OmsBook:
         self.packages: dict[str, dict[str, Any]] = {}  # packageNumber → package row
         self.packaged_at: dict[str, datetime] = {}
         self._window: tuple[Any, list[dict[str, Any]]] | None = None
+        self.cancelled: list[dict[str, Any]] = []  # the /cancelled feed, oldest first
         self._counter = 0
 
     def _next(self) -> int:
@@ -175,6 +176,47 @@ class OmsBook:
                 continue
             rows.append(line)
         return rows  # the caller copies the page it answers with (``line_view``)
+
+    def cancel(self, docs: Any) -> dict[str, int]:
+        """Cancel lines (control): ``[{lineItemId, reason?, by?, cancelledAt?}]``, all or none.
+
+        A cancelled line leaves ``/orders`` (its package stays as it was listed) and joins
+        the ``/cancelled`` feed, as when a customer or the merchant cancels it.
+        """
+        if not isinstance(docs, list) or not docs:
+            raise OmsError(400, "cancellations must be a non-empty list")
+        for n, doc in enumerate(docs):
+            line = self.lines.get(str(doc.get("lineItemId"))) if isinstance(doc, Mapping) else None
+            if line is None:
+                raise OmsError(404, f"cancellations[{n}]: no line item {doc!r}")
+            if line["status"].startswith("Cancelled"):
+                raise OmsError(409, f"cancellations[{n}]: line item {line['id']} is cancelled")
+            if (doc.get("by") or "Customer") not in ("Customer", "Merchant"):
+                raise OmsError(400, f"cancellations[{n}]: by must be Customer or Merchant")
+            try:
+                _parse_iso(doc.get("cancelledAt"))
+            except ValueError:
+                raise OmsError(
+                    400, f"cancellations[{n}]: cancelledAt must be an ISO date"
+                ) from None
+        for doc in docs:
+            line = self.lines[str(doc["lineItemId"])]
+            by = str(doc.get("by") or "Customer")
+            line["status"] = f"CancelledBy{by}"
+            self.cancelled.append(
+                {
+                    "cancelDate": _iso(_parse_iso(doc.get("cancelledAt")) or self._now()),
+                    "cancelReasonCode": str(doc.get("reason") or "CustomerCancelled"),
+                    "cancelledBy": by,
+                    "lineItemId": line["id"],
+                    "merchantId": self._merchant_id(),
+                    "merchantSku": line["merchantSKU"],
+                    "orderNumber": line["orderNumber"],
+                    "quantity": line["quantity"],
+                    "sku": line["sku"],
+                }
+            )
+        return {"cancelled": len(docs)}
 
     # -- packages ----------------------------------------------------------------------------
     def create_package(
