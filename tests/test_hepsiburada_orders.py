@@ -495,3 +495,21 @@ def test_cancellations_older_than_the_window_are_not_read(shop: Shop) -> None:
     )
     client.close()
     assert response.status_code == 400 and "WrongDateFormat" in response.text
+
+
+def test_a_reason_id_that_does_not_exist_cancels_nothing(shop: Shop) -> None:
+    shop.apply(
+        feature_flags={"get_orders": True, "get_cancel_orders": True}, cancellation_reason_id=999
+    )
+    shop.sandbox.add_orders([shop.order("1601")])
+    shop.run("get_orders")
+    [line] = shop.sandbox.oms()["lines"]
+    shop.sandbox.http.post(
+        "/_sandbox/orders/cancel", json={"cancellations": [{"lineItemId": line["id"]}]}
+    ).raise_for_status()
+
+    result = shop.run("get_cancel_orders")
+
+    assert [m for _, m in result.failures] == ["cancellation reason id 999 does not exist locally"]
+    with shop.db.session() as session:
+        assert session.scalars(select(OrderItem.status)).all() == ["new"]

@@ -24,6 +24,7 @@ from core.commerce.importers import product_ids
 from core.commerce.versioning import reserve_versions
 from core.models.commerce import (
     Address,
+    CancellationReason,
     CancellationRequest,
     CargoCompany,
     Customer,
@@ -259,7 +260,8 @@ def cancel_items(
     ``remote_id`` (the marketplace's id for the cancellation; the line id when it has
     none).  Each becomes the item's ``cancelled`` status and reason plus an approved
     ``cancel`` request, once: a cancellation seen again changes nothing (``done`` False).
-    An item not imported yet is a ``problem``, so the cancellation is tried again later.
+    An item not imported yet, or a reason id that does not exist, is a ``problem``:
+    nothing is stored for it and the cancellation is tried again by a later run.
     """
     items = OrderItem.__table__
     orders = Order.__table__
@@ -277,13 +279,26 @@ def cancel_items(
             )
         )
         found.update({(n, r): (i, o, st) for n, r, i, o, st in rows})
+    reason_ids = {c["reason_id"] for c in cancellations if c.get("reason_id") is not None}
+    known_reasons = (
+        set(
+            session.scalars(
+                select(CancellationReason.id).where(CancellationReason.id.in_(reason_ids))
+            )
+        )
+        if reason_ids
+        else set()
+    )
     results: list[tuple[int | None, bool, str | None]] = []
     cancelled: dict[int, dict[str, Any]] = {}
     touched_orders: set[int] = set()
     for c in cancellations:
         key = (str(c["remote_number"]), str(c["item_remote_id"]))
         hit = found.get(key)
-        if hit is None:
+        reason = c.get("reason_id")
+        if reason is not None and reason not in known_reasons:
+            results.append((None, False, f"cancellation reason id {reason} does not exist locally"))
+        elif hit is None:
             results.append((None, False, f"order {key[0]} line {key[1]} is not imported yet"))
         elif hit[2] == "cancelled" or hit[0] in cancelled:
             results.append((hit[0], False, None))
