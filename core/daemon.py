@@ -307,11 +307,7 @@ class Daemon:
         return channel, config
 
     def _memo(self, channel: Any, flow: Any) -> RunMemo:
-        """The memo of this (channel, flow), a fresh one when the channel changed.
-
-        A memo is replaced only here, at the start of a run of its own (channel,
-        flow), and that pair runs once at a time, so no run loses its client midway.
-        """
+        """The memo of this (channel, flow), a fresh one when the channel changed."""
         key = (channel.id, flow.ref)
         with self._lock:
             kept = self._memos.get(key)
@@ -319,17 +315,7 @@ class Daemon:
                 return kept[1]
             memo = RunMemo()
             self._memos[key] = (channel.updated_at, memo)
-        if kept is not None:
-            kept[1].close()
-        return memo
-
-    def close_memos(self) -> None:
-        """Close the marketplace clients kept between runs (``drain`` keeps them for the
-        next call; ``run_once`` and ``run_forever`` close them when they end)."""
-        with self._lock:
-            memos, self._memos = list(self._memos.values()), {}
-        for _, memo in memos:
-            memo.close()
+            return memo
 
     def _run(
         self,
@@ -442,14 +428,11 @@ class Daemon:
         finally:
             self.finish_unfinished()
             self._heartbeats.stop()
-            self.close_memos()
             self._beat(stopped=True)
         return self.stats
 
     def drain(self) -> DaemonStats:
-        """Run queued jobs until none is runnable (no scheduling, no registration).
-
-        Clients stay open for the next drain: call ``close_memos`` when done."""
+        """Run queued jobs until none is runnable (no scheduling, no registration)."""
         try:
             while self.work_one(f"{self.id}-drain"):
                 pass
@@ -483,7 +466,6 @@ class Daemon:
                 self._pruner.join()
             self.finish_unfinished()
             self._heartbeats.stop()
-            self.close_memos()
             self._beat(stopped=True)
         return self.stats
 

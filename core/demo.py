@@ -212,7 +212,6 @@ def run_demo(
         report = DemoReport(sandbox_url=sandbox.url, products=products, channel=DEMO_SLUG)
         daemon = Daemon(db, registry, clock=clock, hook=hook, say=lambda _msg: None)
         daemon.drain()  # the flows the new channel's config asked for (category tree, attributes)
-        daemon.close_memos()
         say(_store_summary(db, _channel(db, registry, clock).id))
         if market.demo_mapping is not None:
             _apply_demo_mapping(db, registry, clock, market.demo_mapping(), say)
@@ -264,22 +263,19 @@ def _round(
     flags = channel.config.get("feature_flags", {})
     enabled = [f for f in work if flags.get(f.feature_flag)]
     # Products first (created, updated, removed), then what refers to them (stock, price).
-    try:
-        for stage in (
-            [f for f in enabled if f.content_type == "product"],
-            [f for f in enabled if f.content_type != "product"],
-        ):
-            if not stage:
-                continue
-            queue(stage)
+    for stage in (
+        [f for f in enabled if f.content_type == "product"],
+        [f for f in enabled if f.content_type != "product"],
+    ):
+        if not stage:
+            continue
+        queue(stage)
+        daemon.drain()
+        for _ in range(MAX_CHECK_ROUNDS):
+            if not _open_batches(db, channel.id):
+                break
+            queue(checks)
             daemon.drain()
-            for _ in range(MAX_CHECK_ROUNDS):
-                if not _open_batches(db, channel.id):
-                    break
-                queue(checks)
-                daemon.drain()
-    finally:
-        daemon.close_memos()
     say(f"round: {label} done")
 
 

@@ -61,22 +61,14 @@ class RunResult:
 
 @dataclass
 class RunMemo:
-    """What a caller that runs the same (channel, flow) again and again keeps between runs.
-
-    The marketplace client stays open (its connections are reused instead of being
-    set up for every five-minute check), and steps keep values they looked up once
-    (``StepContext.extras["memo"]``, e.g. the channel's catalog id).  The daemon
-    keeps one per (channel, flow) and drops it when the channel changes; only one
-    run of a (channel, flow) happens at a time, so a memo is never shared by two runs.
+    """What a caller that runs the same (channel, flow) again and again keeps between runs:
+    values steps looked up once (``StepContext.extras["memo"]``, e.g. the channel's
+    catalog id).  The daemon keeps one per (channel, flow) and drops it when the channel
+    changes; only one run of a (channel, flow) happens at a time, so a memo is never
+    shared by two runs.
     """
 
-    client: Any = None
     values: dict[str, Any] = field(default_factory=dict)
-
-    def close(self) -> None:
-        client, self.client = self.client, None
-        if client is not None and hasattr(client, "close"):
-            client.close()
 
 
 def check_runnable(flow: FlowDef, channel: Any) -> None:
@@ -112,8 +104,7 @@ class _Pipeline:
         config: Mapping[str, Any] | None = None,
         memo: RunMemo | None = None,
     ) -> None:
-        self.memo = memo
-        self.client: Any = memo.client if memo is not None else None
+        self.client: Any = None
         market = registry.marketplaces.get(flow.plugin)
         factory = market.client_factory if market is not None else None
         templates = build_template_env(registry)
@@ -126,8 +117,6 @@ class _Pipeline:
                 if factory is None:
                     raise PazarError(f"marketplace {flow.plugin!r} provides no HTTP client")
                 self.client = factory(channel, resolved)
-                if memo is not None:
-                    memo.client = self.client
             return self.client
 
         def build(step: StepDef) -> Any:
@@ -167,8 +156,7 @@ class _Pipeline:
             closer(recorder)
 
     def release(self) -> None:
-        """Close the client unless a memo keeps it for the next run."""
-        if self.memo is None and self.client is not None and hasattr(self.client, "close"):
+        if self.client is not None and hasattr(self.client, "close"):
             self.client.close()
 
 

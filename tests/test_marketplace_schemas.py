@@ -306,7 +306,7 @@ def test_hepsiburada_client_factory_resolves_env_secrets(
     try:
         assert client.user_agent == "acme_dev"
         expected = "Basic " + base64.b64encode(b"m-1:pw-from-env").decode()
-        assert client._http.auth._auth_header == expected
+        assert client._auth._auth_header == expected
     finally:
         client.close()
     # the stored config still holds the reference, not the value

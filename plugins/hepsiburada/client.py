@@ -1,6 +1,8 @@
 """HTTP client for the Hepsiburada merchant API: catalog (mpop), listing and orders (OMS).
 
-One pooled ``httpx.Client`` per channel, so a flow's thousands of calls reuse connections.
+Every client shares the process's pooled ``httpx.Client`` (:mod:`core.http_pool`), sending
+its channel's credentials and User-Agent with each request, so calls reuse connections across
+runs and channels and the number of open sockets stays bounded.
 Transport trouble (connection errors, timeouts, 5xx) is retried a bounded number of times with
 exponential backoff; 429 answers are waited out (``Retry-After`` / ``X-RateLimit-Reset``) and
 retried without counting as a failed attempt, so a rate-limit storm delays records but never
@@ -22,6 +24,7 @@ from typing import Any
 import httpx
 
 from core.errors import ConfigError
+from core.http_pool import shared_http_client
 from core.tls import shared_tls_context
 from plugins.hepsiburada import api
 from plugins.hepsiburada.errors import HepsiburadaError, excerpt, remote_message_of
@@ -205,18 +208,24 @@ class HepsiburadaClient:
         self.waited_rate_limit = 0.0
         self.waited_backoff = 0.0
         self._pending_wait = 0.0
-        self._http = httpx.Client(
-            auth=httpx.BasicAuth(username or merchant_id, password),
-            headers={"User-Agent": user_agent, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout),
-            limits=httpx.Limits(max_connections=20, max_keepalive_connections=20),
-            verify=shared_tls_context(),
-            transport=transport,
+        self._auth = httpx.BasicAuth(username or merchant_id, password)
+        self._headers = {"User-Agent": user_agent, "Accept": "application/json"}
+        # A transport (tests) gets a client of its own; otherwise the process's shared pool.
+        self._owns_http = transport is not None
+        self._http = (
+            httpx.Client(
+                timeout=httpx.Timeout(timeout), verify=shared_tls_context(), transport=transport
+            )
+            if transport is not None
+            else shared_http_client(timeout)
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        self._http.close()
+        """Close the connections of a client built with its own transport; the shared pool
+        stays open for the next client."""
+        if self._owns_http:
+            self._http.close()
 
     def __enter__(self) -> HepsiburadaClient:
         return self
@@ -257,7 +266,13 @@ class HepsiburadaClient:
             started = time.perf_counter()
             try:
                 response = self._http.request(
-                    method, url, params=params, content=content, files=files, headers=headers
+                    method,
+                    url,
+                    params=params,
+                    content=content,
+                    files=files,
+                    headers={**self._headers, **headers} if headers else self._headers,
+                    auth=self._auth,
                 )
             except httpx.TimeoutException:
                 failures += 1
