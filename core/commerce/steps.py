@@ -1,9 +1,9 @@
 """Flow steps that write into the commerce backend: the sinks of order imports and of
 the cancellations marketplaces report.
 
-Marketplace plugins turn their orders into the backend's order shape (see
-``LocalCommerce.create_order``); this sink stores a batch of them in one
-transaction.  An order already stored is skipped, not failed: order imports read
+Marketplace plugins turn their orders (and cancellations) into the backend's shape
+(see ``LocalCommerce.create_order`` and ``cancel_items``); these sinks store a batch
+in one transaction.  What is stored already is skipped, not failed: imports read
 overlapping time windows on purpose, so seeing an order again is the normal case.
 """
 
@@ -15,8 +15,15 @@ from core.pipeline import Item, RunHandle, StepContext
 from core.registry import StepType, batch_size_param, params_schema
 
 
-class CreateOrders:
-    """``commerce.create_orders``: one order per item (``item.data`` in the backend's shape)."""
+class BackendSink:
+    """A sink that hands a batch to one commerce-backend method in one transaction.
+
+    The method answers per item ``(id, done, problem)``: a problem fails the item
+    (reason ``local``), done succeeds it with a log line, anything else is skipped
+    as already there (seen again, which overlapping reads make normal).
+    """
+
+    method = ""
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
@@ -30,42 +37,45 @@ class CreateOrders:
         ctx = self.ctx
         with ctx.db.session() as session:
             backend = backend_for(session, ctx.channel, clock=ctx.clock)
-            results = backend.create_orders([item.data for item in items])
-        for item, (order_id, created, problem) in zip(items, results, strict=True):
-            number = item.data.get("number")
-            if problem:
-                run.fail(item, problem, "local")
-            elif created:
-                run.succeed(item, remote_id=str(order_id))
-                run.log(item.key, f"created order {number} (id {order_id})")
-            else:
-                run.skip(item, f"already imported as order id {order_id}")
-
-
-class CancelItems:
-    """``commerce.cancel_items``: one marketplace cancellation of an order line per item."""
-
-    def __init__(self, ctx: StepContext) -> None:
-        self.ctx = ctx
-
-    def render(self, items: list[Item]) -> list[Any]:
-        return [item.data for item in items]
-
-    def send(self, items: list[Item], run: RunHandle) -> None:
-        from core.commerce import backend_for
-
-        ctx = self.ctx
-        with ctx.db.session() as session:
-            backend = backend_for(session, ctx.channel, clock=ctx.clock)
-            results = backend.cancel_items([item.data for item in items])
-        for item, (item_id, done, problem) in zip(items, results, strict=True):
+            results = getattr(backend, self.method)([item.data for item in items])
+        for item, (object_id, done, problem) in zip(items, results, strict=True):
             if problem:
                 run.fail(item, problem, "local")
             elif done:
-                run.succeed(item, remote_id=str(item_id))
-                run.log(item.key, f"cancelled order item {item_id}")
+                run.succeed(item, remote_id=str(object_id))
+                run.log(item.key, self.done_message(item, object_id))
             else:
-                run.skip(item, f"order item {item_id} was cancelled already")
+                run.skip(item, self.seen_message(object_id))
+
+    def done_message(self, item: Item, object_id: Any) -> str:
+        raise NotImplementedError
+
+    def seen_message(self, object_id: Any) -> str:
+        raise NotImplementedError
+
+
+class CreateOrders(BackendSink):
+    """``commerce.create_orders``: one order per item (``item.data`` in the backend's shape)."""
+
+    method = "create_orders"
+
+    def done_message(self, item: Item, object_id: Any) -> str:
+        return f"created order {item.data.get('number')} (id {object_id})"
+
+    def seen_message(self, object_id: Any) -> str:
+        return f"already imported as order id {object_id}"
+
+
+class CancelItems(BackendSink):
+    """``commerce.cancel_items``: one marketplace cancellation of an order line per item."""
+
+    method = "cancel_items"
+
+    def done_message(self, item: Item, object_id: Any) -> str:
+        return f"cancelled order item {object_id}"
+
+    def seen_message(self, object_id: Any) -> str:
+        return f"order item {object_id} was cancelled already"
 
 
 STEP_TYPES = [

@@ -1161,6 +1161,19 @@ def _oms_window(request: Request) -> tuple[Any, Any]:
     )
 
 
+def _oms_page(
+    rows: list[Any], offset: int, limit: int, view: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """One page of an OMS list in its envelope (``items`` and the paging counts)."""
+    return {
+        "items": [view(row) for row in rows[offset : offset + limit]],
+        "totalCount": len(rows),
+        "limit": limit,
+        "offset": offset,
+        "pageCount": (len(rows) + limit - 1) // limit,
+    }
+
+
 def _order_lines(request: Request, state: SandboxState, body: bytes) -> Any:
     state.check_merchant(request.path_params["merchant_id"], "oms")
     if "limit" not in request.query_params:
@@ -1168,16 +1181,9 @@ def _order_lines(request: Request, state: SandboxState, body: bytes) -> Any:
     limit = _int_param(request, "limit", api.ORDER_LINES_MAX_LIMIT)
     if not 1 <= limit <= api.ORDER_LINES_MAX_LIMIT:
         raise _bad_request(f"limit must be between 1 and {api.ORDER_LINES_MAX_LIMIT}", "oms")
-    offset = _int_param(request, "offset", 0)
     begin, end = _oms_window(request)
     rows = state.oms.open_lines(begin, end)
-    return {
-        "items": [line_view(line) for line in rows[offset : offset + limit]],
-        "totalCount": len(rows),
-        "limit": limit,
-        "offset": offset,
-        "pageCount": (len(rows) + limit - 1) // limit,
-    }
+    return _oms_page(rows, _int_param(request, "offset", 0), limit, line_view)
 
 
 def _cancelled_lines(request: Request, state: SandboxState, body: bytes) -> Any:
@@ -1188,15 +1194,7 @@ def _cancelled_lines(request: Request, state: SandboxState, body: bytes) -> Any:
     limit = _int_param(request, "limit", api.CANCELLED_MAX_LIMIT)
     if not 1 <= limit <= api.CANCELLED_MAX_LIMIT:
         raise _bad_request(f"limit must be between 1 and {api.CANCELLED_MAX_LIMIT}", "oms")
-    offset = _int_param(request, "offset", 0)
-    rows = state.oms.cancelled
-    return {
-        "items": copy.deepcopy(rows[offset : offset + limit]),
-        "totalCount": len(rows),
-        "limit": limit,
-        "offset": offset,
-        "pageCount": (len(rows) + limit - 1) // limit,
-    }
+    return _oms_page(state.oms.cancelled, _int_param(request, "offset", 0), limit, copy.deepcopy)
 
 
 def _packages(request: Request, state: SandboxState, body: bytes) -> Any:
