@@ -31,7 +31,7 @@ from core.jobs.scheduler import PassCache, enqueue_due_cached
 from core.models.channels import Channel
 from core.models.jobs import Daemon as DaemonRow
 from core.models.runs import Run
-from core.runner import RunMemo, run_flow
+from core.runner import run_flow
 
 log = logging.getLogger("pazar.daemon")
 
@@ -169,8 +169,8 @@ class Daemon:
         self.stats = DaemonStats()
         self._pass = PassCache()
         self._channels: dict[int, tuple[Any, Any]] = {}  # id -> (Channel, config), see _channel
-        # (channel id, flow) -> (channel updated_at, RunMemo): see _memo
-        self._memos: dict[tuple[int, str], tuple[Any, RunMemo]] = {}
+        # (channel id, flow) -> (channel updated_at, memo): see _memo
+        self._memos: dict[tuple[int, str], tuple[Any, dict[Any, Any]]] = {}
         # worker -> (lease, when) of its last empty check, finished with its next lease
         self._unfinished: dict[str, tuple[Lease, datetime]] = {}
         self._heartbeats = _Heartbeats(db, clock, lease_seconds)
@@ -306,14 +306,15 @@ class Daemon:
         self._channels[channel_id] = (channel, config)
         return channel, config
 
-    def _memo(self, channel: Any, flow: Any) -> RunMemo:
-        """The memo of this (channel, flow), a fresh one when the channel changed."""
+    def _memo(self, channel: Any, flow: Any) -> dict[Any, Any]:
+        """The memo of this (channel, flow) (see run_flow), a fresh one when the channel
+        changed."""
         key = (channel.id, flow.ref)
         with self._lock:
             kept = self._memos.get(key)
             if kept is not None and kept[0] == channel.updated_at:
                 return kept[1]
-            memo = RunMemo()
+            memo: dict[Any, Any] = {}
             self._memos[key] = (channel.updated_at, memo)
             return memo
 

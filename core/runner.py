@@ -59,18 +59,6 @@ class RunResult:
         }
 
 
-@dataclass
-class RunMemo:
-    """What a caller that runs the same (channel, flow) again and again keeps between runs:
-    values steps looked up once (``StepContext.extras["memo"]``, e.g. the channel's
-    catalog id).  The daemon keeps one per (channel, flow) and drops it when the channel
-    changes; only one run of a (channel, flow) happens at a time, so a memo is never
-    shared by two runs.
-    """
-
-    values: dict[str, Any] = field(default_factory=dict)
-
-
 def check_runnable(flow: FlowDef, channel: Any) -> None:
     """A flow runs only for an active channel with the flow's flag on."""
     if channel.status != "active":
@@ -102,7 +90,7 @@ class _Pipeline:
         keys: list[str] | None,
         limit: int | None,
         config: Mapping[str, Any] | None = None,
-        memo: RunMemo | None = None,
+        memo: dict[Any, Any] | None = None,
     ) -> None:
         self.client: Any = None
         market = registry.marketplaces.get(flow.plugin)
@@ -136,7 +124,7 @@ class _Pipeline:
                 extras={
                     "pointer": step.pointer,
                     "registry": registry,
-                    "memo": memo.values if memo is not None else {},
+                    "memo": memo if memo is not None else {},
                 },
             )
             return registry.steps[step.type].factory(ctx)
@@ -189,7 +177,7 @@ def run_flow(
     on_final: Callable[[Any, RunResult], None] | None = None,
     record_empty: bool = True,
     config: Mapping[str, Any] | None = None,
-    memo: RunMemo | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> RunResult:
     """Run ``flow`` for ``channel`` and return what happened.
 
@@ -206,7 +194,10 @@ def run_flow(
     that did something (its job row still says when the check happened).
     ``config``: the channel's resolved config when the caller keeps one (the daemon
     resolves it once per channel version); steps read it and never change it.
-    ``memo``: what the caller keeps between runs of this (channel, flow) (see RunMemo).
+    ``memo``: a dict the caller keeps between runs of this (channel, flow), for values
+    steps look up once (``StepContext.extras["memo"]``, e.g. the catalog id).  The daemon
+    keeps one per (channel, flow) until the channel changes; one run of a pair at a
+    time, so a memo is never shared by two runs.
     """
     if not force:
         check_runnable(flow, channel)
