@@ -115,8 +115,10 @@ def write_catalog(directory: Path, count: int) -> dict[str, Path]:
     """Generate the demo catalog as the CSV files ``pazar catalog import`` reads."""
     files = {
         kind: directory / f"{kind}.csv"
-        for kind in ("products", "prices", "stocks", "catalog_items")
+        for kind in ("products", "prices", "stocks", "catalog_items", "cargo_companies")
     }
+    # The carrier imported orders point at (the demo's cargo_company_mapping: default 1).
+    files["cargo_companies"].write_text("code,name\nhepsijet,HepsiJet\n", encoding="utf-8")
     with (
         files["products"].open("w", newline="", encoding="utf-8") as products,
         files["prices"].open("w", newline="") as prices,
@@ -191,7 +193,7 @@ def run_demo(
         with tempfile.TemporaryDirectory(prefix="pazar-demo-") as tmp:
             files = write_catalog(Path(tmp), products)
             with db.session() as session:
-                for kind in ("products", "prices", "stocks", "catalog_items"):
+                for kind in ("products", "prices", "stocks", "catalog_items", "cargo_companies"):
                     import_file(session, kind, files[kind])
         say(f"catalog: {products} products with prices and stocks imported")
         skus = [sku(n) for n in range(1, products + 1)]

@@ -40,6 +40,12 @@ def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:
     assert price["failed"] == price["penalized"] == 30
     assert summary["open_batches"] == 0
     assert (tmp_path / "pazar-demo.db").exists()
+    # twelve paid orders, four packaged by the channel's Automatic Packing first, arrive once
+    orders = flows["hepsiburada/get_orders"]
+    assert (orders["runs"], orders["read"], orders["succeeded"], orders["failed"]) == (2, 12, 12, 0)
+    listed = CliRunner(env={"PAZAR_DATABASE_URL": f"sqlite:///{tmp_path / 'pazar-demo.db'}"})
+    shown = json.loads(listed.invoke(cli, ["orders", "list", "--channel", "demo", "--json"]).stdout)
+    assert len(shown) == 12 and all(o["number"].startswith("HB-51000") for o in shown)
 
 
 def test_demo_prints_a_table_and_where_to_look_next(tmp_path: Path) -> None:
@@ -47,3 +53,4 @@ def test_demo_prints_a_table_and_where_to_look_next(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "hepsiburada/stock" in result.stdout
     assert "pazar penalties list --channel demo" in result.stdout
+    assert "pazar orders list --channel demo" in result.stdout

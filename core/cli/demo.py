@@ -119,6 +119,7 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
         f"  {env} pazar logs --channel {DEMO_SLUG}\n"
         f"  {env} pazar penalties list --channel {DEMO_SLUG}\n"
         f"  {env} pazar batches list --channel {DEMO_SLUG}\n"
+        f"  {env} pazar orders list --channel {DEMO_SLUG}\n"
         f"  {env} pazar channel show {DEMO_SLUG}\n"
         f"  pazar sandbox {marketplace}    # serve the sandbox yourself and point a channel at it"
     )
