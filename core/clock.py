@@ -36,3 +36,13 @@ class FixedClock:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def parse_instant(text: object) -> datetime:
+    """An ISO 8601 date/time (``Z`` or an offset; none means UTC) as an aware datetime.
+
+    Raises ValueError for anything else.  Marketplaces and operators write instants
+    both with and without a zone; pazar keeps every instant aware and in UTC.
+    """
+    moment = datetime.fromisoformat(str(text).strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

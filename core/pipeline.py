@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
 ReasonType = Literal["mapping", "remote", "local"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -129,9 +130,9 @@ def channel_view(channel: Any) -> dict[str, Any]:
     return {"id": channel.id, "slug": channel.slug, "name": channel.name, "plugin": channel.plugin}
 
 
-def chunked(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+def chunked(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Batches of at most ``size`` items, lazily."""
-    batch: list[Item] = []
+    batch: list[T] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:

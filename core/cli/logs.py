@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from core.cli.context import app
 from core.cli.output import emit, json_option, print_table
+from core.clock import parse_instant
 from core.errors import NotFoundError, ValidationError
 from core.models.channels import Channel
 from core.models.runs import Run, RunLog
@@ -26,12 +27,12 @@ def parse_since(text: str, now: datetime) -> datetime:
     if match:
         return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     try:
-        when = datetime.fromisoformat(text.strip())
+        when = parse_instant(text)
     except ValueError:
         raise ValidationError(
             f"--since {text!r}: expected a duration like 30m, 2h, 1d or an ISO date like 2026-01-31"
         ) from None
-    return when if when.tzinfo else when.replace(tzinfo=now.tzinfo)
+    return when
 
 
 def _run_dict(run: Run, slug: str) -> dict[str, Any]:

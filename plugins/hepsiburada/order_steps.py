@@ -10,13 +10,14 @@ nothing — so the source drops packages already imported before they become ite
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from core import StepType, params_schema
+from core.clock import parse_instant
 from core.commerce.orders import existing_orders, known_cancellations
 from core.errors import PazarError
-from core.pipeline import Item, RunHandle, StepContext
+from core.pipeline import Item, RunHandle, StepContext, chunked
 from plugins.hepsiburada import api
 from plugins.hepsiburada.orders import (
     DEFAULT_ORDER_NUMBER_FORMAT,
@@ -88,15 +89,8 @@ class Packages:
             begin=now - timedelta(hours=self.hours), end=now + timedelta(minutes=1)
         )
         wanted = set(ctx.keys or ())
-        page: list[Any] = []
-        for package in packages:
-            if wanted and str(package.get("packageNumber")) not in wanted:
-                continue
-            page.append(package)
-            if len(page) >= PAGE:
-                yield from self._new(page)
-                page = []
-        if page:
+        chosen = (p for p in packages if not wanted or str(p.get("packageNumber")) in wanted)
+        for page in chunked(chosen, PAGE):
             yield from self._new(page)
 
     def _new(self, page: list[Any]) -> Iterator[Item]:
@@ -152,16 +146,12 @@ class CancelledLines:
 
     def __iter__(self) -> Iterator[Item]:
         since = self.ctx.clock.now() - timedelta(hours=self.hours)
-        page: list[Mapping[str, Any]] = []
-        for line in self.ctx.client().cancelled_lines():
-            when = _moment(line.get("cancelDate"))
-            if when is not None and when < since:
-                continue
-            page.append(line)
-            if len(page) >= PAGE:
-                yield from self._new(page)
-                page = []
-        if page:
+        recent = (
+            line
+            for line in self.ctx.client().cancelled_lines()
+            if (when := _moment(line.get("cancelDate"))) is None or when >= since
+        )
+        for page in chunked(recent, PAGE):
             yield from self._new(page)
 
     def _new(self, page: list[Mapping[str, Any]]) -> Iterator[Item]:
@@ -176,10 +166,9 @@ class CancelledLines:
 def _moment(raw: Any) -> datetime | None:
     """A feed date (ISO, ``Z`` or offset; no zone means UTC); None when unreadable."""
     try:
-        moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        return parse_instant(raw)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 class LineCancellations:

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from core.clock import parse_instant
 from plugins.hepsiburada import api
 from plugins.hepsiburada.sandbox_oms import (
     OmsBook,
@@ -298,10 +299,7 @@ class SandboxState:
 
     def oms_now(self) -> datetime:
         fixed = self.settings.get("now")
-        if not fixed:
-            return datetime.now(UTC)
-        moment = datetime.fromisoformat(str(fixed).replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_instant(fixed) if fixed else datetime.now(UTC)
 
     def _next_id(self) -> str:
         self._counter += 1
@@ -331,7 +329,7 @@ class SandboxState:
                 if key not in self.settings:
                     raise ValueError(f"unknown setting {key!r}; one of {', '.join(self.settings)}")
             if settings.get("now"):
-                datetime.fromisoformat(str(settings["now"]).replace("Z", "+00:00"))
+                parse_instant(settings["now"])
             categories = [self._category(raw) for raw in doc.get("categories") or []]
             attributes = {
                 str(cid): {

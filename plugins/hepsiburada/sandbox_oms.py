@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from core.clock import parse_instant
 from plugins.hepsiburada import api
 
 TURKEY = timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)
@@ -47,10 +48,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _parse_iso(raw: Any) -> datetime | None:
-    if not raw:
-        return None
-    moment = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return parse_instant(raw) if raw else None
 
 
 def _minute(moment: datetime) -> datetime:
