@@ -157,3 +157,27 @@ def test_refund_reject_takes_reason_explanation_and_photos(cli, db_url, tmp_path
     assert bad.exit_code == 2
     listed = json.loads(cli("orders", "list", "--channel", "tm", "--json").output)
     assert [o["number"] for o in listed] == ["HB-4001-1"]
+
+
+def test_an_order_given_twice_in_one_batch_is_created_once(db: Database) -> None:
+    from datetime import UTC, datetime
+
+    from core.commerce.local import LocalCommerce
+    from core.models.channels import Channel
+
+    with db.session() as session:
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        channel = Channel(
+            slug="c",
+            name="c",
+            plugin="hepsiburada",
+            status="active",
+            config={},
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(channel)
+        session.flush()
+        order = {"remote_number": "1", "package_id": "P", "items": []}
+        results = LocalCommerce(session, channel).create_orders([order, dict(order)])
+    assert results[0][1] is True and results[1] == (results[0][0], False, None)

@@ -102,6 +102,7 @@ def create_orders(
     results: list[tuple[int | None, bool, str | None]] = []
     new: list[tuple[int, Mapping[str, Any]]] = []
     seen: set[tuple[str, str]] = set()
+    twice: list[tuple[int, tuple[str, str]]] = []
     for n, (order, key) in enumerate(zip(orders, keys, strict=True)):
         cargo = order.get("cargo_company_id")
         if key in known:
@@ -109,7 +110,8 @@ def create_orders(
         elif cargo is not None and cargo not in valid_cargo:
             results.append((None, False, f"cargo company id {cargo} does not exist locally"))
         elif key in seen:
-            results.append((None, False, None))  # the same package twice in one batch
+            results.append((None, False, None))  # twice in one batch: the id comes below
+            twice.append((n, key))
         else:
             seen.add(key)
             results.append((None, True, None))
@@ -150,6 +152,8 @@ def create_orders(
         session.execute(insert(Address.__table__), addresses)
     for n, order in new:
         results[n] = (ids[order_key(order)], True, None)
+    for n, key in twice:
+        results[n] = (ids[key], False, None)
     return results
 
 
