@@ -30,13 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from core.clock import SystemClock  # noqa: E402
-from core.daemon import Daemon  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.flows.loader import load_flows  # noqa: E402
-from core.models.channels import Channel  # noqa: E402
-from core.models.commerce import Catalog  # noqa: E402
-from core.plugins import load_plugins  # noqa: E402
+from pazar.clock import SystemClock  # noqa: E402
+from pazar.daemon import Daemon  # noqa: E402
+from pazar.db import Database  # noqa: E402
+from pazar.flows.loader import load_flows  # noqa: E402
+from pazar.models.channels import Channel  # noqa: E402
+from pazar.models.commerce import Catalog  # noqa: E402
+from pazar.plugins import load_plugins  # noqa: E402
 
 CONFIG = {
     "catalog_code": "idle",  # an existing catalog with nothing to send
@@ -50,7 +50,7 @@ CONFIG = {
 def start_sandbox() -> tuple[subprocess.Popen[str], dict]:
     """``pazar sandbox hepsiburada`` in its own process; its URL and credentials."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "core", "sandbox", "hepsiburada", "--json"],
+        [sys.executable, "-m", "pazar", "sandbox", "hepsiburada", "--json"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.commerce.importers import import_file  # noqa: E402
-from core.db import Database  # noqa: E402
+from pazar.commerce.importers import import_file  # noqa: E402
+from pazar.db import Database  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -25,19 +25,19 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.clock import SystemClock  # noqa: E402
-from core.commerce.importers import import_file  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.mapping.check import check_mapping  # noqa: E402
-from core.mapping.service import apply_mapping  # noqa: E402
-from core.mapping.store import (  # noqa: E402
+from pazar.clock import SystemClock  # noqa: E402
+from pazar.commerce.importers import import_file  # noqa: E402
+from pazar.db import Database  # noqa: E402
+from pazar.mapping.check import check_mapping  # noqa: E402
+from pazar.mapping.service import apply_mapping  # noqa: E402
+from pazar.mapping.store import (  # noqa: E402
     refresh_paths,
     upsert_attributes,
     upsert_categories,
     upsert_values,
 )
-from core.models.channels import Channel  # noqa: E402
-from core.templating import TemplateEnv  # noqa: E402
+from pazar.models.channels import Channel  # noqa: E402
+from pazar.templating import TemplateEnv  # noqa: E402
 
 VALUES = [f"Value {n}" for n in range(20)]
 

@@ -26,16 +26,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, select, text  # noqa: E402
 
-from core.channels import ChannelService  # noqa: E402
-from core.clock import SystemClock  # noqa: E402
-from core.commerce.importers import import_file  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.flows.loader import load_flows  # noqa: E402
-from core.models.commerce import CargoCompany, Order  # noqa: E402
-from core.plugins import load_plugins  # noqa: E402
-from core.runner import run_flow  # noqa: E402
-from core.sandbox_server import serve_in_thread  # noqa: E402
-from plugins.hepsiburada.sandbox import create_app  # noqa: E402
+from pazar.channels import ChannelService  # noqa: E402
+from pazar.clock import SystemClock  # noqa: E402
+from pazar.commerce.importers import import_file  # noqa: E402
+from pazar.db import Database  # noqa: E402
+from pazar.flows.loader import load_flows  # noqa: E402
+from pazar.models.commerce import CargoCompany, Order  # noqa: E402
+from pazar.plugins import load_plugins  # noqa: E402
+from pazar.runner import run_flow  # noqa: E402
+from pazar.sandbox_server import serve_in_thread  # noqa: E402
+from pazar_hepsiburada.sandbox import create_app  # noqa: E402
 
 SKUS = 500
 

@@ -20,15 +20,15 @@ from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ["PAZAR_PLUGINS"] = "tests.testplugin"
+os.environ["PAZAR_PLUGINS"] = "pazar_hepsiburada,pazar_fashfed,tests.testplugin"
 os.environ["PAZAR_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
-from core.channels import ChannelService  # noqa: E402
-from core.clock import SystemClock  # noqa: E402
-from core.db import Database  # noqa: E402
-from core.flows.loader import load_flows  # noqa: E402
-from core.plugins import load_plugins  # noqa: E402
-from core.runner import run_flow  # noqa: E402
+from pazar.channels import ChannelService  # noqa: E402
+from pazar.clock import SystemClock  # noqa: E402
+from pazar.db import Database  # noqa: E402
+from pazar.flows.loader import load_flows  # noqa: E402
+from pazar.plugins import load_plugins  # noqa: E402
+from pazar.runner import run_flow  # noqa: E402
 
 
 def peak_rss_mb() -> float:

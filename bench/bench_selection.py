@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Boolean, Integer, create_engine, literal, select, text, update  # noqa: E402
 
-from core.db import Database  # noqa: E402
-from core.models.state import BatchRequest, BatchRequestItem, FailedIntegration, IntegrationAction  # noqa: E402
-from core.state.selection import (  # noqa: E402
+from pazar.db import Database  # noqa: E402
+from pazar.models.state import BatchRequest, BatchRequestItem, FailedIntegration, IntegrationAction  # noqa: E402
+from pazar.state.selection import (  # noqa: E402
     Scope,
     advance_cursor,
     commerce_table,
@@ -209,7 +209,7 @@ def timed(db: Database, stmt) -> tuple[float, int]:  # type: ignore[no-untyped-d
 
 def measure(db: Database, scope: Scope, page: int) -> None:
     with db.session() as session:
-        from core.state.selection import read_cursor
+        from pazar.state.selection import read_cursor
 
         cursor = read_cursor(session, scope.channel_id, CT, "stocks")
     fence = wants_fence(db.dialect)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.filters import FILTERS, order_number  # noqa: E402
-from core.templating import TemplateEnv  # noqa: E402
+from pazar.filters import FILTERS, order_number  # noqa: E402
+from pazar.templating import TemplateEnv  # noqa: E402
 
 CASES = [
     ("expression", "{{ [record.quantity - config.buffer_stock, 0] | max }}"),

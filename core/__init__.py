@@ -6,8 +6,8 @@ reorganise its modules without breaking third-party marketplaces.
 
 __version__ = "0.1.0"
 
-from core.hookspecs import hookimpl  # noqa: E402
-from core.registry import (  # noqa: E402
+from pazar.hookspecs import hookimpl  # noqa: E402
+from pazar.registry import (  # noqa: E402
     CommerceBackendType,
     Marketplace,
     StepType,

@@ -1,5 +1,5 @@
-"""``python -m core`` runs the pazar CLI (handy where the script is not on PATH)."""
+"""``python -m pazar`` runs the pazar CLI (handy where the script is not on PATH)."""
 
-from core.cli import main
+from pazar.cli import main
 
 raise SystemExit(main())

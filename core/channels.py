@@ -18,10 +18,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import config_schema as cs
-from core.errors import ConfigError, NotFoundError, ValidationError
-from core.models.channels import Channel, ConfigChange
-from core.suggest import did_you_mean
+from pazar import config_schema as cs
+from pazar.errors import ConfigError, NotFoundError, ValidationError
+from pazar.models.channels import Channel, ConfigChange
+from pazar.suggest import did_you_mean
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 STATUSES = ("active", "inactive")
@@ -309,8 +309,8 @@ class ChannelService:
         Flows the plugin asks for but does not ship (yet) are left out of the queue;
         the config change still records that they were requested.
         """
-        from core.flows.loader import load_flows
-        from core.jobs.queue import enqueue_chain
+        from pazar.flows.loader import load_flows
+        from pazar.jobs.queue import enqueue_chain
 
         catalog = load_flows(self.registry)
         refs = [f"{channel.plugin}/{name}" for name in flows]

@@ -32,8 +32,8 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
-from core.errors import ConfigError, ValidationError
-from core.suggest import did_you_mean
+from pazar.errors import ConfigError, ValidationError
+from pazar.suggest import did_you_mean
 
 MASK = "********"
 ENV_PREFIX = "env:"
@@ -59,7 +59,7 @@ def load_schema(source: str | Mapping[str, Any]) -> dict[str, Any]:
     """An inline schema as is, or a file relative to the ``schemas/`` directory."""
     if isinstance(source, Mapping):
         return dict(source)
-    from core.paths import schemas_dir
+    from pazar.paths import schemas_dir
 
     return _load_schema_file(str(schemas_dir() / source))
 

@@ -22,16 +22,16 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from core.channels import resolved_config
-from core.errors import PazarError
-from core.flows.loader import load_flows
-from core.jobs.queue import DEFAULT_LEASE_SECONDS, Lease, finish, heartbeat, lease
-from core.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS, prune
-from core.jobs.scheduler import PassCache, enqueue_due_cached
-from core.models.channels import Channel
-from core.models.jobs import Daemon as DaemonRow
-from core.models.runs import Run
-from core.runner import run_flow
+from pazar.channels import resolved_config
+from pazar.errors import PazarError
+from pazar.flows.loader import load_flows
+from pazar.jobs.queue import DEFAULT_LEASE_SECONDS, Lease, finish, heartbeat, lease
+from pazar.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS, prune
+from pazar.jobs.scheduler import PassCache, enqueue_due_cached
+from pazar.models.channels import Channel
+from pazar.models.jobs import Daemon as DaemonRow
+from pazar.models.runs import Run
+from pazar.runner import run_flow
 
 log = logging.getLogger("pazar.daemon")
 
@@ -41,7 +41,7 @@ STALE_AFTER = timedelta(seconds=60)
 @dataclass(frozen=True)
 class Retention:
     """How long a daemon keeps finished jobs (and schedule ticks) and runs, and how
-    often it prunes (see :mod:`core.jobs.retention`)."""
+    often it prunes (see :mod:`pazar.jobs.retention`)."""
 
     jobs: timedelta = DEFAULT_KEEP_JOBS
     runs: timedelta = DEFAULT_KEEP_RUNS

@@ -21,26 +21,26 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from core.channels import ChannelService
-from core.daemon import Daemon
-from core.db import Database
-from core.errors import PazarError
-from core.flows.loader import load_flows
-from core.flows.model import FlowDef
-from core.jobs.queue import enqueue
-from core.mapping.check import check_mapping
-from core.mapping.service import apply_mapping
-from core.models.marketplace import MarketplaceAttribute, MarketplaceCategory
-from core.models.runs import Run
-from core.models.state import (
+from pazar.channels import ChannelService
+from pazar.daemon import Daemon
+from pazar.db import Database
+from pazar.errors import PazarError
+from pazar.flows.loader import load_flows
+from pazar.flows.model import FlowDef
+from pazar.jobs.queue import enqueue
+from pazar.mapping.check import check_mapping
+from pazar.mapping.service import apply_mapping
+from pazar.models.marketplace import MarketplaceAttribute, MarketplaceCategory
+from pazar.models.runs import Run
+from pazar.models.state import (
     OPEN_BATCH_STATUSES,
     BatchRequest,
     BatchRequestItem,
     FailedIntegration,
 )
-from core.pipeline import channel_view
-from core.sandbox_server import serve_in_thread
-from core.templating import build_template_env
+from pazar.pipeline import channel_view
+from pazar.sandbox_server import serve_in_thread
+from pazar.templating import build_template_env
 
 DEMO_SLUG = "demo"
 DEMO_CATALOG = "demo"

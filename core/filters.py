@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from core.errors import ValidationError
-from core.registry import TemplateFilter
-from core.templating import render_format
+from pazar.errors import ValidationError
+from pazar.registry import TemplateFilter
+from pazar.templating import render_format
 
 DEFAULT_ORDER_NUMBER_FORMAT = "{orderNumber}-{id}"
 

@@ -15,7 +15,7 @@ import threading
 
 import httpx
 
-from core.tls import shared_tls_context
+from pazar.tls import shared_tls_context
 
 MAX_CONNECTIONS = 100
 MAX_KEEPALIVE = 20

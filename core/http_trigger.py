@@ -19,12 +19,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from core.channels import feature_enabled
-from core.flows.loader import load_flows
-from core.jobs.queue import enqueue
-from core.models.channels import Channel
-from core.paths import schemas_dir
-from core.tokens import verify_token
+from pazar.channels import feature_enabled
+from pazar.flows.loader import load_flows
+from pazar.jobs.queue import enqueue
+from pazar.models.channels import Channel
+from pazar.paths import schemas_dir
+from pazar.tokens import verify_token
 
 log = logging.getLogger("pazar.http")
 

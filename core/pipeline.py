@@ -105,7 +105,7 @@ class StepContext:
     def client(self) -> Any:
         if self._client is None:
             if self.client_factory is None:
-                from core.errors import PazarError
+                from pazar.errors import PazarError
 
                 raise PazarError(f"marketplace {self.flow.plugin!r} provides no HTTP client")
             self._client = self.client_factory()

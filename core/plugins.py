@@ -1,8 +1,10 @@
 """Loading plugins and building the registry.
 
-Order: external plugins from the ``pazar.plugins`` entry-point group (unless
+Order: plugins from the ``pazar.plugins`` entry-point group (unless
 ``PAZAR_DISABLE_PLUGIN_AUTOLOAD=1``), modules named in ``PAZAR_PLUGINS``, then the
-built-ins.  A plugin that fails to import costs one warning line, never the CLI.
+engine's own step plugins.  Marketplaces, the built-in ones included, arrive only
+through the first two doors, so the engine never names one.  A plugin that fails
+to import costs one warning line, never the CLI.
 """
 
 from __future__ import annotations
@@ -17,21 +19,20 @@ from typing import Any
 
 import pluggy
 
-from core import hookspecs
-from core.errors import PazarError
-from core.registry import Registry
+from pazar import hookspecs
+from pazar.errors import PazarError
+from pazar.registry import Registry
 
 log = logging.getLogger("pazar.plugins")
 
 ENTRY_POINT_GROUP = "pazar.plugins"
-BUILTIN_PLUGINS = (
-    "core.steps",
-    "core.commerce",
-    "core.state",
-    "core.polling",
-    "core.mapping",
-    "plugins.hepsiburada",
-    "plugins.fashfed",
+# The engine's own steps (map, filter, commerce, state, polling, mapping); no marketplace.
+ENGINE_PLUGINS = (
+    "pazar.steps",
+    "pazar.commerce",
+    "pazar.state",
+    "pazar.polling",
+    "pazar.mapping",
 )
 
 
@@ -64,9 +65,9 @@ def _module_version(module: ModuleType, dist_name: str | None) -> str:
     version = getattr(module, "__version__", None)
     if version:
         return str(version)
-    import core
+    import pazar
 
-    return core.__version__ if module.__name__.split(".")[0] in {"core", "plugins"} else "?"
+    return pazar.__version__ if module.__name__.split(".")[0] == "pazar" else "?"
 
 
 def _warn(warnings: list[str], message: str) -> None:
@@ -116,13 +117,8 @@ def load_plugins(extra: list[ModuleType | Any] | None = None) -> PluginSystem:
     for obj in extra or []:
         add(obj, getattr(obj, "__name__", type(obj).__name__), "extra")
 
-    for modname in BUILTIN_PLUGINS:
-        try:
-            module = importlib.import_module(modname)
-        except Exception as exc:  # noqa: BLE001
-            _warn(warnings, f"warning: built-in plugin {modname!r} failed to import: {exc}")
-            continue
-        add(module, modname, "builtin")
+    for modname in ENGINE_PLUGINS:
+        add(importlib.import_module(modname), modname, "engine")
 
     try:
         pm.check_pending()

@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from core.hookspecs import hookimpl
-from core.models.state import WAITING_BATCH_STATUSES, BatchRequest
-from core.pipeline import Item, StepContext
-from core.registry import StepType
-from core.state.batches import (
+from pazar.hookspecs import hookimpl
+from pazar.models.state import WAITING_BATCH_STATUSES, BatchRequest
+from pazar.pipeline import Item, StepContext
+from pazar.registry import StepType
+from pazar.state.batches import (
     expire_batches,
     fail_batch,
     get_batch,
@@ -136,7 +136,7 @@ class PollSink:
         ]
 
     def send(self, items: list[Item], run: Any) -> None:
-        from core.errors import PazarError
+        from pazar.errors import PazarError
 
         for item in items:
             try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from core.hookspecs import hookimpl
+from pazar.hookspecs import hookimpl
 
 
 def flows_when_changed(plugin: str, key: str, flows: Sequence[str]) -> Callable[..., Any]:

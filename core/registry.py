@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from core.errors import PazarError
+from pazar.errors import PazarError
 
 StepKind = Literal["source", "step", "sink"]
 
@@ -49,7 +49,7 @@ class Marketplace:
 class StepType:
     """A source, step or sink that flows can name with ``type:``.
 
-    ``factory(ctx)`` builds the runtime object from a :class:`core.pipeline.StepContext`
+    ``factory(ctx)`` builds the runtime object from a :class:`pazar.pipeline.StepContext`
     whose ``params`` were already validated against ``params_schema`` (a JSON
     Schema for the step's keys other than ``type``).  ``context`` names the
     template variables the step's Jinja expressions may use.
@@ -143,8 +143,8 @@ class Registry:
         return self.steps[name]
 
     def marketplace(self, name: str) -> Marketplace:
-        from core.errors import NotFoundError
-        from core.suggest import did_you_mean
+        from pazar.errors import NotFoundError
+        from pazar.suggest import did_you_mean
 
         try:
             return self.marketplaces[name]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.pipeline import Item, ReasonType
+from pazar.pipeline import Item, ReasonType
 
 LEVELS = ("debug", "info", "warning", "error")
 MAX_MESSAGE = 2000
@@ -27,7 +27,7 @@ class BatchOutcome:
 
 
 class RunRecorder:
-    """The :class:`core.pipeline.RunHandle` of a run (dry or real)."""
+    """The :class:`pazar.pipeline.RunHandle` of a run (dry or real)."""
 
     def __init__(self, run_id: int | None, dry_run: bool) -> None:
         self.run_id = run_id

@@ -16,14 +16,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.channels import feature_enabled, resolved_config
-from core.errors import PazarError
-from core.flows.model import FlowDef, StepDef
-from core.models.runs import Run, RunLog
-from core.pipeline import Item, StepContext, chunked
-from core.runlog import RunRecorder, log_rows
-from core.state.outcomes import record_batch_outcomes
-from core.templating import build_template_env
+from pazar.channels import feature_enabled, resolved_config
+from pazar.errors import PazarError
+from pazar.flows.model import FlowDef, StepDef
+from pazar.models.runs import Run, RunLog
+from pazar.pipeline import Item, StepContext, chunked
+from pazar.runlog import RunRecorder, log_rows
+from pazar.state.outcomes import record_batch_outcomes
+from pazar.templating import build_template_env
 
 log = logging.getLogger("pazar.runner")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import uvicorn
 
-from core.errors import PazarError
+from pazar.errors import PazarError
 
 STARTUP_TIMEOUT = 10.0
 

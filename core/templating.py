@@ -26,7 +26,7 @@ from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
 
-from core.errors import PazarError, ValidationError
+from pazar.errors import PazarError, ValidationError
 
 # Jinja tags, left alone when seed-style placeholders are translated.
 _JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)

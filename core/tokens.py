@@ -17,8 +17,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFoundError, ValidationError
-from core.models.jobs import ApiToken
+from pazar.errors import NotFoundError, ValidationError
+from pazar.models.jobs import ApiToken
 
 PREFIX = "pzr_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

@@ -13,13 +13,14 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import create_engine, text
 
-from core.clock import FixedClock
-from core.db import Database
-from core.models import Base
-from core.plugins import reset_plugin_system
+from pazar.clock import FixedClock
+from pazar.db import Database
+from pazar.models import Base
+from pazar.plugins import reset_plugin_system
 
 PG_URL = os.environ.get("PAZAR_TEST_POSTGRES_URL", "").strip()
 TESTS_DIR = Path(__file__).resolve().parent
+BUILTIN_MARKETPLACES = "pazar_hepsiburada,pazar_fashfed"
 
 
 def _pg_schema_url(base: str, schema: str) -> str:
@@ -111,9 +112,12 @@ def clock() -> FixedClock:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no stray pazar environment and a fresh plugin load."""
-    for var in ("PAZAR_DATABASE_URL", "PAZAR_FLOWS_PATH", "PAZAR_PLUGINS"):
+    for var in ("PAZAR_DATABASE_URL", "PAZAR_FLOWS_PATH"):
         monkeypatch.delenv(var, raising=False)
+    # Installed third-party plugins stay out; the built-in marketplaces come in the
+    # way the plugin guide tells anyone with autoload off: by PAZAR_PLUGINS.
     monkeypatch.setenv("PAZAR_DISABLE_PLUGIN_AUTOLOAD", "1")
+    monkeypatch.setenv("PAZAR_PLUGINS", BUILTIN_MARKETPLACES)
     monkeypatch.chdir(tmp_path)
     reset_plugin_system()
     yield
@@ -130,7 +134,7 @@ class Cli:
     def __call__(
         self, *args: str, input: str | None = None, env: dict[str, str] | None = None
     ) -> Result:
-        from core.cli import cli
+        from pazar.cli import cli
 
         runner = CliRunner()
         full_env = {"PAZAR_DATABASE_URL": self.url, **self.env, **(env or {})}
@@ -140,4 +144,4 @@ class Cli:
 
 @pytest.fixture
 def cli(db_url: str) -> Cli:
-    return Cli(db_url, env={"PAZAR_PLUGINS": "tests.testplugin"})
+    return Cli(db_url, env={"PAZAR_PLUGINS": "pazar_hepsiburada,pazar_fashfed,tests.testplugin"})

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core import StepType, hookimpl
-from core.pipeline import Item
+from pazar import StepType, hookimpl
+from pazar.pipeline import Item
 
 
 class Numbers:

@@ -16,13 +16,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from core.channels import ChannelService
-from core.models.state import FailedIntegration
-from core.plugins import load_plugins
-from core.runner import RunResult, run_flow
-from core.sandbox_server import RunningSandbox, serve_in_thread
-from plugins.hepsiburada.client import HepsiburadaClient, client_for_channel
-from plugins.hepsiburada.sandbox import create_app
+from pazar.channels import ChannelService
+from pazar.models.state import FailedIntegration
+from pazar.plugins import load_plugins
+from pazar.runner import RunResult, run_flow
+from pazar.sandbox_server import RunningSandbox, serve_in_thread
+from pazar_hepsiburada.client import HepsiburadaClient, client_for_channel
+from pazar_hepsiburada.sandbox import create_app
 
 
 class ChannelFlows:

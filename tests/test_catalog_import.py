@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.commerce.local import LocalCommerce
-from core.db import Database
-from core.models.commerce import CancellationRequest, Price, Product, Stock
-from core.plugins import load_plugins
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.commerce.local import LocalCommerce
+from pazar.db import Database
+from pazar.models.commerce import CancellationRequest, Price, Product, Stock
+from pazar.plugins import load_plugins
 
 
 def _write(path: Path, text: str) -> Path:
@@ -116,7 +116,7 @@ def test_refund_reject_takes_reason_explanation_and_photos(cli, db_url, tmp_path
         assert created and commerce.create_order(order) == (order_id, False)
         item_id = s.scalar(select(CancellationRequest.id).limit(1))
         assert item_id is None
-        from core.models.commerce import OrderItem
+        from pazar.models.commerce import OrderItem
 
         item = s.scalar(select(OrderItem.id).where(OrderItem.order_id == order_id))
         request_id, _ = commerce.create_cancellation_request(
@@ -162,8 +162,8 @@ def test_refund_reject_takes_reason_explanation_and_photos(cli, db_url, tmp_path
 def test_an_order_given_twice_in_one_batch_is_created_once(db: Database) -> None:
     from datetime import UTC, datetime
 
-    from core.commerce.local import LocalCommerce
-    from core.models.channels import Channel
+    from pazar.commerce.local import LocalCommerce
+    from pazar.models.channels import Channel
 
     with db.session() as session:
         now = datetime(2026, 1, 1, tzinfo=UTC)

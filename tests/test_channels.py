@@ -7,17 +7,17 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from core.channels import ChannelService, feature_enabled, resolved_config
-from core.clock import FixedClock
-from core.db import Database
-from core.errors import ConfigError, NotFoundError, ValidationError
-from core.models.channels import Channel, ConfigChange
-from core.plugins import load_plugins
+from pazar.channels import ChannelService, feature_enabled, resolved_config
+from pazar.clock import FixedClock
+from pazar.db import Database
+from pazar.errors import ConfigError, NotFoundError, ValidationError
+from pazar.models.channels import Channel, ConfigChange
+from pazar.plugins import load_plugins
 
 
 @pytest.fixture
 def system(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+    monkeypatch.setenv("PAZAR_PLUGINS", "pazar_hepsiburada,pazar_fashfed,tests.testplugin")
     return load_plugins()
 
 

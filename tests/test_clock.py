@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core.clock import parse_instant
+from pazar.clock import parse_instant
 
 
 @pytest.mark.parametrize(

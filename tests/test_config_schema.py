@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from core import config_schema as cs
-from core.errors import ConfigError, ValidationError
+from pazar import config_schema as cs
+from pazar.errors import ConfigError, ValidationError
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from core.clock import FixedClock
-from core.errors import ValidationError
-from core.flows.model import FlowDef, StepDef
-from core.pipeline import Item, StepContext
-from core.plugins import load_plugins
-from core.templating import TemplateError, build_template_env
+from pazar.clock import FixedClock
+from pazar.errors import ValidationError
+from pazar.flows.model import FlowDef, StepDef
+from pazar.pipeline import Item, StepContext
+from pazar.plugins import load_plugins
+from pazar.templating import TemplateError, build_template_env
 
 REGISTRY = load_plugins().registry
 TEMPLATES = build_template_env(REGISTRY)

@@ -10,24 +10,24 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.daemon import Daemon
-from core.db import Database
-from core.errors import PazarError
-from core.flows.loader import load_flows
-from core.jobs.queue import enqueue, enqueue_chain, finish, heartbeat, lease
-from core.jobs.scheduler import enqueue_due
-from core.models.jobs import Job, ScheduleTick
-from core.models.runs import Run
-from core.plugins import load_plugins
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.daemon import Daemon
+from pazar.db import Database
+from pazar.errors import PazarError
+from pazar.flows.loader import load_flows
+from pazar.jobs.queue import enqueue, enqueue_chain, finish, heartbeat, lease
+from pazar.jobs.scheduler import enqueue_due
+from pazar.models.jobs import Job, ScheduleTick
+from pazar.models.runs import Run
+from pazar.plugins import load_plugins
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+    monkeypatch.setenv("PAZAR_PLUGINS", "pazar_hepsiburada,pazar_fashfed,tests.testplugin")
     return load_plugins().registry
 
 
@@ -318,7 +318,7 @@ def test_an_idle_pass_notices_a_channel_activated_since_the_last_one(
 def test_heartbeats_keep_running_jobs_leased_and_let_go_of_lost_ones(
     db: Database, registry
 ) -> None:  # noqa: ANN001
-    from core.daemon import _Heartbeats
+    from pazar.daemon import _Heartbeats
 
     clock = FixedClock(T0)
     ids = _channels(db, registry, clock, count=2)

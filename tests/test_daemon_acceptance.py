@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.daemon import Daemon
-from core.db import Database
-from core.models.jobs import Job, ScheduleTick
-from core.models.runs import Run
-from core.plugins import load_plugins
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.daemon import Daemon
+from pazar.db import Database
+from pazar.models.jobs import Job, ScheduleTick
+from pazar.models.runs import Run
+from pazar.plugins import load_plugins
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 CHANNELS, FLOWS, SECONDS, DAEMONS, WORKERS = 20, 5, 60, 3, 2
@@ -71,7 +71,7 @@ def _in_parallel(tasks: list[Callable[[], None]]) -> None:
 def test_three_daemons_run_every_tick_of_every_channel_and_flow_exactly_once(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+    monkeypatch.setenv("PAZAR_PLUGINS", "pazar_hepsiburada,pazar_fashfed,tests.testplugin")
     monkeypatch.setenv("PAZAR_FLOWS_PATH", str(_write_flows(tmp_path)))
     clock = FixedClock(T0)
     setup = Database(pg_url)

@@ -26,18 +26,19 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 
-from core.channels import ChannelService
-from core.clock import SystemClock
-from core.commerce.importers import import_file
-from core.db import Database
-from core.jobs.queue import enqueue
-from core.models.commerce import CargoCompany, Order
-from core.models.jobs import Job
-from core.models.runs import Run
-from core.models.state import BatchRequest, BatchRequestItem, FailedIntegration
-from core.plugins import load_plugins
-from core.sandbox_server import serve_in_thread
-from plugins.hepsiburada.sandbox import create_app
+from pazar.channels import ChannelService
+from pazar.clock import SystemClock
+from pazar.commerce.importers import import_file
+from pazar.db import Database
+from pazar.jobs.queue import enqueue
+from pazar.models.commerce import CargoCompany, Order
+from pazar.models.jobs import Job
+from pazar.models.runs import Run
+from pazar.models.state import BatchRequest, BatchRequestItem, FailedIntegration
+from pazar.plugins import load_plugins
+from pazar.sandbox_server import serve_in_thread
+from pazar_hepsiburada.sandbox import create_app
+from tests.conftest import BUILTIN_MARKETPLACES
 
 ROOT = Path(__file__).resolve().parent.parent
 STOCKS, CHANGED_PER_ROUND, KILLS, BATCH = 6_000, 600, 20, 1000
@@ -60,13 +61,14 @@ class Daemons:
             **{k: v for k, v in os.environ.items() if not k.startswith("PAZAR_")},
             "PAZAR_DATABASE_URL": pg_url,
             "PAZAR_DISABLE_PLUGIN_AUTOLOAD": "1",
+            "PAZAR_PLUGINS": BUILTIN_MARKETPLACES,
             "PYTHONPATH": str(ROOT),
         }
         self.log = (tmp_path / "daemons.log").open("a")  # what the daemons said, for a failure
 
     def start(self) -> subprocess.Popen[str]:
         return subprocess.Popen(
-            [sys.executable, "-m", "core", "daemon", "--poll", "0.1", "--lease-seconds", "1"],
+            [sys.executable, "-m", "pazar", "daemon", "--poll", "0.1", "--lease-seconds", "1"],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=self.log,

@@ -11,14 +11,14 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from core.db import Database
-from core.models.runs import Run
+from pazar.db import Database
+from pazar.models.runs import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _pazar(env: dict[str, str], *args: str) -> None:
-    subprocess.run([sys.executable, "-m", "core", *args], env=env, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "pazar", *args], env=env, check=True, capture_output=True)
 
 
 def test_sigterm_stops_the_daemon_cleanly(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path: Path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PAZAR_")},
         "PAZAR_DATABASE_URL": url,
-        "PAZAR_PLUGINS": "tests.testplugin",
+        "PAZAR_PLUGINS": "pazar_hepsiburada,pazar_fashfed,tests.testplugin",
         "PAZAR_DISABLE_PLUGIN_AUTOLOAD": "1",
         "PYTHONPATH": str(ROOT),
     }
@@ -34,7 +34,7 @@ def test_sigterm_stops_the_daemon_cleanly(tmp_path: Path) -> None:
     _pazar(env, "channel", "set", "tm", "feature_flags.push=true")
     _pazar(env, "channel", "activate", "tm")
     daemon = subprocess.Popen(
-        [sys.executable, "-m", "core", "daemon", "--poll", "0.2"],
+        [sys.executable, "-m", "pazar", "daemon", "--poll", "0.2"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from core.cli import cli
+from pazar.cli import cli
 
 
 def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:

@@ -6,15 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import ValidationError
-from core.filters import (
+from pazar.errors import ValidationError
+from pazar.filters import (
     FILTERS,
     loomis_tracking_url,
     order_number,
     ptt_tracking_url,
     tracking_url,
 )
-from core.templating import TemplateEnv, TemplateError
+from pazar.templating import TemplateEnv, TemplateError
 
 # The seed's example Shipping Provider config, plus PTT and Loomis entries.
 SHIPPING = {

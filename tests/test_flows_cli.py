@@ -11,8 +11,8 @@ import yaml
 from click.testing import CliRunner, Result
 from jsonschema import Draft202012Validator
 
-import core.flows.loader as loader
-from core.plugins import reset_plugin_system
+import pazar.flows.loader as loader
+from pazar.plugins import reset_plugin_system
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "flows"
 
@@ -21,11 +21,11 @@ class FlowsCli:
     def __init__(self, tmp_path: Path) -> None:
         self.env = {
             "PAZAR_DATABASE_URL": f"sqlite:///{tmp_path / 'unused.db'}",
-            "PAZAR_PLUGINS": "tests.testplugin,tests.flowsteps_plugin",
+            "PAZAR_PLUGINS": "pazar_hepsiburada,pazar_fashfed,tests.testplugin,tests.flowsteps_plugin",
         }
 
     def __call__(self, *args: str, env: dict[str, str] | None = None) -> Result:
-        from core.cli import cli
+        from pazar.cli import cli
 
         reset_plugin_system()
         return CliRunner().invoke(

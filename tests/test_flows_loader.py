@@ -7,18 +7,20 @@ from pathlib import Path
 
 import pytest
 
-import core.flows.loader as loader
-from core.errors import NotFoundError, ValidationError
-from core.flows import load_flow_file, load_flows, validate_files
-from core.plugins import load_plugins
-from core.registry import Marketplace, Registry
+import pazar.flows.loader as loader
+from pazar.errors import NotFoundError, ValidationError
+from pazar.flows import load_flow_file, load_flows, validate_files
+from pazar.plugins import load_plugins
+from pazar.registry import Marketplace, Registry
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "flows"
 
 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
-    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin,tests.flowsteps_plugin")
+    monkeypatch.setenv(
+        "PAZAR_PLUGINS", "pazar_hepsiburada,pazar_fashfed,tests.testplugin,tests.flowsteps_plugin"
+    )
     return load_plugins().registry
 
 

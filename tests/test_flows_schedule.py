@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.errors import ValidationError
-from core.flows.schedule import ScheduleError, parse_schedule
+from pazar.errors import ValidationError
+from pazar.flows.schedule import ScheduleError, parse_schedule
 
 T0 = datetime(2026, 3, 4, 10, 2, 30, tzinfo=UTC)
 
@@ -131,7 +131,7 @@ def test_invalid_schedules_say_why_and_what_is_expected(text: str, why: str) -> 
     offsets=st.lists(st.integers(-3600, 3 * 86400), min_size=1, max_size=20),
 )
 def test_a_pass_cache_gives_the_schedules_own_latest_tick(text: str, offsets: list[int]) -> None:
-    from core.jobs.scheduler import PassCache
+    from pazar.jobs.scheduler import PassCache
 
     cache = PassCache()
     base = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)

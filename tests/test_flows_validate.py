@@ -6,14 +6,16 @@ import textwrap
 
 import pytest
 
-from core.flows.validate import FlowError, check_text
-from core.plugins import load_plugins
-from core.registry import Registry
+from pazar.flows.validate import FlowError, check_text
+from pazar.plugins import load_plugins
+from pazar.registry import Registry
 
 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch) -> Registry:
-    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin,tests.flowsteps_plugin")
+    monkeypatch.setenv(
+        "PAZAR_PLUGINS", "pazar_hepsiburada,pazar_fashfed,tests.testplugin,tests.flowsteps_plugin"
+    )
     return load_plugins().registry
 
 
@@ -182,7 +184,7 @@ def test_flow_error_format_without_line() -> None:
 
 
 def test_templates_marked_in_step_schemas_are_compiled_at_load(registry: Registry) -> None:
-    pytest.importorskip("core.templating")
+    pytest.importorskip("pazar.templating")
     text = GOOD.replace(
         "    field: n\n",
         '    field: n\n  - type: flowtest.tag\n    set:\n      ok: "{{ record.n + 1 }}"\n'

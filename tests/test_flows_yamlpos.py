@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.flows.yamlpos import load_positioned
+from pazar.flows.yamlpos import load_positioned
 
 DOC = """\
 flow: stock

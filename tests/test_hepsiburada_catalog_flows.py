@@ -11,17 +11,17 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.commerce.importers import import_file
-from core.daemon import Daemon
-from core.db import Database
-from core.flows.loader import load_flows
-from core.mapping.service import apply_mapping
-from core.models.marketplace import MarketplaceAttribute, MarketplaceCategory
-from core.models.runs import Run, RunLog
-from core.models.state import BatchRequest, IntegrationAction
-from core.templating import TemplateEnv
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.commerce.importers import import_file
+from pazar.daemon import Daemon
+from pazar.db import Database
+from pazar.flows.loader import load_flows
+from pazar.mapping.service import apply_mapping
+from pazar.models.marketplace import MarketplaceAttribute, MarketplaceCategory
+from pazar.models.runs import Run, RunLog
+from pazar.models.state import BatchRequest, IntegrationAction
+from pazar.templating import TemplateEnv
 from tests.hepsiburada_helpers import ChannelFlows, SandboxHandle, sleepless_plugins
 
 pytest_plugins = ("tests.hepsiburada_helpers",)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import ConfigError
-from plugins.hepsiburada.client import HepsiburadaClient, client_for_channel
-from plugins.hepsiburada.errors import HepsiburadaError
+from pazar.errors import ConfigError
+from pazar_hepsiburada.client import HepsiburadaClient, client_for_channel
+from pazar_hepsiburada.errors import HepsiburadaError
 
 pytest.register_assert_rewrite("tests.hepsiburada_helpers")
 

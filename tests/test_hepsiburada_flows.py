@@ -9,15 +9,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.commerce.importers import import_file
-from core.commerce.local import set_stock
-from core.db import Database
-from core.flows.loader import load_flows
-from core.models.state import BatchRequest, IntegrationAction
-from core.plugins import load_plugins
-from core.runner import run_flow
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.commerce.importers import import_file
+from pazar.commerce.local import set_stock
+from pazar.db import Database
+from pazar.flows.loader import load_flows
+from pazar.models.state import BatchRequest, IntegrationAction
+from pazar.plugins import load_plugins
+from pazar.runner import run_flow
 from tests.hepsiburada_helpers import (
     ChannelFlows,
     RecordingSleep,

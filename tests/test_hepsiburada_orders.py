@@ -11,15 +11,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.commerce.importers import import_file
-from core.db import Database
-from core.flows.loader import load_flows
-from core.models.commerce import Address, CargoCompany, Customer, Order, OrderItem
-from core.models.runs import RunLog
-from plugins.hepsiburada.errors import HepsiburadaError
-from plugins.hepsiburada.orders import PackageProblem, orders_from_package
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.commerce.importers import import_file
+from pazar.db import Database
+from pazar.flows.loader import load_flows
+from pazar.models.commerce import Address, CargoCompany, Customer, Order, OrderItem
+from pazar.models.runs import RunLog
+from pazar_hepsiburada.errors import HepsiburadaError
+from pazar_hepsiburada.orders import PackageProblem, orders_from_package
 from tests.hepsiburada_helpers import ChannelFlows, SandboxHandle, sleepless_plugins
 
 pytest_plugins = ("tests.hepsiburada_helpers",)
@@ -322,8 +322,8 @@ def test_odd_packages_fail_with_a_message_naming_them(package: Any, message: str
 
 
 def test_the_daemon_uses_a_changed_config_from_the_next_run_on(shop: Shop) -> None:
-    from core.daemon import Daemon
-    from core.jobs.queue import enqueue
+    from pazar.daemon import Daemon
+    from pazar.jobs.queue import enqueue
 
     daemon = Daemon(shop.db, shop.registry, clock=shop.clock)
     channel_id = shop.channel().id
@@ -366,9 +366,9 @@ def test_clients_of_many_channels_share_one_connection_pool(shop: Shop) -> None:
 def test_client_speaks_oms_dates_and_refuses_what_hepsiburada_would(shop: Shop) -> None:
     from datetime import UTC, datetime
 
-    from core.errors import ConfigError
-    from plugins.hepsiburada.client import oms_date
-    from plugins.hepsiburada.errors import HepsiburadaError
+    from pazar.errors import ConfigError
+    from pazar_hepsiburada.client import oms_date
+    from pazar_hepsiburada.errors import HepsiburadaError
 
     # Turkey's local time, to the minute: 21:30 UTC is 00:30 the next day in Istanbul.
     assert oms_date(datetime(2026, 3, 1, 21, 30, 59, tzinfo=UTC)) == "2026-03-02 00:30"
@@ -388,7 +388,7 @@ def test_client_speaks_oms_dates_and_refuses_what_hepsiburada_would(shop: Shop) 
 
 
 def test_packaging_a_line_twice_is_refused_with_the_reason(shop: Shop) -> None:
-    from plugins.hepsiburada.errors import HepsiburadaError
+    from pazar_hepsiburada.errors import HepsiburadaError
 
     shop.sandbox.add_orders([shop.order("1201", packaged=False)])
     client, _ = shop.sandbox.client(shop.config)
@@ -403,7 +403,7 @@ def test_packaging_a_line_twice_is_refused_with_the_reason(shop: Shop) -> None:
 
 
 def _reasons(shop: Shop) -> dict[str, int]:
-    from core.models.commerce import CancellationReason
+    from pazar.models.commerce import CancellationReason
 
     path = shop.tmp / "reasons.csv"
     path.write_text("kind,code,name\ncancel,customer,Customer cancelled\ncancel,other,Other\n")
@@ -413,7 +413,7 @@ def _reasons(shop: Shop) -> dict[str, int]:
 
 
 def test_lines_cancelled_on_hepsiburada_cancel_their_items_once(shop: Shop) -> None:
-    from core.models.commerce import CancellationRequest
+    from pazar.models.commerce import CancellationRequest
 
     reasons = _reasons(shop)
     shop.apply(

@@ -16,10 +16,10 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from core.errors import PazarError
-from core.sandbox_server import serve_in_thread
-from plugins.hepsiburada.client import client_for_channel
-from plugins.hepsiburada.sandbox import (
+from pazar.errors import PazarError
+from pazar.sandbox_server import serve_in_thread
+from pazar_hepsiburada.client import client_for_channel
+from pazar_hepsiburada.sandbox import (
     DEFAULT_MERCHANT_ID,
     DEFAULT_PASSWORD,
     DEFAULT_USER_AGENT,
@@ -238,7 +238,7 @@ def test_stopped_sandbox_no_longer_answers() -> None:
 
 
 def test_cli_names_an_unknown_marketplace() -> None:
-    from core.cli import cli
+    from pazar.cli import cli
 
     result = CliRunner().invoke(cli, ["sandbox", "nowhere"])
     assert result.exit_code == 2 and "nowhere" in result.output
@@ -247,7 +247,7 @@ def test_cli_names_an_unknown_marketplace() -> None:
 def test_pazar_sandbox_serves_until_terminated(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "core", "sandbox", "hepsiburada", "--port", "0"],
+        [sys.executable, "-m", "pazar", "sandbox", "hepsiburada", "--port", "0"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,

@@ -8,18 +8,18 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.db import Database
-from core.http_trigger import create_app
-from core.models.jobs import Job
-from core.plugins import load_plugins
-from core.tokens import create_token
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.db import Database
+from pazar.http_trigger import create_app
+from pazar.models.jobs import Job
+from pazar.plugins import load_plugins
+from pazar.tokens import create_token
 
 
 @pytest.fixture
 def api(db: Database, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+    monkeypatch.setenv("PAZAR_PLUGINS", "pazar_hepsiburada,pazar_fashfed,tests.testplugin")
     registry = load_plugins().registry
     clock = FixedClock()
     with db.session() as s:

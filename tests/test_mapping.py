@@ -7,15 +7,15 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from core.clock import FixedClock
-from core.mapping.store import (
+from pazar.clock import FixedClock
+from pazar.mapping.store import (
     mark_unseen_attributes,
     refresh_paths,
     upsert_attributes,
     upsert_categories,
     upsert_values,
 )
-from core.models.marketplace import ChannelMapping, MarketplaceAttribute, MarketplaceCategory
+from pazar.models.marketplace import ChannelMapping, MarketplaceAttribute, MarketplaceCategory
 from tests.test_state_support import make_channel
 
 T0 = FixedClock().now()
@@ -169,10 +169,10 @@ def test_fixed_mapping_passes_and_payload_uses_marketplace_values(cli, db, tmp_p
     assert _apply(cli, tmp_path).exit_code == 0
     assert cli("mapping", "check", "--channel", "shop").exit_code == 0
 
-    from core.mapping.check import iter_products
-    from core.mapping.engine import Mapper
-    from core.models.channels import Channel
-    from core.templating import TemplateEnv
+    from pazar.mapping.check import iter_products
+    from pazar.mapping.engine import Mapper
+    from pazar.models.channels import Channel
+    from pazar.templating import TemplateEnv
 
     with db.session() as session:
         channel = session.get(Channel, channel_id)

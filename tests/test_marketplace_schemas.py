@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from core import config_schema as cs
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.db import Database
-from core.paths import schemas_dir
-from core.plugins import load_plugins
+from pazar import config_schema as cs
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.db import Database
+from pazar.paths import schemas_dir
+from pazar.plugins import load_plugins
 
 # Seed 000, section 2 table, in order (labels as the seed writes them).
 HB_FIELDS = [
@@ -244,7 +244,6 @@ def test_hepsiburada_complete_config_is_valid() -> None:
 
 @pytest.fixture
 def system(monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.delenv("PAZAR_PLUGINS", raising=False)
     return load_plugins()
 
 
@@ -282,8 +281,8 @@ def test_hepsiburada_client_factory_resolves_env_secrets(
 ) -> None:
     import base64
 
-    from core.errors import ConfigError
-    from core.models.channels import Channel
+    from pazar.errors import ConfigError
+    from pazar.models.channels import Channel
 
     schema = load("hepsiburada")
     config = cs.deep_merge(

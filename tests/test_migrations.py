@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from core.db import Database, head_revision
-from core.models import Base
+from pazar.db import Database, head_revision
+from pazar.models import Base
 
 
 def test_migrated_schema_matches_the_models(db: Database) -> None:

@@ -1,15 +1,19 @@
-"""The built wheel works on its own: flows and schemas travel inside it.
+"""The built wheel, as a user installs it: import names, data files, entry points, neighbours.
 
-Builds the wheel, installs it into an empty directory and runs the CLI from a
-directory outside the checkout, so nothing can be found by accident through
-the working tree.
+Builds the wheel once, installs it into fresh virtual environments and runs Python and the
+CLI there from a directory outside the checkout, so nothing is found by accident through the
+working tree.  The environments see pazar's dependencies through a ``.pth`` line pointing at
+this interpreter's site-packages (appended after their own, so their own pazar wins); nothing
+is downloaded.
 """
 
 from __future__ import annotations
 
 import os
+import site
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -18,77 +22,138 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+
+
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    pytest.importorskip("hatchling")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("setuptools")
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(out),
-            str(ROOT),
-        ],
-        check=True,
-        cwd=out,
-    )
-    wheel = next(out.glob("pazar-*.whl"))
-    names = zipfile.ZipFile(wheel).namelist()
-    assert any(n.startswith("core/_data/schemas/") for n in names), (
-        "schemas/ missing from the wheel"
-    )
-    assert any(n.startswith("core/_data/flows.d/") for n in names) or not any(
-        (ROOT / "flows.d").rglob("*.yaml")
-    ), "flows.d/ missing from the wheel"
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--target",
-            str(target),
-            str(wheel),
-        ],
-        check=True,
-    )
-    return target
+    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    _run([*pip, "-w", str(out), str(ROOT)], cwd=out)
+    return next(out.glob("pazar-*.whl"))
 
 
-def _pazar(target: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAZAR_")}
-    env["PYTHONPATH"] = str(target)
+class Venv:
+    """A fresh virtual environment with pazar's dependencies visible, but not pazar."""
+
+    def __init__(self, path: Path) -> None:
+        _run([sys.executable, "-m", "venv", str(path)])
+        self.path = path
+        self.python = str(path / "bin" / "python")
+        purelib = _run(
+            [self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
+        ).stdout.strip()
+        ours = {sysconfig.get_paths()["purelib"], *site.getsitepackages()}
+        Path(purelib, "zz_pazar_test_deps.pth").write_text("\n".join(sorted(ours)) + "\n")
+
+    def pip(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return _run([self.python, "-m", "pip", "--disable-pip-version-check", *args])
+
+    def python_c(self, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.python, "-P", "-c", code],
+            cwd=cwd,
+            env=_clean_env(cwd),
+            capture_output=True,
+            text=True,
+        )
+
+    def pazar(self, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [self.python, "-P", "-m", "pazar", *args],
+            cwd=cwd,
+            env=_clean_env(cwd),
+            capture_output=True,
+            text=True,
+        )
+
+
+def _clean_env(cwd: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PAZAR_", "PYTHON"))}
     env["PAZAR_DATABASE_URL"] = f"sqlite:///{cwd / 'pazar.db'}"
-    return subprocess.run(
-        [sys.executable, "-P", "-m", "core", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
+    env = Venv(tmp_path_factory.mktemp("venv") / "v")
+    env.pip("install", "-q", "--no-deps", str(wheel))
+    return env
+
+
+def test_the_wheel_installs_only_pazar_names(wheel: Path, venv: Venv) -> None:
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"pazar", "pazar_hepsiburada", "pazar_fashfed"}
+    assert any(n.startswith("pazar/_data/schemas/channel/") for n in names)
+    assert any(n.startswith("pazar/_data/flows/") and n.endswith(".yaml") for n in names)
+    assert any(n.startswith("pazar/migrations/versions/") for n in names)
+    files = venv.pip("show", "-f", "pazar").stdout.splitlines()
+    listed = [line.strip() for line in files if line.startswith("  ")]
+    assert listed and not [f for f in listed if f.startswith(("core/", "plugins/"))]
+
+
+def test_every_engine_and_builtin_package_is_in_the_wheel(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder, name in (
+        ("core", "pazar"),
+        ("plugins/hepsiburada", "pazar_hepsiburada"),
+        ("plugins/fashfed", "pazar_fashfed"),
+    ):
+        for init in (ROOT / folder).rglob("__init__.py"):
+            rel = init.relative_to(ROOT / folder).as_posix()
+            assert f"{name}/{rel}" in names, f"{folder}/{rel} is not packaged (pyproject.toml)"
+
+
+def test_import_names_and_python_dash_m(venv: Venv, tmp_path: Path) -> None:
+    result = venv.python_c("import pazar, pazar_hepsiburada, pazar_fashfed", tmp_path)
+    assert result.returncode == 0, result.stderr
+    result = venv.pazar(tmp_path, "--version")
+    assert result.returncode == 0, result.stderr
+    assert "pazar" in result.stdout
 
 
 def test_installed_wheel_validates_its_flows_from_any_directory(
-    installed: Path, tmp_path: Path
+    venv: Venv, tmp_path: Path
 ) -> None:
-    result = _pazar(installed, tmp_path, "flows", "validate")
+    result = venv.pazar(tmp_path, "flows", "validate")
     assert result.returncode == 0, result.stderr
     assert str(ROOT) not in result.stdout + result.stderr
-    shipped = sorted(p.relative_to(ROOT / "flows.d") for p in (ROOT / "flows.d").rglob("*.yaml"))
-    for rel in shipped:
-        assert rel.stem in result.stdout
+    for path in (ROOT / "flows.d").rglob("*.yaml"):
+        assert path.stem in result.stdout
 
 
-def test_installed_wheel_knows_the_builtin_marketplaces(installed: Path, tmp_path: Path) -> None:
-    result = _pazar(installed, tmp_path, "channel", "form", "hepsiburada", "--json")
+def test_builtin_marketplaces_arrive_through_entry_points(venv: Venv, tmp_path: Path) -> None:
+    result = venv.pazar(tmp_path, "plugins", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert '"pazar_hepsiburada"' in result.stdout or '"hepsiburada"' in result.stdout
+    result = venv.pazar(tmp_path, "channel", "form", "hepsiburada", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "merchant_id" in result.stdout
+
+
+def test_a_neighbour_shipping_core_and_plugins_leaves_pazar_working(
+    wheel: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    env = Venv(tmp_path_factory.mktemp("neighbour") / "v")
+    env.pip("install", "-q", "--no-deps", str(wheel))
+    dummy = tmp_path / "dummy"
+    for package in ("core", "plugins"):
+        (dummy / package).mkdir(parents=True)
+        (dummy / package / "__init__.py").write_text("NEIGHBOUR = True\n")
+    (dummy / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "neighbour"\nversion = "1.0"\n'
+        '[tool.setuptools]\npackages = ["core", "plugins"]\n'
+    )
+    built = tmp_path / "built"
+    pip = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"]
+    _run([*pip, "-w", str(built), str(dummy)], cwd=tmp_path)
+    env.pip("install", "-q", "--no-deps", str(next(built.glob("neighbour-*.whl"))))
+    assert env.python_c("import core; assert core.NEIGHBOUR", tmp_path).returncode == 0
+    env.pip("uninstall", "-q", "-y", "neighbour")
+    result = env.pazar(tmp_path, "channel", "form", "hepsiburada", "--json")
     assert result.returncode == 0, result.stderr
     assert "merchant_id" in result.stdout

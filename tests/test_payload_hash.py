@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.state.actions import payload_hash
+from pazar.state.actions import payload_hash
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(10**12), 10**12), st.text(max_size=8))
 payloads = st.dictionaries(st.text(max_size=6), scalars, max_size=6)

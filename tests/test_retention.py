@@ -9,17 +9,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from core.channels import ChannelService
-from core.clock import FixedClock
-from core.daemon import Daemon, Retention
-from core.db import Database
-from core.flows.loader import load_flows
-from core.jobs import retention
-from core.jobs.retention import prune
-from core.jobs.scheduler import enqueue_due
-from core.models.jobs import Job, ScheduleTick
-from core.models.runs import Run, RunLog
-from core.plugins import load_plugins
+from pazar.channels import ChannelService
+from pazar.clock import FixedClock
+from pazar.daemon import Daemon, Retention
+from pazar.db import Database
+from pazar.flows.loader import load_flows
+from pazar.jobs import retention
+from pazar.jobs.retention import prune
+from pazar.jobs.scheduler import enqueue_due
+from pazar.models.jobs import Job, ScheduleTick
+from pazar.models.runs import Run, RunLog
+from pazar.plugins import load_plugins
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -27,7 +27,7 @@ DAY = timedelta(days=1)
 
 @pytest.fixture
 def registry(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+    monkeypatch.setenv("PAZAR_PLUGINS", "pazar_hepsiburada,pazar_fashfed,tests.testplugin")
     return load_plugins().registry
 
 

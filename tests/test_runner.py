@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy import func, select
 
-from core.db import Database
-from core.models.runs import Run, RunLog
+from pazar.db import Database
+from pazar.models.runs import Run, RunLog
 
 
 def _channel(cli, *settings: str) -> None:  # noqa: ANN001

@@ -9,10 +9,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from core.errors import PazarError
-from core.models.state import BatchRequest, BatchRequestItem, FailedIntegration, IntegrationAction
-from core.pipeline import Item
-from core.state.batches import (
+from pazar.errors import PazarError
+from pazar.models.state import BatchRequest, BatchRequestItem, FailedIntegration, IntegrationAction
+from pazar.pipeline import Item
+from pazar.state.batches import (
     batch_expired,
     expire_batches,
     mark_ongoing,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from core.clock import FixedClock, SystemClock
-from core.models.state import FailedIntegration
-from core.pipeline import Item
-from core.state.batches import mark_sent, open_batch
-from core.state.outcomes import Failure, penalize
-from core.state.triggers import (
+from pazar.clock import FixedClock, SystemClock
+from pazar.models.state import FailedIntegration
+from pazar.pipeline import Item
+from pazar.state.batches import mark_sent, open_batch
+from pazar.state.outcomes import Failure, penalize
+from pazar.state.triggers import (
     CSV_HEADER_MESSAGE,
 )
 from tests.test_state_support import make_channel
@@ -178,7 +178,7 @@ def test_batches_expire_command(cli, db):
 
 
 def test_the_sources_are_registered_as_builtin_steps():
-    from core.plugins import load_plugins
+    from pazar.plugins import load_plugins
 
     steps = load_plugins().registry.steps
     for name in (

@@ -12,23 +12,23 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, text, update
 
-from core.models.state import (
+from pazar.models.state import (
     BatchRequest,
     BatchRequestItem,
     FailedIntegration,
     IntegrationAction,
     SyncCursor,
 )
-from core.state.batches import open_batch, record_results
-from core.state.outcomes import record_batch_outcomes
-from core.state.penalties import PenaltyState, is_due
-from core.state.selection import commerce_table
+from pazar.state.batches import open_batch, record_results
+from pazar.state.outcomes import record_batch_outcomes
+from pazar.state.penalties import PenaltyState, is_due
+from pazar.state.selection import commerce_table
 from tests.test_state_selection import STOCK_CT, flow, setup_shop, source
 
 
 def _commerce_tables_exist() -> bool:
-    import core.models  # noqa: F401
-    from core.models.base import Base
+    import pazar.models  # noqa: F401
+    from pazar.models.base import Base
 
     return {"products", "catalogs", "catalog_items", "stocks", "prices"} <= set(
         Base.metadata.tables

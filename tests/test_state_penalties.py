@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from core.errors import ConfigError
-from core.models.state import FailedIntegration
-from core.pipeline import Item
-from core.state.outcomes import Failure, penalize
-from core.state.penalties import (
+from pazar.errors import ConfigError
+from pazar.models.state import FailedIntegration
+from pazar.pipeline import Item
+from pazar.state.outcomes import Failure, penalize
+from pazar.state.penalties import (
     DEFAULT_POLICY,
     PenaltyState,
     Policy,
@@ -222,7 +222,7 @@ def test_sql_predicates_agree_with_the_python_rules(db):
 
 
 def test_released_penalty_starts_over_under_the_current_policy(db, clock):
-    from core.state.penalties import release_penalties
+    from pazar.state.penalties import release_penalties
 
     config = {
         "failed_integration": {

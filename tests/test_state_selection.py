@@ -9,19 +9,19 @@ from typing import Any
 import pytest
 from sqlalchemy import Boolean, Integer, func, literal, select, update
 
-from core.flows.model import FlowDef, StepDef
-from core.models.state import FailedIntegration, IntegrationAction, SyncCursor
-from core.pipeline import Item, StepContext
-from core.state.batches import open_batch, record_results
-from core.state.outcomes import record_batch_outcomes
-from core.state.selection import commerce_table
-from core.state.sources import ChangeSource, SkipUnchanged
+from pazar.flows.model import FlowDef, StepDef
+from pazar.models.state import FailedIntegration, IntegrationAction, SyncCursor
+from pazar.pipeline import Item, StepContext
+from pazar.state.batches import open_batch, record_results
+from pazar.state.outcomes import record_batch_outcomes
+from pazar.state.selection import commerce_table
+from pazar.state.sources import ChangeSource, SkipUnchanged
 from tests.test_state_support import T0, insert_series, make_catalog, make_channel
 
 
 def _commerce_tables_exist() -> bool:
-    import core.models  # noqa: F401
-    from core.models.base import Base
+    import pazar.models  # noqa: F401
+    from pazar.models.base import Base
 
     return {"products", "catalogs", "catalog_items", "stocks", "prices"} <= set(
         Base.metadata.tables

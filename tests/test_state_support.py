@@ -27,9 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from core.models.base import UTCDateTime
-from core.models.channels import Channel
-from core.state.selection import commerce_table
+from pazar.models.base import UTCDateTime
+from pazar.models.channels import Channel
+from pazar.state.selection import commerce_table
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from core.flows.model import FlowDef, StepDef
-from core.pipeline import Item
-from core.state.batches import open_batch
-from core.state.outcomes import Failure, penalize
-from core.state.triggers import NOT_IN_QUEUE_MESSAGE, check_trigger
+from pazar.flows.model import FlowDef, StepDef
+from pazar.pipeline import Item
+from pazar.state.batches import open_batch
+from pazar.state.outcomes import Failure, penalize
+from pazar.state.triggers import NOT_IN_QUEUE_MESSAGE, check_trigger
 from tests.test_state_cli import EXHAUSTING
 from tests.test_state_support import make_catalog, make_channel
 
 
 def _commerce_tables_exist() -> bool:
-    import core.models  # noqa: F401
-    from core.models.base import Base
+    import pazar.models  # noqa: F401
+    from pazar.models.base import Base
 
     return {"products", "catalogs", "catalog_items", "stocks", "prices"} <= set(
         Base.metadata.tables
@@ -95,7 +95,7 @@ def test_trigger_command_runs_the_flow_for_just_the_given_records(cli, db, tmp_p
 
     from sqlalchemy import select
 
-    from core.models.state import IntegrationAction
+    from pazar.models.state import IntegrationAction
 
     overlay = tmp_path / "flows"
     (overlay / "testmarket").mkdir(parents=True)
@@ -132,9 +132,9 @@ def test_trigger_queues_for_a_running_daemon(cli, db, tmp_path):
 
     from sqlalchemy import select
 
-    from core.clock import SystemClock
-    from core.models.jobs import Daemon as DaemonRow
-    from core.models.jobs import Job
+    from pazar.clock import SystemClock
+    from pazar.models.jobs import Daemon as DaemonRow
+    from pazar.models.jobs import Job
 
     overlay = tmp_path / "flows"
     (overlay / "testmarket").mkdir(parents=True)

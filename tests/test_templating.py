@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.filters import tracking_url
-from core.templating import TemplateEnv, TemplateError, render_format
+from pazar.filters import tracking_url
+from pazar.templating import TemplateEnv, TemplateError, render_format
 
 env = TemplateEnv({"tracking_url": tracking_url})
 
@@ -133,8 +133,8 @@ def test_syntax_error_names_where_and_line() -> None:
 
 
 def test_build_template_env_carries_registered_filters() -> None:
-    from core.plugins import load_plugins
-    from core.templating import build_template_env
+    from pazar.plugins import load_plugins
+    from pazar.templating import build_template_env
 
     registry = load_plugins().registry
     tenv = build_template_env(registry)

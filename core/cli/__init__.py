@@ -16,9 +16,9 @@ from typing import Any
 
 import click
 
-import core
-from core.cli.context import AppContext
-from core.errors import PazarError
+import pazar
+from pazar.cli.context import AppContext
+from pazar.errors import PazarError
 
 
 class PazarGroup(click.Group):
@@ -46,7 +46,7 @@ class PazarGroup(click.Group):
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
-@click.version_option(core.__version__, prog_name="pazar")
+@click.version_option(pazar.__version__, prog_name="pazar")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
     """pazar keeps a seller's back office in sync with online marketplaces.

@@ -7,11 +7,11 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from core.cli.context import app
-from core.cli.output import emit, json_option, print_json, print_table
-from core.errors import ValidationError
-from core.models.channels import Channel
-from core.models.state import BatchRequest, BatchRequestItem
+from pazar.cli.context import app
+from pazar.cli.output import emit, json_option, print_json, print_table
+from pazar.errors import ValidationError
+from pazar.models.channels import Channel
+from pazar.models.state import BatchRequest, BatchRequestItem
 
 
 def _summary(batch: BatchRequest, slug: str, counts: dict[str, int]) -> dict[str, Any]:
@@ -67,8 +67,8 @@ def batches_group() -> None:
 @json_option
 def list_cmd(channel_slug: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """Newest batch requests first, with per-object counts."""
-    from core.models.state import OPEN_BATCH_STATUSES
-    from core.state.batches import STATUSES
+    from pazar.models.state import OPEN_BATCH_STATUSES
+    from pazar.state.batches import STATUSES
 
     if status and status != "open" and status not in STATUSES:
         raise ValidationError(f"--status {status!r} is not one of: open, {', '.join(STATUSES)}")
@@ -76,7 +76,7 @@ def list_cmd(channel_slug: str | None, status: str | None, limit: int, as_json: 
     with a.db.session() as session:
         stmt = select(BatchRequest).order_by(BatchRequest.id.desc()).limit(limit)
         if channel_slug:
-            from core.channels import ChannelService
+            from pazar.channels import ChannelService
 
             channel = ChannelService(session, a.registry, clock=a.clock).get(channel_slug)
             stmt = stmt.where(BatchRequest.channel_id == channel.id)
@@ -134,7 +134,7 @@ def list_cmd(channel_slug: str | None, status: str | None, limit: int, as_json: 
 @json_option
 def show_cmd(batch_id: str, as_json: bool) -> None:
     """One batch (by number or local batch id) and every object in it."""
-    from core.state.batches import get_batch
+    from pazar.state.batches import get_batch
 
     a = app()
     with a.db.session() as session:
@@ -199,13 +199,13 @@ def expire_cmd(channel_slug: str | None) -> None:
 
     The daemon does this on its own; the command is for runs without one.
     """
-    from core.state.batches import expire_batches
+    from pazar.state.batches import expire_batches
 
     a = app()
     with a.db.session() as session:
         channel_id = None
         if channel_slug:
-            from core.channels import ChannelService
+            from pazar.channels import ChannelService
 
             channel_id = ChannelService(session, a.registry, clock=a.clock).get(channel_slug).id
         expired = expire_batches(session, now=a.clock.now(), channel_id=channel_id)

@@ -11,9 +11,9 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from core.cli.context import app
-from core.cli.output import console
-from core.commerce.importers import FORMATS, IMPORTERS
+from pazar.cli.context import app
+from pazar.cli.output import console
+from pazar.commerce.importers import FORMATS, IMPORTERS
 
 EXPORTS = ("products", "prices", "stocks", "catalog_items")
 
@@ -43,7 +43,7 @@ def import_command(kind: str, file: Path, fmt: str | None) -> None:
                             city_code, township_code, district_code
     A bad row stops the import with file:line:column and nothing is applied.
     """
-    from core.commerce.importers import import_file
+    from pazar.commerce.importers import import_file
 
     ctx = app()
     progress = _progress(sys.stderr.isatty())
@@ -83,7 +83,7 @@ class _Null:
 
 
 def _export_query(kind: str) -> tuple[list[str], Any]:
-    from core.models.commerce import Catalog, CatalogItem, Price, Product, Stock
+    from pazar.models.commerce import Catalog, CatalogItem, Price, Product, Stock
 
     if kind == "products":
         parent = Product.__table__.alias("parent")
@@ -199,9 +199,9 @@ def stock() -> None:
 @click.option("--extra", help="Extra fields as JSON, e.g. '{\"maximumPurchasableQuantity\": 5}'.")
 def stock_set(sku: str, quantity: int, extra: str | None) -> None:
     """Set SKU's stock to QUANTITY (a changed value is sent by the stock flows)."""
-    from core.commerce.importers import RowError, json_object
-    from core.commerce.local import set_stock
-    from core.errors import ValidationError
+    from pazar.commerce.importers import RowError, json_object
+    from pazar.commerce.local import set_stock
+    from pazar.errors import ValidationError
 
     try:
         extra_fields = None if extra is None else json_object(extra)
@@ -225,7 +225,7 @@ def price() -> None:
 @click.option("--currency", help="ISO currency code (default: unchanged, else TRY).")
 def price_set(sku: str, amount: str, retail: str | None, currency: str | None) -> None:
     """Set SKU's price to AMOUNT (a changed value is sent by the price flows)."""
-    from core.commerce.local import set_price
+    from pazar.commerce.local import set_price
 
     ctx = app()
     with ctx.db.session() as session:

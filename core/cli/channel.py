@@ -9,11 +9,11 @@ from typing import Any
 import click
 import yaml
 
-from core import config_schema as cs
-from core.channels import ChannelService
-from core.cli.context import app
-from core.cli.output import emit, fmt, json_option, print_json
-from core.errors import PazarError, ValidationError
+from pazar import config_schema as cs
+from pazar.channels import ChannelService
+from pazar.cli.context import app
+from pazar.cli.output import emit, fmt, json_option, print_json
+from pazar.errors import PazarError, ValidationError
 
 
 def _service(session: Any) -> ChannelService:

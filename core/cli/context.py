@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from core.clock import Clock, SystemClock
+from pazar.clock import Clock, SystemClock
 
 
 @dataclass
@@ -20,7 +20,7 @@ class AppContext:
     @property
     def db(self) -> Any:
         if self._db is None:
-            from core.db import Database
+            from pazar.db import Database
 
             self._db = Database()
         return self._db
@@ -28,7 +28,7 @@ class AppContext:
     @property
     def plugins(self) -> Any:
         if self._plugins is None:
-            from core.plugins import plugin_system
+            from pazar.plugins import plugin_system
 
             self._plugins = plugin_system()
             for warning in self._plugins.warnings:

@@ -8,10 +8,10 @@ from typing import Any
 
 import click
 
-from core.cli.context import app
-from core.cli.output import print_json
-from core.jobs.queue import DEFAULT_LEASE_SECONDS
-from core.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS
+from pazar.cli.context import app
+from pazar.cli.output import print_json
+from pazar.jobs.queue import DEFAULT_LEASE_SECONDS
+from pazar.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS
 
 
 def _keep_days(what: str, rows: str) -> Any:
@@ -65,7 +65,7 @@ def daemon_command(
     feature flag on. Several daemons may share one PostgreSQL database; SQLite
     serves one daemon.
     """
-    from core.daemon import Daemon, Retention
+    from pazar.daemon import Daemon, Retention
 
     ctx = app()
     retention = (
@@ -117,8 +117,8 @@ def _address(value: str) -> tuple[str, int]:
 
 
 def _serve_http(address: str) -> Any:
-    from core.http_trigger import create_app
-    from core.sandbox_server import serve_in_thread
+    from pazar.http_trigger import create_app
+    from pazar.sandbox_server import serve_in_thread
 
     ctx = app()
     host, port = _address(address)
@@ -135,7 +135,7 @@ def serve_command(http: str) -> None:
     """Serve only the flow-trigger API (jobs are run by a daemon)."""
     import uvicorn
 
-    from core.http_trigger import create_app
+    from pazar.http_trigger import create_app
 
     ctx = app()
     host, port = _address(http)
@@ -156,7 +156,7 @@ def prune_command(keep_jobs_days: int, keep_runs_days: int, dry_run: bool, as_js
     Queued and running work is never touched, and each (channel, flow) keeps its
     latest schedule tick, so no schedule runs twice because of a prune.
     """
-    from core.jobs.retention import prune
+    from pazar.jobs.retention import prune
 
     ctx = app()
     pruned = prune(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from core.cli.context import app
-from core.cli.output import emit, json_option
-from core.db import current_revision, head_revision, redact_url
+from pazar.cli.context import app
+from pazar.cli.output import emit, json_option
+from pazar.db import current_revision, head_revision, redact_url
 
 
 @click.group("db")

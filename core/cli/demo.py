@@ -7,9 +7,9 @@ from pathlib import Path
 
 import click
 
-from core.cli.context import app
-from core.cli.output import emit
-from core.db import Database
+from pazar.cli.context import app
+from pazar.cli.output import emit
+from pazar.db import Database
 
 DEFAULT_DB_FILE = "pazar-demo.db"
 
@@ -44,9 +44,9 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
     the upload checks, changes some stocks and prices, runs again, and prints
     what was sent, accepted, rejected and penalised.
     """
-    from core.commerce.importers import import_file
-    from core.commerce.local import set_price, set_stock
-    from core.demo import DEMO_SLUG, run_demo
+    from pazar.commerce.importers import import_file
+    from pazar.commerce.local import set_price, set_stock
+    from pazar.demo import DEMO_SLUG, run_demo
 
     ctx = app()
     if database_url is None:

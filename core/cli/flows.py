@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
-from core.cli.context import app
-from core.cli.output import emit, json_option, print_json
-from core.errors import NotFoundError, ValidationError
-from core.flows.loader import FileResult, load_flows, scan_flows, validate_paths
-from core.flows.model import FlowDef
-from core.flows.schema import composed_schema
-from core.flows.validate import FlowError
-from core.suggest import did_you_mean
+from pazar.cli.context import app
+from pazar.cli.output import emit, json_option, print_json
+from pazar.errors import NotFoundError, ValidationError
+from pazar.flows.loader import FileResult, load_flows, scan_flows, validate_paths
+from pazar.flows.model import FlowDef
+from pazar.flows.schema import composed_schema
+from pazar.flows.validate import FlowError
+from pazar.suggest import did_you_mean
 
 
 @click.group("flows")

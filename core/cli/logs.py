@@ -9,12 +9,12 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from core.cli.context import app
-from core.cli.output import emit, json_option, print_table
-from core.clock import parse_instant
-from core.errors import NotFoundError, ValidationError
-from core.models.channels import Channel
-from core.models.runs import Run, RunLog
+from pazar.cli.context import app
+from pazar.cli.output import emit, json_option, print_table
+from pazar.clock import parse_instant
+from pazar.errors import NotFoundError, ValidationError
+from pazar.models.channels import Channel
+from pazar.models.runs import Run, RunLog
 
 STATUSES = ("running", "success", "partial", "error")
 _AGO = re.compile(r"^(\d+)\s*([smhdw])$")

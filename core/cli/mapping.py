@@ -9,9 +9,9 @@ from typing import Any
 import click
 from sqlalchemy import func, or_, select
 
-from core.cli.context import app
-from core.cli.output import emit, print_table
-from core.errors import NotFoundError, ValidationError
+from pazar.cli.context import app
+from pazar.cli.output import emit, print_table
+from pazar.errors import NotFoundError, ValidationError
 
 channel_option = click.option(
     "--channel", "channel_slug", required=True, help="The channel (slug) the mapping is for."
@@ -19,14 +19,14 @@ channel_option = click.option(
 
 
 def _channel(session: Any, slug: str) -> Any:
-    from core.channels import ChannelService
+    from pazar.channels import ChannelService
 
     a = app()
     return ChannelService(session, a.registry, clock=a.clock).get(slug)
 
 
 def _templates() -> Any:
-    from core.templating import build_template_env
+    from pazar.templating import build_template_env
 
     return build_template_env(app().registry)
 
@@ -78,7 +78,7 @@ def apply_cmd(channel_slug: str, file: str) -> None:
     document is valid.  Categories and attributes the channel's stored tree does
     not know are reported as warnings (run Category Node / Category Attributes).
     """
-    from core.mapping.service import apply_mapping
+    from pazar.mapping.service import apply_mapping
 
     text, where = _read(file)
     a = app()
@@ -109,8 +109,8 @@ def apply_cmd(channel_slug: str, file: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the stored document as JSON.")
 def show_cmd(channel_slug: str, as_json: bool) -> None:
     """The stored mapping: each category entry, what it matches and its rules."""
-    from core.mapping.engine import Mapper
-    from core.mapping.service import stored_mapping
+    from pazar.mapping.engine import Mapper
+    from pazar.mapping.service import stored_mapping
 
     a = app()
     with a.db.session() as session:
@@ -169,7 +169,7 @@ def _describe_match(match: dict[str, Any]) -> str:
 @click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
 def export_cmd(channel_slug: str, output: str | None) -> None:
     """Print the stored mapping as YAML (what `apply` takes back unchanged)."""
-    from core.mapping.service import stored_mapping
+    from pazar.mapping.service import stored_mapping
 
     a = app()
     with a.db.session() as session:
@@ -194,9 +194,9 @@ def check_cmd(channel_slug: str, skus: tuple[str, ...], show: int, as_json: bool
     Products are those the product flows would send (saleable in the channel's
     catalog); each is mapped exactly as Product Create / Update would map it.
     """
-    from core.commerce.saleability import reasons_not_saleable
-    from core.mapping.check import check_mapping
-    from core.pipeline import channel_view
+    from pazar.commerce.saleability import reasons_not_saleable
+    from pazar.mapping.check import check_mapping
+    from pazar.pipeline import channel_view
 
     a = app()
     with a.db.session() as session:
@@ -283,7 +283,7 @@ def values_export_cmd(channel_slug: str, output: str | None) -> None:
     ``map`` is a value_maps name, CATEGORY/ATTRIBUTE for a rule's inline map,
     or defaults/KEY for a default attribute's.
     """
-    from core.mapping.service import export_value_maps, stored_mapping
+    from pazar.mapping.service import export_value_maps, stored_mapping
 
     a = app()
     with a.db.session() as session:
@@ -296,8 +296,8 @@ def values_export_cmd(channel_slug: str, output: str | None) -> None:
 @click.argument("file")
 def values_import_cmd(channel_slug: str, file: str) -> None:
     """Replace the value maps FILE names with its rows (others stay as they are)."""
-    from core.mapping.document import parse_mapping
-    from core.mapping.service import dump_document, import_value_maps, save_mapping, stored_mapping
+    from pazar.mapping.document import parse_mapping
+    from pazar.mapping.service import dump_document, import_value_maps, save_mapping, stored_mapping
 
     text, where = _read(file)
     a = app()
@@ -325,7 +325,7 @@ def categories_cmd(
     channel_slug: str, search: str | None, leaf: bool, removed: bool, limit: int, as_json: bool
 ) -> None:
     """The marketplace category tree as pulled by the Category Node flow."""
-    from core.models.marketplace import MarketplaceCategory as C
+    from pazar.models.marketplace import MarketplaceCategory as C
 
     a = app()
     with a.db.session() as session:
@@ -365,7 +365,7 @@ def categories_cmd(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def attributes_cmd(channel_slug: str, category: str, with_values: bool, as_json: bool) -> None:
     """A category's attributes (and allowed values); CATEGORY is a remote id or 'default'."""
-    from core.mapping.engine import load_specs
+    from pazar.mapping.engine import load_specs
 
     a = app()
     with a.db.session() as session:

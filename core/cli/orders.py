@@ -8,11 +8,11 @@ from urllib.parse import urlparse
 import click
 from sqlalchemy import select
 
-from core.cli.context import app
-from core.cli.output import emit, json_option, print_table
-from core.errors import NotFoundError, ValidationError
-from core.models.channels import Channel
-from core.models.commerce import (
+from pazar.cli.context import app
+from pazar.cli.output import emit, json_option, print_table
+from pazar.errors import NotFoundError, ValidationError
+from pazar.models.channels import Channel
+from pazar.models.commerce import (
     CancellationReason,
     CancellationRequest,
     Order,
@@ -209,7 +209,7 @@ def refunds_show(request_id: int, as_json: bool) -> None:
 @click.argument("request_id", type=int)
 def refunds_approve(request_id: int) -> None:
     """Approve an open refund request (the approve_refund flow tells the marketplace)."""
-    from core.commerce.local import decide_refund
+    from pazar.commerce.local import decide_refund
 
     ctx = app()
     with ctx.db.session() as session:
@@ -234,7 +234,7 @@ def refunds_reject(
     request_id: int, reason: str, explanation: str, photo_urls: tuple[str, ...]
 ) -> None:
     """Reject an open refund request with reason, explanation and photos."""
-    from core.commerce.local import decide_refund
+    from pazar.commerce.local import decide_refund
 
     ctx = app()
     urls = _urls(photo_urls)

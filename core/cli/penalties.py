@@ -7,14 +7,14 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from core.cli.context import app
-from core.cli.output import emit, json_option
-from core.errors import NotFoundError
-from core.models.channels import Channel
+from pazar.cli.context import app
+from pazar.cli.output import emit, json_option
+from pazar.errors import NotFoundError
+from pazar.models.channels import Channel
 
 
 def _channel(session: Any, slug: str) -> Any:
-    from core.channels import ChannelService
+    from pazar.channels import ChannelService
 
     a = app()
     return ChannelService(session, a.registry, clock=a.clock).get(slug)
@@ -47,7 +47,7 @@ def list_cmd(
     Status: waiting (retry interval not over), due (taken by the next run),
     exhausted (parked until released), released (queued for the next run).
     """
-    from core.state.penalties import list_penalties, penalty_status
+    from pazar.state.penalties import list_penalties, penalty_status
 
     a = app()
     now = a.clock.now()
@@ -125,8 +125,8 @@ def release_cmd(
     The retry count starts over and the time limit is lifted; a success clears
     the penalty, a new failure records a fresh one under the current policy.
     """
-    from core.state.penalties import release_penalties
-    from core.state.triggers import gather_keys
+    from pazar.state.penalties import release_penalties
+    from pazar.state.triggers import gather_keys
 
     keys = gather_keys(skus, csv_file)
     a = app()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from core.cli.context import app
-from core.cli.output import emit, json_option
+from pazar.cli.context import app
+from pazar.cli.output import emit, json_option
 
 
 @click.group("plugins")

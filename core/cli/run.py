@@ -7,15 +7,15 @@ from typing import Any
 
 import click
 
-from core.cli.context import app
-from core.cli.output import console, print_json
-from core.runner import RunResult, run_flow
+from pazar.cli.context import app
+from pazar.cli.output import console, print_json
+from pazar.runner import RunResult, run_flow
 
 
 def load_flow_and_channel(ref: str, slug: str) -> tuple[Any, Any]:
     """The flow definition and the channel (detached, usable after the session)."""
-    from core.channels import ChannelService
-    from core.flows.loader import load_flows
+    from pazar.channels import ChannelService
+    from pazar.flows.loader import load_flows
 
     ctx = app()
     flow = load_flows(ctx.registry).get(ref)

@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from core.cli.context import app
-from core.cli.output import print_json
-from core.errors import PazarError, ValidationError
+from pazar.cli.context import app
+from pazar.cli.output import print_json
+from pazar.errors import PazarError, ValidationError
 
 
 def _info(asgi_app: Any) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def _stop_on_sigterm() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the URL and credentials as JSON.")
 def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:
     """Serve the sandbox of marketplace NAME (e.g. hepsiburada) until Ctrl-C or SIGTERM."""
-    from core.sandbox_server import serve_in_thread
+    from pazar.sandbox_server import serve_in_thread
 
     if not 0 <= port <= 65535:
         raise ValidationError(f"--port {port} is not a port number (0-65535)")

@@ -5,19 +5,19 @@ from __future__ import annotations
 import click
 from sqlalchemy import func, select
 
-from core.cli.context import app
-from core.cli.output import json_option, print_json, print_table
-from core.models.channels import Channel
-from core.models.jobs import Daemon, Job
-from core.models.runs import Run
+from pazar.cli.context import app
+from pazar.cli.output import json_option, print_json, print_table
+from pazar.models.channels import Channel
+from pazar.models.jobs import Daemon, Job
+from pazar.models.runs import Run
 
 
 @click.command("status")
 @json_option
 def status_command(as_json: bool) -> None:
     """What the daemons are doing and what waits."""
-    from core.flows.loader import load_flows
-    from core.jobs.scheduler import overdue
+    from pazar.flows.loader import load_flows
+    from pazar.jobs.scheduler import overdue
 
     ctx = app()
     now = ctx.clock.now()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from core.cli.context import app
-from core.cli.output import emit, json_option
+from pazar.cli.context import app
+from pazar.cli.output import emit, json_option
 
 
 @click.group("tokens")
@@ -17,7 +17,7 @@ def tokens() -> None:
 @click.argument("name")
 def create(name: str) -> None:
     """Create a token; it is printed once and cannot be shown again."""
-    from core.tokens import create_token
+    from pazar.tokens import create_token
 
     ctx = app()
     with ctx.db.session() as session:
@@ -30,7 +30,7 @@ def create(name: str) -> None:
 @json_option
 def list_command(as_json: bool) -> None:
     """Token names, when they were created and last used (never the tokens)."""
-    from core.tokens import list_tokens
+    from pazar.tokens import list_tokens
 
     with app().db.session() as session:
         rows = [
@@ -50,7 +50,7 @@ def list_command(as_json: bool) -> None:
 @click.argument("name")
 def revoke(name: str) -> None:
     """Revoke a token: requests with it get 401 from now on."""
-    from core.tokens import revoke_token
+    from pazar.tokens import revoke_token
 
     with app().db.session() as session:
         revoke_token(session, name)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from core.cli.context import app
-from core.cli.output import json_option, print_json
-from core.errors import PazarError
+from pazar.cli.context import app
+from pazar.cli.output import json_option, print_json
+from pazar.errors import PazarError
 
 
 @click.command("trigger")
@@ -40,9 +40,9 @@ def trigger_cmd(
     flight in an open batch request, or not in queue (penalised or not
     saleable on the channel; release penalties with `pazar penalties release`).
     """
-    from core.channels import ChannelService
-    from core.flows.loader import load_flows
-    from core.state.triggers import check_trigger, gather_keys
+    from pazar.channels import ChannelService
+    from pazar.flows.loader import load_flows
+    from pazar.state.triggers import check_trigger, gather_keys
 
     keys = gather_keys(skus, csv_file)
     a = app()
@@ -55,8 +55,8 @@ def trigger_cmd(
         click.echo(f"{key}: {message}", err=True)
     result = None
     if check.accepted and not foreground and not dry_run:
-        from core.daemon import live_daemons
-        from core.jobs.queue import enqueue
+        from pazar.daemon import live_daemons
+        from pazar.jobs.queue import enqueue
 
         with a.db.session() as session:
             if live_daemons(session, a.clock.now()):
@@ -86,7 +86,7 @@ def trigger_cmd(
         if not as_json:
             click.echo("no daemon is running: running in the foreground", err=True)
     if check.accepted:
-        from core.runner import run_flow
+        from pazar.runner import run_flow
 
         result = run_flow(
             a.db,

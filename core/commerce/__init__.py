@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core.hookspecs import hookimpl
-from core.registry import CommerceBackendType
+from pazar.hookspecs import hookimpl
+from pazar.registry import CommerceBackendType
 
 
 def backend_for(session: Any, channel: Any, *, clock: Any = None) -> Any:
     """The commerce backend a channel's flows use (the local one for now)."""
-    from core.commerce.local import LocalCommerce
+    from pazar.commerce.local import LocalCommerce
 
     return LocalCommerce(session, channel, clock=clock)
 
@@ -33,6 +33,6 @@ def pazar_register_commerce_backends(register: Callable[..., None]) -> None:
 
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
-    from core.commerce.steps import STEP_TYPES
+    from pazar.commerce.steps import STEP_TYPES
 
     register(*STEP_TYPES)

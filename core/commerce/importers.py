@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import Table, bindparam, or_, select
 from sqlalchemy.orm import Session
 
-from core.clock import SystemClock
-from core.commerce.versioning import reserve_versions
-from core.errors import ValidationError
-from core.models.channels import Channel
-from core.models.commerce import (
+from pazar.clock import SystemClock
+from pazar.commerce.versioning import reserve_versions
+from pazar.errors import ValidationError
+from pazar.models.channels import Channel
+from pazar.models.commerce import (
     AddressMapping,
     CancellationReason,
     CargoCompany,
@@ -37,7 +37,7 @@ from core.models.commerce import (
     Stock,
     Township,
 )
-from core.sqlbulk import dialect_insert, executemany
+from pazar.sqlbulk import dialect_insert, executemany
 
 CHUNK = 5000
 FORMATS = ("csv", "jsonl", "json")
@@ -703,7 +703,7 @@ class ImportResult:
 
 
 def importer(kind: str) -> Importer:
-    from core.suggest import did_you_mean
+    from pazar.suggest import did_you_mean
 
     try:
         return IMPORTERS[kind]

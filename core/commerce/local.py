@@ -14,13 +14,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.clock import Clock, SystemClock
-from core.commerce.importers import RowError, decimal, product_ids, upsert_changed
-from core.commerce.orders import cancel_items, create_orders
-from core.commerce.saleability import reasons_not_saleable
-from core.commerce.versioning import next_version
-from core.errors import NotFoundError, ValidationError
-from core.models.commerce import (
+from pazar.clock import Clock, SystemClock
+from pazar.commerce.importers import RowError, decimal, product_ids, upsert_changed
+from pazar.commerce.orders import cancel_items, create_orders
+from pazar.commerce.saleability import reasons_not_saleable
+from pazar.commerce.versioning import next_version
+from pazar.errors import NotFoundError, ValidationError
+from pazar.models.commerce import (
     AddressMapping,
     CancellationReason,
     CancellationRequest,
@@ -108,7 +108,7 @@ def set_price(
 
 
 class LocalCommerce:
-    """:class:`core.commerce.interface.CommerceBackend` over pazar's tables, for one channel."""
+    """:class:`pazar.commerce.interface.CommerceBackend` over pazar's tables, for one channel."""
 
     def __init__(self, session: Session, channel: Any, *, clock: Clock | None = None) -> None:
         self.session = session

@@ -20,9 +20,9 @@ from sqlalchemy import String, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from core.commerce.importers import product_ids
-from core.commerce.versioning import reserve_versions
-from core.models.commerce import (
+from pazar.commerce.importers import product_ids
+from pazar.commerce.versioning import reserve_versions
+from pazar.models.commerce import (
     Address,
     CancellationReason,
     CancellationRequest,
@@ -31,7 +31,7 @@ from core.models.commerce import (
     Order,
     OrderItem,
 )
-from core.sqlbulk import dialect_insert
+from pazar.sqlbulk import dialect_insert
 
 ADDRESS_KEYS = (
     "first_name",
@@ -89,7 +89,7 @@ def create_orders(
 
     ``problem`` is set (and nothing stored for that order) when the order names
     a cargo company id that does not exist.  Field shapes: see
-    :meth:`core.commerce.local.LocalCommerce.create_order`.
+    :meth:`pazar.commerce.local.LocalCommerce.create_order`.
     """
     keys = [order_key(o) for o in orders]
     known = existing_orders(session, channel_id, keys)

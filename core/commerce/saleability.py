@@ -15,7 +15,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from core.models.commerce import Catalog, CatalogItem, Price, Product, Stock
+from pazar.models.commerce import Catalog, CatalogItem, Price, Product, Stock
 
 MAX_IMAGES = 10  # seed section 6: at most 10 images are sent
 

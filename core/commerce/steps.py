@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.pipeline import Item, RunHandle, StepContext
-from core.registry import StepType, batch_size_param, params_schema
+from pazar.pipeline import Item, RunHandle, StepContext
+from pazar.registry import StepType, batch_size_param, params_schema
 
 
 class BackendSink:
@@ -32,7 +32,7 @@ class BackendSink:
         return [item.data for item in items]
 
     def send(self, items: list[Item], run: RunHandle) -> None:
-        from core.commerce import backend_for
+        from pazar.commerce import backend_for
 
         ctx = self.ctx
         with ctx.db.session() as session:

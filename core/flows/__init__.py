@@ -3,11 +3,11 @@
 The names most callers need are re-exported here; see the submodules for the rest.
 """
 
-from core.flows.loader import FlowCatalog, load_flow_file, load_flows, validate_files
-from core.flows.model import FlowDef, StepDef
-from core.flows.schedule import Schedule, parse_schedule
-from core.flows.schema import composed_schema
-from core.flows.validate import FlowError
+from pazar.flows.loader import FlowCatalog, load_flow_file, load_flows, validate_files
+from pazar.flows.model import FlowDef, StepDef
+from pazar.flows.schedule import Schedule, parse_schedule
+from pazar.flows.schema import composed_schema
+from pazar.flows.validate import FlowError
 
 __all__ = [
     "FlowCatalog",

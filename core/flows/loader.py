@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.errors import NotFoundError, ValidationError
-from core.flows.model import FlowDef
-from core.flows.validate import FlowCheck, FlowError, build_flow, check_text
-from core.paths import builtin_flows_dir, overlay_flow_dirs
-from core.suggest import did_you_mean
+from pazar.errors import NotFoundError, ValidationError
+from pazar.flows.model import FlowDef
+from pazar.flows.validate import FlowCheck, FlowError, build_flow, check_text
+from pazar.paths import builtin_flows_dir, overlay_flow_dirs
+from pazar.suggest import did_you_mean
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 

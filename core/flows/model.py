@@ -1,6 +1,6 @@
 """A loaded, validated flow definition.
 
-The loader (``core.flows.loader``) builds these from YAML after validation, so
+The loader (``pazar.flows.loader``) builds these from YAML after validation, so
 everything downstream (runner, scheduler, CLI) can trust their shape.
 """
 

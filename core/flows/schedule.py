@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from croniter import croniter
 
-from core.errors import ValidationError
+from pazar.errors import ValidationError
 
 EXPECTED = "expected a cron expression ('*/5 * * * *') or 'every 30s'"
 

@@ -5,7 +5,7 @@
 slots for ones that list the registered names of that kind and, through
 ``if``/``then`` on ``type``, apply each step's own params schema — so one schema
 file validates a flow completely and gives editors completion for step names.
-Validation in pazar itself goes through :mod:`core.flows.validate`, which uses
+Validation in pazar itself goes through :mod:`pazar.flows.validate`, which uses
 the same pieces but reports errors one by one with line numbers.
 """
 
@@ -16,7 +16,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from core.paths import schemas_dir
+from pazar.paths import schemas_dir
 
 KINDS = ("source", "step", "sink")
 TOP_LEVEL_KEYS = (

@@ -5,7 +5,7 @@ Two passes instead of one big composed schema: the top level against
 source/step/sink against the params schema of the step its ``type`` names.
 That way an unknown step gives "unknown step 'x'; did you mean 'y'?" instead of
 a dump of every alternative, and each error carries the file line of the value
-it is about (see :mod:`core.flows.yamlpos`).
+it is about (see :mod:`pazar.flows.yamlpos`).
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaValidationError
 from jsonschema.exceptions import SchemaError, best_match
 
-from core.errors import PazarError
-from core.flows.model import FlowDef, StepDef
-from core.flows.schedule import ScheduleError, parse_schedule
-from core.flows.schema import KINDS, base_schema
-from core.flows.yamlpos import PositionedDocument, load_positioned, pointer_join
-from core.suggest import did_you_mean, nearest
+from pazar.errors import PazarError
+from pazar.flows.model import FlowDef, StepDef
+from pazar.flows.schedule import ScheduleError, parse_schedule
+from pazar.flows.schema import KINDS, base_schema
+from pazar.flows.yamlpos import PositionedDocument, load_positioned, pointer_join
+from pazar.suggest import did_you_mean, nearest
 
 CORE_PLUGIN = "core"
 _JSON_TYPES = {
@@ -356,7 +356,7 @@ def _templates_in(value: Any, schema: Any, pointer: str) -> Iterator[tuple[str, 
 def _template_env(registry: Any) -> Any:
     """The registry's template environment, or None when templating is unavailable."""
     try:
-        from core.templating import build_template_env
+        from pazar.templating import build_template_env
     except ImportError:
         return None
     return build_template_env(registry)
@@ -389,7 +389,7 @@ def declared_feature_flags(registry: Any, plugin: str) -> list[str]:
     none (or cannot be read: the channel commands report that).
     """
     try:
-        from core.config_schema import schema_for
+        from pazar.config_schema import schema_for
 
         schema = schema_for(registry, plugin)
     except Exception:  # noqa: BLE001 - a broken config schema is reported elsewhere

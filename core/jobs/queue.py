@@ -19,8 +19,8 @@ from sqlalchemy import bindparam, func, literal, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from core.models.channels import Channel
-from core.models.jobs import Job
+from pazar.models.channels import Channel
+from pazar.models.jobs import Job
 
 DEFAULT_LEASE_SECONDS = 120
 

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from core.models.jobs import Job, ScheduleTick
-from core.models.runs import Run, RunLog
+from pazar.models.jobs import Job, ScheduleTick
+from pazar.models.runs import Run, RunLog
 
 BATCH = 5_000
 DEFAULT_KEEP_JOBS = timedelta(days=7)

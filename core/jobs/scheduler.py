@@ -19,11 +19,11 @@ from sqlalchemy import String, bindparam, select, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.channels import feature_enabled
-from core.flows.model import FlowDef
-from core.flows.schedule import parse_schedule
-from core.models.channels import Channel
-from core.models.jobs import Job, ScheduleTick
+from pazar.channels import feature_enabled
+from pazar.flows.model import FlowDef
+from pazar.flows.schedule import parse_schedule
+from pazar.models.channels import Channel
+from pazar.models.jobs import Job, ScheduleTick
 
 
 @dataclass(frozen=True)

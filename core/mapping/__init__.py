@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.hookspecs import hookimpl
+from pazar.hookspecs import hookimpl
 
 
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
-    from core.mapping.steps import STEP_TYPES
+    from pazar.mapping.steps import STEP_TYPES
 
     register(*STEP_TYPES)

@@ -2,7 +2,7 @@
 
 Products are streamed from the channel's catalog in the same shape the product
 flows see (``commerce.changed_products`` records), and each goes through the
-same :class:`~core.mapping.engine.Mapper` the flows use, so a clean check means
+same :class:`~pazar.mapping.engine.Mapper` the flows use, so a clean check means
 the product flows will not penalise anything for mapping reasons.
 """
 
@@ -16,11 +16,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from core.commerce.saleability import catalog_code, saleable_clause
-from core.mapping.engine import Evaluation, Mapper
-from core.mapping.service import stored_mapping
-from core.models.commerce import Catalog, Price, Product, Stock
-from core.templating import TemplateEnv
+from pazar.commerce.saleability import catalog_code, saleable_clause
+from pazar.mapping.engine import Evaluation, Mapper
+from pazar.mapping.service import stored_mapping
+from pazar.models.commerce import Catalog, Price, Product, Stock
+from pazar.templating import TemplateEnv
 
 PAGE = 2000
 

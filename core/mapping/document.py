@@ -15,18 +15,18 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from core.errors import ValidationError
-from core.flows.validate import FlowError, describe
-from core.flows.yamlpos import PositionedDocument, load_positioned, pointer_join
-from core.suggest import did_you_mean
-from core.templating import TemplateEnv, TemplateError
+from pazar.errors import ValidationError
+from pazar.flows.validate import FlowError, describe
+from pazar.flows.yamlpos import PositionedDocument, load_positioned, pointer_join
+from pazar.suggest import did_you_mean
+from pazar.templating import TemplateEnv, TemplateError
 
 SCHEMA_FILE = "mapping.schema.json"
 
 
 @functools.lru_cache(maxsize=1)
 def mapping_schema() -> dict[str, Any]:
-    from core.paths import schemas_dir
+    from pazar.paths import schemas_dir
 
     return json.loads((schemas_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
 

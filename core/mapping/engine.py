@@ -19,15 +19,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.mapping.document import rule_parts
-from core.models.marketplace import (
+from pazar.mapping.document import rule_parts
+from pazar.models.marketplace import (
     DEFAULT_CATEGORY,
     MarketplaceAttribute,
     MarketplaceAttributeValue,
     MarketplaceCategory,
 )
-from core.suggest import nearest
-from core.templating import TemplateEnv, TemplateError
+from pazar.suggest import nearest
+from pazar.templating import TemplateEnv, TemplateError
 
 ENUM_TYPES = frozenset({"enum", "list", "select"})
 _PATH = re.compile(r"^\s*\{\{\s*((?:product|config)(?:\.[^\W\d_]\w*)+)\s*\}\}\s*$")

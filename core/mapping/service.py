@@ -19,11 +19,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import NotFoundError, ValidationError
-from core.mapping.document import parse_mapping
-from core.mapping.engine import Mapper
-from core.models.marketplace import ChannelMapping
-from core.templating import TemplateEnv
+from pazar.errors import NotFoundError, ValidationError
+from pazar.mapping.document import parse_mapping
+from pazar.mapping.engine import Mapper
+from pazar.models.marketplace import ChannelMapping
+from pazar.templating import TemplateEnv
 
 CSV_COLUMNS = ("map", "local_value", "marketplace_value")
 GENERATED_HEADER = (

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.mapping.engine import Mapper
-from core.mapping.service import stored_mapping
-from core.mapping.store import (
+from pazar.mapping.engine import Mapper
+from pazar.mapping.service import stored_mapping
+from pazar.mapping.store import (
     delete_unseen_values,
     mark_unseen_attributes,
     mark_unseen_categories,
@@ -21,8 +21,8 @@ from core.mapping.store import (
     upsert_categories,
     upsert_values,
 )
-from core.pipeline import Item, RunHandle, StepContext
-from core.registry import StepType, params_schema
+from pazar.pipeline import Item, RunHandle, StepContext
+from pazar.registry import StepType, params_schema
 
 _COMPLETE = {
     "type": "boolean",

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import and_, bindparam, case, select, update
 from sqlalchemy.orm import Session
 
-from core.models.marketplace import (
+from pazar.models.marketplace import (
     DEFAULT_CATEGORY,
     MarketplaceAttribute,
     MarketplaceAttributeValue,
     MarketplaceCategory,
 )
-from core.sqlbulk import dialect_insert
+from pazar.sqlbulk import dialect_insert
 
 PATH_SEPARATOR = " > "
 CHUNK = 2000  # rows per statement: well under SQLite's bound-parameter limit per row set

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from core.models import Base
+from pazar.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -11,7 +11,7 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:
-        from core.db import Database
+        from pazar.db import Database
 
         engine = Database(auto_migrate=False).engine
     with engine.begin() as connection:

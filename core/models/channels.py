@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, JSONType, UTCDateTime
+from pazar.models.base import Base, JSONType, UTCDateTime
 
 
 class Channel(Base):

@@ -24,11 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, JSONType, UTCDateTime
+from pazar.models.base import Base, JSONType, UTCDateTime
 
 
 class CommerceVersion(Base):
-    """The one-row global version counter (see ``core.commerce.versioning``)."""
+    """The one-row global version counter (see ``pazar.commerce.versioning``)."""
 
     __tablename__ = "commerce_versions"
 

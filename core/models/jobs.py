@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, JSONType, UTCDateTime
+from pazar.models.base import Base, JSONType, UTCDateTime
 
 JOB_STATUSES = ("queued", "running", "done", "failed")
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, UTCDateTime
+from pazar.models.base import Base, UTCDateTime
 
 # Category and attribute lifecycle on the marketplace side (Compare Attributes).
 MP_STATUSES = ("active", "changed", "removed")

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, UTCDateTime
+from pazar.models.base import Base, UTCDateTime
 
 
 class Run(Base):

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.models.base import Base, UTCDateTime
+from pazar.models.base import Base, UTCDateTime
 
 OPEN_BATCH_STATUSES = ("initialized", "commit", "sent_to_remote", "ongoing")
 WAITING_BATCH_STATUSES = ("sent_to_remote", "ongoing")

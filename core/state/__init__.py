@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.hookspecs import hookimpl
+from pazar.hookspecs import hookimpl
 
 
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
-    from core.state.lifecycle import INTEGRATED_ONLY, NEW_PRODUCTS
-    from core.state.sources import STEP_TYPES
+    from pazar.state.lifecycle import INTEGRATED_ONLY, NEW_PRODUCTS
+    from pazar.state.sources import STEP_TYPES
 
     register(*STEP_TYPES, NEW_PRODUCTS, INTEGRATED_ONLY)

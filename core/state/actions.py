@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.models.state import IntegrationAction
-from core.sqlbulk import executemany
+from pazar.models.state import IntegrationAction
+from pazar.sqlbulk import executemany
 
 
 def _number(value: int | float | Decimal) -> str:

@@ -20,10 +20,10 @@ from sqlalchemy import and_, bindparam, exists, func, literal, null, select, upd
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from core.clock import Clock, SystemClock
-from core.errors import NotFoundError, PazarError
-from core.models.channels import Channel
-from core.models.state import (
+from pazar.clock import Clock, SystemClock
+from pazar.errors import NotFoundError, PazarError
+from pazar.models.channels import Channel
+from pazar.models.state import (
     FINAL_BATCH_STATUSES,
     OPEN_BATCH_STATUSES,
     WAITING_BATCH_STATUSES,
@@ -32,11 +32,11 @@ from core.models.state import (
     FailedIntegration,
     IntegrationAction,
 )
-from core.pipeline import Item
-from core.sqlbulk import executemany
-from core.state.actions import payload_hash
-from core.state.outcomes import Failure, penalize, record_successes
-from core.state.penalties import sent_to_remote_hours
+from pazar.pipeline import Item
+from pazar.sqlbulk import executemany
+from pazar.state.actions import payload_hash
+from pazar.state.outcomes import Failure, penalize, record_successes
+from pazar.state.penalties import sent_to_remote_hours
 
 STATUSES = ("initialized", "commit", "sent_to_remote", "ongoing", "done", "fail")
 _NEXT = {

@@ -17,18 +17,18 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 
-from core.commerce.saleability import saleable_clause
-from core.models.state import IntegrationAction
-from core.pipeline import Item, StepContext
-from core.registry import StepType, params_schema
-from core.state.selection import (
+from pazar.commerce.saleability import saleable_clause
+from pazar.models.state import IntegrationAction
+from pazar.pipeline import Item, StepContext
+from pazar.registry import StepType, params_schema
+from pazar.state.selection import (
     Scope,
     _parts,
     advance_cursor,
     not_held_back,
     not_in_flight,
 )
-from core.state.sources import PAGE_SCHEMA, ChangeSource
+from pazar.state.sources import PAGE_SCHEMA, ChangeSource
 
 
 class NewProducts(ChangeSource):

@@ -15,10 +15,10 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from core.models.state import FailedIntegration
-from core.pipeline import Item
-from core.state.actions import payload_hash, upsert, upsert_actions
-from core.state.penalties import PenaltyState, next_failure, policy_for
+from pazar.models.state import FailedIntegration
+from pazar.pipeline import Item
+from pazar.state.actions import payload_hash, upsert, upsert_actions
+from pazar.state.penalties import PenaltyState, next_failure, policy_for
 
 REASON_TYPES = ("mapping", "remote", "local")
 PENALTY_KEYS = ("channel_id", "content_type", "object_id")
@@ -106,7 +106,7 @@ def record_batch_outcomes(
     record_successes(session, ok_rows)
     penalize(session, channel_id=channel_id, config=config, now=now, failures=failures)
     if marks:
-        from core.state.selection import advance_cursor
+        from pazar.state.selection import advance_cursor
 
         for (ct, source), version in marks.items():
             advance_cursor(

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
 
-from core.errors import ConfigError
+from pazar.errors import ConfigError
 
 # The seed's "Default Format".
 DEFAULT_RETRY_INTERVAL = 28800
@@ -242,7 +242,7 @@ def list_penalties(
 ) -> list[Any]:
     from sqlalchemy import select
 
-    from core.models.state import FailedIntegration as F
+    from pazar.models.state import FailedIntegration as F
 
     stmt = select(F).order_by(F.channel_id, F.content_type, F.last_failed_at.desc(), F.id)
     if channel_id is not None:
@@ -268,7 +268,7 @@ def release_penalties(
     """
     from sqlalchemy import case, select, update
 
-    from core.models.state import FailedIntegration as F
+    from pazar.models.state import FailedIntegration as F
 
     found: set[str] = set()
     for start in range(0, len(keys), 1000):

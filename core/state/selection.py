@@ -27,21 +27,21 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 
-from core.models.state import BatchRequestItem, FailedIntegration, IntegrationAction, SyncCursor
-from core.state.penalties import sql_holds_back, sql_is_due
+from pazar.models.state import BatchRequestItem, FailedIntegration, IntegrationAction, SyncCursor
+from pazar.state.penalties import sql_holds_back, sql_is_due
 
 SOURCES = ("stocks", "prices", "products", "deleted_products")
 
 
 def commerce_table(name: str) -> Any:
     """A commerce table from the shared metadata (the local backend's schema)."""
-    import core.models  # noqa: F401 - registers every table on Base.metadata
-    from core.models.base import Base
+    import pazar.models  # noqa: F401 - registers every table on Base.metadata
+    from pazar.models.base import Base
 
     try:
         return Base.metadata.tables[name]
     except KeyError:
-        from core.errors import PazarError
+        from pazar.errors import PazarError
 
         raise PazarError(
             f"the local commerce backend has no {name!r} table in this pazar version"
@@ -419,7 +419,7 @@ def advance_cursor(
         version = min(version, floor - 1)
     if version <= 0:
         return
-    from core.state.actions import upsert
+    from pazar.state.actions import upsert
 
     upsert(
         session,

@@ -15,11 +15,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 
-from core.models.state import IntegrationAction
-from core.pipeline import Item, RunHandle, StepContext
-from core.registry import StepType
-from core.state.actions import actions_for, payload_hash
-from core.state.selection import Scope, catalog_code, catalog_id, iter_selection, read_cursor
+from pazar.models.state import IntegrationAction
+from pazar.pipeline import Item, RunHandle, StepContext
+from pazar.registry import StepType
+from pazar.state.actions import actions_for, payload_hash
+from pazar.state.selection import Scope, catalog_code, catalog_id, iter_selection, read_cursor
 
 PAGE_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.errors import ValidationError
-from core.state.batches import open_batch_of
-from core.state.selection import Scope, catalog_code, catalog_id, commerce_table, selection_query
+from pazar.errors import ValidationError
+from pazar.state.batches import open_batch_of
+from pazar.state.selection import Scope, catalog_code, catalog_id, commerce_table, selection_query
 
 CSV_HEADER_MESSAGE = (
     "sku cannot identify please check your csv file. Header value should be set this: sku"

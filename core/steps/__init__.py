@@ -10,20 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.hookspecs import hookimpl
+from pazar.hookspecs import hookimpl
 
 
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
-    from core.steps.filter import FILTER
-    from core.steps.jsonl import READ_JSONL, WRITE_JSONL
-    from core.steps.map import MAP
+    from pazar.steps.filter import FILTER
+    from pazar.steps.jsonl import READ_JSONL, WRITE_JSONL
+    from pazar.steps.map import MAP
 
     register(MAP, FILTER, READ_JSONL, WRITE_JSONL)
 
 
 @hookimpl
 def pazar_register_template_filters(register: Callable[..., None]) -> None:
-    from core.filters import FILTERS
+    from pazar.filters import FILTERS
 
     register(*FILTERS)

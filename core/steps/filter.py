@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from core.pipeline import Item, RunHandle, StepContext
-from core.registry import StepType
-from core.templating import TemplateError
+from pazar.pipeline import Item, RunHandle, StepContext
+from pazar.registry import StepType
+from pazar.templating import TemplateError
 
 
 class FilterStep:

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core.errors import ValidationError
-from core.pipeline import Item, RunHandle, StepContext
-from core.registry import StepType
+from pazar.errors import ValidationError
+from pazar.pipeline import Item, RunHandle, StepContext
+from pazar.registry import StepType
 
 
 def _path(ctx: StepContext) -> Path:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.pipeline import Item, RunHandle, StepContext
-from core.registry import StepType
-from core.templating import TemplateError
+from pazar.pipeline import Item, RunHandle, StepContext
+from pazar.registry import StepType
+from pazar.templating import TemplateError
 
 
 class MapStep:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core import Marketplace, hookimpl
-from core.reactions import flows_when_changed
+from pazar import Marketplace, hookimpl
+from pazar.reactions import flows_when_changed
 
 __version__ = "0.1.0"
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from core import Marketplace, hookimpl
-from core.reactions import flows_when_changed
+from pazar import Marketplace, hookimpl
+from pazar.reactions import flows_when_changed
 
 __version__ = "0.1.0"
 
@@ -23,30 +23,30 @@ CATEGORY_FLOWS = ["category_node", "category_attributes"]
 
 
 def _client(channel: Any, config: Any = None) -> Any:
-    from plugins.hepsiburada.client import client_for_channel
+    from pazar_hepsiburada.client import client_for_channel
 
     if config is None:
-        from core.channels import config_for_use
-        from core.config_schema import load_schema
+        from pazar.channels import config_for_use
+        from pazar.config_schema import load_schema
 
         config = config_for_use(channel, load_schema(CONFIG_SCHEMA))
     return client_for_channel(channel, config)
 
 
 def _demo_setup(app: Any, url: str, skus: Any) -> Any:
-    from plugins.hepsiburada.demo import demo_setup
+    from pazar_hepsiburada.demo import demo_setup
 
     return demo_setup(app, url, skus)
 
 
 def _demo_mapping() -> str:
-    from plugins.hepsiburada.demo import demo_mapping
+    from pazar_hepsiburada.demo import demo_mapping
 
     return demo_mapping()
 
 
 def _sandbox() -> Any:
-    from plugins.hepsiburada.sandbox import create_app
+    from pazar_hepsiburada.sandbox import create_app
 
     return create_app()
 
@@ -68,10 +68,10 @@ def pazar_register_marketplaces(register: Callable[..., None]) -> None:
 
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
-    from plugins.hepsiburada.catalog_steps import STEP_TYPES as CATALOG_STEPS
-    from plugins.hepsiburada.order_steps import STEP_TYPES as ORDER_STEPS
-    from plugins.hepsiburada.product_steps import STEP_TYPES as PRODUCT_STEPS
-    from plugins.hepsiburada.steps import register_steps
+    from pazar_hepsiburada.catalog_steps import STEP_TYPES as CATALOG_STEPS
+    from pazar_hepsiburada.order_steps import STEP_TYPES as ORDER_STEPS
+    from pazar_hepsiburada.product_steps import STEP_TYPES as PRODUCT_STEPS
+    from pazar_hepsiburada.steps import register_steps
 
     register_steps(register)
     register(*CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS)

@@ -160,7 +160,7 @@ GET_ORDERS_WINDOW_HOURS: Final = 12
 # names.  Packages here carry the line representation's documented objects instead:
 # ``shippingAddress`` {addressId, name, address, email, phoneNumber, countryCode, city, town,
 # district, postalCode} and ``invoice`` {turkishIdentityNumber, taxNumber, taxOffice,
-# address{...same keys}}; the client reads both from one place (``plugins.hepsiburada.orders``).
+# address{...same keys}}; the client reads both from one place (``pazar_hepsiburada.orders``).
 
 # Cancelled lines of the last month: ``offset``/``limit`` (at most 50), items
 # {cancelDate, cancelReasonCode, cancelledBy, lineItemId, merchantSku, orderNumber, quantity, sku}

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from core import StepType, params_schema
-from core.errors import ConfigError, PazarError
-from core.mapping.store import leaf_categories
-from core.pipeline import Item, StepContext
+from pazar import StepType, params_schema
+from pazar.errors import ConfigError, PazarError
+from pazar.mapping.store import leaf_categories
+from pazar.pipeline import Item, StepContext
 
 # Base attributes pazar fills itself in every product payload, from the commerce
 # data (price and stock with buffer stock; the product's images), so they are

@@ -1,6 +1,6 @@
 """HTTP client for the Hepsiburada merchant API: catalog (mpop), listing and orders (OMS).
 
-Every client shares the process's pooled ``httpx.Client`` (:mod:`core.http_pool`), sending
+Every client shares the process's pooled ``httpx.Client`` (:mod:`pazar.http_pool`), sending
 its channel's credentials and User-Agent with each request, so calls reuse connections across
 runs and channels and the number of open sockets stays bounded.
 Transport trouble (connection errors, timeouts, 5xx) is retried a bounded number of times with
@@ -23,11 +23,11 @@ from typing import Any
 
 import httpx
 
-from core.errors import ConfigError
-from core.http_pool import shared_http_client
-from core.tls import shared_tls_context
-from plugins.hepsiburada import api
-from plugins.hepsiburada.errors import HepsiburadaError, excerpt, remote_message_of
+from pazar.errors import ConfigError
+from pazar.http_pool import shared_http_client
+from pazar.tls import shared_tls_context
+from pazar_hepsiburada import api
+from pazar_hepsiburada.errors import HepsiburadaError, excerpt, remote_message_of
 
 log = logging.getLogger(__name__)
 

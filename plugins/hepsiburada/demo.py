@@ -20,7 +20,7 @@ REJECT_EVERY = 97
 # rest packaged by the channel's Automatic Packing before get_orders reads them.
 DEMO_ORDERS, PACKAGED_ORDERS = 12, 8
 
-# The demo catalog's local categories (core.demo.CATEGORIES) onto the sandbox's tree.
+# The demo catalog's local categories (pazar.demo.CATEGORIES) onto the sandbox's tree.
 DEMO_MAPPING = """\
 # pazar demo: the sample catalog mapped onto the Hepsiburada sandbox's categories.
 version: 1

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from core.errors import PazarError
+from pazar.errors import PazarError
 
 ErrorKind = Literal["transport", "auth", "rate_limited", "rejected", "malformed"]
 KINDS: tuple[str, ...] = ("transport", "auth", "rate_limited", "rejected", "malformed")

@@ -13,13 +13,13 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from core import StepType, params_schema
-from core.clock import parse_instant
-from core.commerce.orders import existing_orders, known_cancellations
-from core.errors import PazarError
-from core.pipeline import Item, RunHandle, StepContext, chunked
-from plugins.hepsiburada import api
-from plugins.hepsiburada.orders import (
+from pazar import StepType, params_schema
+from pazar.clock import parse_instant
+from pazar.commerce.orders import existing_orders, known_cancellations
+from pazar.errors import PazarError
+from pazar.pipeline import Item, RunHandle, StepContext, chunked
+from pazar_hepsiburada import api
+from pazar_hepsiburada.orders import (
     DEFAULT_ORDER_NUMBER_FORMAT,
     PackageProblem,
     orders_from_package,

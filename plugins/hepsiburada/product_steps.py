@@ -15,12 +15,12 @@ from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from core import StepType, batch_size_param, params_schema
-from core.errors import PazarError
-from core.pipeline import Item, RunHandle, StepContext
-from core.polling import Poll
-from core.state.batches import mark_sent, open_batch
-from plugins.hepsiburada import api
+from pazar import StepType, batch_size_param, params_schema
+from pazar.errors import PazarError
+from pazar.pipeline import Item, RunHandle, StepContext
+from pazar.polling import Poll
+from pazar.state.batches import mark_sent, open_batch
+from pazar_hepsiburada import api
 
 MAX_IMAGES = 10
 SHIPPING_CONTENT_TYPE = "productshipping"

@@ -1,10 +1,10 @@
 """An in-memory imitation of the Hepsiburada merchant API for tests, the demo and development.
 
 It answers the same paths, auth rules and envelopes as the real service (facts and choices in
-:mod:`plugins.hepsiburada.api`): mpop categories / attributes / values / product import and
+:mod:`pazar_hepsiburada.api`): mpop categories / attributes / values / product import and
 import status, listing list and the asynchronous stock, price, inventory and shipping-info
 uploads with per-row errors inside a 200, and the OMS order side: open line items, packaging,
-the package list and the SIT test-order stub (:mod:`plugins.hepsiburada.sandbox_oms`).
+the package list and the SIT test-order stub (:mod:`pazar_hepsiburada.sandbox_oms`).
 Control endpoints under ``/_sandbox/`` (no auth)
 seed data, read back what arrived and inject faults.  Everything is deterministic: ids come
 from counters, an upload finishes after a fixed number of status polls.
@@ -31,9 +31,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from core.clock import parse_instant
-from plugins.hepsiburada import api
-from plugins.hepsiburada.sandbox_oms import (
+from pazar.clock import parse_instant
+from pazar_hepsiburada import api
+from pazar_hepsiburada.sandbox_oms import (
     OmsBook,
     OmsError,
     line_view,

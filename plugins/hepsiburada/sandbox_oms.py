@@ -1,6 +1,6 @@
 """The sandbox's order side (OMS): orders' line items, packages, and how lines become packages.
 
-Kept apart from the HTTP handlers in :mod:`plugins.hepsiburada.sandbox` so the lifecycle
+Kept apart from the HTTP handlers in :mod:`pazar_hepsiburada.sandbox` so the lifecycle
 (paid line → ``Open`` in ``/orders`` → packaged → listed in ``/packages``) reads in one place.
 Every method runs under the sandbox's lock; dates are stored in UTC and compared at the
 minute, the resolution of OMS's ``yyyy-MM-dd HH:mm`` query dates.
@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.clock import parse_instant
-from plugins.hepsiburada import api
+from pazar.clock import parse_instant
+from pazar_hepsiburada import api
 
 TURKEY = timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)
 

@@ -4,7 +4,7 @@ Hepsiburada answers stock and price uploads asynchronously: the POST returns an
 upload id, the rows' fate comes later from the status endpoint.  So a sink here
 only uploads and opens a batch request (the items stay in flight and count as
 sent); the ``check_uploads`` flow polls and records per-SKU outcomes through the
-engine's batch machinery (``core.polling``).
+engine's batch machinery (``pazar.polling``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from core import StepType, batch_size_param, params_schema
-from core.errors import PazarError
-from core.pipeline import Item, StepContext
-from core.polling import Poll, PollSink, poll_sink_type
-from core.state.batches import mark_sent, open_batch
-from plugins.hepsiburada import api
+from pazar import StepType, batch_size_param, params_schema
+from pazar.errors import PazarError
+from pazar.pipeline import Item, StepContext
+from pazar.polling import Poll, PollSink, poll_sink_type
+from pazar.state.batches import mark_sent, open_batch
+from pazar_hepsiburada import api
 
 # Which upload endpoint answers for a batch of a given content type.
 UPLOAD_KIND_BY_CONTENT_TYPE = {
@@ -84,7 +84,7 @@ class UploadResults(PollSink):
 
     def poll(self, batch: Mapping[str, Any]) -> Poll:
         if batch["content_type"] == IMPORT_CONTENT_TYPE:
-            from plugins.hepsiburada.product_steps import poll_import
+            from pazar_hepsiburada.product_steps import poll_import
 
             return poll_import(self.ctx.client(), batch["remote_batch_id"])
         kind = UPLOAD_KIND_BY_CONTENT_TYPE.get(batch["content_type"])

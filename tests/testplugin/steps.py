@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from core import StepType, hookimpl
-from core.errors import PazarError
-from core.pipeline import Item, StepContext
+from pazar import StepType, hookimpl
+from pazar.errors import PazarError
+from pazar.pipeline import Item, StepContext
 
 
 class Generate:
