@@ -28,7 +28,7 @@ from pazar.clock import SystemClock  # noqa: E402
 from pazar.db import Database  # noqa: E402
 from pazar.flows.loader import load_flows  # noqa: E402
 from pazar.plugins import load_plugins  # noqa: E402
-from pazar.runner import run_flow  # noqa: E402
+from pazar.runner import RunOptions, run_flow  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -54,7 +54,9 @@ def main() -> None:
         for count in (args.count // 10, args.count):
             sized = replace(flow, source=replace(flow.source, params={"count": count}))
             started = time.perf_counter()
-            result = run_flow(db, plugins.registry, sized, channel, clock=clock, force=True)
+            result = run_flow(
+                db, plugins.registry, sized, channel, clock=clock, options=RunOptions(force=True)
+            )
             seconds = time.perf_counter() - started
             assert result.status == "success" and result.succeeded == count, result
             print(

@@ -1,28 +1,7 @@
-"""pazar engine.
+"""pazar: keeps a seller's back office in sync with online marketplaces.
 
-Plugins import the public names below and nothing deeper, so the engine can
-reorganise its modules without breaking third-party marketplaces.
+A marketplace plugin imports :mod:`pazar.plugin` (and :mod:`pazar.testing` in its tests)
+and nothing else of the engine; everything deeper may change between releases.
 """
 
 __version__ = "0.1.0"
-
-from pazar.hookspecs import hookimpl  # noqa: E402
-from pazar.registry import (  # noqa: E402
-    CommerceBackendType,
-    Marketplace,
-    StepType,
-    TemplateFilter,
-    batch_size_param,
-    params_schema,
-)
-
-__all__ = [
-    "__version__",
-    "hookimpl",
-    "Marketplace",
-    "StepType",
-    "TemplateFilter",
-    "CommerceBackendType",
-    "batch_size_param",
-    "params_schema",
-]

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from pazar import config_schema as cs
 from pazar.errors import ConfigError, NotFoundError, ValidationError
 from pazar.models.channels import Channel, ConfigChange
+from pazar.pipeline import ChannelInfo
 from pazar.suggest import did_you_mean
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -280,7 +281,7 @@ class ChannelService:
         flows: list[str] = []
         if self.hook is not None:
             results = self.hook.pazar_channel_config_changed(
-                channel=channel,
+                channel=ChannelInfo.of(channel),
                 old_config=old,
                 new_config=copy.deepcopy(new),
                 changed_keys=frozenset(changed),

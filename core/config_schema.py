@@ -55,10 +55,13 @@ def schema_for(registry: Any, plugin: str) -> dict[str, Any]:
     return load_schema(registry.marketplace(plugin).config_schema)
 
 
-def load_schema(source: str | Mapping[str, Any]) -> dict[str, Any]:
-    """An inline schema as is, or a file relative to the ``schemas/`` directory."""
+def load_schema(source: str | Path | Mapping[str, Any]) -> dict[str, Any]:
+    """An inline schema as is; a file: a ``Path`` (a plugin's own file, e.g. next to its
+    module) as given, a string relative to pazar's ``schemas/`` directory."""
     if isinstance(source, Mapping):
         return dict(source)
+    if isinstance(source, Path):
+        return _load_schema_file(str(source))
     from pazar.paths import schemas_dir
 
     return _load_schema_file(str(schemas_dir() / source))

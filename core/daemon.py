@@ -31,7 +31,7 @@ from pazar.jobs.scheduler import PassCache, enqueue_due_cached
 from pazar.models.channels import Channel
 from pazar.models.jobs import Daemon as DaemonRow
 from pazar.models.runs import Run
-from pazar.runner import run_flow
+from pazar.runner import RunOptions, run_flow
 
 log = logging.getLogger("pazar.daemon")
 
@@ -345,12 +345,7 @@ class Daemon:
         try:
             if problem is None:
                 keys = list(job.payload.get("skus") or []) or None
-                result = run_flow(
-                    self.db,
-                    self.registry,
-                    flow,
-                    channel,
-                    clock=self.clock,
+                options = RunOptions(
                     trigger=job.trigger,
                     keys=keys,
                     hook=self.hook,
@@ -361,6 +356,9 @@ class Daemon:
                     record_empty=job.trigger != "schedule",
                     config=config,
                     memo=self._memo(channel, flow),
+                )
+                result = run_flow(
+                    self.db, self.registry, flow, channel, clock=self.clock, options=options
                 )
                 run_id, status, error = result.run_id, result.status, result.error
                 ok = result.status != "error"

@@ -1,18 +1,74 @@
 """The plugin door: the one module of pazar a marketplace plugin imports.
 
-Everything an integrator needs is here, in ``__all__``; nothing deeper in the engine is a
-promise.  The engine may reorganise its modules freely as long as these names keep their
-meaning (see ``PLUGIN_API_VERSION`` and the compatibility promise in ``docs/plugins.md``).
+Everything an integrator needs is named here, in ``__all__``; nothing deeper in the engine
+is a promise.  ``docs/plugins.md`` is the guide; this module's docstrings are the reference.
+
+Registration
+    :func:`hookimpl` marks a plugin's hook implementations; the registration hooks receive a
+    :class:`Register` callable.  A plugin registers a :class:`Marketplace` (config schema,
+    client factory, sandbox, flows directory), :class:`StepType` s (sources, steps, sinks;
+    :func:`params_schema` and :func:`batch_size_param` build their params schemas),
+    :class:`TemplateFilter` s and :class:`CommerceBackendType` s.  :func:`flows_when_changed`
+    is a ready reaction to a config key changing (e.g. category ids → the category flows).
+
+Runtime
+    A flow is source → steps → sink over :class:`Item` s.  Each is built by its factory from
+    a :class:`StepContext` (params, the channel's resolved config, a read-only
+    :class:`ChannelInfo`, the marketplace client, templates, the clock, and :class:`Reads`
+    of local state) and reports outcomes through the :class:`RunHandle` (``succeed``,
+    ``fail`` with a reason, ``skip``, ``log``).  :class:`Source`, :class:`Step` and
+    :class:`Sink` are the protocols; :class:`RunResult` is what a run did.
+
+Asynchronous marketplaces
+    :class:`UploadSink`: write ``upload(rows) -> remote id`` and ``status(remote id, kind) ->
+    Poll``; the engine opens and tracks the batch request, keeps the records in flight,
+    polls through a flow whose sink is ``state.upload_results``, records successes and
+    penalties and expires stale batches.  :class:`PollSink` is for marketplaces that poll in
+    their own way.
+
+HTTP
+    :class:`MarketplaceClient` is the client base (retries, backoff, 429 and
+    ``Retry-After``, rate windows, timeouts, the shared connection pool); it raises
+    :class:`MarketplaceError`, whose ``kind`` says whose fault a failure is: only a
+    rejection is a record's fault; an outage (``transient``) fails the run and leaves the
+    records eligible.
+
+Sandboxes
+    :class:`SandboxKit` gives a marketplace sandbox the faults every service has (latency,
+    timeouts, 5xx, 429, rate windows, malformed bodies), the request log and the generic
+    control endpoints; :class:`SandboxReply` answers a request at once.
+
+Errors
+    :class:`PazarError` (one clear message), :class:`ValidationError` and
+    :class:`ConfigError` (bad input or config: exit code 2).
+
+Compatibility
+    ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
+    ``__all__`` keep their meaning and signatures; new names and new optional parameters
+    or fields come with a minor version.  A removal or an incompatible change raises the
+    major version and is announced one minor version ahead by a deprecation warning.
 """
 
 from __future__ import annotations
 
-from pazar.clock import parse_instant
+from pazar.clock import Clock, parse_instant
 from pazar.errors import ConfigError, PazarError, ValidationError
-from pazar.hookspecs import hookimpl
-from pazar.pipeline import Item, RunHandle, Sink, Source, Step, StepContext, chunked
+from pazar.hookspecs import Register, hookimpl
+from pazar.http_client import ErrorKind, MarketplaceClient, MarketplaceError, excerpt
+from pazar.pipeline import (
+    ChannelInfo,
+    Item,
+    ReasonType,
+    RunHandle,
+    Sink,
+    Source,
+    Step,
+    StepContext,
+    chunked,
+)
 from pazar.polling import Poll, PollSink, poll_sink_type
 from pazar.reactions import flows_when_changed
+from pazar.reads import Reads
 from pazar.registry import (
     CommerceBackendType,
     Marketplace,
@@ -21,28 +77,44 @@ from pazar.registry import (
     batch_size_param,
     params_schema,
 )
+from pazar.runner import RunResult
+from pazar.sandbox_kit import SandboxKit, SandboxReply
+from pazar.uploads import UploadSink
 
 PLUGIN_API_VERSION = "1.0"
 
 __all__ = [
     "PLUGIN_API_VERSION",
+    "ChannelInfo",
+    "Clock",
     "CommerceBackendType",
     "ConfigError",
+    "ErrorKind",
     "Item",
+    "MarketplaceClient",
+    "MarketplaceError",
     "Marketplace",
     "PazarError",
     "Poll",
     "PollSink",
+    "Reads",
+    "ReasonType",
+    "Register",
     "RunHandle",
+    "RunResult",
+    "SandboxKit",
+    "SandboxReply",
     "Sink",
     "Source",
     "Step",
     "StepContext",
     "StepType",
     "TemplateFilter",
+    "UploadSink",
     "ValidationError",
     "batch_size_param",
     "chunked",
+    "excerpt",
     "flows_when_changed",
     "hookimpl",
     "params_schema",

@@ -26,12 +26,14 @@ from pazar.registry import Registry
 log = logging.getLogger("pazar.plugins")
 
 ENTRY_POINT_GROUP = "pazar.plugins"
-# The engine's own steps (map, filter, commerce, state, polling, mapping); no marketplace.
+# The engine's own steps (map, filter, commerce, state, polling, uploads, mapping); no
+# marketplace.
 ENGINE_PLUGINS = (
     "pazar.steps",
     "pazar.commerce",
     "pazar.state",
     "pazar.polling",
+    "pazar.uploads",
     "pazar.mapping",
 )
 

@@ -1,11 +1,12 @@
 """Checking asynchronous marketplace batches: one flow shape for every marketplace.
 
-A marketplace that answers uploads asynchronously (Hepsiburada's stock and price
-uploads) needs a flow that asks "is upload X done, and which rows did you
-reject?" and turns the answer into integration actions and penalties.  Only the
-asking is marketplace-specific, so the engine owns the rest: the
-``state.open_batches`` source yields the channel's batches that wait on the
-marketplace, and :func:`apply_poll` records what a plugin's sink learnt.
+A marketplace that answers uploads asynchronously needs a flow that asks "is
+upload X done, and which rows did you reject?" and turns the answer into
+integration actions and penalties.  Only the asking is marketplace-specific, so
+the engine owns the rest: the ``state.open_batches`` source yields the channel's
+batches that wait on the marketplace, a poll sink asks (the engine's
+``state.upload_results`` asks the upload sink that sent each batch, see
+:mod:`pazar.uploads`), and :func:`apply_poll` records the answer.
 Expiry (``sent_to_remote.EXPIRATION_HOUR``) runs first, so a batch that never
 completes is failed and its objects penalised even if the marketplace keeps
 saying "processing".
@@ -17,7 +18,9 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pazar.errors import PazarError
 from pazar.hookspecs import hookimpl
+from pazar.http_client import MarketplaceError
 from pazar.models.state import WAITING_BATCH_STATUSES, BatchRequest
 from pazar.pipeline import Item, StepContext
 from pazar.registry import StepType
@@ -37,9 +40,10 @@ PollState = Literal["pending", "done", "failed"]
 class Poll:
     """What the marketplace said about one batch.
 
-    ``rejected`` maps an object key (the SKU) to the marketplace's message; with
-    state ``done`` every other object of the batch succeeded.  ``message`` says
-    why a whole batch ``failed``.
+    ``rejected`` maps the key the marketplace reports a record under (its key, the
+    SKU, unless the sink named another) to the marketplace's message; with state
+    ``done`` every other record of the batch succeeded.  ``message`` says why a whole
+    batch ``failed``.  An answer that says nothing clear is ``pending``, never done.
     """
 
     state: PollState
@@ -97,7 +101,7 @@ class OpenBatches:
         for row in rows:
             if ctx.keys and row["local_batch_id"] not in ctx.keys:
                 continue
-            yield Item(key=row["local_batch_id"], data=row, meta={"batch_id": row["id"]})
+            yield Item(key=row["local_batch_id"], data=row)
 
     def _waiting(self, batch: BatchRequest) -> bool:
         return batch.status in WAITING_BATCH_STATUSES and (
@@ -112,6 +116,8 @@ class OpenBatches:
             "remote_batch_id": batch.remote_batch_id,
             "content_type": batch.content_type,
             "flow": batch.flow,
+            "sink": batch.sink,
+            "kind": batch.kind,
             "item_count": batch.item_count,
         }
 
@@ -119,8 +125,10 @@ class OpenBatches:
 class PollSink:
     """Base for a marketplace's poll sink: subclasses implement :meth:`poll`.
 
-    Each batch is applied in its own transaction, so a marketplace error on one
-    batch leaves the others' answers recorded.
+    Each batch is applied in its own transaction, so the answers already recorded
+    stay when a later poll fails.  The marketplace refusing to answer about one
+    batch is logged and the others are asked; an outage ends the run (transient:
+    the batches stay open and are asked again by the next run).
     """
 
     def __init__(self, ctx: StepContext) -> None:
@@ -136,18 +144,21 @@ class PollSink:
         ]
 
     def send(self, items: list[Item], run: Any) -> None:
-        from pazar.errors import PazarError
-
         for item in items:
             try:
                 answer = self.poll(item.data)
+            except MarketplaceError as exc:
+                if exc.transient:
+                    raise
+                run.fail(item, exc.message, "remote")
+                continue
             except PazarError as exc:
                 run.fail(item, exc.message, "remote")
                 continue
             with self.ctx.db.session() as session:
                 outcome = apply_poll(
                     session,
-                    item.meta["batch_id"],
+                    item.data["id"],
                     answer,
                     clock=self.ctx.clock,
                     config=self.ctx.config,

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pazar.errors import PazarError
+
+if TYPE_CHECKING:
+    from pazar.pipeline import ChannelInfo, StepContext
 
 StepKind = Literal["source", "step", "sink"]
 
@@ -20,24 +23,23 @@ StepKind = Literal["source", "step", "sink"]
 class Marketplace:
     """A marketplace served by a plugin.
 
-    ``config_schema`` is a path relative to the ``schemas/`` directory (e.g.
-    ``"channel/hepsiburada.json"``) or an inline JSON Schema dict.
-    ``client_factory(channel, config=None)`` returns the plugin's HTTP client for one
-    channel; ``config`` is the channel's resolved config (``env:`` secrets resolved)
-    when the caller has it, else the factory resolves it;
-    ``sandbox_app()`` returns an ASGI app imitating the marketplace.
-    ``flows_dir`` is where the plugin's built-in flows live (default:
-    ``flows.d/<name>``).
+    ``config_schema``: the channel config's JSON Schema, inline (a dict) or a file (a
+    ``Path``, e.g. next to the plugin's module; a string is relative to pazar's own
+    ``schemas/`` directory, where the built-in marketplaces keep theirs).
+    ``client_factory(channel, config)`` returns the plugin's HTTP client for one
+    channel from its resolved config (``env:`` secrets resolved).
+    ``sandbox_app()`` returns an ASGI app imitating the marketplace; it may expose
+    ``app.state.sandbox_info(url)`` (what ``pazar sandbox`` prints).
+    ``flows_dir`` is where the plugin's flows live (default: pazar's ``flows.d/<name>``).
     ``demo_setup(app, url, skus)`` prepares a running sandbox app for ``pazar demo``
-    (a few deliberate rejections) and returns the channel config that points a
-    channel at it; ``demo_mapping()`` returns the sample mapping (YAML) that maps
-    the demo catalog's local categories onto the sandbox's category tree.
+    and returns the channel config that points a channel at it; ``demo_mapping()``
+    returns the sample mapping (YAML) of the demo catalog onto the sandbox's categories.
     """
 
     name: str
     title: str
-    config_schema: str | dict[str, Any]
-    client_factory: Callable[..., Any] | None = None
+    config_schema: str | Path | Mapping[str, Any]
+    client_factory: Callable[[ChannelInfo, Mapping[str, Any]], Any] | None = None
     sandbox_app: Callable[[], Any] | None = None
     flows_dir: Path | None = None
     demo_setup: Callable[[Any, str, Sequence[str]], Mapping[str, Any]] | None = None
@@ -49,15 +51,15 @@ class Marketplace:
 class StepType:
     """A source, step or sink that flows can name with ``type:``.
 
-    ``factory(ctx)`` builds the runtime object from a :class:`pazar.pipeline.StepContext`
-    whose ``params`` were already validated against ``params_schema`` (a JSON
-    Schema for the step's keys other than ``type``).  ``context`` names the
-    template variables the step's Jinja expressions may use.
+    ``factory(ctx)`` builds the runtime object (a source, step or sink) from a
+    :class:`pazar.pipeline.StepContext` whose ``params`` were already validated against
+    ``params_schema`` (a JSON Schema for the step's keys other than ``type``).
+    ``context`` names the template variables the step's Jinja expressions may use.
     """
 
     name: str
     kind: StepKind
-    factory: Callable[[Any], Any]
+    factory: Callable[[StepContext], Any]
     params_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     description: str = ""
     context: tuple[str, ...] = ("record", "config", "channel", "now")

@@ -23,6 +23,7 @@ class BatchOutcome:
     succeeded: list[tuple[Item, str | None]] = field(default_factory=list)
     failed: list[tuple[Item, str, str]] = field(default_factory=list)
     skipped: int = 0
+    deferred: int = 0
     logs: list[tuple[str | None, str, str]] = field(default_factory=list)
 
 
@@ -55,6 +56,12 @@ class RunRecorder:
     def succeed(self, item: Item, remote_id: str | None = None) -> None:
         if self._settle(item):
             self.batch.succeeded.append((item, remote_id))
+
+    def defer(self, item: Item) -> None:
+        """The item waits on the marketplace (an upload's batch): its outcome is recorded
+        when the batch is polled, not by this run.  For the engine's upload sinks."""
+        if self._settle(item):
+            self.batch.deferred += 1
 
     def log(self, key: str | None, message: str, level: str = "info") -> None:
         self.batch.logs.append((key, level if level in LEVELS else "info", message))

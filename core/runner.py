@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pazar.channels import feature_enabled, resolved_config
-from pazar.errors import PazarError
+from pazar.errors import PazarError, ValidationError
 from pazar.flows.model import FlowDef, StepDef
+from pazar.http_client import MarketplaceError
 from pazar.models.runs import Run, RunLog
-from pazar.pipeline import Item, StepContext, chunked
+from pazar.pipeline import ChannelInfo, Item, StepContext, chunked
 from pazar.runlog import RunRecorder, log_rows
 from pazar.state.outcomes import record_batch_outcomes
 from pazar.templating import build_template_env
@@ -32,7 +33,15 @@ MAX_FAILURES_KEPT = 10
 
 @dataclass
 class RunResult:
-    """What a run did; also what ``pazar_run_finished`` receives."""
+    """What a run did; also what ``pazar_run_finished`` receives.
+
+    ``status``: ``success``; ``partial`` (some records failed, each penalised);
+    ``failed`` (the marketplace could not be reached, answered out of contract or
+    refused the channel's credentials: nothing was penalised, the records stay
+    eligible; ``retryable`` when it was an outage, which the daemon retries with
+    backoff); ``error`` (the run could not do its work: a config or data problem,
+    or a bug).
+    """
 
     run_id: int | None
     flow: str
@@ -48,6 +57,7 @@ class RunResult:
     error: str | None = None
     dry_run: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    retryable: bool = False  # stopped on an outage: the same run may succeed later
 
     def counts(self) -> dict[str, int]:
         return {
@@ -59,8 +69,56 @@ class RunResult:
         }
 
 
-def check_runnable(flow: FlowDef, channel: Any) -> None:
-    """A flow runs only for an active channel with the flow's flag on."""
+@dataclass
+class RunOptions:
+    """How to run a flow once.
+
+    ``trigger``: why it runs (schedule, manual, http, config_change), for the log.
+    ``dry_run`` renders what the sink would send (through ``echo``) and writes
+    nothing at all, not even a run row.  ``limit`` caps the records read; ``keys``
+    restricts the source to these records.  ``force`` runs it even for an inactive
+    channel or with its feature flag off (a one-off run by hand).
+    ``on_progress(result)`` after each batch; ``hook`` receives ``pazar_run_finished``.
+    ``on_final(session, result)`` runs inside the transaction that closes the run
+    (the daemon finishes its job there, so run and job end together or not at all);
+    a run that leaves no row has no such transaction and does not call it.
+    Without ``record_empty`` (the daemon's scheduled runs) a run that read nothing,
+    logged nothing and ended well leaves no run row: a daemon checks every flow of
+    every channel every few minutes, and a row per empty check would bury the runs
+    that did something (its job row still says when the check happened).
+    ``config``: the channel's resolved config when the caller keeps one (the daemon
+    resolves it once per channel version); steps read it and never change it.
+    ``memo``: a dict the caller keeps between runs of this (channel, flow), for values
+    steps look up once (``StepContext.memo``, e.g. the catalog id).  The daemon keeps
+    one per (channel, flow) until the channel changes; one run of a pair at a time,
+    so a memo is never shared by two runs.
+    """
+
+    trigger: str = "manual"
+    dry_run: bool = False
+    limit: int | None = None
+    keys: list[str] | None = None
+    force: bool = False
+    record_empty: bool = True
+    config: Mapping[str, Any] | None = None
+    memo: dict[Any, Any] | None = None
+    echo: Callable[[Any], None] | None = None
+    on_progress: Callable[[RunResult], None] | None = None
+    on_final: Callable[[Any, RunResult], None] | None = None
+    hook: Any = None
+
+
+def check_runnable(flow: FlowDef, channel: Any, *, force: bool = False) -> None:
+    """A flow runs only on a channel of its own marketplace (always), and only for an
+    active channel with the flow's flag on (unless forced)."""
+    if flow.plugin != channel.plugin:
+        raise ValidationError(
+            f"flow {flow.ref} belongs to {flow.plugin}; channel {channel.slug!r} is a "
+            f"{channel.plugin} channel: run one of its own flows ({channel.plugin}/...; "
+            f"see: pazar flows list --plugin {channel.plugin})"
+        )
+    if force:
+        return
     if channel.status != "active":
         raise PazarError(
             f"channel {channel.slug!r} is inactive; activate it with "
@@ -82,23 +140,21 @@ class _Pipeline:
         db: Any,
         registry: Any,
         flow: FlowDef,
-        channel: Any,
+        channel: ChannelInfo,
+        options: RunOptions,
         *,
         clock: Any,
         recorder: RunRecorder,
-        dry_run: bool,
-        keys: list[str] | None,
-        limit: int | None,
-        config: Mapping[str, Any] | None = None,
-        memo: dict[Any, Any] | None = None,
     ) -> None:
         self.client: Any = None
         market = registry.marketplaces.get(flow.plugin)
         factory = market.client_factory if market is not None else None
         templates = build_template_env(registry)
+        config = options.config
         if config is None:
             config = resolved_config(channel, registry)
         resolved = config
+        memo = options.memo if options.memo is not None else {}
 
         def client_factory() -> Any:
             if self.client is None:
@@ -114,18 +170,17 @@ class _Pipeline:
                 channel=channel,
                 config=config,
                 templates=templates,
-                db=db,
                 clock=clock,
                 client_factory=client_factory,
-                dry_run=dry_run,
-                keys=keys,
-                limit=limit,
+                dry_run=options.dry_run,
+                keys=options.keys,
+                limit=options.limit,
                 run=recorder,
-                extras={
-                    "pointer": step.pointer,
-                    "registry": registry,
-                    "memo": memo if memo is not None else {},
-                },
+                pointer=step.pointer,
+                step_type=step.type,
+                memo=memo,
+                db=db,
+                registry=registry,
             )
             return registry.steps[step.type].factory(ctx)
 
@@ -166,44 +221,23 @@ def run_flow(
     channel: Any,
     *,
     clock: Any,
-    trigger: str = "manual",
-    dry_run: bool = False,
-    limit: int | None = None,
-    keys: list[str] | None = None,
-    on_progress: Callable[[RunResult], None] | None = None,
-    hook: Any = None,
-    echo: Callable[[Any], None] | None = None,
-    force: bool = False,
-    on_final: Callable[[Any, RunResult], None] | None = None,
-    record_empty: bool = True,
-    config: Mapping[str, Any] | None = None,
-    memo: dict[Any, Any] | None = None,
+    options: RunOptions | None = None,
 ) -> RunResult:
-    """Run ``flow`` for ``channel`` and return what happened.
+    """Run ``flow`` for ``channel`` and return what happened (see :class:`RunOptions`).
 
-    ``dry_run`` renders what the sink would send (through ``echo``) and writes
-    nothing at all, not even a run row.  Errors in a batch of the sink that the
-    marketplace client raises fail that batch's records (reason ``remote``) and
-    the run goes on; anything else ends the run with status ``error``.
-    ``on_final(session, result)`` runs inside the transaction that closes the run
-    (the daemon finishes its job there, so run and job end together or not at all);
-    a run that leaves no row (below) has no such transaction and does not call it.
-    Without ``record_empty`` (the daemon's scheduled runs) a run that read nothing,
-    logged nothing and ended well leaves no run row: a daemon checks every flow of
-    every channel every few minutes, and a row per empty check would bury the runs
-    that did something (its job row still says when the check happened).
-    ``config``: the channel's resolved config when the caller keeps one (the daemon
-    resolves it once per channel version); steps read it and never change it.
-    ``memo``: a dict the caller keeps between runs of this (channel, flow), for values
-    steps look up once (``StepContext.extras["memo"]``, e.g. the catalog id).  The daemon
-    keeps one per (channel, flow) until the channel changes; one run of a pair at a
-    time, so a memo is never shared by two runs.
+    A record's own fault (the marketplace refused it, it cannot be mapped) fails that
+    record and the run goes on.  An outage (the marketplace client's transient error:
+    5xx, 429 after the waits, timeouts, connection errors, a malformed answer) ends the
+    run ``failed`` with nothing penalised: its records stay eligible for the next run.
+    Any other error ends the run ``error``.
     """
-    if not force:
-        check_runnable(flow, channel)
+    options = options or RunOptions()
+    check_runnable(flow, channel, force=options.force)
+    view = ChannelInfo.of(channel)
+    dry_run = options.dry_run
     started = time.monotonic()
     result = RunResult(
-        run_id=None, flow=flow.ref, channel=channel.slug, trigger=trigger, dry_run=dry_run
+        run_id=None, flow=flow.ref, channel=view.slug, trigger=options.trigger, dry_run=dry_run
     )
     started_at = clock.now()
     recorder = RunRecorder(None, dry_run)
@@ -215,8 +249,8 @@ def run_flow(
             run = Run(
                 plugin=flow.plugin,
                 flow=flow.flow,
-                channel_id=channel.id,
-                trigger=trigger,
+                channel_id=view.id,
+                trigger=options.trigger,
                 status="running",
                 started_at=started_at,
             )
@@ -224,38 +258,30 @@ def run_flow(
             session.flush()
             result.run_id = recorder.run_id = run.id
 
-    if record_empty:
+    if options.record_empty:
         open_run()
     pipeline: _Pipeline | None = None
     try:
-        pipeline = _Pipeline(
-            db,
-            registry,
-            flow,
-            channel,
-            clock=clock,
-            recorder=recorder,
-            dry_run=dry_run,
-            keys=keys,
-            limit=limit,
-            config=config,
-            memo=memo,
-        )
-        for batch in pipeline.batches(limit):
+        pipeline = _Pipeline(db, registry, flow, view, options, clock=clock, recorder=recorder)
+        for batch in pipeline.batches(options.limit):
             open_run()
-            _run_batch(pipeline, batch, recorder, result, echo)
+            _run_batch(pipeline, batch, recorder, result, options.echo)
             if not dry_run:
-                _write_batch(db, flow, channel, clock, recorder, result)
+                _write_batch(db, flow, view, clock, recorder, result)
             else:
                 recorder.take()
-            if on_progress is not None:
-                on_progress(result)
+            if options.on_progress is not None:
+                options.on_progress(result)
         pipeline.finish(recorder)  # its outcomes are written with the run's end below
         result.status = "success"  # "partial" once the final write has counted failures
+    except MarketplaceError as exc:
+        # An outage, or credentials the marketplace refuses: no record is at fault.
+        result.status = "error" if exc.record_fault else "failed"
+        result.error, result.retryable = exc.message, exc.transient
     except PazarError as exc:
         result.status, result.error = "error", exc.message
     except Exception as exc:  # noqa: BLE001 - a broken step ends its run, not the process
-        log.debug("run of %s for %s failed", flow.ref, channel.slug, exc_info=True)
+        log.debug("run of %s for %s failed", flow.ref, view.slug, exc_info=True)
         result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
     finally:
         if pipeline is not None:
@@ -267,9 +293,9 @@ def run_flow(
         pending = recorder.batch
         if result.status != "success" or pending.logs or pending.failed or pending.succeeded:
             open_run()
-        _write_batch(db, flow, channel, clock, recorder, result, final=True, on_final=on_final)
-        if hook is not None:
-            hook.pazar_run_finished(run=result)
+        _write_batch(db, flow, view, clock, recorder, result, final=True, on_final=options.on_final)
+        if options.hook is not None:
+            options.hook.pazar_run_finished(run=result)
     return result
 
 
@@ -297,11 +323,16 @@ def _run_batch(
     result.sent += len(items)
     try:
         pipeline.sink.send(items, recorder)
+    except MarketplaceError as exc:
+        if not exc.record_fault:
+            raise  # an outage ends the run; nobody's record is at fault
+        for item in items:
+            recorder.fail(item, exc.remote_message or exc.message, "remote")
     except PazarError as exc:
         for item in items:
             recorder.fail(item, exc.message, "remote")
     for item in items:
-        if not recorder.settled(item) and not item.meta.get("deferred"):
+        if not recorder.settled(item):
             recorder.succeed(item)
 
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pazar import StepType, hookimpl
 from pazar.pipeline import Item
+from pazar.plugin import StepType, hookimpl
 
 
 class Numbers:

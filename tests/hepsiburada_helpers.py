@@ -19,7 +19,7 @@ from sqlalchemy import select
 from pazar.channels import ChannelService
 from pazar.models.state import FailedIntegration
 from pazar.plugins import load_plugins
-from pazar.runner import RunResult, run_flow
+from pazar.runner import RunOptions, RunResult, run_flow
 from pazar.sandbox_server import RunningSandbox, serve_in_thread
 from pazar_hepsiburada.client import HepsiburadaClient, client_for_channel
 from pazar_hepsiburada.sandbox import create_app
@@ -50,7 +50,7 @@ class ChannelFlows:
             self.flows.get(f"hepsiburada/{flow}"),
             self.channel(),
             clock=self.clock,
-            **options,
+            options=RunOptions(**options),
         )
 
     def run(self, flow: str) -> RunResult:

@@ -62,7 +62,7 @@ def build(step_type: str, params: dict[str, Any], *, pointer: str = "/steps/0", 
         templates=TEMPLATES,
         db=None,
         clock=FixedClock(datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
-        extras={"pointer": pointer},
+        pointer=pointer,
         **kw,
     )
     return REGISTRY.steps[step_type].factory(ctx)

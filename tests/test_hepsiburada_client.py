@@ -181,7 +181,7 @@ def test_rejected_price_row_names_only_that_sku(hb_sandbox: SandboxHandle) -> No
     assert "OutOfPriceRange" in rejected["SKU-2"] and "minPrice 150" in rejected["SKU-2"]
     assert "ListingNotFound" in rejected["UNKNOWN"]
     error = next(r for r in status.row_errors if r.sku == "SKU-2").as_error()
-    assert error.kind == "rejected" and error.sku == "SKU-2"
+    assert error.kind == "rejected" and error.key == "SKU-2"
     listings = hb_sandbox.listings()
     assert listings["SKU-1"]["price"] == 110.0 and listings["SKU-2"]["price"] == 200.0
 
@@ -203,7 +203,7 @@ def test_server_errors_past_the_attempts_are_a_transport_error(hb_sandbox: Sandb
     client, sleep = hb_sandbox.client(max_attempts=3)
     with client, pytest.raises(HepsiburadaError) as caught:
         client.category_attributes(60001001)
-    assert caught.value.kind == "transport" and caught.value.retryable
+    assert caught.value.kind == "transport" and caught.value.transient
     assert "Internal hiccup" in caught.value.message and "3 attempts" in caught.value.message
     assert len(sleep.calls) == 2
 

@@ -17,7 +17,7 @@ from pazar.db import Database
 from pazar.flows.loader import load_flows
 from pazar.models.state import BatchRequest, IntegrationAction
 from pazar.plugins import load_plugins
-from pazar.runner import run_flow
+from pazar.runner import RunOptions, run_flow
 from tests.hepsiburada_helpers import (
     ChannelFlows,
     RecordingSleep,
@@ -173,8 +173,7 @@ def test_dry_run_renders_payloads_and_sends_nothing(world: World) -> None:
         world.flows.get("hepsiburada/stock"),
         world.channel(),
         clock=world.clock,
-        dry_run=True,
-        echo=payloads.append,
+        options=RunOptions(dry_run=True, echo=payloads.append),
     )
     assert result.run_id is None and len(payloads) == 4
     assert world.sandbox.received("stock")["count"] == 0

@@ -266,7 +266,7 @@ def test_a_malformed_package_list_ends_the_run_and_stores_nothing(shop: Shop) ->
 
     result = shop.attempt("get_orders")
 
-    assert result.status == "error" and "malformed JSON" in (result.error or "")
+    assert result.status == "failed" and "malformed JSON" in (result.error or "")
     assert shop.orders() == {}
     assert shop.run("get_orders").succeeded == 1  # the next run reads it again
 

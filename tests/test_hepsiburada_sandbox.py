@@ -19,11 +19,11 @@ from click.testing import CliRunner
 from pazar.errors import PazarError
 from pazar.sandbox_server import serve_in_thread
 from pazar_hepsiburada.client import client_for_channel
-from pazar_hepsiburada.sandbox import (
+from pazar_hepsiburada.sandbox import create_app
+from pazar_hepsiburada.sandbox_shapes import (
     DEFAULT_MERCHANT_ID,
     DEFAULT_PASSWORD,
     DEFAULT_USER_AGENT,
-    create_app,
 )
 
 pytest.register_assert_rewrite("tests.hepsiburada_helpers")

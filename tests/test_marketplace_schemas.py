@@ -281,6 +281,7 @@ def test_hepsiburada_client_factory_resolves_env_secrets(
 ) -> None:
     import base64
 
+    from pazar.channels import resolved_config
     from pazar.errors import ConfigError
     from pazar.models.channels import Channel
 
@@ -298,10 +299,10 @@ def test_hepsiburada_client_factory_resolves_env_secrets(
     factory = system.registry.marketplace("hepsiburada").client_factory
     monkeypatch.delenv("HB_TEST_PW", raising=False)
     with pytest.raises(ConfigError) as exc:
-        factory(channel)
+        resolved_config(channel, system.registry)  # what the engine hands the factory
     assert "password" in exc.value.message and "HB_TEST_PW" in exc.value.message
     monkeypatch.setenv("HB_TEST_PW", "pw-from-env")
-    client = factory(channel)
+    client = factory(channel, resolved_config(channel, system.registry))
     try:
         assert client.user_agent == "acme_dev"
         expected = "Basic " + base64.b64encode(b"m-1:pw-from-env").decode()

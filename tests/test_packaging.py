@@ -115,9 +115,7 @@ def test_import_names_and_python_dash_m(venv: Venv, tmp_path: Path) -> None:
     assert "pazar" in result.stdout
 
 
-def test_installed_wheel_validates_its_flows_from_any_directory(
-    venv: Venv, tmp_path: Path
-) -> None:
+def test_installed_wheel_validates_its_flows_from_any_directory(venv: Venv, tmp_path: Path) -> None:
     result = venv.pazar(tmp_path, "flows", "validate")
     assert result.returncode == 0, result.stderr
     assert str(ROOT) not in result.stdout + result.stderr

@@ -61,11 +61,13 @@ def test_rejected_records_make_a_partial_run_and_are_logged(cli, db_url) -> None
     }
 
 
-def test_marketplace_down_fails_the_batch_not_the_run(cli) -> None:  # noqa: ANN001
+def test_a_marketplace_outage_fails_the_run_and_penalises_no_record(cli) -> None:  # noqa: ANN001
     _channel(cli)
     data = json.loads(cli("run", "testmarket/down", "--channel", "tm", "--force", "--json").output)
-    assert (data["status"], data["failed"], data["error"]) == ("partial", 5, None)
-    assert data["failures"][0]["message"] == "testmarket is down (HTTP 503)"
+    assert (data["status"], data["failed"]) == ("failed", 0)
+    assert data["error"] == "testmarket is down (HTTP 503)"
+    penalties = json.loads(cli("penalties", "list", "--channel", "tm", "--json").output)
+    assert penalties == [] or penalties.get("penalties") == []
 
 
 def test_a_broken_source_ends_the_run_in_error_exit_1(cli, db_url) -> None:  # noqa: ANN001

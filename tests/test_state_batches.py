@@ -28,7 +28,7 @@ STATUSES = ["initialized", "commit", "sent_to_remote", "ongoing", "done", "fail"
 
 def items(n: int) -> list[Item]:
     return [
-        Item(f"SKU-{i}", {"sku": f"SKU-{i}", "stock": i}, {"object_id": i, "version": 10 + i})
+        Item(f"SKU-{i}", {"sku": f"SKU-{i}", "stock": i}, object_id=i, version=10 + i)
         for i in range(1, n + 1)
     ]
 

@@ -145,7 +145,7 @@ def test_batches_list_and_show(cli, db, clock):
             "productstock",
             "testmarket/stock",
             3,
-            [Item("SKU-1", {"q": 1}, {"object_id": 1, "version": 2})],
+            [Item("SKU-1", {"q": 1}, object_id=1, version=2)],
             clock=clock,
         )
         mark_sent(batch, "HB-REMOTE-7", clock=clock)

@@ -167,7 +167,7 @@ def test_selection_matches_the_rules_after_any_history(db, clock, script):
         elif kind == "run":
             items = list(source(db, channel, clock, f))
             assert sorted(i.key for i in items) == sorted(expected(db, clock.now()))
-            outcome = {i.key: arg[(i.meta["object_id"] - 1) % N] for i in items}
+            outcome = {i.key: arg[(i.object_id - 1) % N] for i in items}
             deferred = [i for i in items if outcome[i.key] == "defer"]
             with db.session() as session:
                 if deferred:

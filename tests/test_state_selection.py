@@ -3,6 +3,7 @@ the query, successes and failures move the state, unchanged payloads are skipped
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -136,16 +137,16 @@ def test_exhausted_penalties_never_delay_healthy_changed_stocks(db, clock):
     assert sorted(int(i.key.split("-")[1]) for i in batch) == list(
         range(n_bad + 1, n_bad + n_good + 1)
     )
-    assert all(i.meta["content_type"] == STOCK_CT and i.meta["object_id"] for i in batch)
+    assert all(i.content_type == STOCK_CT and i.object_id for i in batch)
     assert batch[0].data["quantity"] == n_bad + 1
 
 
-def test_items_carry_record_fields_and_state_meta(db, clock):
+def test_items_carry_record_fields_and_state_fields(db, clock):
     channel = setup_shop(db, 3)
     items = list(source(db, channel, clock, flow()))
     assert [i.key for i in items] == ["SKU-1", "SKU-2", "SKU-3"]
     assert items[0].data["sku"] == "SKU-1" and items[0].data["quantity"] == 1
-    assert items[0].meta["version"] == 4 and items[0].meta["object_id"] == 1
+    assert items[0].version == 4 and items[0].object_id == 1
     prices = list(source(db, channel, clock, flow("commerce.changed_prices", "productprice")))
     assert prices[0].data["price"] == 100.0 and prices[0].data["currency"] == "TRY"
 
@@ -193,9 +194,7 @@ def test_success_records_action_and_clears_penalty_failure_penalises(db, clock):
         actions = {a.object_key: a for a in session.scalars(select(IntegrationAction))}
     assert set(penalties) == {"SKU-2"}, "success clears the penalty"
     assert penalties["SKU-2"].reason_type == "mapping" and penalties["SKU-2"].run_id == 1
-    assert (
-        actions["SKU-1"].remote_id == "R-1" and actions["SKU-1"].version == items[0].meta["version"]
-    )
+    assert actions["SKU-1"].remote_id == "R-1" and actions["SKU-1"].version == items[0].version
     assert actions["SKU-1"].payload_hash and actions["SKU-3"].status == "success"
     assert list(source(db, channel, clock, f)) == [], (
         "integrated and penalised records are not changed"
@@ -231,7 +230,7 @@ def test_penalised_record_is_retried_when_its_interval_has_passed(db, clock):
     clock.advance(1)
     again = list(source(db, channel, clock, f))
     assert [i.key for i in again] == ["SKU-1"]
-    assert "cursor" not in again[0].meta, "a retry does not move the change stream"
+    assert again[0].cursor is None, "a retry does not move the change stream"
     with db.session() as session:
         record_batch_outcomes(
             session,
@@ -309,7 +308,7 @@ def test_cursor_advances_and_never_skips_a_record_changed_while_in_flight(db, cl
     with db.session() as session:
         record_results(session, batch_id, [(1, True, "R1", None)], clock=clock, config={})
     again = list(source(db, channel, clock, f))
-    assert [(i.key, i.data["quantity"], i.meta["version"]) for i in again] == [("SKU-1", 99, 100)]
+    assert [(i.key, i.data["quantity"], i.version) for i in again] == [("SKU-1", 99, 100)]
     with db.session() as session:
         record_batch_outcomes(
             session,
@@ -338,9 +337,7 @@ def test_skip_unchanged_drops_identical_payloads_and_marks_them_integrated(db, c
         clock=clock,
     )
     items = list(source(db, channel, clock, f))
-    payloads = [
-        Item(i.key, {"merchantSku": i.key, "availableStock": 5}, dict(i.meta)) for i in items
-    ]
+    payloads = [replace(i, data={"merchantSku": i.key, "availableStock": 5}) for i in items]
     with db.session() as session:
         record_batch_outcomes(
             session,
@@ -358,16 +355,8 @@ def test_skip_unchanged_drops_identical_payloads_and_marks_them_integrated(db, c
     changed = list(source(db, channel, clock, f))
     assert len(changed) == 2
     mapped = [
-        Item(
-            changed[0].key,
-            {"availableStock": 5, "merchantSku": changed[0].key},
-            changed[0].meta,
-        ),
-        Item(
-            changed[1].key,
-            {"merchantSku": changed[1].key, "availableStock": 6},
-            changed[1].meta,
-        ),
+        replace(changed[0], data={"availableStock": 5, "merchantSku": changed[0].key}),
+        replace(changed[1], data={"merchantSku": changed[1].key, "availableStock": 6}),
     ]
     run = Recorder()
     kept = SkipUnchanged(ctx).process(mapped, run)
@@ -390,7 +379,7 @@ def test_skip_unchanged_writes_nothing_in_a_dry_run(db, clock):
             run_id=1,
             clock=clock,
             config={},
-            succeeded=[(Item(item.key, {"q": 1}, dict(item.meta)), None)],
+            succeeded=[(replace(item, data={"q": 1}), None)],
             failed=[],
         )
         stocks = commerce_table("stocks")
@@ -406,9 +395,7 @@ def test_skip_unchanged_writes_nothing_in_a_dry_run(db, clock):
         clock=clock,
         dry_run=True,
     )
-    kept = SkipUnchanged(ctx).process(
-        [Item(changed.key, {"q": 1}, changed.meta)], Recorder(dry_run=True)
-    )
+    kept = SkipUnchanged(ctx).process([replace(changed, data={"q": 1})], Recorder(dry_run=True))
     assert kept == []
     assert [i.key for i in source(db, channel, clock, f)] == ["SKU-1"]
 
@@ -430,7 +417,7 @@ def test_explicit_keys_take_unchanged_records_but_not_held_back_ones(db, clock):
         )
     keyed = list(source(db, channel, clock, f, keys=["SKU-1", "SKU-2", "SKU-3", "NOPE"]))
     assert [i.key for i in keyed] == ["SKU-1", "SKU-3"]
-    assert all("cursor" not in i.meta for i in keyed)
+    assert all(i.cursor is None for i in keyed)
     assert [i.key for i in source(db, channel, clock, f, limit=1)] == ["SKU-3"]
 
 
@@ -447,7 +434,7 @@ def test_deleted_products_are_those_integrated_and_then_removed_from_the_catalog
             run_id=1,
             clock=clock,
             config={},
-            succeeded=[(p, f"R{p.meta['object_id']}") for p in products[:2]],
+            succeeded=[(p, f"R{p.object_id}") for p in products[:2]],
             failed=[],
         )
         items = commerce_table("catalog_items")
@@ -458,9 +445,7 @@ def test_deleted_products_are_those_integrated_and_then_removed_from_the_catalog
         )
     df = flow("commerce.deleted_products", "product")
     deleted = list(source(db, channel, clock, df))
-    assert [(d.key, d.meta.get("deleted"), d.meta["remote_id"]) for d in deleted] == [
-        ("SKU-2", True, "R2")
-    ]
+    assert [(d.key, d.deleted, d.remote_id) for d in deleted] == [("SKU-2", True, "R2")]
     with db.session() as session:
         record_batch_outcomes(
             session,
@@ -490,8 +475,8 @@ def test_outcomes_ignore_untracked_items_and_use_the_flow_content_type(db, clock
             run_id=1,
             clock=clock,
             config={},
-            succeeded=[(Item("ORDER-1", {"x": 1}, {}), "R")],
-            failed=[(Item("SKU-1", {}, {"object_id": 1, "version": 4}), "boom", "weird")],
+            succeeded=[(Item("ORDER-1", {"x": 1}), "R")],
+            failed=[(Item("SKU-1", {}, object_id=1, version=4), "boom", "weird")],
         )
         penalty = session.scalars(select(FailedIntegration)).one()
         assert (

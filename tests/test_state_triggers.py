@@ -54,7 +54,7 @@ def test_trigger_check_reports_the_seed_messages(db, clock):
             "productstock",
             flow,
             None,
-            [Item("SKU-2", {}, {"object_id": 2, "version": 6})],
+            [Item("SKU-2", {}, object_id=2, version=6)],
             clock=clock,
         )
         local = batch.local_batch_id

@@ -9,7 +9,7 @@ import click
 
 from pazar.cli.context import app
 from pazar.cli.output import console, print_json
-from pazar.runner import RunResult, run_flow
+from pazar.runner import RunOptions, RunResult, run_flow
 
 
 def load_flow_and_channel(ref: str, slug: str) -> tuple[Any, Any]:
@@ -84,13 +84,15 @@ def run_command(
             flow,
             channel,
             clock=ctx.clock,
-            trigger="manual",
-            dry_run=dry_run,
-            limit=limit,
-            hook=ctx.plugins.hook,
-            echo=echo,
-            force=force,
-            on_progress=(lambda r: bar.update(task, completed=r.read)) if bar else None,
+            options=RunOptions(
+                trigger="manual",
+                dry_run=dry_run,
+                limit=limit,
+                hook=ctx.plugins.hook,
+                echo=echo,
+                force=force,
+                on_progress=(lambda r: bar.update(task, completed=r.read)) if bar else None,
+            ),
         )
     if as_json:
         data: dict[str, Any] = {

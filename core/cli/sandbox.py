@@ -2,8 +2,9 @@
 
 Lets an operator point a channel at a local imitation of the marketplace (or poke it with
 curl) without credentials for the real service.  A sandbox app may expose
-``app.state.sandbox_info()`` (a dict with ``config`` keys and ``control`` endpoints); what it
-returns is printed so the user knows which credentials it accepts.
+``app.state.sandbox_info(url)``: a dict with ``config`` (the channel config keys that point
+a channel at the sandbox served at ``url``) and ``control`` (its control endpoints); what it
+returns is printed as it is, so each marketplace says what its own channels need.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from pazar.cli.output import print_json
 from pazar.errors import PazarError, ValidationError
 
 
-def _info(asgi_app: Any) -> dict[str, Any]:
+def _info(asgi_app: Any, url: str) -> dict[str, Any]:
     state = getattr(asgi_app, "state", None)
     info = getattr(state, "sandbox_info", None) if state is not None else None
     if callable(info):
-        info = info()
+        info = info(url)
     return dict(info) if isinstance(info, dict) else {}
 
 
@@ -55,7 +56,7 @@ def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:
         raise PazarError(f"marketplace {name!r} has no sandbox")
     asgi_app = marketplace.sandbox_app()
     running = serve_in_thread(asgi_app, host=host, port=port)
-    info = _info(asgi_app)
+    info = _info(asgi_app, running.url)
     if as_json:
         print_json({"marketplace": name, "url": running.url, **info})
     else:
@@ -63,8 +64,6 @@ def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:
         config = info.get("config") or {}
         if config:
             click.echo("channel config for it:")
-            for key in ("base_url", "oms_url", "listing_url"):
-                click.echo(f"  {key}: {running.url}")
             for key, value in config.items():
                 click.echo(f"  {key}: {value}")
         for line in info.get("control") or []:

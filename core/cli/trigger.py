@@ -86,7 +86,7 @@ def trigger_cmd(
         if not as_json:
             click.echo("no daemon is running: running in the foreground", err=True)
     if check.accepted:
-        from pazar.runner import run_flow
+        from pazar.runner import RunOptions, run_flow
 
         result = run_flow(
             a.db,
@@ -94,10 +94,9 @@ def trigger_cmd(
             flow,
             channel,
             clock=a.clock,
-            trigger="manual",
-            dry_run=dry_run,
-            keys=check.accepted,
-            hook=a.plugins.hook,
+            options=RunOptions(
+                trigger="manual", dry_run=dry_run, keys=check.accepted, hook=a.plugins.hook
+            ),
         )
     summary = {
         "flow": flow.ref,

@@ -132,7 +132,7 @@ class RenderMapping:
     """``core.render_mapping``: each product record becomes its mapped payload.
 
     ``item.data`` becomes ``{category, attributes}``; the product record moves to
-    ``item.meta["record"]`` for the sink (price, stock, images).  A product whose
+    ``item.record`` for the sink (price, stock, images).  A product whose
     mapping fails is failed with reason ``mapping`` and every finding in the message,
     so it is penalised exactly as ``pazar mapping check`` would report it.
     """
@@ -158,14 +158,14 @@ class RenderMapping:
         context = self.ctx.template_context()
         out: list[Item] = []
         for item in items:
-            if item.meta.get("deleted"):  # removed products carry no mapping to evaluate
+            if item.deleted:  # removed products carry no mapping to evaluate
                 out.append(item)
                 continue
             evaluation = mapper.evaluate(item.data, context)
             if not evaluation.ok or evaluation.payload is None:
                 run.fail(item, evaluation.message(), "mapping")
                 continue
-            item.meta["record"] = item.data
+            item.record = item.data
             item.data = evaluation.payload
             out.append(item)
         return out

@@ -107,6 +107,10 @@ class BatchRequest(Base):
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="initialized")
     remote_batch_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # The upload sink (registered step type) that sent it and which of its uploads it is:
+    # the engine polls the batch through that sink.
+    sink: Mapped[str | None] = mapped_column(String(160), nullable=True)
+    kind: Mapped[str | None] = mapped_column(String(64), nullable=True)
     item_count: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -133,6 +137,8 @@ class BatchRequestItem(Base):
     content_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[int] = mapped_column(BigInteger)
     object_key: Mapped[str] = mapped_column(String(255))
+    # What the marketplace calls the record in its results, when not object_key.
+    result_key: Mapped[str | None] = mapped_column(String(255), nullable=True)
     version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     payload_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     in_flight: Mapped[bool] = mapped_column(Boolean, default=True)

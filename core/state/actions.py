@@ -14,11 +14,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pazar.models.state import IntegrationAction
-from pazar.sqlbulk import executemany
+from pazar.sqlbulk import dialect_insert, executemany
 
 
 def _number(value: int | float | Decimal) -> str:
@@ -74,51 +73,60 @@ def upsert(
     """
     if not rows:
         return
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model)
     table = model.__table__
+    stmt = dialect_insert(session, table)
     set_ = {col: (fn(stmt.excluded, table) if callable(fn) else fn) for col, fn in update.items()}
     stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_=set_)
     executemany(session, table, stmt, list(rows))
 
 
 ACTION_KEYS = ("channel_id", "content_type", "object_id")
+ACTION_COLUMNS = (
+    "channel_id",
+    "content_type",
+    "object_id",
+    "object_key",
+    "remote_id",
+    "version",
+    "payload_hash",
+    "status",
+    "run_id",
+    "batch_id",
+    "updated_at",
+)
+
+
+def success_upsert(insert: Any) -> Any:
+    """``insert`` (of integration actions, from values or a SELECT) as the one statement that
+    records successful integrations: a known object takes the new version, payload hash and
+    status, and keeps its remote id when the new row has none."""
+    table = IntegrationAction.__table__
+    ex = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=list(ACTION_KEYS),
+        set_={
+            "object_key": ex.object_key,
+            "remote_id": func.coalesce(ex.remote_id, table.c.remote_id),
+            "version": ex.version,
+            "payload_hash": ex.payload_hash,
+            "status": ex.status,
+            "run_id": ex.run_id,
+            "batch_id": ex.batch_id,
+            "updated_at": ex.updated_at,
+        },
+    )
 
 
 def upsert_actions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Record successful integrations; a row without a remote id keeps the known one.
-
-    Each row: channel_id, content_type, object_id, object_key, remote_id, version,
-    payload_hash, status, run_id, batch_id, updated_at.
-    """
-    full = [
-        {
-            "remote_id": None,
-            "payload_hash": None,
-            "status": "success",
-            "run_id": None,
-            "batch_id": None,
-            **row,
-        }
-        for row in rows
-    ]
-    upsert(
-        session,
-        IntegrationAction,
-        _dedupe(full, ACTION_KEYS),
-        ACTION_KEYS,
-        {
-            "object_key": lambda ex, t: ex.object_key,
-            "remote_id": lambda ex, t: func.coalesce(ex.remote_id, t.c.remote_id),
-            "version": lambda ex, t: ex.version,
-            "payload_hash": lambda ex, t: ex.payload_hash,
-            "status": lambda ex, t: ex.status,
-            "run_id": lambda ex, t: ex.run_id,
-            "batch_id": lambda ex, t: ex.batch_id,
-            "updated_at": lambda ex, t: ex.updated_at,
-        },
-    )
+    """Record successful integrations from rows (:data:`ACTION_COLUMNS`; missing optional
+    columns are None, ``status`` defaults to success)."""
+    if not rows:
+        return
+    defaults = {"remote_id": None, "payload_hash": None, "status": "success"}
+    full = [{**defaults, "run_id": None, "batch_id": None, **row} for row in rows]
+    table = IntegrationAction.__table__
+    stmt = success_upsert(dialect_insert(session, table))
+    executemany(session, table, stmt, _dedupe(full, ACTION_KEYS))
 
 
 def _dedupe(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:

@@ -2,22 +2,21 @@
 
 Lifecycle ``initialized → commit → sent_to_remote → ongoing → done | fail``.
 Objects of an open batch are in flight: selection leaves them out until the
-batch ends.  A marketplace plugin's sink opens a batch for the items it uploads
-(and marks them ``meta["deferred"] = True`` so the runner records nothing for
-them), stores the remote batch id, and reports per-object results when it polls.
-Batches that wait on the marketplace longer than the channel's
-``sent_to_remote.EXPIRATION_HOUR`` are failed and their objects penalised.
+batch ends.  The engine's upload sinks (:mod:`pazar.uploads`) open a batch for
+the items they upload, store the remote batch id and the sink that sent it, and
+record per-object results when the batch is polled.  Batches that wait on the
+marketplace longer than the channel's ``sent_to_remote.EXPIRATION_HOUR`` are
+failed and their objects penalised.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, literal, null, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pazar.clock import Clock, SystemClock
@@ -33,8 +32,8 @@ from pazar.models.state import (
     IntegrationAction,
 )
 from pazar.pipeline import Item
-from pazar.sqlbulk import executemany
-from pazar.state.actions import payload_hash
+from pazar.sqlbulk import dialect_insert, executemany
+from pazar.state.actions import ACTION_COLUMNS, payload_hash, success_upsert
 from pazar.state.outcomes import Failure, penalize, record_successes
 from pazar.state.penalties import sent_to_remote_hours
 
@@ -79,11 +78,19 @@ def open_batch(
     items: Sequence[Item],
     *,
     clock: Clock | None = None,
+    sink: str | None = None,
+    kind: str | None = None,
+    result_key: Callable[[Item], str] | None = None,
+    content_type_of_items: bool = True,
 ) -> BatchRequest:
     """Create a batch in status ``commit`` holding ``items`` (in flight from now on).
 
-    Items without ``meta["object_id"]`` are not tracked.  The item's version and
-    payload hash are kept so a success can be recorded as an integration action.
+    Items without an ``object_id`` are not tracked.  The item's version and payload
+    hash are kept so a success can be recorded as an integration action.  ``sink`` and
+    ``kind`` say which upload sink polls the batch; ``result_key(item)`` is the name
+    the marketplace reports the item's outcome under, when not its key.  An item's
+    own ``content_type`` wins over the batch's unless ``content_type_of_items`` is off
+    (a second upload of the same records under another content type).
     """
     now = _now(clock)
     batch = BatchRequest(
@@ -93,6 +100,8 @@ def open_batch(
         flow=_flow_ref(flow),
         run_id=run_id,
         status="commit",
+        sink=sink,
+        kind=kind,
         item_count=0,
         created_at=now,
         updated_at=now,
@@ -101,19 +110,21 @@ def open_batch(
     session.flush()
     rows = []
     for item in items:
-        object_id = item.meta.get("object_id")
-        if object_id is None:
+        if item.object_id is None:
             continue
-        version = item.meta.get("version")
+        named = result_key(item) if result_key is not None else None
         rows.append(
             {
                 "batch_id": batch.id,
                 "channel_id": channel_id,
-                "content_type": str(item.meta.get("content_type") or content_type),
-                "object_id": int(object_id),
+                "content_type": str(
+                    (item.content_type if content_type_of_items else None) or content_type
+                ),
+                "object_id": int(item.object_id),
                 "object_key": str(item.key),
-                "version": None if version is None else int(version),
-                "payload_hash": item.meta.get("payload_hash") or payload_hash(item.data),
+                "result_key": None if named in (None, item.key) else str(named),
+                "version": None if item.version is None else int(item.version),
+                "payload_hash": item.payload_hash or payload_hash(item.data),
                 "in_flight": True,
                 "status": "pending",
             }
@@ -230,8 +241,9 @@ def record_done(
     clock: Clock | None = None,
     config: Mapping[str, Any] | None = None,
 ) -> tuple[int, dict[str, str]]:
-    """End a batch the marketplace finished: ``rejected`` (object key → message)
-    are penalised, every other object in flight succeeded.
+    """End a batch the marketplace finished: ``rejected`` (the key the marketplace
+    reports an object under — its result key, else its object key — → message) are
+    penalised, every other object in flight succeeded.
 
     The successes are written set-based (the integration actions are upserted
     from the batch's own item rows, penalties cleared with one DELETE), so a
@@ -245,20 +257,21 @@ def record_done(
     in_flight = and_(t.c.batch_id == batch.id, t.c.in_flight.is_(True))
     refused: dict[str, str] = {}
     keys = list(rejected)
+    named = func.coalesce(t.c.result_key, t.c.object_key)
     for start in range(0, len(keys), 5000):
         rows = session.connection().execute(
-            select(t).where(in_flight, t.c.object_key.in_(keys[start : start + 5000]))
+            select(t, named.label("named")).where(in_flight, named.in_(keys[start : start + 5000]))
         )
         pending = {row.object_id: row for row in rows}
         _finish_items(
             session,
             batch,
             pending,
-            [(oid, False, None, rejected[row.object_key]) for oid, row in pending.items()],
+            [(oid, False, None, rejected[row.named]) for oid, row in pending.items()],
             now,
             config,
         )
-        refused.update({row.object_key: rejected[row.object_key] for row in pending.values()})
+        refused.update({row.object_key: rejected[row.named] for row in pending.values()})
     succeeded = _succeed_in_flight(session, batch, now)
     _move(batch, "done", now)
     batch.finished_at = now
@@ -270,19 +283,6 @@ def _succeed_in_flight(session: Session, batch: BatchRequest, now: datetime) -> 
     t = BatchRequestItem.__table__
     in_flight = and_(t.c.batch_id == batch.id, t.c.in_flight.is_(True))
     actions = IntegrationAction.__table__
-    columns = [
-        "channel_id",
-        "content_type",
-        "object_id",
-        "object_key",
-        "remote_id",
-        "version",
-        "payload_hash",
-        "status",
-        "run_id",
-        "batch_id",
-        "updated_at",
-    ]
     rows = select(
         t.c.channel_id,
         t.c.content_type,
@@ -296,23 +296,7 @@ def _succeed_in_flight(session: Session, batch: BatchRequest, now: datetime) -> 
         literal(batch.id),
         literal(now, actions.c.updated_at.type),
     ).where(in_flight)
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(actions)
-    stmt = insert.from_select(columns, rows)
-    ex = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["channel_id", "content_type", "object_id"],
-        set_={
-            "object_key": ex.object_key,
-            "remote_id": func.coalesce(ex.remote_id, actions.c.remote_id),
-            "version": ex.version,
-            "payload_hash": ex.payload_hash,
-            "status": ex.status,
-            "run_id": ex.run_id,
-            "batch_id": ex.batch_id,
-            "updated_at": ex.updated_at,
-        },
-    )
+    stmt = success_upsert(dialect_insert(session, actions).from_select(list(ACTION_COLUMNS), rows))
     conn = session.connection()
     conn.execute(stmt)
     penalties = FailedIntegration.__table__

@@ -133,19 +133,13 @@ class IntegratedOnly:
         keep: list[Item] = []
         passed: dict[tuple[str, str], int] = {}
         for item in items:
-            never = (
-                item.meta.get("last_payload_hash") is None and item.meta.get("remote_id") is None
-            )
-            if not never or item.meta.get("deleted"):
+            never = item.last_payload_hash is None and item.remote_id is None
+            if not never or item.deleted:
                 keep.append(item)
                 continue
-            source, version = item.meta.get("cursor"), item.meta.get("version")
-            if source and version is not None:
-                key = (
-                    str(item.meta.get("content_type") or self.ctx.flow.content_type),
-                    str(source),
-                )
-                passed[key] = max(passed.get(key, 0), int(version))
+            if item.cursor and item.version is not None:
+                key = (str(item.content_type or self.ctx.flow.content_type), item.cursor)
+                passed[key] = max(passed.get(key, 0), int(item.version))
         if passed and not self.ctx.dry_run and not getattr(run, "dry_run", False):
             with self.ctx.db.session() as session:
                 for (content_type, source), version in passed.items():

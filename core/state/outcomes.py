@@ -39,7 +39,7 @@ class Failure:
 
 
 def item_content_type(item: Item, flow: Any) -> str:
-    return str(item.meta.get("content_type") or getattr(flow, "content_type", None) or "DEFAULT")
+    return str(item.content_type or getattr(flow, "content_type", None) or "DEFAULT")
 
 
 def record_batch_outcomes(
@@ -56,28 +56,26 @@ def record_batch_outcomes(
     """Success → integration action (version, payload hash, remote id) and no penalty;
     failure → penalty with one more attempt and the policy of this moment.
 
-    Items without ``meta["object_id"]`` are not tracked.  Items read from a
-    change stream (``meta["cursor"]``) also move that stream's cursor on.
+    Items without an ``object_id`` are not tracked.  Items read from a change
+    stream (``cursor``) also move that stream's cursor on.
     """
     now: datetime = clock.now()
     ok_rows: list[dict[str, Any]] = []
     marks: dict[tuple[str, str], int] = {}
     for item, remote_id in succeeded:
-        object_id = item.meta.get("object_id")
-        if object_id is None:
+        if item.object_id is None:
             continue
         ct = item_content_type(item, flow)
-        version = int(item.meta.get("version") or 0)
         ok_rows.append(
             {
                 "channel_id": channel_id,
                 "content_type": ct,
-                "object_id": int(object_id),
+                "object_id": int(item.object_id),
                 "object_key": str(item.key),
                 "remote_id": None if remote_id is None else str(remote_id),
-                "version": version,
-                "payload_hash": item.meta.get("payload_hash") or payload_hash(item.data),
-                "status": "deleted" if item.meta.get("deleted") else "success",
+                "version": int(item.version or 0),
+                "payload_hash": item.payload_hash or payload_hash(item.data),
+                "status": "deleted" if item.deleted else "success",
                 "run_id": run_id,
                 "batch_id": None,
                 "updated_at": now,
@@ -86,17 +84,15 @@ def record_batch_outcomes(
         _mark(marks, item, ct)
     failures: list[Failure] = []
     for item, message, reason in failed:
-        object_id = item.meta.get("object_id")
-        if object_id is None:
+        if item.object_id is None:
             continue
         ct = item_content_type(item, flow)
-        version = item.meta.get("version")
         failures.append(
             Failure(
                 content_type=ct,
-                object_id=int(object_id),
+                object_id=int(item.object_id),
                 object_key=str(item.key),
-                version=None if version is None else int(version),
+                version=None if item.version is None else int(item.version),
                 message=str(message),
                 reason_type=reason if reason in REASON_TYPES else "local",
                 run_id=run_id,
@@ -120,11 +116,9 @@ def record_batch_outcomes(
 
 
 def _mark(marks: dict[tuple[str, str], int], item: Item, ct: str) -> None:
-    source = item.meta.get("cursor")
-    version = item.meta.get("version")
-    if source and version is not None:
-        key = (ct, str(source))
-        marks[key] = max(marks.get(key, 0), int(version))
+    if item.cursor and item.version is not None:
+        key = (ct, item.cursor)
+        marks[key] = max(marks.get(key, 0), int(item.version))
 
 
 def record_successes(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -2,8 +2,8 @@
 ``state.skip_unchanged`` step.
 
 Each source yields one item per record: ``key`` the SKU, ``data`` the record's
-fields (what a flow maps as ``record.*``), ``meta`` what the state needs later
-(object id, version, content type, last payload hash).  Penalised and in-flight
+fields (what a flow maps as ``record.*``), and what the state needs later (object
+id, version, content type, last payload hash) in the item's own fields.  Penalised and in-flight
 records never come out of a source: the selection query leaves them out.
 """
 
@@ -68,16 +68,14 @@ class ChangeSource:
 
     def _remembered_scope(self) -> Scope | None:
         """The scope without asking the database, when the run memo knows the catalog id."""
-        memo = self.ctx.extras.get("memo")
-        cat = memo.get(("catalog_id", catalog_code(self.ctx.channel))) if memo else None
+        cat = self.ctx.memo.get(("catalog_id", catalog_code(self.ctx.channel)))
         if cat is None:
             return None
         return Scope(channel_id=self.ctx.channel.id, content_type=self.content_type, catalog_id=cat)
 
     def _store_scope(self, cat: int | None) -> Scope:
-        memo = self.ctx.extras.get("memo")
-        if cat is not None and memo is not None:  # a catalog's id never changes
-            memo[("catalog_id", catalog_code(self.ctx.channel))] = cat
+        if cat is not None:  # a catalog's id never changes
+            self.ctx.memo[("catalog_id", catalog_code(self.ctx.channel))] = cat
         return Scope(channel_id=self.ctx.channel.id, content_type=self.content_type, catalog_id=cat)
 
     def __iter__(self) -> Iterator[Item]:
@@ -105,18 +103,18 @@ class ChangeSource:
             k: _plain(v) for k, v in row.items() if k not in _META_COLUMNS and not k.startswith("_")
         }
         data["product_id"] = row["object_id"]
-        meta: dict[str, Any] = {
-            "object_id": row["object_id"],
-            "version": row["version"],
-            "content_type": self.content_type,
-            "last_payload_hash": row.get("last_payload_hash"),
-            "remote_id": row.get("remote_id"),
-        }
-        if row.get("_stream"):
-            meta["cursor"] = self.source
-        if self.source == "deleted_products":
-            meta["deleted"] = True
-        return Item(key=str(row["sku"]), data=data, meta=meta)
+        return Item(
+            key=str(row["sku"]),
+            data=data,
+            object_id=row["object_id"],
+            version=row["version"],
+            content_type=self.content_type,
+            remote_id=row.get("remote_id"),
+            deleted=self.source == "deleted_products",
+            last_payload_hash=row.get("last_payload_hash"),
+            state_read=True,
+            cursor=self.source if row.get("_stream") else None,
+        )
 
 
 class SkipUnchanged:
@@ -131,43 +129,30 @@ class SkipUnchanged:
         self.ctx = ctx
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
-        missing = [
-            i
-            for i in items
-            if "last_payload_hash" not in i.meta and i.meta.get("object_id") is not None
-        ]
+        missing = [i for i in items if not i.state_read and i.object_id is not None]
         known: dict[int, str | None] = {}
         if missing:
             with self.ctx.db.session() as session:
                 for ct in {self._ct(i) for i in missing}:
-                    ids = [int(i.meta["object_id"]) for i in missing if self._ct(i) == ct]
+                    ids = [int(i.object_id) for i in missing if self._ct(i) == ct]  # type: ignore[arg-type]
                     found = actions_for(session, self.ctx.channel.id, ct, ids)
                     known.update({oid: a.payload_hash for oid, a in found.items()})
         keep: list[Item] = []
         bumps: list[dict[str, Any]] = []
         for item in items:
             digest = payload_hash(item.data)
-            item.meta["payload_hash"] = digest
-            object_id = item.meta.get("object_id")
-            last = (
-                item.meta.get("last_payload_hash")
-                if "last_payload_hash" in item.meta
-                else known.get(object_id)
-            )
-            if (
-                object_id is not None
-                and last is not None
-                and last == digest
-                and not item.meta.get("deleted")
-            ):
+            item.payload_hash = digest
+            object_id = item.object_id
+            last = item.last_payload_hash if item.state_read else known.get(object_id)  # type: ignore[arg-type]
+            if object_id is not None and last is not None and last == digest and not item.deleted:
                 run.skip(item, "unchanged since the last integration")
-                if item.meta.get("version") is not None:
+                if item.version is not None:
                     bumps.append(
                         {
                             "c": self.ctx.channel.id,
                             "t": self._ct(item),
                             "o": int(object_id),
-                            "v": int(item.meta["version"]),
+                            "v": int(item.version),
                         }
                     )
             else:
@@ -189,11 +174,7 @@ class SkipUnchanged:
         return keep
 
     def _ct(self, item: Item) -> str:
-        return str(
-            item.meta.get("content_type")
-            or getattr(self.ctx.flow, "content_type", None)
-            or "DEFAULT"
-        )
+        return str(item.content_type or self.ctx.flow.content_type or "DEFAULT")
 
 
 def _source(name: str) -> Any:

@@ -12,7 +12,7 @@ class FilterStep:
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
-        where = f"{ctx.flow.ref} {ctx.extras.get('pointer', '')}".strip()
+        where = ctx.where
         self.when = ctx.templates.predicate(ctx.params["when"], f"{where}/when")
         message = ctx.params.get("message")
         self.message = ctx.templates.format(message, f"{where}/message") if message else None

@@ -17,7 +17,7 @@ from pazar.registry import StepType
 
 def _path(ctx: StepContext) -> Path:
     """The file, with ``{{ channel.slug }}``-style templates rendered once per run."""
-    where = f"{ctx.flow.ref} {ctx.extras.get('pointer', '')}".strip() + "/path"
+    where = ctx.where + "/path"
     rendered = ctx.templates.format(ctx.params["path"], where).render(ctx.template_context())
     return Path(rendered).expanduser()
 

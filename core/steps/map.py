@@ -15,7 +15,7 @@ class MapStep:
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
         self.keep = bool(ctx.params.get("keep", False))
-        where = f"{ctx.flow.ref} {ctx.extras.get('pointer', '')}".strip()
+        where = ctx.where
         self.fields = {
             name: ctx.templates.expression(source, f"{where}/fields/{name}")
             for name, source in ctx.params["fields"].items()

@@ -6,10 +6,7 @@ is registered with its config schema so channels can be created and configured.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from pazar import Marketplace, hookimpl
-from pazar.reactions import flows_when_changed
+from pazar.plugin import Marketplace, Register, flows_when_changed, hookimpl
 
 __version__ = "0.1.0"
 
@@ -21,7 +18,7 @@ CATEGORY_FLOWS = ["category_node", "category_attributes", "default_attributes"]
 
 
 @hookimpl
-def pazar_register_marketplaces(register: Callable[..., None]) -> None:
+def pazar_register_marketplaces(register: Register) -> None:
     register(Marketplace(name=NAME, title="Fashfed", config_schema="channel/fashfed.json"))
 
 

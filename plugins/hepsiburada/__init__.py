@@ -7,11 +7,10 @@ config changes.  The client lives in ``client.py``, the sandbox in ``sandbox.py`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-from pazar import Marketplace, hookimpl
-from pazar.reactions import flows_when_changed
+from pazar.plugin import ChannelInfo, Marketplace, Register, flows_when_changed, hookimpl
 
 __version__ = "0.1.0"
 
@@ -22,14 +21,9 @@ CONFIG_SCHEMA = "channel/hepsiburada.json"
 CATEGORY_FLOWS = ["category_node", "category_attributes"]
 
 
-def _client(channel: Any, config: Any = None) -> Any:
+def _client(channel: ChannelInfo, config: Mapping[str, Any]) -> Any:
     from pazar_hepsiburada.client import client_for_channel
 
-    if config is None:
-        from pazar.channels import config_for_use
-        from pazar.config_schema import load_schema
-
-        config = config_for_use(channel, load_schema(CONFIG_SCHEMA))
     return client_for_channel(channel, config)
 
 
@@ -52,7 +46,7 @@ def _sandbox() -> Any:
 
 
 @hookimpl
-def pazar_register_marketplaces(register: Callable[..., None]) -> None:
+def pazar_register_marketplaces(register: Register) -> None:
     register(
         Marketplace(
             name=NAME,
@@ -67,14 +61,13 @@ def pazar_register_marketplaces(register: Callable[..., None]) -> None:
 
 
 @hookimpl
-def pazar_register_steps(register: Callable[..., None]) -> None:
+def pazar_register_steps(register: Register) -> None:
     from pazar_hepsiburada.catalog_steps import STEP_TYPES as CATALOG_STEPS
     from pazar_hepsiburada.order_steps import STEP_TYPES as ORDER_STEPS
     from pazar_hepsiburada.product_steps import STEP_TYPES as PRODUCT_STEPS
-    from pazar_hepsiburada.steps import register_steps
+    from pazar_hepsiburada.upload_steps import STEP_TYPES as UPLOAD_STEPS
 
-    register_steps(register)
-    register(*CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS)
+    register(*UPLOAD_STEPS, *CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS)
 
 
 pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)

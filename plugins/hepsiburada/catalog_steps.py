@@ -10,10 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pazar import StepType, params_schema
-from pazar.errors import ConfigError, PazarError
-from pazar.mapping.store import leaf_categories
-from pazar.pipeline import Item, StepContext
+from pazar.plugin import (
+    ConfigError,
+    Item,
+    MarketplaceError,
+    PazarError,
+    StepContext,
+    StepType,
+    params_schema,
+)
 
 # Base attributes pazar fills itself in every product payload, from the commerce
 # data (price and stock with buffer stock; the product's images), so they are
@@ -104,8 +109,7 @@ class CategoryAttributes:
         self.categories = bool(ctx.params.get("categories", True))
 
     def _ids(self) -> list[str]:
-        with self.ctx.db.session() as session:
-            ids = leaf_categories(session, self.ctx.channel.id)
+        ids = self.ctx.reads.leaf_categories()
         if not ids and not self.ctx.config.get("category_ids"):
             return []  # a channel with no categories configured has none to read
         if not ids:
@@ -143,7 +147,9 @@ class CategoryAttributes:
                                 if isinstance(v, Mapping) and v.get("value") not in (None, "")
                             ]
                         attributes.append(attr)
-            except PazarError as exc:
+            except MarketplaceError as exc:
+                if not exc.record_fault:
+                    raise  # an outage: the run fails and the next one reads the tree again
                 yield Item(key=remote, data={"category_remote_id": remote, "error": exc.message})
                 continue
             yield Item(key=remote, data={"category_remote_id": remote, "attributes": attributes})

@@ -64,7 +64,7 @@ value_maps:
 
 def demo_setup(app: Any, url: str, skus: Sequence[str]) -> Mapping[str, Any]:
     sandbox = app.state.sandbox
-    sandbox.set_faults(
+    sandbox.kit.set_faults(
         {
             "price_bands": {
                 sku: {"min": 1, "max": 2} for sku in skus[REJECT_EVERY - 1 :: REJECT_EVERY]

@@ -13,11 +13,16 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from pazar import StepType, params_schema
-from pazar.clock import parse_instant
-from pazar.commerce.orders import existing_orders, known_cancellations
-from pazar.errors import PazarError
-from pazar.pipeline import Item, RunHandle, StepContext, chunked
+from pazar.plugin import (
+    Item,
+    MarketplaceError,
+    RunHandle,
+    StepContext,
+    StepType,
+    chunked,
+    params_schema,
+    parse_instant,
+)
 from pazar_hepsiburada import api
 from pazar_hepsiburada.orders import (
     DEFAULT_ORDER_NUMBER_FORMAT,
@@ -74,7 +79,9 @@ class Packages:
                     [{"id": x["id"], "quantity": x.get("quantity", 1)} for x in lines],
                     cargo_company=carrier,
                 )
-            except PazarError as exc:
+            except MarketplaceError as exc:
+                if exc.transient:
+                    raise  # an outage: the run fails and the next one packs these
                 self._log(order_number, f"automatic packing failed: {exc.message}", "warning")
                 continue
             self._log(order_number, f"packaged as {made.get('packageNumber')}")
@@ -95,8 +102,7 @@ class Packages:
 
     def _new(self, page: list[Any]) -> Iterator[Item]:
         keys = [key for package in page for key in _keys(package)]
-        with self.ctx.db.session() as session:
-            stored = set(existing_orders(session, self.ctx.channel.id, keys)) if keys else set()
+        stored = self.ctx.reads.stored_orders(keys)
         for package in page:
             mine = _keys(package)
             if mine and all(key in stored for key in mine):
@@ -125,10 +131,7 @@ class PackageOrders:
             except PackageProblem as exc:
                 run.fail(item, exc.message, exc.reason)  # type: ignore[arg-type]
                 continue
-            out.extend(
-                Item(key=f"{o['remote_number']}/{o['package_id']}", data=o, meta=dict(item.meta))
-                for o in orders
-            )
+            out.extend(Item(key=f"{o['remote_number']}/{o['package_id']}", data=o) for o in orders)
         return out
 
 
@@ -156,8 +159,7 @@ class CancelledLines:
 
     def _new(self, page: list[Mapping[str, Any]]) -> Iterator[Item]:
         ids = [str(line.get("lineItemId") or "") for line in page]
-        with self.ctx.db.session() as session:
-            stored = known_cancellations(session, self.ctx.channel.id, [i for i in ids if i])
+        stored = self.ctx.reads.stored_cancellations(ids)
         for line, line_id in zip(page, ids, strict=True):
             if line_id not in stored:
                 yield Item(key=f"{line.get('orderNumber')}/{line_id}", data=dict(line))

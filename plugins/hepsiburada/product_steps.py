@@ -4,26 +4,33 @@ The payload comes from the engine's ``core.render_mapping`` step (category and
 attributes as the channel's mapping says); this module adds only what is
 Hepsiburada's: the import file's shape, the comma-decimal price, stock minus
 the buffer stock, images as ``Image1..Image10``, and the shipping-info upload
-of Product Update.  Imports are tracked as batch requests until Hepsiburada
-says each product matched or was rejected (``check_uploads``).
+of Product Update.  The engine tracks each import until Hepsiburada says each
+product matched or was rejected (``check_uploads``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, ClassVar
 
-from pazar import StepType, batch_size_param, params_schema
-from pazar.errors import PazarError
-from pazar.pipeline import Item, RunHandle, StepContext
-from pazar.polling import Poll
-from pazar.state.batches import mark_sent, open_batch
+from pazar.plugin import (
+    Item,
+    PazarError,
+    Poll,
+    RunHandle,
+    StepContext,
+    StepType,
+    UploadSink,
+    batch_size_param,
+    params_schema,
+)
 from pazar_hepsiburada import api
+from pazar_hepsiburada.upload_steps import listing_status
 
 MAX_IMAGES = 10
 SHIPPING_CONTENT_TYPE = "productshipping"
+SHIPPING_KIND = "shipping-info-uploads"
 SHIPPING_FIELDS = ("dispatchTime", "dispatch_time")
 
 
@@ -43,7 +50,7 @@ def available_stock(quantity: Any, config: Mapping[str, Any]) -> int:
 
 def import_row(item: Item, config: Mapping[str, Any]) -> dict[str, Any]:
     """One product of the import file from a mapped item."""
-    record: Mapping[str, Any] = item.meta.get("record") or {}
+    record: Mapping[str, Any] = item.record or {}
     attributes = dict(item.data.get("attributes") or {})
     attributes.setdefault("merchantSku", item.key)
     if record.get("price") is not None:
@@ -61,7 +68,7 @@ def import_row(item: Item, config: Mapping[str, Any]) -> dict[str, Any]:
 
 def shipping_row(item: Item, extra: Mapping[str, Any]) -> dict[str, Any] | None:
     """The shipping-info upload row of Product Update, or None when there is nothing to send."""
-    record: Mapping[str, Any] = item.meta.get("record") or {}
+    record: Mapping[str, Any] = item.record or {}
     local = record.get("attributes") or {}
     row: dict[str, Any] = {"merchantSku": item.key, **extra}
     for name in SHIPPING_FIELDS:
@@ -71,19 +78,23 @@ def shipping_row(item: Item, extra: Mapping[str, Any]) -> dict[str, Any] | None:
     return row if len(row) > 1 else None
 
 
-def _track(
-    ctx: StepContext, run: RunHandle, items: list[Item], content_type: str, remote: str
-) -> str:
-    """Open a batch request for ``items`` and mark it sent: they stay in flight until polled."""
-    with ctx.db.session() as session:
-        batch = open_batch(
-            session, ctx.channel.id, content_type, ctx.flow, run.run_id, items, clock=ctx.clock
-        )
-        mark_sent(batch, remote, clock=ctx.clock)
-        return batch.local_batch_id
+def poll_import(client: Any, tracking_id: str) -> Poll:
+    """An import's answer: pending while any product is (or while Hepsiburada lists none
+    yet: an empty answer never means accepted), else the rejected SKUs."""
+    rejected: dict[str, str] = {}
+    seen = False
+    for result in client.iter_import_status(tracking_id):
+        seen = True
+        if result.state == "pending":
+            return Poll("pending")
+        if result.state == "rejected" and result.merchant_sku:
+            rejected[result.merchant_sku] = result.message or "rejected by Hepsiburada"
+    if not seen:
+        return Poll("pending")
+    return Poll("done", rejected=rejected)
 
 
-class ProductImport:
+class ProductImport(UploadSink):
     """``hepsiburada.product_import``: mapped products → one import file per batch.
 
     With ``shipping_info`` (Product Update) every product also gets a
@@ -92,63 +103,49 @@ class ProductImport:
     ``product_shipping_info_extra_data``, tracked as its own batch.
     """
 
+    kind: ClassVar[str] = "import"
+    title: ClassVar[str] = "product import"
+
     def __init__(self, ctx: StepContext) -> None:
-        self.ctx = ctx
+        super().__init__(ctx)
         self.shipping_info = bool(ctx.params.get("shipping_info", False))
 
+    def row(self, item: Item) -> Any:
+        return import_row(item, self.ctx.config)
+
     def render(self, items: list[Item]) -> list[Any]:
-        rows: list[Any] = [import_row(item, self.ctx.config) for item in items]
+        rows = super().render(items)
         if self.shipping_info:
-            extra = self.ctx.config.get("product_shipping_info_extra_data") or {}
-            rows += [
-                {"shipping-info-uploads": row}
-                for item in items
-                if (row := shipping_row(item, extra)) is not None
-            ]
+            rows += [{SHIPPING_KIND: row} for row in self._shipping_rows(items).values()]
         return rows
 
-    def send(self, items: list[Item], run: RunHandle) -> None:
-        ctx = self.ctx
-        sendable, rows = [], []
-        for item in items:
-            try:
-                rows.append(import_row(item, ctx.config))
-            except PazarError as exc:
-                run.fail(item, exc.message, "mapping")
-                continue
-            sendable.append(item)
-        if not sendable:
-            return
-        try:
-            tracking_id = ctx.client().import_products(rows)
-        except PazarError as exc:
-            for item in sendable:
-                run.fail(item, exc.message, "remote")
-            return
-        local_id = _track(ctx, run, sendable, str(ctx.flow.content_type or "product"), tracking_id)
-        for item in sendable:
-            item.meta["deferred"] = True
-        run.log(None, f"product import: {len(rows)} products as {tracking_id} (batch {local_id})")
-        if self.shipping_info:
-            self._ship(sendable, run)
+    def upload(self, rows: list[Any]) -> str:
+        return str(self.ctx.client().import_products(rows))
 
-    def _ship(self, items: list[Item], run: RunHandle) -> None:
+    def status(self, remote_id: str, kind: str) -> Poll:
+        client = self.ctx.client()
+        if kind == self.kind:
+            return poll_import(client, remote_id)
+        return listing_status(client, kind, remote_id)
+
+    def after_upload(self, items: list[Item], run: RunHandle) -> None:
+        if not self.shipping_info:
+            return
+        rows = self._shipping_rows(items)
+        if rows:
+            self.upload_more(
+                [item for item in items if item.key in rows],
+                list(rows.values()),
+                run,
+                kind=SHIPPING_KIND,
+                content_type=SHIPPING_CONTENT_TYPE,
+                send=lambda payload: self.ctx.client().upload(SHIPPING_KIND, payload),
+            )
+
+    def _shipping_rows(self, items: list[Item]) -> dict[str, dict[str, Any]]:
         extra = self.ctx.config.get("product_shipping_info_extra_data") or {}
-        pairs = [(item, shipping_row(item, extra)) for item in items]
-        pairs = [(item, row) for item, row in pairs if row is not None]
-        if not pairs:
-            return
-        try:
-            upload_id = self.ctx.client().upload("shipping-info-uploads", [r for _, r in pairs])
-        except PazarError as exc:
-            run.log(None, f"shipping-info upload failed: {exc.message}", "warning")
-            return
-        tracked = [
-            replace(item, meta={**item.meta, "content_type": SHIPPING_CONTENT_TYPE})
-            for item, _ in pairs
-        ]
-        local_id = _track(self.ctx, run, tracked, SHIPPING_CONTENT_TYPE, upload_id)
-        run.log(None, f"shipping-info-uploads: {len(pairs)} rows as {upload_id} (batch {local_id})")
+        rows = {item.key: shipping_row(item, extra) for item in items}
+        return {key: row for key, row in rows.items() if row is not None}
 
 
 class ZeroStock:
@@ -167,17 +164,6 @@ class ZeroStock:
     def send(self, items: list[Item], run: RunHandle) -> None:
         upload_id = self.ctx.client().upload("stock-uploads", self.render(items))
         run.log(None, f"stock-uploads: {len(items)} removed products set to 0 as {upload_id}")
-
-
-def poll_import(client: Any, tracking_id: str) -> Poll:
-    """An import's answer: pending while any product is, else the rejected SKUs."""
-    rejected: dict[str, str] = {}
-    for result in client.iter_import_status(tracking_id):
-        if result.state == "pending":
-            return Poll("pending")
-        if result.state == "rejected" and result.merchant_sku:
-            rejected[result.merchant_sku] = result.message or "rejected by Hepsiburada"
-    return Poll("done", rejected=rejected)
 
 
 STEP_TYPES = [

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pazar.clock import parse_instant
+from pazar.plugin import parse_instant
 from pazar_hepsiburada import api
 
 TURKEY = timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pazar import Marketplace, hookimpl
+from pazar.plugin import Marketplace, hookimpl
 from tests.testplugin.steps import pazar_register_steps  # noqa: F401 - hook implementation
 
 HERE = Path(__file__).resolve().parent

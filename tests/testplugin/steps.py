@@ -11,9 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pazar import StepType, hookimpl
-from pazar.errors import PazarError
-from pazar.pipeline import Item, StepContext
+from pazar.plugin import Item, MarketplaceError, StepContext, StepType, hookimpl
 
 
 class Generate:
@@ -47,7 +45,7 @@ class Collect:
 
     def send(self, items: list[Item], run: Any) -> None:
         if self.down:
-            raise PazarError("testmarket is down (HTTP 503)")
+            raise MarketplaceError("testmarket is down (HTTP 503)", kind="transport", status=503)
         if self.path is not None:
             with self.path.open("a") as handle:
                 for item in items:

@@ -1,0 +1,268 @@
+"""Asynchronous uploads, owned by the engine: a marketplace says how to upload and how to ask.
+
+Many marketplaces answer an upload (stock, prices, a product file) with an id and decide
+about each record later.  Everything around those two calls is the same for every
+marketplace, so it lives here: rows are built and checked per record, the upload's batch
+request is opened and marked sent in one transaction with its items in flight (selection
+leaves them out), the items are neither succeeded nor failed by the run, and the
+``state.upload_results`` sink of a "check uploads" flow asks the sink that sent each open
+batch for its status and records successes, penalties and expiry.
+
+A plugin subclasses :class:`UploadSink` and writes :meth:`UploadSink.upload` and
+:meth:`UploadSink.status`; nothing else.  An outage while uploading fails the run and leaves
+its records eligible for the next one; only the marketplace refusing what was sent (or a
+row that cannot be built) is the records' fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from jsonschema import Draft202012Validator
+
+from pazar.errors import PazarError
+from pazar.flows.loader import load_flows
+from pazar.hookspecs import hookimpl
+from pazar.http_client import MarketplaceError
+from pazar.pipeline import Item, RunHandle, StepContext
+from pazar.polling import Poll, PollSink, poll_sink_type
+from pazar.state.batches import mark_sent, open_batch
+
+
+class UploadSink:
+    """Base of a sink whose marketplace decides about uploaded records later.
+
+    Subclasses implement :meth:`upload` (send rows, return the marketplace's id for the
+    upload) and :meth:`status` (where an upload stands: :class:`Poll` ``pending``, ``done``
+    with the rejected records, or ``failed`` as a whole).  They may refine :meth:`row`
+    (the payload of one item; default ``item.data``), set ``row_schema`` (a JSON Schema
+    every row must match before it is sent — a row that does not fails its record with
+    reason ``mapping`` instead of reaching the marketplace), set ``kind`` (the name of
+    this upload, handed back to :meth:`status`), and override :meth:`result_key` when the
+    marketplace reports a record under another name than its key (e.g. a barcode).
+    :meth:`after_upload` runs after a successful upload, e.g. to send a second upload of
+    the same records with :meth:`upload_more`.
+
+    An empty or unrecognised status answer must be reported as ``pending``: only the
+    marketplace saying so makes an upload done.
+    """
+
+    kind: ClassVar[str] = "upload"
+    row_schema: ClassVar[Mapping[str, Any] | None] = None
+    title: ClassVar[str] = ""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self._validator = (
+            Draft202012Validator(dict(self.row_schema)) if self.row_schema is not None else None
+        )
+
+    # -- what a marketplace writes -----------------------------------------------------------
+    def row(self, item: Item) -> Any:
+        """The payload of one item (raise :class:`PazarError` when it cannot be built)."""
+        return item.data
+
+    def upload(self, rows: list[Any]) -> str:  # pragma: no cover - abstract
+        """Send ``rows`` as one upload; return the marketplace's id for it."""
+        raise NotImplementedError
+
+    def status(self, remote_id: str, kind: str) -> Poll:  # pragma: no cover - abstract
+        """Where the upload ``remote_id`` (of this sink's ``kind``) stands."""
+        raise NotImplementedError
+
+    def result_key(self, item: Item) -> str:
+        """The name the marketplace reports this item's outcome under."""
+        return item.key
+
+    def after_upload(self, items: list[Item], run: RunHandle) -> None:
+        """Called with the items of a successful upload (default: nothing)."""
+
+    # -- what the engine does ----------------------------------------------------------------
+    def _rows(self, items: list[Item], run: RunHandle) -> tuple[list[Item], list[Any]]:
+        sendable: list[Item] = []
+        rows: list[Any] = []
+        for item in items:
+            try:
+                row = self.row(item)
+                problem = self._problem(row)
+            except MarketplaceError:
+                raise
+            except PazarError as exc:
+                problem = exc.message
+            if problem is not None:
+                run.fail(item, problem, "mapping")
+                continue
+            sendable.append(item)
+            rows.append(row)
+        return sendable, rows
+
+    def _problem(self, row: Any) -> str | None:
+        if self._validator is None:
+            return None
+        error = next(iter(self._validator.iter_errors(row)), None)
+        if error is None:
+            return None
+        where = "/".join(str(p) for p in error.absolute_path) or "the row"
+        return f"{where}: {error.message} (the marketplace's request shape)"
+
+    def render(self, items: list[Item]) -> list[Any]:
+        """The rows a dry run shows; a row that could not be sent shows why instead."""
+        rows: list[Any] = []
+        for item in items:
+            try:
+                row = self.row(item)
+                problem = self._problem(row)
+            except PazarError as exc:
+                problem = exc.message
+            rows.append(row if problem is None else {"key": item.key, "error": problem})
+        return rows
+
+    def send(self, items: list[Item], run: RunHandle) -> None:
+        sendable, rows = self._rows(items, run)
+        if not rows:
+            return
+        remote_id = self._upload(sendable, rows, run)
+        if remote_id is None:
+            return
+        local_id = self.track(sendable, remote_id, run, kind=self.kind)
+        name = self.title or self.kind
+        run.log(None, f"{name}: uploaded {len(rows)} rows as {remote_id} (batch {local_id})")
+        self.after_upload(sendable, run)
+
+    def _upload(self, items: list[Item], rows: list[Any], run: RunHandle) -> str | None:
+        """Upload; a refusal of the upload fails its records, anything else ends the run."""
+        try:
+            return self.upload(rows)
+        except MarketplaceError as exc:
+            if not exc.record_fault:
+                raise
+            for item in items:
+                run.fail(item, exc.remote_message or exc.message, "remote")
+            return None
+
+    def track(
+        self,
+        items: list[Item],
+        remote_id: str,
+        run: RunHandle,
+        *,
+        kind: str,
+        content_type: str | None = None,
+    ) -> str:
+        """Open the batch request of an upload and mark it sent; its items wait for the
+        marketplace's answer (in flight).  Returns the local batch id."""
+        ctx = self.ctx
+        with ctx.db.session() as session:
+            batch = open_batch(
+                session,
+                ctx.channel.id,
+                str(content_type or ctx.flow.content_type or "DEFAULT"),
+                ctx.flow,
+                run.run_id,
+                items,
+                clock=ctx.clock,
+                sink=ctx.step_type,
+                kind=kind,
+                result_key=self.result_key,
+                content_type_of_items=content_type is None,
+            )
+            mark_sent(batch, remote_id, clock=ctx.clock)
+            local_id = batch.local_batch_id
+        if content_type is None:
+            defer = getattr(run, "defer", None)
+            for item in items:
+                if defer is not None:
+                    defer(item)
+        return local_id
+
+    def upload_more(
+        self,
+        items: list[Item],
+        rows: list[Any],
+        run: RunHandle,
+        *,
+        kind: str,
+        content_type: str,
+        send: Any,
+    ) -> str | None:
+        """A second upload of records already sent (e.g. their shipping info), tracked as its
+        own batch under ``content_type``; ``send(rows)`` uploads and returns the remote id.
+        Its failure is logged as a warning: the records' main upload went out."""
+        try:
+            remote_id = send(rows)
+        except MarketplaceError as exc:
+            run.log(None, f"{kind} upload failed: {exc.message}", "warning")
+            return None
+        local_id = self.track(items, remote_id, run, kind=kind, content_type=content_type)
+        run.log(None, f"{kind}: {len(rows)} rows as {remote_id} (batch {local_id})")
+        return local_id
+
+
+class UploadResults(PollSink):
+    """``state.upload_results``: polls every open upload through the sink that sent it."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        super().__init__(ctx)
+        self._sinks: dict[str, UploadSink] = {}
+
+    def poll(self, batch: Mapping[str, Any]) -> Poll:
+        sink = self._sink(batch)
+        return sink.status(str(batch["remote_batch_id"]), str(batch.get("kind") or sink.kind))
+
+    def _sink(self, batch: Mapping[str, Any]) -> UploadSink:
+        name = str(batch.get("sink") or self._flow_sink(str(batch.get("flow") or "")))
+        sink = self._sinks.get(name)
+        if sink is not None:
+            return sink
+        registry = self.ctx.registry
+        step = registry.steps.get(name) if registry is not None else None
+        if step is None:
+            raise PazarError(f"batch {batch['local_batch_id']}: no registered sink {name!r}")
+        ctx = self.ctx
+        built = step.factory(
+            StepContext(
+                params={},
+                flow=ctx.flow,
+                channel=ctx.channel,
+                config=ctx.config,
+                templates=ctx.templates,
+                clock=ctx.clock,
+                client_factory=ctx.client,
+                dry_run=ctx.dry_run,
+                run=ctx.run,
+                memo=ctx.memo,
+                template_config=ctx.template_config,
+                db=ctx.db,
+                commerce=ctx.commerce,
+                registry=registry,
+                step_type=name,
+            )
+        )
+        if not isinstance(built, UploadSink):
+            raise PazarError(
+                f"batch {batch['local_batch_id']} was sent by {name!r}, which is not an "
+                "upload sink and cannot be polled"
+            )
+        self._sinks[name] = built
+        return built
+
+    def _flow_sink(self, ref: str) -> str:
+        """The sink of the flow that sent a batch recorded before batches named their sink."""
+        try:
+            return load_flows(self.ctx.registry).get(ref).sink.type
+        except PazarError:
+            return ""
+
+
+UPLOAD_RESULTS = poll_sink_type(
+    "state.upload_results",
+    UploadResults,
+    "Poll every open upload of the channel through the upload sink that sent it; record "
+    "accepted records, penalise rejected ones, fail batches past sent_to_remote.EXPIRATION_HOUR.",
+)
+
+
+@hookimpl
+def pazar_register_steps(register: Callable[..., None]) -> None:
+    register(UPLOAD_RESULTS)
