@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import Boolean, Integer, create_engine, literal, select, text, update  # noqa: E402
 
+from pazar.commerce.synthetic import make_catalog, make_channel  # noqa: E402
 from pazar.db import Database  # noqa: E402
 from pazar.models.state import BatchRequest, BatchRequestItem, FailedIntegration, IntegrationAction  # noqa: E402
 from pazar.state.selection import (  # noqa: E402
@@ -44,7 +45,6 @@ from pazar.state.selection import (  # noqa: E402
     selection_query,
     wants_fence,
 )
-from tests.test_state_support import make_catalog, make_channel  # noqa: E402
 
 CT = "productstock"
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -19,6 +19,7 @@ from typing import Any
 from pazar.channels import feature_enabled, resolved_config
 from pazar.errors import PazarError, ValidationError
 from pazar.flows.model import FlowDef, StepDef
+from pazar.flows.validate import CORE_PLUGIN
 from pazar.http_client import MarketplaceError
 from pazar.models.runs import Run, RunLog
 from pazar.pipeline import ChannelInfo, Item, StepContext, chunked
@@ -109,9 +110,10 @@ class RunOptions:
 
 
 def check_runnable(flow: FlowDef, channel: Any, *, force: bool = False) -> None:
-    """A flow runs only on a channel of its own marketplace (always), and only for an
-    active channel with the flow's flag on (unless forced)."""
-    if flow.plugin != channel.plugin:
+    """A flow runs only on a channel of its own marketplace (always; the engine's own
+    ``core`` flows run on any channel), and only for an active channel with the flow's
+    flag on (unless forced)."""
+    if flow.plugin not in (channel.plugin, CORE_PLUGIN):
         raise ValidationError(
             f"flow {flow.ref} belongs to {flow.plugin}; channel {channel.slug!r} is a "
             f"{channel.plugin} channel: run one of its own flows ({channel.plugin}/...; "

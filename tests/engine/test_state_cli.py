@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from pazar.clock import FixedClock, SystemClock
+from pazar.commerce.synthetic import make_channel
 from pazar.models.state import FailedIntegration
 from pazar.pipeline import Item
 from pazar.state.batches import mark_sent, open_batch
@@ -15,7 +16,6 @@ from pazar.state.outcomes import Failure, penalize
 from pazar.state.triggers import (
     CSV_HEADER_MESSAGE,
 )
-from tests.test_state_support import make_channel
 
 EXHAUSTING = {
     "failed_integration": {

@@ -40,7 +40,7 @@ from pazar.sandbox_server import serve_in_thread
 from pazar_hepsiburada.sandbox import create_app
 from tests.conftest import BUILTIN_MARKETPLACES
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STOCKS, CHANGED_PER_ROUND, KILLS, BATCH = 6_000, 600, 20, 1000
 WAIT = threading.Event()  # never set: its wait() is a bounded poll interval, not a sleep
 

@@ -13,7 +13,7 @@ from pazar.flows import load_flow_file, load_flows, validate_files
 from pazar.plugins import load_plugins
 from pazar.registry import Marketplace, Registry
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "flows"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "flows"
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from pazar.errors import ConfigError
 from pazar_hepsiburada.client import HepsiburadaClient, client_for_channel
 from pazar_hepsiburada.errors import HepsiburadaError
 
-pytest.register_assert_rewrite("tests.hepsiburada_helpers")
+pytest.register_assert_rewrite("tests.hepsiburada.helpers")
 
-from tests.hepsiburada_helpers import RecordingSleep, SandboxHandle  # noqa: E402
+from tests.hepsiburada.helpers import RecordingSleep, SandboxHandle  # noqa: E402
 
 # The session sandbox fixtures (hb_sandbox_server, hb_sandbox).
-pytest_plugins = ("tests.hepsiburada_helpers",)
+pytest_plugins = ("tests.hepsiburada.helpers",)
 
 LISTINGS = [
     {"merchantSku": "SKU-1", "price": 100.0, "availableStock": 5},

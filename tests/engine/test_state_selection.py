@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Boolean, Integer, func, literal, select, update
 
+from pazar.commerce.synthetic import T0, insert_series, make_catalog, make_channel
 from pazar.flows.model import FlowDef, StepDef
 from pazar.models.state import FailedIntegration, IntegrationAction, SyncCursor
 from pazar.pipeline import Item, StepContext
@@ -17,7 +18,6 @@ from pazar.state.batches import open_batch, record_results
 from pazar.state.outcomes import record_batch_outcomes
 from pazar.state.selection import commerce_table
 from pazar.state.sources import ChangeSource, SkipUnchanged
-from tests.test_state_support import T0, insert_series, make_catalog, make_channel
 
 
 def _commerce_tables_exist() -> bool:

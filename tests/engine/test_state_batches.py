@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from pazar.commerce.synthetic import T0, make_channel
 from pazar.errors import PazarError
 from pazar.models.state import BatchRequest, BatchRequestItem, FailedIntegration, IntegrationAction
 from pazar.pipeline import Item
@@ -21,7 +22,6 @@ from pazar.state.batches import (
     record_done,
     record_results,
 )
-from tests.test_state_support import T0, make_channel
 
 STATUSES = ["initialized", "commit", "sent_to_remote", "ongoing", "done", "fail"]
 

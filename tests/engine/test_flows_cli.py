@@ -14,7 +14,7 @@ from jsonschema import Draft202012Validator
 import pazar.flows.loader as loader
 from pazar.plugins import reset_plugin_system
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures" / "flows"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "flows"
 
 
 class FlowsCli:

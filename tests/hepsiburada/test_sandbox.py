@@ -26,13 +26,13 @@ from pazar_hepsiburada.sandbox_shapes import (
     DEFAULT_USER_AGENT,
 )
 
-pytest.register_assert_rewrite("tests.hepsiburada_helpers")
+pytest.register_assert_rewrite("tests.hepsiburada.helpers")
 
-from tests.hepsiburada_helpers import SandboxHandle  # noqa: E402
+from tests.hepsiburada.helpers import SandboxHandle  # noqa: E402
 
-pytest_plugins = ("tests.hepsiburada_helpers",)
+pytest_plugins = ("tests.hepsiburada.helpers",)
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LISTING = f"/listings/merchantid/{DEFAULT_MERCHANT_ID}"
 
 

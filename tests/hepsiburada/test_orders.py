@@ -20,9 +20,9 @@ from pazar.models.commerce import Address, CargoCompany, Customer, Order, OrderI
 from pazar.models.runs import RunLog
 from pazar_hepsiburada.errors import HepsiburadaError
 from pazar_hepsiburada.orders import PackageProblem, orders_from_package
-from tests.hepsiburada_helpers import ChannelFlows, SandboxHandle, sleepless_plugins
+from tests.hepsiburada.helpers import ChannelFlows, SandboxHandle, sleepless_plugins
 
-pytest_plugins = ("tests.hepsiburada_helpers",)
+pytest_plugins = ("tests.hepsiburada.helpers",)
 
 
 def _raw(shop: Any) -> httpx.Client:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from pazar.db import Database
 from pazar.models.runs import Run
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _pazar(env: dict[str, str], *args: str) -> None:

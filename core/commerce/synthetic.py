@@ -1,8 +1,8 @@
-"""Shared builders for the integration-state tests and the selection benchmark.
+"""Synthetic catalogs for benchmarks and tests: a million products in a few statements.
 
 Data is built set-based (INSERT ... SELECT over a recursive series), so 10,000
 penalties cost one statement, not 10,000.  Columns of the commerce tables that
-a test does not care about are filled from their type, so the builders follow
+a caller does not care about are filled from their type, so the builders follow
 the local backend's schema as it grows.
 """
 
@@ -173,11 +173,18 @@ def make_catalog(
     return catalog_id
 
 
-def make_channel(session: Any, slug: str = "shop", config: dict[str, Any] | None = None) -> Channel:
+def make_channel(
+    session: Any,
+    slug: str = "shop",
+    config: dict[str, Any] | None = None,
+    *,
+    plugin: str = "testmarket",
+) -> Channel:
+    """An active channel row with exactly ``config`` (no schema defaults, no validation)."""
     channel = Channel(
         slug=slug,
         name=slug,
-        plugin="testmarket",
+        plugin=plugin,
         status="active",
         config=dict(config or {}),
         created_at=T0,

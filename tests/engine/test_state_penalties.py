@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from pazar.commerce.synthetic import T0, make_channel
 from pazar.errors import ConfigError
 from pazar.models.state import FailedIntegration
 from pazar.pipeline import Item
@@ -27,7 +28,6 @@ from pazar.state.penalties import (
     sql_is_due,
     sql_is_exhausted,
 )
-from tests.test_state_support import T0, make_channel
 
 policies = st.builds(
     Policy,

@@ -1,6 +1,6 @@
 """The Hepsiburada sandbox for tests: served once per session on loopback, reset per test.
 
-Load the fixtures in a test module with ``pytest_plugins = ("tests.hepsiburada_helpers",)``
+Load the fixtures in a test module with ``pytest_plugins = ("tests.hepsiburada.helpers",)``
 and use ``hb_sandbox``: a
 :class:`SandboxHandle` with the URL, a channel config that the sandbox accepts, and the
 control endpoints (seed, faults, received) called over HTTP like a user would.

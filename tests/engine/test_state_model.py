@@ -23,7 +23,7 @@ from pazar.state.batches import open_batch, record_results
 from pazar.state.outcomes import record_batch_outcomes
 from pazar.state.penalties import PenaltyState, is_due
 from pazar.state.selection import commerce_table
-from tests.test_state_selection import STOCK_CT, flow, setup_shop, source
+from tests.engine.test_state_selection import STOCK_CT, flow, setup_shop, source
 
 
 def _commerce_tables_exist() -> bool:

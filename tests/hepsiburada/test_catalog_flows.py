@@ -22,9 +22,9 @@ from pazar.models.marketplace import MarketplaceAttribute, MarketplaceCategory
 from pazar.models.runs import Run, RunLog
 from pazar.models.state import BatchRequest, IntegrationAction
 from pazar.templating import TemplateEnv
-from tests.hepsiburada_helpers import ChannelFlows, SandboxHandle, sleepless_plugins
+from tests.hepsiburada.helpers import ChannelFlows, SandboxHandle, sleepless_plugins
 
-pytest_plugins = ("tests.hepsiburada_helpers",)
+pytest_plugins = ("tests.hepsiburada.helpers",)
 
 PRODUCTS = {
     # sku: (local category, attributes)

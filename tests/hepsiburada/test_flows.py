@@ -18,14 +18,14 @@ from pazar.flows.loader import load_flows
 from pazar.models.state import BatchRequest, IntegrationAction
 from pazar.plugins import load_plugins
 from pazar.runner import RunOptions, run_flow
-from tests.hepsiburada_helpers import (
+from tests.hepsiburada.helpers import (
     ChannelFlows,
     RecordingSleep,
     SandboxHandle,
     sleepless_plugins,
 )
 
-pytest_plugins = ("tests.hepsiburada_helpers",)
+pytest_plugins = ("tests.hepsiburada.helpers",)
 
 SKUS = ["HB-1", "HB-2", "HB-3", "HB-4"]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from pazar.clock import FixedClock
+from pazar.commerce.synthetic import make_channel
 from pazar.mapping.store import (
     mark_unseen_attributes,
     refresh_paths,
@@ -16,7 +17,6 @@ from pazar.mapping.store import (
     upsert_values,
 )
 from pazar.models.marketplace import ChannelMapping, MarketplaceAttribute, MarketplaceCategory
-from tests.test_state_support import make_channel
 
 T0 = FixedClock().now()
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from pazar.commerce.synthetic import make_catalog, make_channel
 from pazar.flows.model import FlowDef, StepDef
 from pazar.pipeline import Item
 from pazar.state.batches import open_batch
 from pazar.state.outcomes import Failure, penalize
 from pazar.state.triggers import NOT_IN_QUEUE_MESSAGE, check_trigger
-from tests.test_state_cli import EXHAUSTING
-from tests.test_state_support import make_catalog, make_channel
+from tests.engine.test_state_cli import EXHAUSTING
 
 
 def _commerce_tables_exist() -> bool:
