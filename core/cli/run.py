@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from pazar.cli.context import app
-from pazar.cli.output import console, print_json
+from pazar.cli.output import console, guard_pipe, print_json
 from pazar.runner import RunResult, run_flow
 
 
@@ -68,12 +68,13 @@ def run_command(
     ctx = app()
     flow, channel = load_flow_and_channel(ref, slug)
     payloads: list[Any] = []
+    write = guard_pipe(click.echo)
 
     def echo(payload: Any) -> None:
         if as_json:
             payloads.append(payload)
         else:
-            click.echo(_line(payload))
+            write(_line(payload))
 
     progress = _progress(enabled=sys.stderr.isatty() and not dry_run and not as_json)
     with progress as bar:
