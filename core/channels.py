@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pazar import config_schema as cs
+from pazar.channel_flags import flag_catalog, flag_change_problems, stored_flag_problems
 from pazar.errors import ConfigError, NotFoundError, ValidationError
 from pazar.models.channels import Channel, ConfigChange
 from pazar.suggest import did_you_mean
@@ -104,9 +105,12 @@ class ChannelService:
         )
 
     def validate(self, slug: str) -> list[str]:
-        """Every problem that keeps the channel from running (empty required fields too)."""
+        """Every problem that keeps the channel from running (empty required fields too),
+        flags that are unknown or have no flow included."""
         channel = self.get(slug)
-        return cs.validate(self.schema(channel), channel.config or {})
+        problems = cs.validate(self.schema(channel), channel.config or {})
+        catalog = flag_catalog(self.registry, channel.plugin)
+        return problems + stored_flag_problems(catalog, channel.config or {}, channel.slug)
 
     def missing(self, channel: Channel) -> list[str]:
         """Required fields still empty: what activation will ask for."""
@@ -140,17 +144,32 @@ class ChannelService:
         return channel
 
     def set(
-        self, slug: str, assignments: list[str], *, source: str = "cli", note: str | None = None
+        self,
+        slug: str,
+        assignments: list[str],
+        *,
+        unset: list[str] | None = None,
+        source: str = "cli",
+        note: str | None = None,
     ) -> ConfigSaved:
         """Apply ``key=value`` assignments; all are typed and the whole config
         validated first, so a single bad value changes nothing.  An inactive
-        channel may stay incomplete (required fields empty); an active one may not."""
+        channel may stay incomplete (required fields empty); an active one may not.
+
+        ``unset`` keys are removed first (back to the schema default when it has
+        one): the way out for a key the schema would not accept today, such as a
+        misspelled feature flag stored before flags were checked."""
         channel = self.get(slug)
         schema = self.schema(channel)
-        if not assignments:
-            raise ValidationError("nothing to set: give one or more key=value")
+        if not assignments and not unset:
+            raise ValidationError("nothing to set: give one or more key=value (or --unset KEY)")
         new = copy.deepcopy(channel.config or {})
         problems: list[str] = []
+        for key in unset or []:
+            try:
+                _unset(new, key, cs.defaults(schema))
+            except ValidationError as exc:
+                problems.append(exc.message)
         for text in assignments:
             try:
                 key, raw = cs.parse_assignment(text)
@@ -160,6 +179,7 @@ class ChannelService:
         # an active channel must stay runnable: no required field may be emptied
         partial = channel.status != "active"
         problems += [p for p in cs.validate(schema, new, partial=partial) if p not in problems]
+        problems += self._flag_problems(channel.plugin, channel.config, new)
         if problems:
             raise ValidationError(
                 f"invalid config for channel {slug!r}; nothing was saved", details=problems
@@ -217,6 +237,7 @@ class ChannelService:
         new_config = cs.deep_merge(cs.defaults(schema), config)
         target = status or (existing.status if existing is not None else "inactive")
         errors = cs.validate(schema, new_config, partial=target != "active")
+        errors += self._flag_problems(plugin, existing.config if existing else None, new_config)
         if errors:
             what = "cannot be activated" if target == "active" else "has an invalid config"
             raise ValidationError(f"channel {slug!r} {what}; nothing was saved", details=errors)
@@ -264,6 +285,16 @@ class ChannelService:
         return channel
 
     # ------------------------------------------------------------------ internals
+
+    def _flag_problems(
+        self, plugin: str, old: Mapping[str, Any] | None, new: Mapping[str, Any]
+    ) -> list[str]:
+        """Flags a save adds or turns on must exist and have a flow (see channel_flags)."""
+        before = (old or {}).get("feature_flags")
+        after = new.get("feature_flags")
+        if before == after:
+            return []
+        return flag_change_problems(flag_catalog(self.registry, plugin), old, new)
 
     def _save(
         self, channel: Channel, new: dict[str, Any], *, source: str, note: str | None
@@ -324,6 +355,32 @@ class ChannelService:
 
 
 _MISSING = object()
+
+
+def _unset(config: dict[str, Any], key_path: str, defaults: Mapping[str, Any]) -> None:
+    """Remove a dotted key, or put back its schema default when it has one."""
+    parts = key_path.strip().split(".")
+    if not all(parts):
+        raise ValidationError(
+            f"--unset {key_path!r}: expected a dotted key like feature_flags.stok"
+        )
+    node: Any = config
+    for depth, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            where = ".".join(parts[:depth]) or "the config"
+            known = list(node) if isinstance(node, dict) else []
+            raise ValidationError(
+                f"--unset {key_path}: {where} has no key {part!r}{did_you_mean(part, known)}"
+            )
+        if depth < len(parts) - 1:
+            node = node[part]
+    default: Any = defaults
+    for part in parts:
+        default = default.get(part, _MISSING) if isinstance(default, Mapping) else _MISSING
+    if default is _MISSING:
+        del node[parts[-1]]
+    else:
+        node[parts[-1]] = copy.deepcopy(default)
 
 
 def _for(slug: Any) -> str:

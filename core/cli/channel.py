@@ -89,17 +89,29 @@ def show_cmd(slug: str, as_json: bool) -> None:
 
 @channel_group.command("set", short_help="Set config keys (typed, validated, all or nothing).")
 @click.argument("slug")
-@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
+@click.option(
+    "--unset",
+    "unset",
+    multiple=True,
+    metavar="KEY",
+    help="Remove a key (back to its default if it has one), e.g. a misspelled "
+    "feature_flags.stok. Repeatable.",
+)
 @click.option("--note", default=None, help="Why: stored with the change history.")
-def set_cmd(slug: str, assignments: tuple[str, ...], note: str | None) -> None:
+def set_cmd(
+    slug: str, assignments: tuple[str, ...], unset: tuple[str, ...], note: str | None
+) -> None:
     """Set config keys, typed by the schema (nested keys with dots:
     feature_flags.stock=true, failed_integration.DEFAULT.MAX_RETRY_COUNT=5).
 
     All values are checked together against the schema; one bad value saves nothing.
+    A feature flag must be one the marketplace knows, and can be turned on only
+    when a flow reads it.
     """
     with app().db.session() as session:
         service = _service(session)
-        saved = service.set(slug, list(assignments), source="cli", note=note)
+        saved = service.set(slug, list(assignments), unset=list(unset), source="cli", note=note)
         missing = service.missing(saved.channel) if saved.channel.status != "active" else []
     if not saved.changed_keys:
         click.echo(f"channel {slug}: nothing changed")
