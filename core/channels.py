@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from pazar import config_schema as cs
 from pazar.channel_flags import flag_catalog, flag_change_problems, stored_flag_problems
+from pazar.channel_refs import missing_references
 from pazar.errors import ConfigError, NotFoundError, ValidationError
 from pazar.models.channels import Channel, ConfigChange
 from pazar.suggest import did_you_mean
@@ -108,9 +109,43 @@ class ChannelService:
         """Every problem that keeps the channel from running (empty required fields too),
         flags that are unknown or have no flow included."""
         channel = self.get(slug)
-        problems = cs.validate(self.schema(channel), channel.config or {})
-        catalog = flag_catalog(self.registry, channel.plugin)
-        return problems + stored_flag_problems(catalog, channel.config or {}, channel.slug)
+        schema = self.schema(channel)
+        config = channel.config or {}
+        problems = cs.validate(schema, config)
+        problems += masked_secrets(schema, config)
+        problems += stored_flag_problems(flag_catalog(self.registry, channel.plugin), config, slug)
+        return problems + missing_references(self.session, schema, config)
+
+    def export(self, slug: str) -> tuple[dict[str, Any], list[str]]:
+        """The channel as an ``apply`` document, and the secrets left out of it.
+
+        Keys at their schema default are left out (``apply`` fills them in), so the
+        file shows what this channel chose.  ``env:NAME`` secrets stay; literal ones
+        are left out, never masked: ``apply`` keeps the stored value of a secret the
+        file does not name, so the export applies back unchanged.
+        """
+        channel = self.get(slug)
+        schema = self.schema(channel)
+        config = copy.deepcopy(channel.config or {})
+        omitted: list[str] = []
+        for path in cs.secret_paths(schema, config):
+            value = _get_path(config, path)
+            if value in (None, "") or cs.is_env_reference(value) or "[" in path:
+                continue
+            parts = path.split(".")
+            node = config
+            for part in parts[:-1]:
+                node = node[part]
+            del node[parts[-1]]
+            omitted.append(path)
+        doc = {
+            "channel": channel.slug,
+            "plugin": channel.plugin,
+            "name": channel.name,
+            "status": channel.status,
+            "config": _differences(config, cs.defaults(schema)),
+        }
+        return doc, omitted
 
     def missing(self, channel: Channel) -> list[str]:
         """Required fields still empty: what activation will ask for."""
@@ -179,6 +214,7 @@ class ChannelService:
         # an active channel must stay runnable: no required field may be emptied
         partial = channel.status != "active"
         problems += [p for p in cs.validate(schema, new, partial=partial) if p not in problems]
+        problems += _new_masks(schema, channel.config or {}, new)
         problems += self._flag_problems(channel.plugin, channel.config, new)
         if problems:
             raise ValidationError(
@@ -235,8 +271,11 @@ class ChannelService:
         plugin = existing.plugin if existing is not None else plugin
         schema = cs.schema_for(self.registry, plugin)
         new_config = cs.deep_merge(cs.defaults(schema), config)
+        if existing is not None:
+            keep_omitted_secrets(schema, existing.config or {}, config, new_config)
         target = status or (existing.status if existing is not None else "inactive")
         errors = cs.validate(schema, new_config, partial=target != "active")
+        errors += _new_masks(schema, existing.config if existing else {}, new_config)
         errors += self._flag_problems(plugin, existing.config if existing else None, new_config)
         if errors:
             what = "cannot be activated" if target == "active" else "has an invalid config"
@@ -355,6 +394,87 @@ class ChannelService:
 
 
 _MISSING = object()
+
+
+def is_mask(value: Any) -> bool:
+    """What ``show`` prints for a secret (``********``; the seed writes more stars)."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text == cs.MASK or (len(text) >= 3 and set(text) == {"*"})
+
+
+def masked_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """Secrets whose value is the mask: storing it would replace the real secret with stars
+    (``show --json`` piped into ``apply`` did exactly that)."""
+    problems = []
+    for path in cs.secret_paths(schema, config):
+        if is_mask(_get_path(config, path)):
+            problems.append(
+                f"{path}: {cs.MASK} is the mask pazar prints for a secret, not a value; give the "
+                "secret itself, env:NAME, or (in apply) leave the key out to keep the stored one"
+            )
+    return problems
+
+
+def _new_masks(
+    schema: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[str]:
+    """Masks a save would store (one stored by an older pazar does not block other keys;
+    ``channel validate`` reports it)."""
+    before = set(masked_secrets(schema, old))
+    return [p for p in masked_secrets(schema, new) if p not in before]
+
+
+def keep_omitted_secrets(
+    schema: Mapping[str, Any],
+    old: Mapping[str, Any],
+    given: Mapping[str, Any],
+    new: dict[str, Any],
+) -> None:
+    """A secret an apply file leaves out keeps its stored value instead of going back to
+    the default: files kept in git should not hold secrets, and ``channel export`` leaves
+    literal ones out."""
+    for path in cs.secret_paths(schema, old):
+        if "[" in path or _has_path(given, path):
+            continue
+        value = _get_path(old, path)
+        if value in (None, ""):
+            continue
+        node = new
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+
+def _differences(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``config`` that ``deep_merge(defaults, ...)`` needs to give it back."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key not in defaults:
+            out[key] = value
+        elif isinstance(value, Mapping) and isinstance(defaults[key], Mapping):
+            inner = _differences(value, defaults[key])
+            if inner:
+                out[key] = inner
+        elif value != defaults[key]:
+            out[key] = value
+    return out
+
+
+def _get_path(config: Mapping[str, Any], path: str) -> Any:
+    node: Any = config
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def _has_path(config: Mapping[str, Any], path: str) -> bool:
+    node: Any = config
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def _unset(config: dict[str, Any], key_path: str, defaults: Mapping[str, Any]) -> None:

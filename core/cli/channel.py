@@ -205,12 +205,44 @@ def apply_cmd(file: str, as_json: bool) -> None:
             click.echo(f"  requested flows: {', '.join(r.requested_flows)}")
 
 
+@channel_group.command("export", short_help="Print channels as a `channel apply` file.")
+@click.argument("slugs", nargs=-1, required=True, metavar="SLUG...")
+def export_cmd(slugs: tuple[str, ...]) -> None:
+    """Print channels in the `pazar channel apply` format (YAML, one document each).
+
+    Keys at their default are left out. Secrets stored as env:NAME stay; literal
+    secrets are left out (apply keeps the stored value of a secret the file does
+    not name), never written masked.
+    """
+    with app().db.session() as session:
+        service = _service(session)
+        exported = [service.export(slug) for slug in slugs]
+    parts = []
+    for doc, omitted in exported:
+        header = ""
+        if omitted:
+            header = (
+                f"# secrets left out: {', '.join(omitted)} (apply keeps the stored values; "
+                "write env:NAME here to manage them in this file)\n"
+            )
+        parts.append(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    click.echo("---\n".join(parts), nl=False)
+
+
 @channel_group.command("validate", short_help="Check a channel's config; exit 2 if not ready.")
 @click.argument("slug")
-def validate_cmd(slug: str) -> None:
-    """Check the config against the plugin's schema; exit 2 when it is not ready."""
+@json_option
+def validate_cmd(slug: str, as_json: bool) -> None:
+    """Check the config against the plugin's schema, its feature flags against the
+    loaded flows, and that the local ids it names (cargo companies, cancellation and
+    refund reasons) exist; exit 2 when it is not ready."""
     with app().db.session() as session:
         problems = _service(session).validate(slug)
+    if as_json:
+        print_json({"channel": slug, "valid": not problems, "problems": problems})
+        if problems:
+            sys.exit(2)
+        return
     if problems:
         raise ValidationError(f"channel {slug!r}: {len(problems)} problem(s)", details=problems)
     click.echo(f"channel {slug}: config is valid")
