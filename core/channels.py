@@ -362,6 +362,7 @@ class ChannelService:
         change = ConfigChange(
             channel_id=channel.id,
             changed_keys=changed,
+            changes=value_changes(self.schema(channel), old, new),
             requested_flows=flows,
             source=source,
             note=note,
@@ -444,6 +445,45 @@ def keep_omitted_secrets(
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = value
+
+
+def _leaf_changes(old: Any, new: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out: list[tuple[str, ...]] = []
+        for key in list(old) + [k for k in new if k not in old]:
+            a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+            if a != b:
+                out += _leaf_changes(a, b, (*path, str(key)))
+        return out
+    return [path]
+
+
+def _at(config: Any, path: tuple[str, ...]) -> Any:
+    node = config
+    for part in path:
+        if not isinstance(node, Mapping):
+            return node  # a masked secret object: the mask stands for all of it
+        if part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def value_changes(
+    schema: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Each changed leaf key with its old and new value, secrets masked (stored as such,
+    so the history never holds a secret).  A missing side means the key was absent."""
+    masked_old, masked_new = cs.mask(schema, old), cs.mask(schema, new)
+    out = []
+    for path in _leaf_changes(old, new, ()):
+        entry: dict[str, Any] = {"key": ".".join(path)}
+        for side, config in (("old", masked_old), ("new", masked_new)):
+            value = _at(config, path)
+            if value is not _MISSING:
+                entry[side] = value
+        out.append(entry)
+    return out
 
 
 def _differences(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:

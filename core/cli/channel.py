@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -266,6 +267,43 @@ def deactivate_cmd(slug: str) -> None:
     click.echo(f"channel {slug}: inactive")
 
 
+@channel_group.command("delete", short_help="Delete a channel and all its state.")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Delete without asking.")
+@json_option
+def delete_cmd(slug: str, yes: bool, as_json: bool) -> None:
+    """Delete a channel with everything pazar keeps for it: config history, runs and
+    logs, jobs, integration state, penalties, batch requests, marketplace categories
+    and mapping, and the orders imported from it. Lists what goes first; refused
+    while jobs of the channel are running. Products, prices and stocks stay.
+    """
+    from pazar.channel_delete import channel_state, delete_channel, running_jobs
+
+    a = app()
+    with a.db.session() as session:
+        channel = _service(session).get(slug)
+        state = channel_state(session, channel)
+        busy = running_jobs(session, channel)
+    if not yes and not busy:
+        if not sys.stdin.isatty():
+            raise ValidationError(
+                f"deleting channel {slug!r} removes: {', '.join(state.lines()) or 'only its config'}; "
+                "nothing was deleted: run again with --yes"
+            )
+        click.echo(f"deleting channel {slug} removes:")
+        for line in state.lines() or ["only its config"]:
+            click.echo(f"  {line}")
+        click.confirm("delete it?", abort=True)
+    with a.db.session() as session:
+        state = delete_channel(session, _service(session).get(slug))
+    if as_json:
+        print_json({"deleted": slug, "removed": state.rows})
+        return
+    click.echo(f"deleted channel {slug}")
+    for line in state.lines():
+        click.echo(f"  removed {line}")
+
+
 @channel_group.command("form", short_help="Print the seed's config form of a plugin.")
 @click.argument("plugin")
 @json_option
@@ -279,19 +317,22 @@ def form_cmd(plugin: str, as_json: bool) -> None:
     emit(as_json, data, ["key", "label", "required", "data_type"], [[*r] for r in rows])
 
 
-@channel_group.command("changes", short_help="Config change history and requested flows.")
+@channel_group.command("changes", short_help="Config change history: old → new values.")
 @click.argument("slug")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @json_option
-def changes_cmd(slug: str, as_json: bool) -> None:
-    """Config change history: what changed, from where, and the flows it asked for."""
+def changes_cmd(slug: str, limit: int, as_json: bool) -> None:
+    """Config change history, newest first: each changed key with its old and new
+    value (secrets masked), where the change came from, and the flows it asked for."""
     with app().db.session() as session:
-        changes = _service(session).changes(slug)
+        changes = _service(session).changes(slug)[:limit]
         data = [
             {
                 "id": c.id,
                 "created_at": c.created_at,
                 "source": c.source,
                 "changed_keys": list(c.changed_keys or []),
+                "changes": c.changes,
                 "requested_flows": list(c.requested_flows or []),
                 "note": c.note,
             }
@@ -300,19 +341,37 @@ def changes_cmd(slug: str, as_json: bool) -> None:
     emit(
         as_json,
         data,
-        ["id", "when", "source", "changed keys", "requested flows", "note"],
+        ["id", "when", "source", "changes", "requested flows", "note"],
         [
             [
                 d["id"],
                 d["created_at"],
                 d["source"],
-                ", ".join(d["changed_keys"]),
+                _describe_changes(d),
                 ", ".join(d["requested_flows"]),
                 d["note"],
             ]
             for d in data
         ],
         empty=f"no config changes recorded for {slug}",
+    )
+
+
+def _shown(entry: dict[str, Any], side: str) -> str:
+    if side not in entry:
+        return "(unset)"
+    value = entry[side]
+    if isinstance(value, str) and value:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _describe_changes(change: dict[str, Any]) -> str:
+    """``key: old → new`` lines; changes saved before values were kept name the keys only."""
+    if change["changes"] is None:
+        return ", ".join(change["changed_keys"])
+    return "\n".join(
+        f"{e['key']}: {_shown(e, 'old')} → {_shown(e, 'new')}" for e in change["changes"]
     )
 
 

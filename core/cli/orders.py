@@ -18,6 +18,7 @@ from pazar.models.commerce import (
     Order,
     OrderItem,
 )
+from pazar.suggest import did_you_mean
 
 
 def _channel_id(session: Any, slug: str | None) -> int | None:
@@ -34,6 +35,23 @@ def orders() -> None:
     """Orders imported from marketplaces."""
 
 
+# The statuses of pazar's order life (imported new, cancelled here or on the marketplace,
+# the seed's fulfilment statuses); a backend may store others, which count as known too.
+ORDER_STATUSES = ("new", "preparing", "shipped", "delivered", "cancelled", "refunded")
+
+
+def _check_status(session: Any, status: str) -> None:
+    """A misspelled status would list nothing, which reads as "no such orders"."""
+    known = list(ORDER_STATUSES) + [
+        s for s in session.scalars(select(Order.status).distinct()) if s not in ORDER_STATUSES
+    ]
+    if status not in known:
+        raise ValidationError(
+            f"--status {status!r}: not an order status{did_you_mean(status, known)} "
+            f"(one of {', '.join(known)})"
+        )
+
+
 @orders.command("list")
 @click.option("--channel", "slug", help="Only this channel.")
 @click.option("--status", help="Only orders with this status.")
@@ -47,6 +65,7 @@ def orders_list(slug: str | None, status: str | None, limit: int, as_json: bool)
         if channel_id is not None:
             stmt = stmt.where(Order.channel_id == channel_id)
         if status:
+            _check_status(session, status)
             stmt = stmt.where(Order.status == status)
         rows = [
             {
