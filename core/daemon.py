@@ -361,6 +361,7 @@ class Daemon:
                     record_empty=job.trigger != "schedule",
                     config=config,
                     memo=self._memo(channel, flow),
+                    resend=bool(job.payload.get("resend")),
                 )
                 run_id, status, error = result.run_id, result.status, result.error
                 ok = result.status != "error"

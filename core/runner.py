@@ -91,6 +91,7 @@ class _Pipeline:
         limit: int | None,
         config: Mapping[str, Any] | None = None,
         memo: dict[Any, Any] | None = None,
+        resend: bool = False,
     ) -> None:
         self.client: Any = None
         market = registry.marketplaces.get(flow.plugin)
@@ -125,6 +126,7 @@ class _Pipeline:
                     "pointer": step.pointer,
                     "registry": registry,
                     "memo": memo if memo is not None else {},
+                    "resend": resend,
                 },
             )
             return registry.steps[step.type].factory(ctx)
@@ -178,6 +180,7 @@ def run_flow(
     record_empty: bool = True,
     config: Mapping[str, Any] | None = None,
     memo: dict[Any, Any] | None = None,
+    resend: bool = False,
 ) -> RunResult:
     """Run ``flow`` for ``channel`` and return what happened.
 
@@ -198,6 +201,8 @@ def run_flow(
     steps look up once (``StepContext.extras["memo"]``, e.g. the catalog id).  The daemon
     keeps one per (channel, flow) until the channel changes; one run of a pair at a
     time, so a memo is never shared by two runs.
+    ``resend`` (``pazar trigger --force``): steps that drop unchanged records
+    (``state.skip_unchanged``) keep them; the trigger's records go out changed or not.
     """
     if not force:
         check_runnable(flow, channel)
@@ -240,6 +245,7 @@ def run_flow(
             limit=limit,
             config=config,
             memo=memo,
+            resend=resend,
         )
         for batch in pipeline.batches(limit):
             open_run()

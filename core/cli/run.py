@@ -62,8 +62,10 @@ def run_command(
 ) -> None:
     """Run a flow for one channel now, in the foreground.
 
-    Exit code 1 when the run ends in error. With --dry-run the rendered payloads
-    are printed as JSON lines and nothing is written, not even a run row.
+    Exit code 0 when every record went well, 1 when the run ends in error, 3 when
+    it finished but some records failed (2: bad input, nothing ran). With
+    --dry-run the rendered payloads are printed as JSON lines and nothing is
+    written, not even a run row.
     """
     ctx = app()
     flow, channel = load_flow_and_channel(ref, slug)
@@ -117,8 +119,21 @@ def run_command(
             click.echo(f"error: {result.error}", err=True)
     else:
         print_summary(result)
+    sys.exit(exit_code(result))
+
+
+# Exit codes of `pazar run` and `pazar trigger` (docs/runs.md): 2 is bad input, raised
+# before anything runs.
+EXIT_OK, EXIT_RUN_ERROR, EXIT_RECORDS_FAILED = 0, 1, 3
+
+
+def exit_code(result: RunResult) -> int:
+    """0 all good, 1 the run stopped (error), 3 it finished but some records failed."""
     if result.status == "error":
-        sys.exit(1)
+        return EXIT_RUN_ERROR
+    if result.failed:
+        return EXIT_RECORDS_FAILED
+    return EXIT_OK
 
 
 def _line(payload: Any) -> str:

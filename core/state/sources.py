@@ -124,7 +124,8 @@ class SkipUnchanged:
 
     Place it after the mapping steps: it hashes ``item.data`` as the sink will
     send it.  A skipped record's integration action takes the new version, so the
-    record no longer counts as changed.
+    record no longer counts as changed.  A forced trigger (``extras["resend"]``)
+    keeps every item: re-sending is what the operator asked for.
     """
 
     def __init__(self, ctx: StepContext) -> None:
@@ -145,6 +146,8 @@ class SkipUnchanged:
                     known.update({oid: a.payload_hash for oid, a in found.items()})
         keep: list[Item] = []
         bumps: list[dict[str, Any]] = []
+        # `pazar trigger --force`: the operator wants these records sent, changed or not
+        resend = bool(self.ctx.extras.get("resend"))
         for item in items:
             digest = payload_hash(item.data)
             item.meta["payload_hash"] = digest
@@ -159,6 +162,7 @@ class SkipUnchanged:
                 and last is not None
                 and last == digest
                 and not item.meta.get("deleted")
+                and not resend
             ):
                 run.skip(item, "unchanged since the last integration")
                 if item.meta.get("version") is not None:
