@@ -42,12 +42,17 @@ def channel_group() -> None:
 @click.argument("plugin")
 @click.option("--slug", required=True, help="Short unique id: lowercase letters, digits, - and _.")
 @click.option("--name", default=None, help="Display name (default: the marketplace's title).")
-def add_cmd(plugin: str, slug: str, name: str | None) -> None:
+@json_option
+def add_cmd(plugin: str, slug: str, name: str | None, as_json: bool) -> None:
     """Create an inactive channel of PLUGIN with every config default filled in."""
     with app().db.session() as session:
         service = _service(session)
         channel = service.add(plugin, slug, name)
         missing = service.missing(channel)
+        data = {**_summary(channel), "missing": missing}
+    if as_json:
+        print_json(data)
+        return
     click.echo(f"created channel {slug} ({channel.plugin}), status inactive")
     if missing:
         click.echo("fill these before `pazar channel activate " + slug + "`:")
@@ -100,8 +105,9 @@ def show_cmd(slug: str, as_json: bool) -> None:
     "feature_flags.stok. Repeatable.",
 )
 @click.option("--note", default=None, help="Why: stored with the change history.")
+@json_option
 def set_cmd(
-    slug: str, assignments: tuple[str, ...], unset: tuple[str, ...], note: str | None
+    slug: str, assignments: tuple[str, ...], unset: tuple[str, ...], note: str | None, as_json: bool
 ) -> None:
     """Set config keys, typed by the schema (nested keys with dots:
     feature_flags.stock=true, failed_integration.DEFAULT.MAX_RETRY_COUNT=5).
@@ -114,6 +120,17 @@ def set_cmd(
         service = _service(session)
         saved = service.set(slug, list(assignments), unset=list(unset), source="cli", note=note)
         missing = service.missing(saved.channel) if saved.channel.status != "active" else []
+    if as_json:
+        print_json(
+            {
+                "channel": slug,
+                "changed_keys": saved.changed_keys,
+                "requested_flows": saved.requested_flows,
+                "change_id": saved.change_id,
+                "missing": missing,
+            }
+        )
+        return
     if not saved.changed_keys:
         click.echo(f"channel {slug}: nothing changed")
         return
@@ -251,20 +268,29 @@ def validate_cmd(slug: str, as_json: bool) -> None:
 
 @channel_group.command("activate", short_help="Activate a channel (config must be valid).")
 @click.argument("slug")
-def activate_cmd(slug: str) -> None:
+@json_option
+def activate_cmd(slug: str, as_json: bool) -> None:
     """Let the daemon run this channel's enabled flows (the config must be valid)."""
     with app().db.session() as session:
         _service(session).activate(slug)
-    click.echo(f"channel {slug}: active")
+    _status_report(slug, "active", as_json)
 
 
 @channel_group.command("deactivate", short_help="Deactivate a channel.")
 @click.argument("slug")
-def deactivate_cmd(slug: str) -> None:
+@json_option
+def deactivate_cmd(slug: str, as_json: bool) -> None:
     """Stop running flows for this channel; its config and state stay."""
     with app().db.session() as session:
         _service(session).deactivate(slug)
-    click.echo(f"channel {slug}: inactive")
+    _status_report(slug, "inactive", as_json)
+
+
+def _status_report(slug: str, status: str, as_json: bool) -> None:
+    if as_json:
+        print_json({"channel": slug, "status": status})
+    else:
+        click.echo(f"channel {slug}: {status}")
 
 
 @channel_group.command("delete", short_help="Delete a channel and all its state.")

@@ -65,6 +65,7 @@ def _keep_days(what: str, rows: str) -> Any:
     show_default=True,
     help="Lowest level logged (info: one line per job; warning: failures only).",
 )
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the counts as JSON.")
 def daemon_command(
     workers: int,
     once: bool,
@@ -76,6 +77,7 @@ def daemon_command(
     no_prune: bool,
     log_format: str,
     log_level: str,
+    as_json: bool,
 ) -> None:
     """Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0).
 
@@ -94,7 +96,7 @@ def daemon_command(
     )
     restore = logformat.configure(log_format, "debug" if ctx.debug else log_level)
     try:
-        _run_daemon(ctx, workers, once, poll_seconds, lease_seconds, http, retention)
+        _run_daemon(ctx, workers, once, poll_seconds, lease_seconds, http, retention, as_json)
     finally:
         restore()
 
@@ -107,6 +109,7 @@ def _run_daemon(
     lease_seconds: int,
     http: str | None,
     retention: Any,
+    as_json: bool = False,
 ) -> None:
     from pazar.daemon import Daemon
 
@@ -122,6 +125,9 @@ def _run_daemon(
     )
     if once:
         stats = daemon.run_once()
+        if as_json:
+            print_json({"enqueued": stats.enqueued, "runs": stats.runs, "failed": stats.failed})
+            return
         click.echo(
             f"daemon --once: {stats.enqueued} jobs enqueued, {stats.runs} run, {stats.failed} failed"
         )

@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 
 from pazar.cli.context import app
-from pazar.cli.output import emit, json_option, print_table
+from pazar.cli.output import emit, json_option, print_json, print_table
 from pazar.errors import NotFoundError, ValidationError
 from pazar.models.channels import Channel
 from pazar.models.commerce import (
@@ -226,13 +226,17 @@ def refunds_show(request_id: int, as_json: bool) -> None:
 
 @refunds.command("approve")
 @click.argument("request_id", type=int)
-def refunds_approve(request_id: int) -> None:
+@json_option
+def refunds_approve(request_id: int, as_json: bool) -> None:
     """Approve an open refund request (the approve_refund flow tells the marketplace)."""
     from pazar.commerce.local import decide_refund
 
     ctx = app()
     with ctx.db.session() as session:
         decide_refund(session, request_id, "approved", clock=ctx.clock)
+    if as_json:
+        print_json({"id": request_id, "status": "approved"})
+        return
     click.echo(f"refund request {request_id} approved")
 
 
@@ -249,8 +253,9 @@ def _urls(values: tuple[str, ...]) -> list[str]:
 @click.option("--reason", required=True, help="Rejection reason (as the marketplace lists them).")
 @click.option("--explanation", required=True, help="Why the refund is rejected.")
 @click.option("--photo-url", "photo_urls", multiple=True, help="Evidence photo URL (repeatable).")
+@json_option
 def refunds_reject(
-    request_id: int, reason: str, explanation: str, photo_urls: tuple[str, ...]
+    request_id: int, reason: str, explanation: str, photo_urls: tuple[str, ...], as_json: bool
 ) -> None:
     """Reject an open refund request with reason, explanation and photos."""
     from pazar.commerce.local import decide_refund
@@ -267,6 +272,9 @@ def refunds_reject(
             photo_urls=urls,
             clock=ctx.clock,
         )
+    if as_json:
+        print_json({"id": request_id, "status": "rejected", "reason": reason})
+        return
     click.echo(f"refund request {request_id} rejected: {reason}")
 
 
