@@ -476,7 +476,7 @@ def value_changes(
     so the history never holds a secret).  A missing side means the key was absent."""
     masked_old, masked_new = cs.mask(schema, old), cs.mask(schema, new)
     out = []
-    for path in _leaf_changes(old, new, ()):
+    for path in sorted(_leaf_changes(old, new, ())):
         entry: dict[str, Any] = {"key": ".".join(path)}
         for side, config in (("old", masked_old), ("new", masked_new)):
             value = _at(config, path)

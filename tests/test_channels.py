@@ -215,11 +215,11 @@ def test_activate_needs_a_complete_config(db: Database, system: Any, clock: Fixe
             svc.set("hb", [assignment])
         # the config is complete; what is left are local ids nobody imported yet,
         # which validate names and activation (the schema's check) does not wait for
-        assert [p.split(":")[0] for p in svc.validate("hb")] == [
-            "default_reason_id",
+        assert sorted(p.split(":")[0] for p in svc.validate("hb")) == [
             "cancellation_reason_id",
-            "cargo_company_mapping.hepsijet",
             "cargo_company_mapping.default",
+            "cargo_company_mapping.hepsijet",
+            "default_reason_id",
         ]
         # the env: reference is not resolved on activation (only at use)
         assert svc.activate("hb").active
