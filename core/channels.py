@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pazar import config_schema as cs
+from pazar.channel_flags import flag_catalog, flag_change_problems, stored_flag_problems
+from pazar.channel_refs import missing_references
 from pazar.errors import ConfigError, NotFoundError, ValidationError
 from pazar.models.channels import Channel, ConfigChange
 from pazar.pipeline import ChannelInfo
@@ -105,9 +107,46 @@ class ChannelService:
         )
 
     def validate(self, slug: str) -> list[str]:
-        """Every problem that keeps the channel from running (empty required fields too)."""
+        """Every problem that keeps the channel from running (empty required fields too),
+        flags that are unknown or have no flow included."""
         channel = self.get(slug)
-        return cs.validate(self.schema(channel), channel.config or {})
+        schema = self.schema(channel)
+        config = channel.config or {}
+        problems = cs.validate(schema, config)
+        problems += masked_secrets(schema, config)
+        problems += stored_flag_problems(flag_catalog(self.registry, channel.plugin), config, slug)
+        return problems + missing_references(self.session, schema, config)
+
+    def export(self, slug: str) -> tuple[dict[str, Any], list[str]]:
+        """The channel as an ``apply`` document, and the secrets left out of it.
+
+        Keys at their schema default are left out (``apply`` fills them in), so the
+        file shows what this channel chose.  ``env:NAME`` secrets stay; literal ones
+        are left out, never masked: ``apply`` keeps the stored value of a secret the
+        file does not name, so the export applies back unchanged.
+        """
+        channel = self.get(slug)
+        schema = self.schema(channel)
+        config = copy.deepcopy(channel.config or {})
+        omitted: list[str] = []
+        for path in cs.secret_paths(schema, config):
+            value = _get_path(config, path)
+            if value in (None, "") or cs.is_env_reference(value) or "[" in path:
+                continue
+            parts = path.split(".")
+            node = config
+            for part in parts[:-1]:
+                node = node[part]
+            del node[parts[-1]]
+            omitted.append(path)
+        doc = {
+            "channel": channel.slug,
+            "plugin": channel.plugin,
+            "name": channel.name,
+            "status": channel.status,
+            "config": _differences(config, cs.defaults(schema)),
+        }
+        return doc, omitted
 
     def missing(self, channel: Channel) -> list[str]:
         """Required fields still empty: what activation will ask for."""
@@ -141,17 +180,32 @@ class ChannelService:
         return channel
 
     def set(
-        self, slug: str, assignments: list[str], *, source: str = "cli", note: str | None = None
+        self,
+        slug: str,
+        assignments: list[str],
+        *,
+        unset: list[str] | None = None,
+        source: str = "cli",
+        note: str | None = None,
     ) -> ConfigSaved:
         """Apply ``key=value`` assignments; all are typed and the whole config
         validated first, so a single bad value changes nothing.  An inactive
-        channel may stay incomplete (required fields empty); an active one may not."""
+        channel may stay incomplete (required fields empty); an active one may not.
+
+        ``unset`` keys are removed first (back to the schema default when it has
+        one): the way out for a key the schema would not accept today, such as a
+        misspelled feature flag stored before flags were checked."""
         channel = self.get(slug)
         schema = self.schema(channel)
-        if not assignments:
-            raise ValidationError("nothing to set: give one or more key=value")
+        if not assignments and not unset:
+            raise ValidationError("nothing to set: give one or more key=value (or --unset KEY)")
         new = copy.deepcopy(channel.config or {})
         problems: list[str] = []
+        for key in unset or []:
+            try:
+                _unset(new, key, cs.defaults(schema))
+            except ValidationError as exc:
+                problems.append(exc.message)
         for text in assignments:
             try:
                 key, raw = cs.parse_assignment(text)
@@ -161,6 +215,8 @@ class ChannelService:
         # an active channel must stay runnable: no required field may be emptied
         partial = channel.status != "active"
         problems += [p for p in cs.validate(schema, new, partial=partial) if p not in problems]
+        problems += _new_masks(schema, channel.config or {}, new)
+        problems += self._flag_problems(channel.plugin, channel.config, new)
         if problems:
             raise ValidationError(
                 f"invalid config for channel {slug!r}; nothing was saved", details=problems
@@ -216,8 +272,12 @@ class ChannelService:
         plugin = existing.plugin if existing is not None else plugin
         schema = cs.schema_for(self.registry, plugin)
         new_config = cs.deep_merge(cs.defaults(schema), config)
+        if existing is not None:
+            keep_omitted_secrets(schema, existing.config or {}, config, new_config)
         target = status or (existing.status if existing is not None else "inactive")
         errors = cs.validate(schema, new_config, partial=target != "active")
+        errors += _new_masks(schema, existing.config if existing else {}, new_config)
+        errors += self._flag_problems(plugin, existing.config if existing else None, new_config)
         if errors:
             what = "cannot be activated" if target == "active" else "has an invalid config"
             raise ValidationError(f"channel {slug!r} {what}; nothing was saved", details=errors)
@@ -266,6 +326,16 @@ class ChannelService:
 
     # ------------------------------------------------------------------ internals
 
+    def _flag_problems(
+        self, plugin: str, old: Mapping[str, Any] | None, new: Mapping[str, Any]
+    ) -> list[str]:
+        """Flags a save adds or turns on must exist and have a flow (see channel_flags)."""
+        before = (old or {}).get("feature_flags")
+        after = new.get("feature_flags")
+        if before == after:
+            return []
+        return flag_change_problems(flag_catalog(self.registry, plugin), old, new)
+
     def _save(
         self, channel: Channel, new: dict[str, Any], *, source: str, note: str | None
     ) -> ConfigSaved:
@@ -293,6 +363,7 @@ class ChannelService:
         change = ConfigChange(
             channel_id=channel.id,
             changed_keys=changed,
+            changes=value_changes(self.schema(channel), old, new),
             requested_flows=flows,
             source=source,
             note=note,
@@ -325,6 +396,152 @@ class ChannelService:
 
 
 _MISSING = object()
+
+
+def is_mask(value: Any) -> bool:
+    """What ``show`` prints for a secret (``********``; the seed writes more stars)."""
+    text = value.strip() if isinstance(value, str) else ""
+    return text == cs.MASK or (len(text) >= 3 and set(text) == {"*"})
+
+
+def masked_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """Secrets whose value is the mask: storing it would replace the real secret with stars
+    (``show --json`` piped into ``apply`` did exactly that)."""
+    problems = []
+    for path in cs.secret_paths(schema, config):
+        if is_mask(_get_path(config, path)):
+            problems.append(
+                f"{path}: {cs.MASK} is the mask pazar prints for a secret, not a value; give the "
+                "secret itself, env:NAME, or (in apply) leave the key out to keep the stored one"
+            )
+    return problems
+
+
+def _new_masks(
+    schema: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[str]:
+    """Masks a save would store (one stored by an older pazar does not block other keys;
+    ``channel validate`` reports it)."""
+    before = set(masked_secrets(schema, old))
+    return [p for p in masked_secrets(schema, new) if p not in before]
+
+
+def keep_omitted_secrets(
+    schema: Mapping[str, Any],
+    old: Mapping[str, Any],
+    given: Mapping[str, Any],
+    new: dict[str, Any],
+) -> None:
+    """A secret an apply file leaves out keeps its stored value instead of going back to
+    the default: files kept in git should not hold secrets, and ``channel export`` leaves
+    literal ones out."""
+    for path in cs.secret_paths(schema, old):
+        if "[" in path or _has_path(given, path):
+            continue
+        value = _get_path(old, path)
+        if value in (None, ""):
+            continue
+        node = new
+        parts = path.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+
+
+def _leaf_changes(old: Any, new: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out: list[tuple[str, ...]] = []
+        for key in list(old) + [k for k in new if k not in old]:
+            a, b = old.get(key, _MISSING), new.get(key, _MISSING)
+            if a != b:
+                out += _leaf_changes(a, b, (*path, str(key)))
+        return out
+    return [path]
+
+
+def _at(config: Any, path: tuple[str, ...]) -> Any:
+    node = config
+    for part in path:
+        if not isinstance(node, Mapping):
+            return node  # a masked secret object: the mask stands for all of it
+        if part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def value_changes(
+    schema: Mapping[str, Any], old: Mapping[str, Any], new: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Each changed leaf key with its old and new value, secrets masked (stored as such,
+    so the history never holds a secret).  A missing side means the key was absent."""
+    masked_old, masked_new = cs.mask(schema, old), cs.mask(schema, new)
+    out = []
+    for path in sorted(_leaf_changes(old, new, ())):
+        entry: dict[str, Any] = {"key": ".".join(path)}
+        for side, config in (("old", masked_old), ("new", masked_new)):
+            value = _at(config, path)
+            if value is not _MISSING:
+                entry[side] = value
+        out.append(entry)
+    return out
+
+
+def _differences(config: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of ``config`` that ``deep_merge(defaults, ...)`` needs to give it back."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key not in defaults:
+            out[key] = value
+        elif isinstance(value, Mapping) and isinstance(defaults[key], Mapping):
+            inner = _differences(value, defaults[key])
+            if inner:
+                out[key] = inner
+        elif value != defaults[key]:
+            out[key] = value
+    return out
+
+
+def _get_path(config: Mapping[str, Any], path: str) -> Any:
+    node: Any = config
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def _has_path(config: Mapping[str, Any], path: str) -> bool:
+    node: Any = config
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _unset(config: dict[str, Any], key_path: str, defaults: Mapping[str, Any]) -> None:
+    """Remove a dotted key, or put back its schema default when it has one."""
+    parts = key_path.strip().split(".")
+    if not all(parts):
+        raise ValidationError(
+            f"--unset {key_path!r}: expected a dotted key like feature_flags.stok"
+        )
+    node: Any = config
+    for depth, part in enumerate(parts):
+        if not isinstance(node, dict) or part not in node:
+            where = ".".join(parts[:depth]) or "the config"
+            known = list(node) if isinstance(node, dict) else []
+            raise ValidationError(
+                f"--unset {key_path}: {where} has no key {part!r}{did_you_mean(part, known)}"
+            )
+        if depth < len(parts) - 1:
+            node = node[part]
+    default: Any = defaults
+    for part in parts:
+        default = default.get(part, _MISSING) if isinstance(default, Mapping) else _MISSING
+    if default is _MISSING:
+        del node[parts[-1]]
+    else:
+        node[parts[-1]] = copy.deepcopy(default)
 
 
 def _for(slug: Any) -> str:

@@ -162,7 +162,9 @@ class Daemon:
         self.workers = max(1, workers)
         self.poll_seconds = poll_seconds
         self.lease_seconds = lease_seconds
-        self.say = say or (lambda msg: log.info(msg))
+        # ``say``: embedders and tests take the lines as plain text; by default they are
+        # log records with their context (pazar.logformat renders text or JSON).
+        self.say = say
         self.id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.flows = load_flows(registry)
         self.stopping = threading.Event()
@@ -356,6 +358,7 @@ class Daemon:
                     record_empty=job.trigger != "schedule",
                     config=config,
                     memo=self._memo(channel, flow),
+                    resend=bool(job.payload.get("resend")),
                 )
                 result = run_flow(
                     self.db, self.registry, flow, channel, clock=self.clock, options=options
@@ -379,10 +382,26 @@ class Daemon:
         with self._lock:
             self.stats.runs += 1
             self.stats.failed += 0 if ok else 1
-        self.say(
-            f"job {job.job_id} {job.flow} ({job.trigger}): {status}"
-            + (f" — {error}" if error else "")
+        slug = getattr(channel, "slug", None) or f"#{job.channel_id}"
+        self.report(
+            f"channel {slug}: job {job.job_id} {job.flow} ({job.trigger}): {status}"
+            + (f" — {error}" if error else ""),
+            level=logging.INFO if ok else logging.WARNING,
+            channel=slug,
+            flow=job.flow,
+            job=job.job_id,
+            trigger=job.trigger,
+            run=run_id,
+            status=status,
+            error=error,
         )
+
+    def report(self, message: str, *, level: int = logging.INFO, **context: Any) -> None:
+        """One line of the daemon's log, with its context (channel, flow, job, run, ...)."""
+        if self.say is not None:
+            self.say(message)
+        else:
+            log.log(level, message, extra={"pazar": context})
 
     # --- retention ------------------------------------------------------------
 
@@ -413,7 +432,7 @@ class Daemon:
             log.warning("pruning failed", exc_info=True)
             return
         if pruned.jobs or pruned.ticks or pruned.runs:
-            self.say(f"pruned {pruned}")
+            self.report(f"pruned {pruned}")
 
     # --- loops ----------------------------------------------------------------
 
@@ -455,7 +474,7 @@ class Daemon:
                     self._beat()
                     self.maybe_prune()
                 except PazarError as exc:
-                    self.say(f"scheduler: {exc.message}")
+                    self.report(f"scheduler: {exc.message}", level=logging.ERROR)
                 self.stopping.wait(self.poll_seconds)
         finally:
             self.stopping.set()

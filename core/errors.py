@@ -40,3 +40,13 @@ class DatabaseError(PazarError):
     """The database is unreachable or at a revision this pazar cannot use."""
 
     exit_code = 1
+
+
+class RecordsFailed(PazarError):
+    """The command ran, but some records failed or could not be taken: exit code 3.
+
+    Distinct from 1 (the run itself stopped) so a script or cron job can tell
+    "look at the penalties" from "look at the run".
+    """
+
+    exit_code = 3

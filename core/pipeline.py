@@ -156,7 +156,8 @@ class StepContext:
     caps how many it reads.  ``pointer`` and ``step_type`` say where the step sits
     in its flow and under which name it was registered.  ``memo`` keeps values between runs of the same
     (channel, flow) in one daemon (lookups that never change, e.g. an id); it is
-    emptied when the channel changes.
+    emptied when the channel changes.  ``resend``: the run was forced to send its
+    records whether they changed or not (``pazar trigger --force``).
 
     ``db``, ``commerce`` and ``registry`` are for the engine's own steps; a
     marketplace plugin uses ``reads`` instead.
@@ -177,6 +178,7 @@ class StepContext:
     step_type: str = ""
     memo: dict[Any, Any] = field(default_factory=dict)
     template_config: Mapping[str, Any] | None = None
+    resend: bool = False
     db: Any = None
     commerce: Any = None
     registry: Any = None

@@ -93,6 +93,8 @@ class RunOptions:
     steps look up once (``StepContext.memo``, e.g. the catalog id).  The daemon keeps
     one per (channel, flow) until the channel changes; one run of a pair at a time,
     so a memo is never shared by two runs.
+    ``resend`` (``pazar trigger --force``): steps that drop unchanged records
+    (``state.skip_unchanged``) keep them; the trigger's records go out changed or not.
     """
 
     trigger: str = "manual"
@@ -103,6 +105,7 @@ class RunOptions:
     record_empty: bool = True
     config: Mapping[str, Any] | None = None
     memo: dict[Any, Any] | None = None
+    resend: bool = False
     echo: Callable[[Any], None] | None = None
     on_progress: Callable[[RunResult], None] | None = None
     on_final: Callable[[Any, RunResult], None] | None = None
@@ -181,6 +184,7 @@ class _Pipeline:
                 pointer=step.pointer,
                 step_type=step.type,
                 memo=memo,
+                resend=options.resend,
                 db=db,
                 registry=registry,
             )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 from typing import Any
@@ -18,6 +19,7 @@ import click
 
 import pazar
 from pazar.cli.context import AppContext
+from pazar.cli.output import OutputClosed
 from pazar.errors import PazarError
 
 
@@ -27,6 +29,13 @@ class PazarGroup(click.Group):
     Doing it here rather than only in ``main`` means click's test runner and any
     embedding code see the same messages and exit codes as the console script.
     """
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)
+        except (BrokenPipeError, OutputClosed):  # `pazar --help | head`
+            _quiet_stdout()
+            raise click.exceptions.Exit(0) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -39,6 +48,10 @@ class PazarGroup(click.Group):
             for line in exc.details:
                 click.echo(f"  {line}", err=True)
             ctx.exit(exc.exit_code)
+        except (BrokenPipeError, OutputClosed):
+            # Inside click: its own EPIPE handling would turn this into exit 1.
+            _quiet_stdout()
+            ctx.exit(0)
 
 
 @click.group(
@@ -97,3 +110,18 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except (BrokenPipeError, OutputClosed):
+        _quiet_stdout()
+        sys.exit(0)
+
+
+def _quiet_stdout() -> None:
+    """The reader went away (``pazar … | head``): that is how the user ends the output,
+    not an error.  Point stdout at /dev/null so the interpreter's final flush does not
+    complain about the closed pipe either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real stdout (embedded): nothing left to flush
+        pass

@@ -194,7 +194,8 @@ def show_cmd(batch_id: str, as_json: bool) -> None:
 
 @batches_group.command("expire")
 @click.option("--channel", "channel_slug", default=None, help="Only this channel.")
-def expire_cmd(channel_slug: str | None) -> None:
+@json_option
+def expire_cmd(channel_slug: str | None, as_json: bool) -> None:
     """Fail batches that waited longer than sent_to_remote.EXPIRATION_HOUR; penalise their objects.
 
     The daemon does this on its own; the command is for runs without one.
@@ -212,6 +213,19 @@ def expire_cmd(channel_slug: str | None) -> None:
         lines = [
             f"batch {b.id} ({b.content_type}, {b.item_count} objects): {b.error}" for b in expired
         ]
+        data = [
+            {
+                "id": b.id,
+                "local_batch_id": b.local_batch_id,
+                "content_type": b.content_type,
+                "objects": b.item_count,
+                "error": b.error,
+            }
+            for b in expired
+        ]
+    if as_json:
+        print_json({"expired": data})
+        return
     for line in lines:
         click.echo(line)
     click.echo(f"{len(lines)} batch request(s) expired")

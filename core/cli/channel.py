@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,12 +42,17 @@ def channel_group() -> None:
 @click.argument("plugin")
 @click.option("--slug", required=True, help="Short unique id: lowercase letters, digits, - and _.")
 @click.option("--name", default=None, help="Display name (default: the marketplace's title).")
-def add_cmd(plugin: str, slug: str, name: str | None) -> None:
+@json_option
+def add_cmd(plugin: str, slug: str, name: str | None, as_json: bool) -> None:
     """Create an inactive channel of PLUGIN with every config default filled in."""
     with app().db.session() as session:
         service = _service(session)
         channel = service.add(plugin, slug, name)
         missing = service.missing(channel)
+        data = {**_summary(channel), "missing": missing}
+    if as_json:
+        print_json(data)
+        return
     click.echo(f"created channel {slug} ({channel.plugin}), status inactive")
     if missing:
         click.echo("fill these before `pazar channel activate " + slug + "`:")
@@ -89,18 +95,42 @@ def show_cmd(slug: str, as_json: bool) -> None:
 
 @channel_group.command("set", short_help="Set config keys (typed, validated, all or nothing).")
 @click.argument("slug")
-@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@click.argument("assignments", nargs=-1, metavar="KEY=VALUE...")
+@click.option(
+    "--unset",
+    "unset",
+    multiple=True,
+    metavar="KEY",
+    help="Remove a key (back to its default if it has one), e.g. a misspelled "
+    "feature_flags.stok. Repeatable.",
+)
 @click.option("--note", default=None, help="Why: stored with the change history.")
-def set_cmd(slug: str, assignments: tuple[str, ...], note: str | None) -> None:
+@json_option
+def set_cmd(
+    slug: str, assignments: tuple[str, ...], unset: tuple[str, ...], note: str | None, as_json: bool
+) -> None:
     """Set config keys, typed by the schema (nested keys with dots:
     feature_flags.stock=true, failed_integration.DEFAULT.MAX_RETRY_COUNT=5).
 
     All values are checked together against the schema; one bad value saves nothing.
+    A feature flag must be one the marketplace knows, and can be turned on only
+    when a flow reads it.
     """
     with app().db.session() as session:
         service = _service(session)
-        saved = service.set(slug, list(assignments), source="cli", note=note)
+        saved = service.set(slug, list(assignments), unset=list(unset), source="cli", note=note)
         missing = service.missing(saved.channel) if saved.channel.status != "active" else []
+    if as_json:
+        print_json(
+            {
+                "channel": slug,
+                "changed_keys": saved.changed_keys,
+                "requested_flows": saved.requested_flows,
+                "change_id": saved.change_id,
+                "missing": missing,
+            }
+        )
+        return
     if not saved.changed_keys:
         click.echo(f"channel {slug}: nothing changed")
         return
@@ -193,12 +223,44 @@ def apply_cmd(file: str, as_json: bool) -> None:
             click.echo(f"  requested flows: {', '.join(r.requested_flows)}")
 
 
+@channel_group.command("export", short_help="Print channels as a `channel apply` file.")
+@click.argument("slugs", nargs=-1, required=True, metavar="SLUG...")
+def export_cmd(slugs: tuple[str, ...]) -> None:
+    """Print channels in the `pazar channel apply` format (YAML, one document each).
+
+    Keys at their default are left out. Secrets stored as env:NAME stay; literal
+    secrets are left out (apply keeps the stored value of a secret the file does
+    not name), never written masked.
+    """
+    with app().db.session() as session:
+        service = _service(session)
+        exported = [service.export(slug) for slug in slugs]
+    parts = []
+    for doc, omitted in exported:
+        header = ""
+        if omitted:
+            header = (
+                f"# secrets left out: {', '.join(omitted)} (apply keeps the stored values; "
+                "write env:NAME here to manage them in this file)\n"
+            )
+        parts.append(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+    click.echo("---\n".join(parts), nl=False)
+
+
 @channel_group.command("validate", short_help="Check a channel's config; exit 2 if not ready.")
 @click.argument("slug")
-def validate_cmd(slug: str) -> None:
-    """Check the config against the plugin's schema; exit 2 when it is not ready."""
+@json_option
+def validate_cmd(slug: str, as_json: bool) -> None:
+    """Check the config against the plugin's schema, its feature flags against the
+    loaded flows, and that the local ids it names (cargo companies, cancellation and
+    refund reasons) exist; exit 2 when it is not ready."""
     with app().db.session() as session:
         problems = _service(session).validate(slug)
+    if as_json:
+        print_json({"channel": slug, "valid": not problems, "problems": problems})
+        if problems:
+            sys.exit(2)
+        return
     if problems:
         raise ValidationError(f"channel {slug!r}: {len(problems)} problem(s)", details=problems)
     click.echo(f"channel {slug}: config is valid")
@@ -206,20 +268,66 @@ def validate_cmd(slug: str) -> None:
 
 @channel_group.command("activate", short_help="Activate a channel (config must be valid).")
 @click.argument("slug")
-def activate_cmd(slug: str) -> None:
+@json_option
+def activate_cmd(slug: str, as_json: bool) -> None:
     """Let the daemon run this channel's enabled flows (the config must be valid)."""
     with app().db.session() as session:
         _service(session).activate(slug)
-    click.echo(f"channel {slug}: active")
+    _status_report(slug, "active", as_json)
 
 
 @channel_group.command("deactivate", short_help="Deactivate a channel.")
 @click.argument("slug")
-def deactivate_cmd(slug: str) -> None:
+@json_option
+def deactivate_cmd(slug: str, as_json: bool) -> None:
     """Stop running flows for this channel; its config and state stay."""
     with app().db.session() as session:
         _service(session).deactivate(slug)
-    click.echo(f"channel {slug}: inactive")
+    _status_report(slug, "inactive", as_json)
+
+
+def _status_report(slug: str, status: str, as_json: bool) -> None:
+    if as_json:
+        print_json({"channel": slug, "status": status})
+    else:
+        click.echo(f"channel {slug}: {status}")
+
+
+@channel_group.command("delete", short_help="Delete a channel and all its state.")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Delete without asking.")
+@json_option
+def delete_cmd(slug: str, yes: bool, as_json: bool) -> None:
+    """Delete a channel with everything pazar keeps for it: config history, runs and
+    logs, jobs, integration state, penalties, batch requests, marketplace categories
+    and mapping, and the orders imported from it. Lists what goes first; refused
+    while jobs of the channel are running. Products, prices and stocks stay.
+    """
+    from pazar.channel_delete import channel_state, delete_channel, running_jobs
+
+    a = app()
+    with a.db.session() as session:
+        channel = _service(session).get(slug)
+        state = channel_state(session, channel)
+        busy = running_jobs(session, channel)
+    if not yes and not busy:
+        if not sys.stdin.isatty():
+            raise ValidationError(
+                f"deleting channel {slug!r} removes: {', '.join(state.lines()) or 'only its config'}; "
+                "nothing was deleted: run again with --yes"
+            )
+        click.echo(f"deleting channel {slug} removes:")
+        for line in state.lines() or ["only its config"]:
+            click.echo(f"  {line}")
+        click.confirm("delete it?", abort=True)
+    with a.db.session() as session:
+        state = delete_channel(session, _service(session).get(slug))
+    if as_json:
+        print_json({"deleted": slug, "removed": state.rows})
+        return
+    click.echo(f"deleted channel {slug}")
+    for line in state.lines():
+        click.echo(f"  removed {line}")
 
 
 @channel_group.command("form", short_help="Print the seed's config form of a plugin.")
@@ -235,19 +343,22 @@ def form_cmd(plugin: str, as_json: bool) -> None:
     emit(as_json, data, ["key", "label", "required", "data_type"], [[*r] for r in rows])
 
 
-@channel_group.command("changes", short_help="Config change history and requested flows.")
+@channel_group.command("changes", short_help="Config change history: old → new values.")
 @click.argument("slug")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @json_option
-def changes_cmd(slug: str, as_json: bool) -> None:
-    """Config change history: what changed, from where, and the flows it asked for."""
+def changes_cmd(slug: str, limit: int, as_json: bool) -> None:
+    """Config change history, newest first: each changed key with its old and new
+    value (secrets masked), where the change came from, and the flows it asked for."""
     with app().db.session() as session:
-        changes = _service(session).changes(slug)
+        changes = _service(session).changes(slug)[:limit]
         data = [
             {
                 "id": c.id,
                 "created_at": c.created_at,
                 "source": c.source,
                 "changed_keys": list(c.changed_keys or []),
+                "changes": c.changes,
                 "requested_flows": list(c.requested_flows or []),
                 "note": c.note,
             }
@@ -256,19 +367,37 @@ def changes_cmd(slug: str, as_json: bool) -> None:
     emit(
         as_json,
         data,
-        ["id", "when", "source", "changed keys", "requested flows", "note"],
+        ["id", "when", "source", "changes", "requested flows", "note"],
         [
             [
                 d["id"],
                 d["created_at"],
                 d["source"],
-                ", ".join(d["changed_keys"]),
+                _describe_changes(d),
                 ", ".join(d["requested_flows"]),
                 d["note"],
             ]
             for d in data
         ],
         empty=f"no config changes recorded for {slug}",
+    )
+
+
+def _shown(entry: dict[str, Any], side: str) -> str:
+    if side not in entry:
+        return "(unset)"
+    value = entry[side]
+    if isinstance(value, str) and value:
+        return value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _describe_changes(change: dict[str, Any]) -> str:
+    """``key: old → new`` lines; changes saved before values were kept name the keys only."""
+    if change["changes"] is None:
+        return ", ".join(change["changed_keys"])
+    return "\n".join(
+        f"{e['key']}: {_shown(e, 'old')} → {_shown(e, 'new')}" for e in change["changes"]
     )
 
 

@@ -8,10 +8,12 @@ from typing import Any
 
 import click
 
+from pazar import logformat
 from pazar.cli.context import app
 from pazar.cli.output import print_json
 from pazar.jobs.queue import DEFAULT_LEASE_SECONDS
 from pazar.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS
+from pazar.logformat import FORMATS, LEVELS
 
 
 def _keep_days(what: str, rows: str) -> Any:
@@ -48,6 +50,22 @@ def _keep_days(what: str, rows: str) -> Any:
 @_keep_days("jobs", "finished jobs and schedule ticks")
 @_keep_days("runs", "finished runs and their logs")
 @click.option("--no-prune", is_flag=True, help="Never prune (e.g. another daemon or cron does).")
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Log lines on stderr: text, or one JSON object per line with channel, flow, job, "
+    "run and status fields.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(LEVELS),
+    default="info",
+    show_default=True,
+    help="Lowest level logged (info: one line per job; warning: failures only).",
+)
+@click.option("--json", "as_json", is_flag=True, help="With --once: print the counts as JSON.")
 def daemon_command(
     workers: int,
     once: bool,
@@ -57,6 +75,9 @@ def daemon_command(
     keep_jobs_days: int,
     keep_runs_days: int,
     no_prune: bool,
+    log_format: str,
+    log_level: str,
+    as_json: bool,
 ) -> None:
     """Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0).
 
@@ -65,7 +86,7 @@ def daemon_command(
     feature flag on. Several daemons may share one PostgreSQL database; SQLite
     serves one daemon.
     """
-    from pazar.daemon import Daemon, Retention
+    from pazar.daemon import Retention
 
     ctx = app()
     retention = (
@@ -73,6 +94,25 @@ def daemon_command(
         if no_prune
         else Retention(jobs=timedelta(days=keep_jobs_days), runs=timedelta(days=keep_runs_days))
     )
+    restore = logformat.configure(log_format, "debug" if ctx.debug else log_level)
+    try:
+        _run_daemon(ctx, workers, once, poll_seconds, lease_seconds, http, retention, as_json)
+    finally:
+        restore()
+
+
+def _run_daemon(
+    ctx: Any,
+    workers: int,
+    once: bool,
+    poll_seconds: float,
+    lease_seconds: int,
+    http: str | None,
+    retention: Any,
+    as_json: bool = False,
+) -> None:
+    from pazar.daemon import Daemon
+
     daemon = Daemon(
         ctx.db,
         ctx.registry,
@@ -81,32 +121,35 @@ def daemon_command(
         workers=workers,
         poll_seconds=poll_seconds,
         lease_seconds=lease_seconds,
-        say=lambda msg: click.echo(msg, err=True),
         retention=retention,
     )
     if once:
         stats = daemon.run_once()
+        if as_json:
+            print_json({"enqueued": stats.enqueued, "runs": stats.runs, "failed": stats.failed})
+            return
         click.echo(
             f"daemon --once: {stats.enqueued} jobs enqueued, {stats.runs} run, {stats.failed} failed"
         )
         return
 
     def stop(_signum: int, _frame: Any) -> None:
-        click.echo("stopping: finishing the current runs", err=True)
+        daemon.report("stopping: finishing the current runs")
         daemon.stop()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    server = _serve_http(http) if http else None
-    click.echo(
-        f"pazar daemon {daemon.id}: {workers} workers, polling every {poll_seconds:g}s", err=True
+    server = _serve_http(http, daemon.report) if http else None
+    daemon.report(
+        f"pazar daemon {daemon.id}: {workers} workers, polling every {poll_seconds:g}s",
+        daemon=daemon.id,
     )
     try:
         stats = daemon.run_forever()
     finally:
         if server is not None:
             server.stop()
-    click.echo(f"stopped after {stats.runs} runs ({stats.failed} failed)", err=True)
+    daemon.report(f"stopped after {stats.runs} runs ({stats.failed} failed)", daemon=daemon.id)
 
 
 def _address(value: str) -> tuple[str, int]:
@@ -116,7 +159,7 @@ def _address(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def _serve_http(address: str) -> Any:
+def _serve_http(address: str, say: Any) -> Any:
     from pazar.http_trigger import create_app
     from pazar.sandbox_server import serve_in_thread
 
@@ -125,7 +168,7 @@ def _serve_http(address: str) -> Any:
     server = serve_in_thread(
         create_app(ctx.db, ctx.registry, clock=ctx.clock), host=host, port=port
     )
-    click.echo(f"flow-trigger API at {server.url}/flow-trigger/<channel>/<flow>", err=True)
+    say(f"flow-trigger API at {server.url}/flow-trigger/<channel>/<flow>")
     return server
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pazar.cli.context import app
-from pazar.cli.output import emit, json_option
+from pazar.cli.output import emit, json_option, print_json
 from pazar.db import current_revision, head_revision, redact_url
 
 
@@ -15,9 +15,13 @@ def db_group() -> None:
 
 
 @db_group.command("upgrade")
-def upgrade() -> None:
+@json_option
+def upgrade(as_json: bool) -> None:
     """Migrate the database to the newest schema revision (creates it if empty)."""
     before, after = app().db.upgrade()
+    if as_json:
+        print_json({"from": before, "to": after, "upgraded": before != after})
+        return
     if before == after:
         click.echo(f"database already at revision {after}")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -100,45 +101,61 @@ def flow_schema() -> None:
     print_json(composed_schema(app().registry))
 
 
-def _report(results: list[FileResult], problems: list[FlowError]) -> None:
+def _report(results: list[FileResult], problems: list[FlowError], as_json: bool = False) -> None:
     errors = list(problems)
-    valid = 0
+    valid: list[FileResult] = []
     for result in results:
         if result.errors:
             errors.extend(result.errors)
             continue
-        valid += 1
+        valid.append(result)
+    if as_json:
+        print_json(
+            {
+                "valid": [{"flow": r.ref, "path": str(r.file.path)} for r in valid],
+                "errors": [
+                    {"path": e.path, "line": e.line, "pointer": e.pointer, "message": e.message}
+                    for e in errors
+                ],
+            }
+        )
+        if errors:
+            sys.exit(2)
+        return
+    for result in valid:
         click.echo(f"ok  {result.ref}  ({result.file.path})")
     for error in errors:
         click.echo(str(error), err=True)
     invalid_files = len({e.path for e in errors})
+    n = len(valid)
     if errors:
         count = len(errors)
         raise ValidationError(
             f"{count} error{'s' if count != 1 else ''} in {invalid_files} "
-            f"file{'s' if invalid_files != 1 else ''}; {valid} flow{'s' if valid != 1 else ''} valid"
+            f"file{'s' if invalid_files != 1 else ''}; {n} flow{'s' if n != 1 else ''} valid"
         )
-    click.echo(f"{valid} flow{'s' if valid != 1 else ''} valid")
+    click.echo(f"{n} flow{'s' if n != 1 else ''} valid")
 
 
 @flows_group.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def validate_flows(paths: tuple[Path, ...]) -> None:
+@json_option
+def validate_flows(paths: tuple[Path, ...], as_json: bool) -> None:
     """Check flow files (no PATH: every flow pazar would load).
 
     Directories are read like flow directories (<plugin>/<flow>.yaml and flat
     <flow>.yaml files). Every error is printed as path:line: /pointer: message;
-    any error exits with status 2.
+    any error exits with status 2 (with --json too).
     """
     registry = app().registry
     if paths:
         results, problems = validate_paths(paths, registry)
-        _report(results, problems)
+        _report(results, problems, as_json)
         return
     catalog, errors = scan_flows(registry)
     file_errors = {id(e) for r in catalog.files for e in r.errors}
     problems = [e for e in errors if id(e) not in file_errors]
-    _report(catalog.files, problems)
+    _report(catalog.files, problems, as_json)
 
 
 COMMANDS = [flows_group]

@@ -14,9 +14,11 @@ from pazar.cli.output import emit, json_option, print_table
 from pazar.clock import parse_instant
 from pazar.errors import NotFoundError, ValidationError
 from pazar.models.channels import Channel
+from pazar.models.jobs import Job
 from pazar.models.runs import Run, RunLog
+from pazar.suggest import did_you_mean
 
-STATUSES = ("running", "success", "partial", "error")
+STATUSES = ("running", "success", "partial", "failed", "error")
 _AGO = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
@@ -90,13 +92,20 @@ def logs(
     stmt = stmt.order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
     with a.db.session() as session:
         if slug and session.scalar(select(Channel.id).where(Channel.slug == slug)) is None:
-            raise NotFoundError(f"no channel {slug!r}")
+            slugs = session.scalars(select(Channel.slug)).all()
+            raise NotFoundError(f"no channel {slug!r}{did_you_mean(slug, slugs)}")
+        if flow:
+            _check_flow(session, flow)
         runs = [_run_dict(run, s) for run, s in session.execute(stmt)]
+        jobs = _jobs_of(session, [r["id"] for r in runs])
+    for r in runs:
+        r["job_id"] = jobs.get(r["id"])
     emit(
         as_json,
         runs,
         (
             "run",
+            "job",
             "flow",
             "channel",
             "trigger",
@@ -112,6 +121,7 @@ def logs(
         [
             (
                 r["id"],
+                r["job_id"],
                 r["flow"],
                 r["channel"],
                 r["trigger"],
@@ -127,6 +137,32 @@ def logs(
             for r in runs
         ],
         empty="no runs yet",
+    )
+
+
+def _jobs_of(session: Any, run_ids: list[int]) -> dict[int, int]:
+    """The job that produced each run (runs started by `pazar run` have none)."""
+    if not run_ids:
+        return {}
+    rows = session.execute(select(Job.run_id, Job.id).where(Job.run_id.in_(run_ids)))
+    return {run_id: job_id for run_id, job_id in rows}
+
+
+def _check_flow(session: Any, flow: str) -> None:
+    """``--flow`` must name a loaded flow or one that ran: a typo would list nothing."""
+    from pazar.flows.loader import scan_flows
+
+    catalog, _errors = scan_flows(app().registry)
+    refs = set(catalog.flows) | {
+        f"{plugin}/{name}"
+        for plugin, name in session.execute(select(Run.plugin, Run.flow).distinct())
+    }
+    names = {ref.rpartition("/")[2] for ref in refs}
+    if flow in refs or ("/" not in flow and flow in names):
+        return
+    hint = did_you_mean(flow, refs if "/" in flow else names)
+    raise ValidationError(
+        f"--flow {flow!r}: no such flow{hint} (PLUGIN/FLOW or FLOW; `pazar flows list` shows them)"
     )
 
 
@@ -150,6 +186,7 @@ def show(run_id: int, level: str | None, limit: int, as_json: bool) -> None:
         if row is None:
             raise NotFoundError(f"no run {run_id}")
         run = _run_dict(row[0], row[1])
+        run["job_id"] = _jobs_of(session, [run_id]).get(run_id)
         stmt = select(RunLog).where(RunLog.run_id == run_id)
         if level:
             stmt = stmt.where(RunLog.level.in_(levels[levels.index(level) :]))

@@ -10,7 +10,7 @@ import click
 from sqlalchemy import func, or_, select
 
 from pazar.cli.context import app
-from pazar.cli.output import emit, print_table
+from pazar.cli.output import emit, print_json, print_table
 from pazar.errors import NotFoundError, ValidationError
 
 channel_option = click.option(
@@ -71,7 +71,8 @@ def mapping_group() -> None:
 @mapping_group.command("apply")
 @channel_option
 @click.argument("file")
-def apply_cmd(channel_slug: str, file: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def apply_cmd(channel_slug: str, file: str, as_json: bool) -> None:
     """Validate FILE (YAML, or - for stdin) and make it the channel's mapping.
 
     Every problem is reported with its line; nothing is stored unless the whole
@@ -89,6 +90,18 @@ def apply_cmd(channel_slug: str, file: str) -> None:
         revision = row.revision
     categories = len(doc.get("categories") or [])
     defaults = len(doc.get("defaults") or {})
+    if as_json:
+        print_json(
+            {
+                "channel": channel_slug,
+                "revision": revision,
+                "categories": categories,
+                "defaults": defaults,
+                "value_maps": len(doc.get("value_maps") or {}),
+                "warnings": warnings,
+            }
+        )
+        return
     click.echo(
         f"mapping applied to channel {channel_slug} (revision {revision}): "
         f"{categories} categories, {defaults} default attributes, "
@@ -294,7 +307,8 @@ def values_export_cmd(channel_slug: str, output: str | None) -> None:
 @values_group.command("import")
 @channel_option
 @click.argument("file")
-def values_import_cmd(channel_slug: str, file: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def values_import_cmd(channel_slug: str, file: str, as_json: bool) -> None:
     """Replace the value maps FILE names with its rows (others stay as they are)."""
     from pazar.mapping.document import parse_mapping
     from pazar.mapping.service import dump_document, import_value_maps, save_mapping, stored_mapping
@@ -309,6 +323,9 @@ def values_import_cmd(channel_slug: str, file: str) -> None:
         parse_mapping(source, f"{where} (merged mapping)", _templates())
         row = save_mapping(session, channel, doc, source, a.clock.now())
         revision = row.revision
+    if as_json:
+        print_json({"channel": channel_slug, "revision": revision, "values": dict(counts)})
+        return
     for key, count in counts.items():
         click.echo(f"{key}: {count} values")
     click.echo(f"value maps imported into channel {channel_slug} (mapping revision {revision})")

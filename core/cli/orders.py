@@ -9,7 +9,7 @@ import click
 from sqlalchemy import select
 
 from pazar.cli.context import app
-from pazar.cli.output import emit, json_option, print_table
+from pazar.cli.output import emit, json_option, print_json, print_table
 from pazar.errors import NotFoundError, ValidationError
 from pazar.models.channels import Channel
 from pazar.models.commerce import (
@@ -18,6 +18,7 @@ from pazar.models.commerce import (
     Order,
     OrderItem,
 )
+from pazar.suggest import did_you_mean
 
 
 def _channel_id(session: Any, slug: str | None) -> int | None:
@@ -34,6 +35,23 @@ def orders() -> None:
     """Orders imported from marketplaces."""
 
 
+# The statuses of pazar's order life (imported new, cancelled here or on the marketplace,
+# the seed's fulfilment statuses); a backend may store others, which count as known too.
+ORDER_STATUSES = ("new", "preparing", "shipped", "delivered", "cancelled", "refunded")
+
+
+def _check_status(session: Any, status: str) -> None:
+    """A misspelled status would list nothing, which reads as "no such orders"."""
+    known = list(ORDER_STATUSES) + [
+        s for s in session.scalars(select(Order.status).distinct()) if s not in ORDER_STATUSES
+    ]
+    if status not in known:
+        raise ValidationError(
+            f"--status {status!r}: not an order status{did_you_mean(status, known)} "
+            f"(one of {', '.join(known)})"
+        )
+
+
 @orders.command("list")
 @click.option("--channel", "slug", help="Only this channel.")
 @click.option("--status", help="Only orders with this status.")
@@ -47,6 +65,7 @@ def orders_list(slug: str | None, status: str | None, limit: int, as_json: bool)
         if channel_id is not None:
             stmt = stmt.where(Order.channel_id == channel_id)
         if status:
+            _check_status(session, status)
             stmt = stmt.where(Order.status == status)
         rows = [
             {
@@ -207,13 +226,17 @@ def refunds_show(request_id: int, as_json: bool) -> None:
 
 @refunds.command("approve")
 @click.argument("request_id", type=int)
-def refunds_approve(request_id: int) -> None:
+@json_option
+def refunds_approve(request_id: int, as_json: bool) -> None:
     """Approve an open refund request (the approve_refund flow tells the marketplace)."""
     from pazar.commerce.local import decide_refund
 
     ctx = app()
     with ctx.db.session() as session:
         decide_refund(session, request_id, "approved", clock=ctx.clock)
+    if as_json:
+        print_json({"id": request_id, "status": "approved"})
+        return
     click.echo(f"refund request {request_id} approved")
 
 
@@ -230,8 +253,9 @@ def _urls(values: tuple[str, ...]) -> list[str]:
 @click.option("--reason", required=True, help="Rejection reason (as the marketplace lists them).")
 @click.option("--explanation", required=True, help="Why the refund is rejected.")
 @click.option("--photo-url", "photo_urls", multiple=True, help="Evidence photo URL (repeatable).")
+@json_option
 def refunds_reject(
-    request_id: int, reason: str, explanation: str, photo_urls: tuple[str, ...]
+    request_id: int, reason: str, explanation: str, photo_urls: tuple[str, ...], as_json: bool
 ) -> None:
     """Reject an open refund request with reason, explanation and photos."""
     from pazar.commerce.local import decide_refund
@@ -248,6 +272,9 @@ def refunds_reject(
             photo_urls=urls,
             clock=ctx.clock,
         )
+    if as_json:
+        print_json({"id": request_id, "status": "rejected", "reason": reason})
+        return
     click.echo(f"refund request {request_id} rejected: {reason}")
 
 

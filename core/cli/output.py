@@ -34,11 +34,18 @@ def print_json(data: Any) -> None:
     click.echo(to_json(data))
 
 
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        # rich would exit 1 here; a closed pipe is how `| head` ends the output.
+        self.quiet = True
+        raise OutputClosed
+
+
 def console(stderr: bool = False) -> Console:
     """A rich console; when piped, wide enough that tables stay greppable, one row a line."""
-    out = Console(stderr=stderr, highlight=False, soft_wrap=False)
+    out = _Console(stderr=stderr, highlight=False, soft_wrap=False)
     if not out.is_terminal and "COLUMNS" not in os.environ:
-        out = Console(stderr=stderr, highlight=False, soft_wrap=False, width=200)
+        out = _Console(stderr=stderr, highlight=False, soft_wrap=False, width=200)
     return out
 
 
@@ -87,3 +94,23 @@ def emit(
         print_json(data)
     else:
         print_table(columns or [], rows or [], title=title, empty=empty)
+
+
+class OutputClosed(BaseException):  # noqa: N818 - a signal, like KeyboardInterrupt
+    """The reader of stdout went away (``pazar … | head``).
+
+    A BaseException so that a run printing payloads stops at once instead of the
+    runner recording the closed pipe as the run's error; the CLI ends quietly (exit 0).
+    """
+
+
+def guard_pipe(write: Any) -> Any:
+    """``write`` that raises :class:`OutputClosed` instead of ``BrokenPipeError``."""
+
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return write(*args, **kwargs)
+        except BrokenPipeError:
+            raise OutputClosed from None
+
+    return guarded

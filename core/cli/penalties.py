@@ -8,9 +8,10 @@ import click
 from sqlalchemy import select
 
 from pazar.cli.context import app
-from pazar.cli.output import emit, json_option
-from pazar.errors import NotFoundError
+from pazar.cli.output import emit, json_option, print_json
+from pazar.errors import NotFoundError, ValidationError
 from pazar.models.channels import Channel
+from pazar.suggest import did_you_mean
 
 
 def _channel(session: Any, slug: str) -> Any:
@@ -117,36 +118,118 @@ def list_cmd(
 @click.option(
     "--csv", "csv_file", default=None, help="CSV file whose header is 'sku', one SKU per line."
 )
+@click.option("--all", "release_all", is_flag=True, help="Every penalty of the content type.")
+@click.option(
+    "--reason",
+    "reason_type",
+    default=None,
+    help="Every penalty of the content type with this reason type (mapping, remote, local).",
+)
+@json_option
 def release_cmd(
-    channel_slug: str, content_type: str, skus: tuple[str, ...], csv_file: str | None
+    channel_slug: str,
+    content_type: str,
+    skus: tuple[str, ...],
+    csv_file: str | None,
+    release_all: bool,
+    reason_type: str | None,
+    as_json: bool,
 ) -> None:
     """Release penalised records: the next run of the flow takes them again.
 
-    The retry count starts over and the time limit is lifted; a success clears
-    the penalty, a new failure records a fresh one under the current policy.
+    Name the records (--sku, --csv) or take them all (--all), or all of one reason
+    type (--reason mapping, e.g. after fixing the mapping). The retry count starts
+    over and the time limit is lifted; a success clears the penalty, a new failure
+    records a fresh one under the current policy.
     """
-    from pazar.state.penalties import release_penalties
+    from pazar.state.penalties import release_matching, release_penalties
     from pazar.state.triggers import gather_keys
 
-    keys = gather_keys(skus, csv_file)
+    bulk = release_all or reason_type is not None
+    if bulk and (skus or csv_file):
+        raise ValidationError("give either --sku/--csv or --all/--reason, not both")
+    if release_all and reason_type is not None:
+        raise ValidationError("give either --all or --reason TYPE, not both")
+    keys = [] if bulk else gather_keys(skus, csv_file)
     a = app()
     with a.db.session() as session:
         channel = _channel(session, channel_slug)
-        released, missing = release_penalties(
-            session, channel_id=channel.id, content_type=content_type, keys=keys, now=a.clock.now()
+        _check_content_type(session, channel, content_type)
+        if reason_type is not None:
+            _check_reason(session, reason_type)
+        if bulk:
+            count = release_matching(
+                session,
+                channel_id=channel.id,
+                content_type=content_type,
+                reason_type=reason_type,
+                now=a.clock.now(),
+            )
+            released, missing = [], []
+        else:
+            released, missing = release_penalties(
+                session,
+                channel_id=channel.id,
+                content_type=content_type,
+                keys=keys,
+                now=a.clock.now(),
+            )
+            count = len(released)
+    what = f"{content_type}{f', reason {reason_type}' if reason_type else ''}"
+    if as_json:
+        print_json(
+            {
+                "channel": channel_slug,
+                "content_type": content_type,
+                "reason_type": reason_type,
+                "released": count,
+                "skus": released,
+                "not_penalised": missing,
+            }
         )
     for key in missing:
         click.echo(
             f"{key}: no penalty on channel {channel_slug} for content type {content_type}", err=True
         )
-    if not released:
-        raise NotFoundError(
-            f"no penalty released: none of the {len(keys)} SKU(s) is penalised on {channel_slug} ({content_type})"
+    if not count:
+        scope = "nothing matched" if bulk else f"none of the {len(keys)} SKU(s) is penalised"
+        raise NotFoundError(f"no penalty released: {scope} on {channel_slug} ({what})")
+    if not as_json:
+        click.echo(
+            f"released {count} penalt{'y' if count == 1 else 'ies'} on {channel_slug} ({what}); "
+            "the next run takes them again"
         )
-    click.echo(
-        f"released {len(released)} penalt{'y' if len(released) == 1 else 'ies'} on {channel_slug} ({content_type}); "
-        "the next run takes them again"
+
+
+def _check_content_type(session: Any, channel: Any, content_type: str) -> None:
+    """The content types the channel's flows write, plus those it has penalties for."""
+    from pazar.flows.loader import scan_flows
+    from pazar.models.state import FailedIntegration as F
+
+    catalog, _errors = scan_flows(app().registry)
+    known = {str(f.content_type) for f in catalog.for_plugin(channel.plugin) if f.content_type}
+    known |= set(
+        session.scalars(select(F.content_type).where(F.channel_id == channel.id).distinct())
     )
+    if content_type not in known:
+        raise ValidationError(
+            f"--content-type {content_type!r}: no {channel.plugin} flow uses it"
+            f"{did_you_mean(content_type, known)} (one of {', '.join(sorted(known))})"
+        )
+
+
+def _check_reason(session: Any, reason_type: str) -> None:
+    from pazar.models.state import FailedIntegration as F
+    from pazar.state.outcomes import REASON_TYPES
+
+    known = list(REASON_TYPES) + [
+        r for r in session.scalars(select(F.reason_type).distinct()) if r not in REASON_TYPES
+    ]
+    if reason_type not in known:
+        raise ValidationError(
+            f"--reason {reason_type!r}: not a reason type{did_you_mean(reason_type, known)} "
+            f"(one of {', '.join(known)})"
+        )
 
 
 COMMANDS = [penalties_group]

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from pazar.cli.context import app
-from pazar.cli.output import console, print_json
+from pazar.cli.output import console, guard_pipe, print_json
 from pazar.runner import RunOptions, RunResult, run_flow
 
 
@@ -28,7 +28,7 @@ def load_flow_and_channel(ref: str, slug: str) -> tuple[Any, Any]:
 def print_summary(result: RunResult) -> None:
     """One screen: status, counts, duration, the first failures, where to look next."""
     out = console()
-    colour = {"success": "green", "partial": "yellow", "error": "red"}.get(result.status, "")
+    colour = {"success": "green", "partial": "yellow", "failed": "red", "error": "red"}.get(result.status, "")
     title = f"run {result.run_id}" if result.run_id else "dry run"
     out.print(
         f"{title}: {result.flow} for {result.channel} — [{colour}]{result.status}[/{colour}] "
@@ -62,18 +62,21 @@ def run_command(
 ) -> None:
     """Run a flow for one channel now, in the foreground.
 
-    Exit code 1 when the run ends in error. With --dry-run the rendered payloads
-    are printed as JSON lines and nothing is written, not even a run row.
+    Exit code 0 when every record went well, 1 when the run ends in error, 3 when
+    it finished but some records failed (2: bad input, nothing ran). With
+    --dry-run the rendered payloads are printed as JSON lines and nothing is
+    written, not even a run row.
     """
     ctx = app()
     flow, channel = load_flow_and_channel(ref, slug)
     payloads: list[Any] = []
+    write = guard_pipe(click.echo)
 
     def echo(payload: Any) -> None:
         if as_json:
             payloads.append(payload)
         else:
-            click.echo(_line(payload))
+            write(_line(payload))
 
     progress = _progress(enabled=sys.stderr.isatty() and not dry_run and not as_json)
     with progress as bar:
@@ -118,8 +121,22 @@ def run_command(
             click.echo(f"error: {result.error}", err=True)
     else:
         print_summary(result)
-    if result.status == "error":
-        sys.exit(1)
+    sys.exit(exit_code(result))
+
+
+# Exit codes of `pazar run` and `pazar trigger` (docs/runs.md): 2 is bad input, raised
+# before anything runs.
+EXIT_OK, EXIT_RUN_ERROR, EXIT_RECORDS_FAILED = 0, 1, 3
+
+
+def exit_code(result: RunResult) -> int:
+    """0 all good, 1 the run stopped (error, or failed on an outage), 3 it finished but some
+    records failed."""
+    if result.status in ("error", "failed"):
+        return EXIT_RUN_ERROR
+    if result.failed:
+        return EXIT_RECORDS_FAILED
+    return EXIT_OK
 
 
 def _line(payload: Any) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pazar.cli.context import app
-from pazar.cli.output import emit, json_option
+from pazar.cli.output import emit, json_option, print_json
 
 
 @click.group("tokens")
@@ -15,13 +15,17 @@ def tokens() -> None:
 
 @tokens.command("create")
 @click.argument("name")
-def create(name: str) -> None:
+@json_option
+def create(name: str, as_json: bool) -> None:
     """Create a token; it is printed once and cannot be shown again."""
     from pazar.tokens import create_token
 
     ctx = app()
     with ctx.db.session() as session:
         token = create_token(session, name, ctx.clock.now())
+    if as_json:
+        print_json({"name": name, "token": token})
+        return
     click.echo(token)
     click.echo(f"token {name!r} created; store it now, pazar keeps only its hash", err=True)
 
@@ -48,12 +52,16 @@ def list_command(as_json: bool) -> None:
 
 @tokens.command("revoke")
 @click.argument("name")
-def revoke(name: str) -> None:
+@json_option
+def revoke(name: str, as_json: bool) -> None:
     """Revoke a token: requests with it get 401 from now on."""
     from pazar.tokens import revoke_token
 
     with app().db.session() as session:
         revoke_token(session, name)
+    if as_json:
+        print_json({"revoked": name})
+        return
     click.echo(f"token {name!r} revoked")
 
 

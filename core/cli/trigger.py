@@ -6,7 +6,7 @@ import click
 
 from pazar.cli.context import app
 from pazar.cli.output import json_option, print_json
-from pazar.errors import PazarError
+from pazar.errors import PazarError, RecordsFailed
 
 
 @click.command("trigger")
@@ -24,6 +24,12 @@ from pazar.errors import PazarError
     "(default: queue for a running daemon, else run in the foreground).",
 )
 @click.option("--dry-run", is_flag=True, help="Render the payloads, send and record nothing.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Send the records even when their payload equals the last one sent "
+    "(default: those are skipped as unchanged).",
+)
 @json_option
 def trigger_cmd(
     flow_ref: str,
@@ -32,13 +38,16 @@ def trigger_cmd(
     csv_file: str | None,
     foreground: bool,
     dry_run: bool,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Run PLUGIN/FLOW on CHANNEL for just the given records, changed or not.
 
-    Records that cannot be taken are listed with the reason: unknown SKU, in
-    flight in an open batch request, or not in queue (penalised or not
-    saleable on the channel; release penalties with `pazar penalties release`).
+    A record whose payload equals the last one sent is skipped as unchanged,
+    unless --force. Records that cannot be taken are listed with the reason:
+    unknown SKU, in flight in an open batch request, or not in queue (penalised
+    or not saleable on the channel; release penalties with `pazar penalties
+    release`). Exit code 1 when some records could not be taken or failed.
     """
     from pazar.channels import ChannelService
     from pazar.flows.loader import load_flows
@@ -66,7 +75,7 @@ def trigger_cmd(
                     flow=flow.ref,
                     trigger="manual",
                     now=a.clock.now(),
-                    payload={"skus": list(check.accepted)},
+                    payload={"skus": list(check.accepted), **({"resend": True} if force else {})},
                     dedupe=False,
                 )
                 queued = {"flow": flow.ref, "channel": channel_slug, "job_id": job_id}
@@ -78,7 +87,7 @@ def trigger_cmd(
                         "on the running daemon (see `pazar status`, `pazar logs`)"
                     )
                 if check.rejected:
-                    raise PazarError(
+                    raise RecordsFailed(
                         f"{len(check.rejected)} of {len(keys)} record(s) could not be taken "
                         "(listed above)"
                     )
@@ -95,7 +104,11 @@ def trigger_cmd(
             channel,
             clock=a.clock,
             options=RunOptions(
-                trigger="manual", dry_run=dry_run, keys=check.accepted, hook=a.plugins.hook
+                trigger="manual",
+                dry_run=dry_run,
+                keys=check.accepted,
+                hook=a.plugins.hook,
+                resend=force,
             ),
         )
     summary = {
@@ -125,16 +138,19 @@ def trigger_cmd(
             f"run {result.run_id}: {result.status} — read {result.read}, sent {result.sent}, "
             f"succeeded {result.succeeded}, failed {result.failed}, skipped {result.skipped}"
         )
-    if not check.accepted:
-        raise PazarError(
-            f"none of the {len(keys)} record(s) could be taken by {flow.ref} on {channel_slug}"
-        )
-    if check.rejected:
-        raise PazarError(
-            f"{len(check.rejected)} of {len(keys)} record(s) could not be taken (listed above)"
-        )
     if result is not None and result.status == "error":
         raise PazarError(f"run {result.run_id} failed: {result.error}")
+    if not check.accepted:
+        raise RecordsFailed(
+            f"none of the {len(keys)} record(s) could be taken by {flow.ref} on {channel_slug}"
+        )
+    problems = []
+    if check.rejected:
+        problems.append(f"{len(check.rejected)} of {len(keys)} record(s) could not be taken")
+    if result is not None and result.failed:
+        problems.append(f"{result.failed} record(s) failed (pazar logs show {result.run_id})")
+    if problems:
+        raise RecordsFailed("; ".join(problems))
 
 
 COMMANDS = [trigger_cmd]

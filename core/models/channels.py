@@ -39,6 +39,9 @@ class ConfigChange(Base):
     )
     changed_keys: Mapped[list[str]] = mapped_column(JSONType, default=list)
     requested_flows: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # [{"key": dotted key, "old": value, "new": value}], secrets already masked;
+    # None for changes saved before pazar kept values (migration 0007)
+    changes: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType, nullable=True)
     source: Mapped[str] = mapped_column(String(32), default="cli")
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -41,6 +41,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_status_not_before_id", "status", "not_before", "id"),
         Index("ix_jobs_channel_flow_status", "channel_id", "flow", "status"),
+        Index("ix_jobs_run_id", "run_id"),  # pazar logs: the job of each run
         # At most one running job per (channel, flow), enforced by the database itself.
         Index(
             "uq_jobs_one_running",

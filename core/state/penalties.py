@@ -298,3 +298,33 @@ def release_penalties(
     released = [k for k in keys if k in found]
     missing = [k for k in keys if k not in found]
     return released, missing
+
+
+def release_matching(
+    session: Any,
+    *,
+    channel_id: int,
+    content_type: str,
+    now: datetime,
+    reason_type: str | None = None,
+) -> int:
+    """:func:`release_penalties` for every penalty of a channel and content type (or of
+    one reason type, e.g. all ``mapping`` failures after the mapping was fixed), in one
+    statement however many there are.  Returns how many were released."""
+    from sqlalchemy import case, update
+
+    from pazar.models.state import FailedIntegration as F
+
+    stmt = update(F).where(F.channel_id == channel_id, F.content_type == content_type)
+    if reason_type is not None:
+        stmt = stmt.where(F.reason_type == reason_type)
+    result = session.execute(
+        stmt.values(
+            retry_count=0,
+            max_retry_count=case((F.max_retry_count < 1, 1), else_=F.max_retry_count),
+            expires_at=None,
+            next_retry_at=now,
+            released_at=now,
+        )
+    )
+    return int(result.rowcount or 0)

@@ -144,7 +144,9 @@ class SkipUnchanged:
             item.payload_hash = digest
             object_id = item.object_id
             last = item.last_payload_hash if item.state_read else known.get(object_id)  # type: ignore[arg-type]
-            if object_id is not None and last is not None and last == digest and not item.deleted:
+            unchanged = object_id is not None and last is not None and last == digest
+            # `pazar trigger --force`: the operator wants these records sent, changed or not
+            if unchanged and not item.deleted and not self.ctx.resend:
                 run.skip(item, "unchanged since the last integration")
                 if item.version is not None:
                     bumps.append(

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pazar.errors import ValidationError
+from pazar.state.actions import actions_for
 from pazar.state.batches import open_batch_of
 from pazar.state.selection import Scope, catalog_code, catalog_id, commerce_table, selection_query
 
@@ -31,11 +32,17 @@ IN_FLIGHT_MESSAGE = (
 )
 NOT_IN_QUEUE_MESSAGE = "The relevant record is not in queue. the item may have been penalized or check product is saleable"
 
+ALREADY_CREATED_MESSAGE = (
+    NOT_IN_QUEUE_MESSAGE + " (already created on this channel: the product trigger only "
+    "creates; send changes with the product update flow)"
+)
+
 SOURCE_OF_STEP = {
     "commerce.changed_stocks": "stocks",
     "commerce.changed_prices": "prices",
     "commerce.changed_products": "products",
     "commerce.deleted_products": "deleted_products",
+    "commerce.new_products": "new_products",
 }
 
 
@@ -106,10 +113,15 @@ def check_trigger(
     scope = Scope(channel.id, content_type, catalog_id(session, catalog_code(channel)))
     candidates = [k for k in keys if k in ids and ids[k] not in in_flight]
     eligible: set[str] = set()
+    created: set[int] = set()
     for start in range(0, len(candidates), 1000):
         chunk = candidates[start : start + 1000]
-        stmt = selection_query(source, scope, now=now, keys=chunk, limit=len(chunk))
-        eligible.update(row["sku"] for row in session.execute(stmt).mappings())
+        if source == "new_products":
+            eligible.update(_new_products(session, scope, chunk, now))
+            created |= set(actions_for(session, channel.id, content_type, [ids[k] for k in chunk]))
+        else:
+            stmt = selection_query(source, scope, now=now, keys=chunk, limit=len(chunk))
+            eligible.update(row["sku"] for row in session.execute(stmt).mappings())
     for key in keys:
         if key not in ids:
             result.rejected.append((key, UNKNOWN_SKU_MESSAGE.format(sku=key)))
@@ -117,11 +129,33 @@ def check_trigger(
             result.rejected.append(
                 (key, IN_FLIGHT_MESSAGE.format(local_batch_id=in_flight[ids[key]]))
             )
-        elif key not in eligible:
-            result.rejected.append((key, NOT_IN_QUEUE_MESSAGE))
-        else:
+        elif key in eligible:
             result.accepted.append(key)
+        elif ids[key] in created:
+            result.rejected.append((key, ALREADY_CREATED_MESSAGE))
+        else:
+            result.rejected.append((key, NOT_IN_QUEUE_MESSAGE))
     return result
+
+
+def _new_products(session: Session, scope: Scope, skus: list[str], now: Any) -> set[str]:
+    """Which of ``skus`` Product Create would take now: the source's own query, so the
+    trigger and the run can never disagree (saleable, never created, not held back)."""
+    from pazar.state.lifecycle import _new_products_statement
+
+    if scope.catalog_id is None:
+        return set()
+    stmt = _new_products_statement(session.get_bind().dialect.name, True)
+    params = {
+        "np_channel": scope.channel_id,
+        "np_content_type": scope.content_type,
+        "np_catalog": scope.catalog_id,
+        "np_now": now,
+        "np_keys": skus,
+        "np_after": 0,
+        "np_limit": len(skus),
+    }
+    return {row["sku"] for row in session.execute(stmt, params).mappings()}
 
 
 def gather_keys(skus: Iterable[str], csv_file: str | None) -> list[str]:

@@ -50,6 +50,7 @@ def test_rejected_records_make_a_partial_run_and_are_logged(cli, db_url) -> None
     result = cli("run", "testmarket/picky", "--channel", "tm", "--force", "--json")
     data = json.loads(result.output)
     assert (data["status"], data["succeeded"], data["failed"]) == ("partial", 20, 10)
+    assert result.exit_code == 3  # finished, some records failed (docs/runs.md)
     shown = cli("logs", "show", str(data["run_id"]), "--level", "error", "--json")
     entries = json.loads(shown.output)["entries"]
     assert len(entries) == 10

@@ -130,8 +130,13 @@ def test_release_errors_name_the_problem(cli, db, clock):
         "penalties", "release", "--channel", "shpo", "--content-type", "productstock", "--sku", "A"
     )
     assert unknown.exit_code == 2 and "shop" in unknown.output
-    none = cli(
+    foreign = cli(
         "penalties", "release", "--channel", "shop", "--content-type", "order", "--sku", "SKU-1"
+    )
+    assert foreign.exit_code == 2
+    assert "--content-type 'order': no testmarket flow uses it" in foreign.output
+    none = cli(
+        "penalties", "release", "--channel", "shop", "--content-type", "productstock", "--sku", "NO"
     )
     assert none.exit_code == 2 and "no penalty released" in none.output
 
