@@ -38,6 +38,10 @@ from pazar.tls import shared_tls_context
 
 log = logging.getLogger("pazar.http")
 
+# How clients wait (backoff, Retry-After) unless given their own ``sleep``; tests replace it
+# (``pazar.testing``'s ``pazar_no_waits``) so nothing ever sleeps for real in a test.
+SLEEP: Callable[[float], None] = time.sleep
+
 ErrorKind = Literal["transport", "auth", "rate_limited", "rejected", "malformed"]
 ERROR_KINDS: tuple[ErrorKind, ...] = ("transport", "auth", "rate_limited", "rejected", "malformed")
 TRANSIENT_KINDS = frozenset({"transport", "rate_limited", "malformed"})
@@ -166,7 +170,7 @@ class MarketplaceClient:
         max_rate_limit_waits: int = 100,
         max_wait: float = 120.0,
         default_retry_after: float = 1.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         if max_attempts < 1:
@@ -177,7 +181,7 @@ class MarketplaceClient:
         self.max_rate_limit_waits = max_rate_limit_waits
         self.max_wait = max_wait
         self.default_retry_after = default_retry_after
-        self.sleep = sleep
+        self.sleep = sleep if sleep is not None else (lambda seconds: SLEEP(seconds))
         # Seconds slept for rate limits and backoff, so callers can report the delay.
         self.waited_rate_limit = 0.0
         self.waited_backoff = 0.0

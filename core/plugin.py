@@ -5,8 +5,9 @@ is a promise.  ``docs/plugins.md`` is the guide; this module's docstrings are th
 
 Registration
     :func:`hookimpl` marks a plugin's hook implementations; the registration hooks receive a
-    :class:`Register` callable.  A plugin registers a :class:`Marketplace` (config schema,
-    client factory, sandbox, flows directory), :class:`StepType` s (sources, steps, sinks;
+    :class:`Register` callable.  A plugin registers a :class:`Marketplace` (config schema —
+    :func:`channel_schema` adds the keys the engine reads —, client factory, sandbox, flows
+    directory), :class:`StepType` s (sources, steps, sinks;
     :func:`params_schema` and :func:`batch_size_param` build their params schemas),
     :class:`TemplateFilter` s and :class:`CommerceBackendType` s.  :func:`flows_when_changed`
     is a ready reaction to a config key changing (e.g. category ids → the category flows).
@@ -79,6 +80,7 @@ from pazar.registry import (
 )
 from pazar.runner import RunResult
 from pazar.sandbox_kit import SandboxKit, SandboxReply
+from pazar.schema_kit import channel_schema, engine_properties
 from pazar.uploads import UploadSink
 
 PLUGIN_API_VERSION = "1.0"
@@ -113,7 +115,9 @@ __all__ = [
     "UploadSink",
     "ValidationError",
     "batch_size_param",
+    "channel_schema",
     "chunked",
+    "engine_properties",
     "excerpt",
     "flows_when_changed",
     "hookimpl",

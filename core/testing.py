@@ -10,6 +10,8 @@ autouse, so a project that merely has pazar installed sees no difference:
 - ``pazar_cli``: a :class:`Cli` running ``pazar`` commands in-process against that database,
   with the plugins the test names (``pazar_cli.plugins = "my_plugin"``), as a user would;
 - ``pazar_clock``: a :class:`FixedClock` that moves only when told (never sleep in a test);
+- ``pazar_no_waits``: marketplace clients built on ``pazar.plugin.MarketplaceClient`` record
+  their backoff and ``Retry-After`` waits in this list instead of sleeping;
 - :func:`serve_sandbox`: a marketplace's sandbox app served over real HTTP on loopback.
 
 A test that uses ``pazar_cli`` or ``pazar_db_url`` runs with no stray ``PAZAR_*`` environment
@@ -44,6 +46,7 @@ __all__ = [
     "pazar_clock",
     "pazar_cli",
     "pazar_db_url",
+    "pazar_no_waits",
     "postgres_url",
     "serve_sandbox",
 ]
@@ -136,6 +139,16 @@ def pazar_db_url(
     assert pazar_postgres_base is not None
     empty_database(pazar_postgres_base)
     yield pazar_postgres_base
+
+
+@pytest.fixture
+def pazar_no_waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Clients wait for nobody: each wait (backoff, Retry-After) is appended here instead."""
+    import pazar.http_client
+
+    waits: list[float] = []
+    monkeypatch.setattr(pazar.http_client, "SLEEP", waits.append)
+    return waits
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 
 from pazar.errors import NotFoundError, ValidationError
 from pazar.flows.model import FlowDef
-from pazar.flows.validate import FlowCheck, FlowError, build_flow, check_text
+from pazar.flows.validate import CORE_PLUGIN, FlowCheck, FlowError, build_flow, check_text
 from pazar.paths import builtin_flows_dir, overlay_flow_dirs
 from pazar.suggest import did_you_mean
 
@@ -32,12 +32,16 @@ class FlowSource:
     ``plugin`` is set for a marketplace's own flows dir, whose flat files
     belong to that marketplace.  ``required`` directories must exist
     (``PAZAR_FLOWS_PATH`` entries: a typo there should not go unnoticed).
+    ``only`` limits the ``<plugin>/`` subdirectories read: pazar's built-in
+    ``flows.d/`` holds the flows of its built-in marketplaces, which are only read
+    when those marketplaces are loaded.
     """
 
     path: Path
     origin: str
     plugin: str | None = None
     required: bool = False
+    only: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +122,8 @@ def flow_sources(registry: Any, dirs: Iterable[Path] | None = None) -> list[Flow
     """Where flows are read from, lowest precedence first."""
     if dirs is not None:
         return [FlowSource(Path(d), "argument", required=True) for d in dirs]
-    sources = [FlowSource(builtin_flows_dir(), "built-in")]
+    loaded = frozenset({*registry.marketplaces, CORE_PLUGIN})
+    sources = [FlowSource(builtin_flows_dir(), "built-in", only=loaded)]
     for market in sorted(registry.marketplaces.values(), key=lambda m: m.name):
         if market.flows_dir is not None:
             sources.append(
@@ -164,6 +169,8 @@ def discover(sources: Iterable[FlowSource]) -> tuple[list[FlowFile], list[FlowEr
             add(path, origin, source.plugin, path.stem)
         for sub in sorted(p for p in source.path.iterdir() if p.is_dir()):
             if sub.name.startswith((".", "_")):
+                continue
+            if source.only is not None and sub.name not in source.only:
                 continue
             for path in _flow_files_in(sub):
                 add(path, origin, sub.name, path.stem)
