@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pazar.flows.loader import scan_flows
+from pazar.flows.validate import declared_feature_flags
 from pazar.suggest import did_you_mean
 
 
@@ -52,9 +54,6 @@ class FlagCatalog:
 
 def flag_catalog(registry: Any, plugin: str) -> FlagCatalog:
     """The flags of ``plugin`` and which loaded flows each one gates."""
-    from pazar.flows.loader import scan_flows
-    from pazar.flows.validate import declared_feature_flags
-
     flows, errors = scan_flows(registry)
     flows_of: dict[str, list[str]] = {}
     for flow in flows.for_plugin(plugin):

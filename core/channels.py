@@ -22,6 +22,8 @@ from pazar import config_schema as cs
 from pazar.channel_flags import flag_catalog, flag_change_problems, stored_flag_problems
 from pazar.channel_refs import missing_references
 from pazar.errors import ConfigError, NotFoundError, ValidationError
+from pazar.flows.loader import load_flows
+from pazar.jobs.queue import enqueue_chain
 from pazar.models.channels import Channel, ConfigChange
 from pazar.pipeline import ChannelInfo
 from pazar.suggest import did_you_mean
@@ -381,9 +383,6 @@ class ChannelService:
         Flows the plugin asks for but does not ship (yet) are left out of the queue;
         the config change still records that they were requested.
         """
-        from pazar.flows.loader import load_flows
-        from pazar.jobs.queue import enqueue_chain
-
         catalog = load_flows(self.registry)
         refs = [f"{channel.plugin}/{name}" for name in flows]
         enqueue_chain(

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pazar.errors import PazarError
+from pazar.errors import NotFoundError, PazarError
+from pazar.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from pazar.pipeline import ChannelInfo, StepContext
@@ -145,9 +146,6 @@ class Registry:
         return self.steps[name]
 
     def marketplace(self, name: str) -> Marketplace:
-        from pazar.errors import NotFoundError
-        from pazar.suggest import did_you_mean
-
         try:
             return self.marketplaces[name]
         except KeyError:

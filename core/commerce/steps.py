@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pazar.commerce import backend_for
 from pazar.pipeline import Item, RunHandle, StepContext
 from pazar.registry import StepType, batch_size_param, params_schema
 
@@ -32,8 +33,6 @@ class BackendSink:
         return [item.data for item in items]
 
     def send(self, items: list[Item], run: RunHandle) -> None:
-        from pazar.commerce import backend_for
-
         ctx = self.ctx
         with ctx.db.session() as session:
             backend = backend_for(session, ctx.channel, clock=ctx.clock)

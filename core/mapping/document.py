@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 from pazar.errors import ValidationError
 from pazar.flows.validate import FlowError, describe
 from pazar.flows.yamlpos import PositionedDocument, load_positioned, pointer_join
+from pazar.paths import schemas_dir
 from pazar.suggest import did_you_mean
 from pazar.templating import TemplateEnv, TemplateError
 
@@ -26,8 +27,6 @@ SCHEMA_FILE = "mapping.schema.json"
 
 @functools.lru_cache(maxsize=1)
 def mapping_schema() -> dict[str, Any]:
-    from pazar.paths import schemas_dir
-
     return json.loads((schemas_dir() / SCHEMA_FILE).read_text(encoding="utf-8"))
 
 

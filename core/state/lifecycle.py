@@ -41,7 +41,7 @@ class NewProducts(ChangeSource):
         scope = self.scope()
         if scope.catalog_id is None:
             return
-        query = _new_products_statement(self.ctx.db.dialect, bool(self.ctx.keys))
+        query = new_products_statement(self.ctx.db.dialect, bool(self.ctx.keys))
         params: dict[str, Any] = {
             "np_channel": scope.channel_id,
             "np_content_type": scope.content_type,
@@ -71,7 +71,7 @@ class NewProducts(ChangeSource):
 
 
 @functools.lru_cache(maxsize=8)
-def _new_products_statement(dialect: str, by_keys: bool) -> Select[Any]:
+def new_products_statement(dialect: str, by_keys: bool) -> Select[Any]:
     """The page query with every value bound, built once: building it cost more CPU
     than running it on a channel with nothing new (the daemon asks every 5 minutes)."""
     scope = Scope(

@@ -19,6 +19,7 @@ from pazar.models.state import FailedIntegration
 from pazar.pipeline import Item
 from pazar.state.actions import payload_hash, upsert, upsert_actions
 from pazar.state.penalties import PenaltyState, next_failure, policy_for
+from pazar.state.selection import advance_cursor
 
 REASON_TYPES = ("mapping", "remote", "local")
 PENALTY_KEYS = ("channel_id", "content_type", "object_id")
@@ -102,8 +103,6 @@ def record_batch_outcomes(
     record_successes(session, ok_rows)
     penalize(session, channel_id=channel_id, config=config, now=now, failures=failures)
     if marks:
-        from pazar.state.selection import advance_cursor
-
         for (ct, source), version in marks.items():
             advance_cursor(
                 session,

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
 
 from pazar.errors import ConfigError
+from pazar.models.state import FailedIntegration
 
 # The seed's "Default Format".
 DEFAULT_RETRY_INTERVAL = 28800
@@ -240,9 +241,7 @@ def list_penalties(
     exhausted: bool = False,
     limit: int | None = None,
 ) -> list[Any]:
-    from sqlalchemy import select
-
-    from pazar.models.state import FailedIntegration as F
+    F = FailedIntegration
 
     stmt = select(F).order_by(F.channel_id, F.content_type, F.last_failed_at.desc(), F.id)
     if channel_id is not None:
@@ -266,9 +265,7 @@ def release_penalties(
     it, a failure starts a fresh penalty under the current policy.  Returns
     (released keys, keys that had no penalty).
     """
-    from sqlalchemy import case, select, update
-
-    from pazar.models.state import FailedIntegration as F
+    F = FailedIntegration
 
     found: set[str] = set()
     for start in range(0, len(keys), 1000):
@@ -311,9 +308,7 @@ def release_matching(
     """:func:`release_penalties` for every penalty of a channel and content type (or of
     one reason type, e.g. all ``mapping`` failures after the mapping was fixed), in one
     statement however many there are.  Returns how many were released."""
-    from sqlalchemy import case, update
-
-    from pazar.models.state import FailedIntegration as F
+    F = FailedIntegration
 
     stmt = update(F).where(F.channel_id == channel_id, F.content_type == content_type)
     if reason_type is not None:

@@ -27,7 +27,11 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 
+import pazar.models  # noqa: F401 - registers every table on Base.metadata
+from pazar.errors import PazarError
+from pazar.models.base import Base
 from pazar.models.state import BatchRequestItem, FailedIntegration, IntegrationAction, SyncCursor
+from pazar.state.actions import upsert
 from pazar.state.penalties import sql_holds_back, sql_is_due
 
 SOURCES = ("stocks", "prices", "products", "deleted_products")
@@ -35,14 +39,9 @@ SOURCES = ("stocks", "prices", "products", "deleted_products")
 
 def commerce_table(name: str) -> Any:
     """A commerce table from the shared metadata (the local backend's schema)."""
-    import pazar.models  # noqa: F401 - registers every table on Base.metadata
-    from pazar.models.base import Base
-
     try:
         return Base.metadata.tables[name]
     except KeyError:
-        from pazar.errors import PazarError
-
         raise PazarError(
             f"the local commerce backend has no {name!r} table in this pazar version"
         ) from None
@@ -419,7 +418,6 @@ def advance_cursor(
         version = min(version, floor - 1)
     if version <= 0:
         return
-    from pazar.state.actions import upsert
 
     upsert(
         session,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from pazar.errors import ValidationError
 from pazar.state.actions import actions_for
 from pazar.state.batches import open_batch_of
+from pazar.state.lifecycle import new_products_statement
 from pazar.state.selection import Scope, catalog_code, catalog_id, commerce_table, selection_query
 
 CSV_HEADER_MESSAGE = (
@@ -141,11 +142,9 @@ def check_trigger(
 def _new_products(session: Session, scope: Scope, skus: list[str], now: Any) -> set[str]:
     """Which of ``skus`` Product Create would take now: the source's own query, so the
     trigger and the run can never disagree (saleable, never created, not held back)."""
-    from pazar.state.lifecycle import _new_products_statement
-
     if scope.catalog_id is None:
         return set()
-    stmt = _new_products_statement(session.get_bind().dialect.name, True)
+    stmt = new_products_statement(session.get_bind().dialect.name, True)
     params = {
         "np_channel": scope.channel_id,
         "np_content_type": scope.content_type,
