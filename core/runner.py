@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pazar.channels import feature_enabled, resolved_config
+from pazar.config_schema import schema_for
 from pazar.errors import PazarError
 from pazar.flows.model import FlowDef, StepDef
 from pazar.models.runs import Run, RunLog
 from pazar.pipeline import Item, StepContext, chunked
 from pazar.runlog import RunRecorder, log_rows
+from pazar.secret_policy import config_redactor, template_view
 from pazar.state.outcomes import record_batch_outcomes
 from pazar.templating import build_template_env
 
@@ -99,6 +101,9 @@ class _Pipeline:
         if config is None:
             config = resolved_config(channel, registry)
         resolved = config
+        schema = schema_for(registry, channel.plugin)
+        template_config = template_view(schema, config)
+        recorder.redact = config_redactor(schema, config)
 
         def client_factory() -> Any:
             if self.client is None:
@@ -113,6 +118,7 @@ class _Pipeline:
                 flow=flow,
                 channel=channel,
                 config=config,
+                template_config=template_config,
                 templates=templates,
                 db=db,
                 clock=clock,
@@ -247,7 +253,7 @@ def run_flow(
             if not dry_run:
                 _write_batch(db, flow, channel, clock, recorder, result)
             else:
-                recorder.take()
+                _count_dry(recorder.take(), result)
             if on_progress is not None:
                 on_progress(result)
         pipeline.finish(recorder)  # its outcomes are written with the run's end below
@@ -261,6 +267,7 @@ def run_flow(
         if pipeline is not None:
             pipeline.release()
     if result.error:
+        result.error = recorder.redact(result.error)
         recorder.log(None, result.error, "error")
     result.duration_ms = int((time.monotonic() - started) * 1000)
     if not dry_run:
@@ -303,6 +310,15 @@ def _run_batch(
     for item in items:
         if not recorder.settled(item) and not item.meta.get("deferred"):
             recorder.succeed(item)
+
+
+def _count_dry(outcome: Any, result: RunResult) -> None:
+    """A dry run writes nothing but still says which records would fail, and why."""
+    result.failed += len(outcome.failed)
+    result.skipped += outcome.skipped
+    for item, message, _reason in outcome.failed:
+        if len(result.failures) < MAX_FAILURES_KEPT:
+            result.failures.append((item.key, message))
 
 
 def _write_batch(
