@@ -394,6 +394,8 @@ def validate(
         if text not in seen:
             seen.add(text)
             messages.append(text)
+    if isinstance(config, Mapping):
+        messages += [p for p in env_reference_problems(schema, config) if p not in seen]
     return messages
 
 
@@ -448,6 +450,23 @@ def secret_paths(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[s
     return [_join(p) for p in _walk_secrets(schema, dict(config), [])]
 
 
+def secret_path_lists(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[list[Any]]:
+    """Paths (as key lists) of every secret value present in ``config``."""
+    return list(_walk_secrets(schema, dict(config), []))
+
+
+def env_reference_problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """``env:NAME`` secrets whose variable the operator has not allowed (see secret_policy)."""
+    from pazar.secret_policy import env_name_allowed, env_not_allowed_message
+
+    problems = []
+    for path in _walk_secrets(schema, dict(config), []):
+        value = _get(config, path)
+        if is_env_reference(value) and not env_name_allowed(value[len(ENV_PREFIX) :]):
+            problems.append(env_not_allowed_message(_join(path), value[len(ENV_PREFIX) :]))
+    return problems
+
+
 def resolve_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``config`` whose ``env:NAME`` secrets hold the variables' values.
 
@@ -459,11 +478,14 @@ def resolve_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dic
 
 def resolve_secrets_in_place(schema: Mapping[str, Any], out: dict[str, Any]) -> dict[str, Any]:
     """:func:`resolve_secrets` on a config the caller owns (no copy; returned for chaining)."""
+    from pazar.secret_policy import check_env_name
+
     for path in _walk_secrets(schema, out, []):
         value = _get(out, path)
         if not is_env_reference(value):
             continue
         name = value[len(ENV_PREFIX) :]
+        check_env_name(f"config key {_join(path)}", name)
         if name not in os.environ:
             raise ConfigError(
                 f"config key {_join(path)} refers to environment variable {name}, which is not set"

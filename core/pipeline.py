@@ -83,6 +83,9 @@ class StepContext:
     is the channel config with ``env:`` secrets resolved; ``commerce`` is the
     seller-side backend; ``client()`` builds (once) the marketplace client.
     ``keys`` restricts a source to explicit records (``pazar trigger --sku``).
+    ``template_config`` is what templates see as ``config``: the same config
+    without its secret fields (the runner computes it once per run), so no
+    template can render a credential into a payload, a log line or a file name.
     """
 
     params: dict[str, Any]
@@ -99,6 +102,7 @@ class StepContext:
     limit: int | None = None
     run: RunHandle | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    template_config: Mapping[str, Any] | None = None
 
     _client: Any = None
 
@@ -115,7 +119,7 @@ class StepContext:
         """The variables every template of this step may use."""
         now: datetime = self.clock.now()
         ctx: dict[str, Any] = {
-            "config": self.config,
+            "config": self.config if self.template_config is None else self.template_config,
             "channel": channel_view(self.channel),
             "now": now,
         }

@@ -158,7 +158,7 @@ def apply_cmd(file: str, as_json: bool) -> None:
     status: inactive
     config:
       username: my-merchant-id
-      password: env:HB_PASSWORD
+      password: env:PAZAR_SECRET_HB_PASSWORD
       feature_flags: {stock: true}
     """
     docs = _read_documents(file)
