@@ -22,6 +22,7 @@ from pazar import config_schema as cs
 from pazar.errors import ConfigError, NotFoundError, ValidationError
 from pazar.models.channels import Channel, ConfigChange
 from pazar.suggest import did_you_mean
+from pazar.template_checks import check_config_templates
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 STATUSES = ("active", "inactive")
@@ -106,7 +107,8 @@ class ChannelService:
     def validate(self, slug: str) -> list[str]:
         """Every problem that keeps the channel from running (empty required fields too)."""
         channel = self.get(slug)
-        return cs.validate(self.schema(channel), channel.config or {})
+        schema, config = self.schema(channel), channel.config or {}
+        return cs.validate(schema, config) + check_config_templates(schema, config, self.registry)
 
     def missing(self, channel: Channel) -> list[str]:
         """Required fields still empty: what activation will ask for."""
@@ -160,6 +162,7 @@ class ChannelService:
         # an active channel must stay runnable: no required field may be emptied
         partial = channel.status != "active"
         problems += [p for p in cs.validate(schema, new, partial=partial) if p not in problems]
+        problems += check_config_templates(schema, new, self.registry)
         if problems:
             raise ValidationError(
                 f"invalid config for channel {slug!r}; nothing was saved", details=problems
@@ -217,6 +220,7 @@ class ChannelService:
         new_config = cs.deep_merge(cs.defaults(schema), config)
         target = status or (existing.status if existing is not None else "inactive")
         errors = cs.validate(schema, new_config, partial=target != "active")
+        errors += check_config_templates(schema, new_config, self.registry)
         if errors:
             what = "cannot be activated" if target == "active" else "has an invalid config"
             raise ValidationError(f"channel {slug!r} {what}; nothing was saved", details=errors)
