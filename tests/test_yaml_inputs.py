@@ -21,7 +21,9 @@ config:
 """
 
 
-def test_channel_apply_refuses_duplicate_keys_naming_both_lines(cli, db_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_channel_apply_refuses_duplicate_keys_naming_both_lines(
+    cli, db_url: str, tmp_path: Path
+) -> None:  # noqa: ANN001
     before = digest(db_url)
     path = tmp_path / "channels.yaml"
     path.write_text(DUPLICATE, encoding="utf-8")
@@ -36,11 +38,16 @@ def test_a_second_document_with_a_duplicate_stops_the_whole_file(cli, db_url: st
     before = digest(db_url)
     doc = "channel: a1\nplugin: testmarket\n---\n" + DUPLICATE
     result = cli("channel", "apply", "-", input=doc)
-    assert result.exit_code == 2 and "<stdin>:9: duplicate key 'api_key' (first defined on line 7)" in result.stderr
+    assert (
+        result.exit_code == 2
+        and "<stdin>:9: duplicate key 'api_key' (first defined on line 7)" in result.stderr
+    )
     assert digest(db_url) == before
 
 
-def test_channel_apply_of_a_windows_1254_document_is_located(cli, db_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_channel_apply_of_a_windows_1254_document_is_located(
+    cli, db_url: str, tmp_path: Path
+) -> None:  # noqa: ANN001
     path = tmp_path / "channels.yaml"
     path.write_bytes("channel: tm\nplugin: testmarket\nname: Mağaza\n".encode("cp1254"))
     before = digest(db_url)
