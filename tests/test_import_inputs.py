@@ -247,3 +247,22 @@ def test_no_generated_file_produces_a_traceback_or_a_partial_change(
     if result.exit_code == 2:
         assert result.stderr.startswith("error: ")
         assert digest(db_url) == before
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"sku": "N-1\\u0000", "name": "x"}',
+        '{"sku": "N-1", "name": "x", "attributes": {"a": "\\u0000"}}',
+        '{"sku": "N-1", "name": "x", "categories": "[\\"a\\\\u0000\\"]"}',
+    ],
+)
+def test_a_nul_character_in_json_lines_is_refused_on_every_database(
+    cli, db_url: str, tmp_path: Path, line: str
+) -> None:  # noqa: ANN001
+    path = _write(tmp_path / "products.jsonl", line + "\n")
+    before = digest(db_url)
+    result = cli("catalog", "import", "products", str(path))
+    assert result.exit_code == 2
+    assert "products.jsonl:1: column" in result.stderr and "NUL character" in result.stderr
+    assert digest(db_url) == before

@@ -20,7 +20,25 @@ class RowError(Exception):
 
 def clean_text(value: Any) -> str:
     """The cell as stripped text; None (a JSON null) is the empty string."""
-    return "" if value is None else str(value).strip()
+    text = "" if value is None else str(value).strip()
+    if "\x00" in text:
+        raise RowError("contains the NUL character, which no database column can hold")
+    return text
+
+
+def _no_nul(value: Any) -> Any:
+    """JSON values go to JSON columns: PostgreSQL refuses U+0000 anywhere in them."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            raise RowError("contains the NUL character (\\u0000), which pazar cannot store")
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return value
 
 
 def opt_text(value: Any) -> str | None:
@@ -86,7 +104,7 @@ def boolean(value: Any) -> bool:
 def json_list(value: Any) -> list[Any]:
     """A JSON list, or ``a|b|c`` for spreadsheets; empty → []."""
     if isinstance(value, list):
-        return value
+        return _no_nul(value)
     text = clean_text(value)
     if not text:
         return []
@@ -97,13 +115,13 @@ def json_list(value: Any) -> list[Any]:
             raise RowError(f"is not a valid JSON list ({exc.msg})") from None
         if not isinstance(parsed, list):
             raise RowError("is not a JSON list")
-        return parsed
+        return _no_nul(parsed)
     return [part.strip() for part in text.split("|") if part.strip()]
 
 
 def json_object(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
-        return value
+        return _no_nul(value)
     text = clean_text(value)
     if not text:
         return {}
@@ -113,7 +131,7 @@ def json_object(value: Any) -> dict[str, Any]:
         raise RowError(f"is not a valid JSON object ({exc.msg})") from None
     if not isinstance(parsed, dict):
         raise RowError("is not a JSON object")
-    return parsed
+    return _no_nul(parsed)
 
 
 def product_type(value: Any) -> str:
