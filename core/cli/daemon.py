@@ -25,6 +25,18 @@ def _keep_days(what: str, rows: str) -> Any:
     )
 
 
+def _tls_options(command: Any) -> Any:
+    """--tls-cert/--tls-key: serve HTTPS (both or neither; docs/daemon.md has a proxy recipe)."""
+    command = click.option(
+        "--tls-key", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM)."
+    )(command)
+    return click.option(
+        "--tls-cert",
+        type=click.Path(exists=True, dir_okay=False),
+        help="TLS certificate (PEM); with --tls-key the API is served over HTTPS.",
+    )(command)
+
+
 @click.command("daemon")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--once", is_flag=True, help="Enqueue what is due now, run the queue empty, exit.")
@@ -45,6 +57,7 @@ def _keep_days(what: str, rows: str) -> Any:
     "taken over by another daemon after this long.",
 )
 @click.option("--http", "http", metavar="HOST:PORT", help="Also serve the flow-trigger API.")
+@_tls_options
 @_keep_days("jobs", "finished jobs and schedule ticks")
 @_keep_days("runs", "finished runs and their logs")
 @click.option("--no-prune", is_flag=True, help="Never prune (e.g. another daemon or cron does).")
@@ -57,6 +70,8 @@ def daemon_command(
     keep_jobs_days: int,
     keep_runs_days: int,
     no_prune: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
 ) -> None:
     """Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0).
 
@@ -97,7 +112,7 @@ def daemon_command(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    server = _serve_http(http) if http else None
+    server = _serve_http(http, tls_cert, tls_key) if http else None
     click.echo(
         f"pazar daemon {daemon.id}: {workers} workers, polling every {poll_seconds:g}s", err=True
     )
@@ -116,14 +131,30 @@ def _address(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def _serve_http(address: str) -> Any:
+def _check_tls(host: str, tls_cert: str | None, tls_key: str | None) -> None:
+    from pazar.errors import ValidationError
+    from pazar.http_guard import exposure_warning
+
+    if bool(tls_cert) != bool(tls_key):
+        raise ValidationError("--tls-cert and --tls-key go together: give both or neither")
+    warning = exposure_warning(host, bool(tls_cert))
+    if warning:
+        click.echo(warning, err=True)
+
+
+def _serve_http(address: str, tls_cert: str | None = None, tls_key: str | None = None) -> Any:
     from pazar.http_trigger import create_app
     from pazar.sandbox_server import serve_in_thread
 
     ctx = app()
     host, port = _address(address)
+    _check_tls(host, tls_cert, tls_key)
     server = serve_in_thread(
-        create_app(ctx.db, ctx.registry, clock=ctx.clock), host=host, port=port
+        create_app(ctx.db, ctx.registry, clock=ctx.clock),
+        host=host,
+        port=port,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
     )
     click.echo(f"flow-trigger API at {server.url}/flow-trigger/<channel>/<flow>", err=True)
     return server
@@ -131,7 +162,8 @@ def _serve_http(address: str) -> Any:
 
 @click.command("serve")
 @click.option("--http", "http", metavar="HOST:PORT", required=True, help="Where to listen.")
-def serve_command(http: str) -> None:
+@_tls_options
+def serve_command(http: str, tls_cert: str | None, tls_key: str | None) -> None:
     """Serve only the flow-trigger API (jobs are run by a daemon)."""
     import uvicorn
 
@@ -139,9 +171,18 @@ def serve_command(http: str) -> None:
 
     ctx = app()
     host, port = _address(http)
-    click.echo(f"flow-trigger API at http://{host}:{port}/flow-trigger/<channel>/<flow>", err=True)
+    _check_tls(host, tls_cert, tls_key)
+    scheme = "https" if tls_cert else "http"
+    click.echo(
+        f"flow-trigger API at {scheme}://{host}:{port}/flow-trigger/<channel>/<flow>", err=True
+    )
     uvicorn.run(
-        create_app(ctx.db, ctx.registry, clock=ctx.clock), host=host, port=port, log_level="warning"
+        create_app(ctx.db, ctx.registry, clock=ctx.clock),
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
     )
 
 
