@@ -7,7 +7,10 @@ channel starts with, how ``pazar channel set`` types a string, the messages of
 Type" form.  Keywords pazar adds to JSON Schema:
 
 - ``x-secret: true`` marks a secret: masked in every output, never echoed in an
-  error, and may be written ``env:NAME`` to be read from the environment at use.
+  error, absent from what templates see, and may be written ``env:NAME`` to be
+  read from the environment at use (``NAME`` allowed by :mod:`pazar.secret_policy`).
+- ``x-template`` / ``x-template-context`` mark a template field and the variables
+  it may use; :mod:`pazar.template_checks` checks them when a config is saved.
 - ``x-data-type`` forces the form's data_type (list/text/integer/bool/json) when
   the JSON type alone would give the wrong one.
 - ``x-expected`` words what a ``pattern`` wants ("an http(s) URL"), for messages.

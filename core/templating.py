@@ -6,6 +6,11 @@ to a name starting with ``_`` is refused when the template is compiled (before
 anything runs), and an undefined variable is an error instead of an empty
 string that would silently reach a marketplace.
 
+Every render is bounded in output, work, loop iterations, integer size and
+wall time (:mod:`pazar.template_bounds`), and every compiled template knows the
+variables it reads, so validation can refuse a name its place does not
+provide (:mod:`pazar.template_checks`).
+
 A field that is exactly one ``{{ expression }}`` keeps its Python type, so
 ``"{{ record.quantity - 3 }}"`` is the number 7, not the string "7".  Channel
 formats keep the seed's own syntax (``"HB-{orderNumber}-{id}"``,
