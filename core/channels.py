@@ -27,6 +27,7 @@ from pazar.jobs.queue import enqueue_chain
 from pazar.models.channels import Channel, ConfigChange
 from pazar.pipeline import ChannelInfo
 from pazar.suggest import did_you_mean
+from pazar.template_checks import check_config_templates
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 STATUSES = ("active", "inactive")
@@ -116,6 +117,7 @@ class ChannelService:
         config = channel.config or {}
         problems = cs.validate(schema, config)
         problems += masked_secrets(schema, config)
+        problems += check_config_templates(schema, config, self.registry)
         problems += stored_flag_problems(flag_catalog(self.registry, channel.plugin), config, slug)
         return problems + missing_references(self.session, schema, config)
 
@@ -219,6 +221,7 @@ class ChannelService:
         problems += [p for p in cs.validate(schema, new, partial=partial) if p not in problems]
         problems += _new_masks(schema, channel.config or {}, new)
         problems += self._flag_problems(channel.plugin, channel.config, new)
+        problems += check_config_templates(schema, new, self.registry)
         if problems:
             raise ValidationError(
                 f"invalid config for channel {slug!r}; nothing was saved", details=problems
@@ -280,6 +283,7 @@ class ChannelService:
         errors = cs.validate(schema, new_config, partial=target != "active")
         errors += _new_masks(schema, existing.config if existing else {}, new_config)
         errors += self._flag_problems(plugin, existing.config if existing else None, new_config)
+        errors += check_config_templates(schema, new_config, self.registry)
         if errors:
             what = "cannot be activated" if target == "active" else "has an invalid config"
             raise ValidationError(f"channel {slug!r} {what}; nothing was saved", details=errors)

@@ -7,7 +7,10 @@ channel starts with, how ``pazar channel set`` types a string, the messages of
 Type" form.  Keywords pazar adds to JSON Schema:
 
 - ``x-secret: true`` marks a secret: masked in every output, never echoed in an
-  error, and may be written ``env:NAME`` to be read from the environment at use.
+  error, absent from what templates see, and may be written ``env:NAME`` to be
+  read from the environment at use (``NAME`` allowed by :mod:`pazar.secret_policy`).
+- ``x-template`` / ``x-template-context`` mark a template field and the variables
+  it may use; :mod:`pazar.template_checks` checks them when a config is saved.
 - ``x-data-type`` forces the form's data_type (list/text/integer/bool/json) when
   the JSON type alone would give the wrong one.
 - ``x-expected`` words what a ``pattern`` wants ("an http(s) URL"), for messages.
@@ -397,6 +400,8 @@ def validate(
         if text not in seen:
             seen.add(text)
             messages.append(text)
+    if isinstance(config, Mapping):
+        messages += [p for p in env_reference_problems(schema, config) if p not in seen]
     return messages
 
 
@@ -451,6 +456,23 @@ def secret_paths(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[s
     return [_join(p) for p in _walk_secrets(schema, dict(config), [])]
 
 
+def secret_path_lists(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[list[Any]]:
+    """Paths (as key lists) of every secret value present in ``config``."""
+    return list(_walk_secrets(schema, dict(config), []))
+
+
+def env_reference_problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """``env:NAME`` secrets whose variable the operator has not allowed (see secret_policy)."""
+    from pazar.secret_policy import env_name_allowed, env_not_allowed_message
+
+    problems = []
+    for path in _walk_secrets(schema, dict(config), []):
+        value = _get(config, path)
+        if is_env_reference(value) and not env_name_allowed(value[len(ENV_PREFIX) :]):
+            problems.append(env_not_allowed_message(_join(path), value[len(ENV_PREFIX) :]))
+    return problems
+
+
 def resolve_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``config`` whose ``env:NAME`` secrets hold the variables' values.
 
@@ -462,11 +484,14 @@ def resolve_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dic
 
 def resolve_secrets_in_place(schema: Mapping[str, Any], out: dict[str, Any]) -> dict[str, Any]:
     """:func:`resolve_secrets` on a config the caller owns (no copy; returned for chaining)."""
+    from pazar.secret_policy import check_env_name
+
     for path in _walk_secrets(schema, out, []):
         value = _get(out, path)
         if not is_env_reference(value):
             continue
         name = value[len(ENV_PREFIX) :]
+        check_env_name(f"config key {_join(path)}", name)
         if name not in os.environ:
             raise ConfigError(
                 f"config key {_join(path)} refers to environment variable {name}, which is not set"

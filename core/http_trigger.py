@@ -1,96 +1,137 @@
 """``POST /flow-trigger/{channel}/{flow}``: remote systems (an OMS) queue flow runs.
 
 The seed's Update Warehouse and Split Packages flows are started this way.  The
-request is checked in the order a caller can fix it — token (401), channel and
-flow (404), feature flag (409), payload (422) — and a valid one becomes a job
-(202 with its id) that a daemon runs.  Tokens never reach a log line.
+request is checked in the order a caller can fix it — body size (413), token
+(401, 429 after too many failures or requests), channel and flow (404), the
+token's scope (403), feature flag (409), body encoding and syntax (400/422),
+payload against the flow's trigger schema (422) — and only a valid one becomes
+a job (202 with its id) that a daemon runs.  Nothing is stored before that.
+Tokens never reach a log line; error bodies never echo more than a few hundred
+characters of the request.  The shared pieces live in :mod:`pazar.http_guard`.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as SchemaError
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from pazar.channels import feature_enabled
 from pazar.flows.loader import load_flows
+from pazar.http_guard import (
+    BodyLimit,
+    HttpLimits,
+    HTTPProblem,
+    TokenGuard,
+    parse_json_body,
+    problem_handler,
+    short,
+)
 from pazar.jobs.queue import enqueue
 from pazar.models.channels import Channel
 from pazar.paths import schemas_dir
-from pazar.tokens import verify_token
 
 log = logging.getLogger("pazar.http")
 
 
-def _schema_for(plugin: str, flow: str) -> dict[str, Any]:
+@functools.lru_cache(maxsize=64)
+def _validator_for(plugin: str, flow: str) -> Draft202012Validator:
     base = schemas_dir() / "triggers"
     specific = base / plugin / f"{flow}.json"
     path: Path = specific if specific.is_file() else base / "default.json"
-    return json.loads(path.read_text())
+    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
 
 
-def _error(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status)
+def _describe(error: SchemaError) -> str:
+    """One schema error without the offending value (which may be huge)."""
+    where = "/" + "/".join(short(str(p), 60) for p in error.absolute_path)
+    kind, rule = error.validator, error.validator_value
+    if kind == "type":
+        return f"{where}: expected {rule if isinstance(rule, str) else ' or '.join(rule)}"
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties") or {})
+        extra = [short(k, 60) for k in error.instance if k not in allowed][:5]
+        return f"{where}: unknown key(s) {', '.join(extra)}"
+    if kind in ("maxItems", "minItems", "maxLength", "minLength", "maxProperties"):
+        return f"{where}: breaks {kind} {rule}"
+    if kind == "required":
+        return f"{where}: {short(error.message, 120)}"
+    return f"{where}: breaks rule {kind!r}"
 
 
-def create_app(db: Any, registry: Any, *, clock: Any) -> Starlette:
-    """The trigger API over one database and the loaded plugins."""
+def create_app(
+    db: Any, registry: Any, *, clock: Any, limits: HttpLimits | None = None
+) -> Starlette:
+    """The trigger API over one database and the loaded plugins.
+
+    ``limits`` default to :meth:`HttpLimits.from_env`.  Other routes can be added
+    to the returned app (``app.router.routes``) and share its body limit and,
+    through ``app.state.guard``, its token authentication.
+    """
+    limits = limits or HttpLimits.from_env()
     flows = load_flows(registry)
+    guard = TokenGuard(db, clock, limits)
 
     async def trigger(request: Request) -> JSONResponse:
         slug = request.path_params["channel_slug"]
         name = request.path_params["flow"]
-        scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-        now = clock.now()
-        with db.session() as session:
-            who = verify_token(session, presented.strip(), now) if scheme == "Token" else None
-        if who is None:
-            log.info("flow-trigger %s/%s: refused (no valid token)", slug, name)
-            return _error(401, "missing or invalid token; send 'Authorization: Token <token>'")
+        grant = guard.authenticate(request)
         with db.session() as session:
             channel = session.query(Channel).filter(Channel.slug == slug).one_or_none()
             if channel is None:
-                return _error(404, f"no channel {slug!r}")
+                raise HTTPProblem(404, f"no channel {short(slug, 80)!r}")
             ref = f"{channel.plugin}/{name}"
             if ref not in flows or "http" not in flows.get(ref).triggers:
-                return _error(404, f"no flow {name!r} triggerable over HTTP for {channel.plugin}")
+                raise HTTPProblem(
+                    404, f"no flow {short(name, 80)!r} triggerable over HTTP for {channel.plugin}"
+                )
+            if not grant.allows(channel.slug, ref):
+                log.info("flow-trigger %s %s: token %s out of scope", slug, ref, grant.name)
+                raise HTTPProblem(
+                    403,
+                    f"token {grant.name!r} may not trigger {ref} on channel {slug!r} "
+                    f"(it is limited to {grant.scope()})",
+                )
             flow = flows.get(ref)
             if channel.status != "active" or not feature_enabled(channel, flow.feature_flag):
-                return _error(
+                raise HTTPProblem(
                     409,
                     f"flow {ref} is off for channel {slug!r} "
                     f"(status {channel.status}, flag {flow.feature_flag or '-'})",
                 )
-            try:
-                body = await request.json() if await request.body() else {}
-            except json.JSONDecodeError as exc:
-                return _error(422, f"body is not valid JSON: {exc.msg} at line {exc.lineno}")
-            validator = Draft202012Validator(_schema_for(channel.plugin, name))
+            body = parse_json_body(await request.body())
             problems = [
-                f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
-                for e in validator.iter_errors(body)
+                _describe(e) for e in _validator_for(channel.plugin, name).iter_errors(body)
             ]
             if problems:
-                return _error(422, "invalid payload", details=problems)
+                raise HTTPProblem(422, "invalid payload", details=problems)
             job_id = enqueue(
                 session,
                 channel_id=channel.id,
                 flow=ref,
                 trigger="http",
-                now=now,
+                now=clock.now(),
                 payload=body,
                 dedupe=not body,
             )
-        log.info("flow-trigger %s %s by token %s: job %s", slug, ref, who, job_id)
+        log.info("flow-trigger %s %s by token %s: job %s", slug, ref, grant.name, job_id)
         return JSONResponse({"job_id": job_id}, status_code=202)
 
-    return Starlette(
-        routes=[Route("/flow-trigger/{channel_slug}/{flow}", trigger, methods=["POST"])]
+    app = Starlette(
+        routes=[Route("/flow-trigger/{channel_slug}/{flow}", trigger, methods=["POST"])],
+        middleware=[Middleware(BodyLimit, max_bytes=limits.max_body)],
+        exception_handlers={HTTPProblem: problem_handler},
     )
+    app.state.guard = guard
+    app.state.limits = limits
+    return app

@@ -154,13 +154,16 @@ class StepContext:
     marketplace flow asks (stored orders, leaf categories, ...).  ``keys``
     restricts a source to explicit records (``pazar trigger --sku``), ``limit``
     caps how many it reads.  ``pointer`` and ``step_type`` say where the step sits
-    in its flow and under which name it was registered.  ``memo`` keeps values between runs of the same
-    (channel, flow) in one daemon (lookups that never change, e.g. an id); it is
+    in its flow and under which name it was registered.  ``memo`` keeps values
+    between runs of the same (channel, flow) in one daemon (lookups that never change, e.g. an id); it is
     emptied when the channel changes.  ``resend``: the run was forced to send its
     records whether they changed or not (``pazar trigger --force``).
 
     ``db``, ``commerce`` and ``registry`` are for the engine's own steps; a
     marketplace plugin uses ``reads`` instead.
+    ``template_config`` is what templates see as ``config``: the same config without
+    its secret fields (the runner computes it once per run), so no template can render
+    a credential into a payload, a log line or a file name.
     """
 
     params: dict[str, Any]

@@ -7,6 +7,7 @@ memory never holds more than one batch of messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,12 +28,22 @@ class BatchOutcome:
     logs: list[tuple[str | None, str, str]] = field(default_factory=list)
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 class RunRecorder:
-    """The :class:`pazar.pipeline.RunHandle` of a run (dry or real)."""
+    """The :class:`pazar.pipeline.RunHandle` of a run (dry or real).
+
+    ``redact`` masks the channel's secret values in every message before it is
+    kept (the runner sets it once the config is resolved), so an exception that
+    quoted a credential never reaches the run log or a penalty.
+    """
 
     def __init__(self, run_id: int | None, dry_run: bool) -> None:
         self.run_id = run_id
         self.dry_run = dry_run
+        self.redact: Callable[[str], str] = _unchanged
         self.batch = BatchOutcome()
         self._settled: set[int] = set()
 
@@ -46,10 +57,11 @@ class RunRecorder:
     def skip(self, item: Item, message: str) -> None:
         if self._settle(item):
             self.batch.skipped += 1
-            self.batch.logs.append((item.key, "info", f"skipped: {message}"))
+            self.batch.logs.append((item.key, "info", f"skipped: {self.redact(message)}"))
 
     def fail(self, item: Item, message: str, reason: ReasonType = "mapping") -> None:
         if self._settle(item):
+            message = self.redact(message)
             self.batch.failed.append((item, message, reason))
             self.batch.logs.append((item.key, "error", f"{reason}: {message}"))
 
@@ -64,7 +76,7 @@ class RunRecorder:
             self.batch.deferred += 1
 
     def log(self, key: str | None, message: str, level: str = "info") -> None:
-        self.batch.logs.append((key, level if level in LEVELS else "info", message))
+        self.batch.logs.append((key, level if level in LEVELS else "info", self.redact(message)))
 
     def settled(self, item: Item) -> bool:
         return id(item) in self._settled

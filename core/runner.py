@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pazar.channels import feature_enabled, resolved_config
+from pazar.config_schema import schema_for
 from pazar.errors import PazarError, ValidationError
 from pazar.flows.model import FlowDef, StepDef
 from pazar.flows.validate import CORE_PLUGIN
@@ -24,6 +25,7 @@ from pazar.http_client import MarketplaceError
 from pazar.models.runs import Run, RunLog
 from pazar.pipeline import ChannelInfo, Item, StepContext, chunked
 from pazar.runlog import RunRecorder, log_rows
+from pazar.secret_policy import config_redactor, template_view
 from pazar.state.outcomes import record_batch_outcomes
 from pazar.templating import build_template_env
 
@@ -160,6 +162,9 @@ class _Pipeline:
             config = resolved_config(channel, registry)
         resolved = config
         memo = options.memo if options.memo is not None else {}
+        schema = schema_for(registry, channel.plugin)
+        template_config = template_view(schema, config)
+        recorder.redact = config_redactor(schema, config)
 
         def client_factory() -> Any:
             if self.client is None:
@@ -174,6 +179,7 @@ class _Pipeline:
                 flow=flow,
                 channel=channel,
                 config=config,
+                template_config=template_config,
                 templates=templates,
                 clock=clock,
                 client_factory=client_factory,
@@ -275,7 +281,7 @@ def run_flow(
             if not dry_run:
                 _write_batch(db, flow, view, clock, recorder, result)
             else:
-                recorder.take()
+                _count_dry(recorder.take(), result)
             if options.on_progress is not None:
                 options.on_progress(result)
         pipeline.finish(recorder)  # its outcomes are written with the run's end below
@@ -293,6 +299,7 @@ def run_flow(
         if pipeline is not None:
             pipeline.release()
     if result.error:
+        result.error = recorder.redact(result.error)
         recorder.log(None, result.error, "error")
     result.duration_ms = int((time.monotonic() - started) * 1000)
     if not dry_run:
@@ -340,6 +347,15 @@ def _run_batch(
     for item in items:
         if not recorder.settled(item):
             recorder.succeed(item)
+
+
+def _count_dry(outcome: Any, result: RunResult) -> None:
+    """A dry run writes nothing but still says which records would fail, and why."""
+    result.failed += len(outcome.failed)
+    result.skipped += outcome.skipped
+    for item, message, _reason in outcome.failed:
+        if len(result.failures) < MAX_FAILURES_KEPT:
+            result.failures.append((item.key, message))
 
 
 def _write_batch(

@@ -57,8 +57,11 @@ def serve_in_thread(
     *,
     log_level: str = "warning",
     startup_timeout: float = STARTUP_TIMEOUT,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> RunningSandbox:
-    """Start ``app`` on ``host:port`` (0 = an ephemeral port) and return once it listens."""
+    """Start ``app`` on ``host:port`` (0 = an ephemeral port) and return once it listens;
+    with a certificate and key it serves HTTPS."""
     config = uvicorn.Config(
         app,
         host=host,
@@ -67,6 +70,8 @@ def serve_in_thread(
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=1,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     server = uvicorn.Server(config)
     failure: list[BaseException] = []
@@ -96,7 +101,7 @@ def serve_in_thread(
             break
     shown = f"[{host}]" if ":" in host else host
     return RunningSandbox(
-        url=f"http://{shown}:{bound_port}",
+        url=f"{'https' if ssl_certfile else 'http'}://{shown}:{bound_port}",
         host=host,
         port=bound_port,
         _server=server,

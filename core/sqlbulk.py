@@ -34,12 +34,13 @@ def _processed(processor: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     return out
 
 
-def executemany(session: Session, table: Table, stmt: Any, rows: list[dict[str, Any]]) -> None:
+def executemany(session: Session, table: Table, stmt: Any, rows: list[dict[str, Any]]) -> int:
     """Run ``stmt`` for every row through the driver's executemany.
 
     Bulk imports spend most of their time in per-row parameter handling, so the
     statement is compiled once and each column's bind processor (the same one
     SQLAlchemy would apply: JSON, UTC timestamps) is applied column by column.
+    Returns the rows the statement affected (the driver's sum over the batch).
     """
     conn = session.connection()
     dialect = conn.dialect
@@ -67,4 +68,4 @@ def executemany(session: Session, table: Table, stmt: Any, rows: list[dict[str, 
         params = [
             dict(zip(names, values, strict=True)) for values in zip(*columns.values(), strict=True)
         ]
-    conn.exec_driver_sql(str(compiled), params)
+    return int(conn.exec_driver_sql(str(compiled), params).rowcount or 0)

@@ -6,6 +6,11 @@ to a name starting with ``_`` is refused when the template is compiled (before
 anything runs), and an undefined variable is an error instead of an empty
 string that would silently reach a marketplace.
 
+Every render is bounded in output, work, loop iterations, integer size and
+wall time (:mod:`pazar.template_bounds`), and every compiled template knows the
+variables it reads, so validation can refuse a name its place does not
+provide (:mod:`pazar.template_checks`).
+
 A field that is exactly one ``{{ expression }}`` keeps its Python type, so
 ``"{{ record.quantity - 3 }}"`` is the number 7, not the string "7".  Channel
 formats keep the seed's own syntax (``"HB-{orderNumber}-{id}"``,
@@ -19,14 +24,29 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
+from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.parser import Parser
 from jinja2.runtime import new_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import missing
+from jinja2.visitor import NodeTransformer
 
 from pazar.errors import PazarError, ValidationError
+from pazar.suggest import did_you_mean
+from pazar.template_bounds import (
+    DEFAULT_LIMITS,
+    Limits,
+    TemplateLimitError,
+    bounded_filter,
+    bounded_range,
+    budget,
+    check_binop,
+    check_output,
+    check_result,
+    check_str_method,
+    current_budget,
+)
 
 # Jinja tags, left alone when seed-style placeholders are translated.
 _JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
@@ -37,33 +57,56 @@ _ATTRIBUTE_FILTERS = frozenset(
     {"attr", "map", "selectattr", "rejectattr", "sort", "groupby", "sum", "unique", "min", "max"}
 )
 _DICT_ATTRIBUTES = frozenset(dir(dict))
-# Bounds on the operators that could make one template eat the machine.
-MAX_POWER_EXPONENT = 256
-MAX_REPEAT_LENGTH = 1_000_000
+# Names every template sees besides its context: Jinja's globals (lipsum is left out:
+# it builds text of any size from a number).
+TEMPLATE_GLOBALS = frozenset({"range", "dict", "cycler", "joiner", "namespace"})
 
 
 class TemplateError(ValidationError):
-    """A template that cannot be compiled or rendered; ``problem`` omits the location."""
+    """A template that cannot be compiled or rendered; ``problem`` omits the location.
 
-    def __init__(self, where: str, problem: str) -> None:
+    ``limit`` is true when the template hit one of its bounds (output, integer
+    size, iterations, time): a config check refuses such a template even when
+    it only saw sample values.
+    """
+
+    def __init__(self, where: str, problem: str, *, limit: bool = False) -> None:
         super().__init__(f"{where}: {problem}" if where else problem)
         self.where = where
         self.problem = problem
+        self.limit = limit
 
 
 class Expression:
-    """One compiled template; ``render`` evaluates it against a context."""
+    """One compiled template; ``render`` evaluates it against a context.
 
-    def __init__(self, source: str, where: str, render: Callable[[Mapping[str, Any]], Any]) -> None:
+    ``names`` are the context variables it reads (``record``, ``config``, ...), so
+    a validator can refuse a name the template's place does not provide before
+    anything runs; ``fields`` the ``(variable, key)`` pairs it reads directly
+    (``config.buffer_stock`` → ``("config", "buffer_stock")``).
+    """
+
+    def __init__(
+        self,
+        source: str,
+        where: str,
+        render: Callable[[Mapping[str, Any]], Any],
+        names: frozenset[str] = frozenset(),
+        fields: frozenset[tuple[str, str]] = frozenset(),
+    ) -> None:
         self.source = source
         self.where = where
         self._render = render
+        self.names = names
+        self.fields = fields
 
     def render(self, context: Mapping[str, Any]) -> Any:
         try:
             return self._render(context)
         except UndefinedError as exc:
             raise TemplateError(self.where, f"{exc.message} (in {self.source!r})") from None
+        except TemplateLimitError as exc:
+            raise TemplateError(self.where, f"exceeds a bound: {exc}", limit=True) from None
         except SecurityError as exc:
             raise TemplateError(self.where, f"not allowed: {exc}") from None
         except TemplateError:
@@ -110,6 +153,25 @@ def _check_safe(tree: nodes.Node, where: str) -> None:
                 )
 
 
+def _names_read(tree: nodes.Template) -> frozenset[str]:
+    """Context variables the template reads (not the ones it sets itself, nor globals)."""
+    return frozenset(meta.find_undeclared_variables(tree)) - TEMPLATE_GLOBALS
+
+
+def _fields_read(tree: nodes.Template, names: frozenset[str]) -> frozenset[tuple[str, str]]:
+    """``(variable, key)`` for every ``variable.key`` / ``variable['key']`` of a context variable."""
+    found: set[tuple[str, str]] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        inner = node.node
+        if not (isinstance(inner, nodes.Name) and inner.ctx == "load" and inner.name in names):
+            continue
+        if isinstance(node, nodes.Getattr):
+            found.add((inner.name, node.attr))
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            found.add((inner.name, node.arg.value))
+    return frozenset(found)
+
+
 def _post_order(node: nodes.Node) -> Iterator[nodes.Node]:
     """Children before parents: ``''.__class__.__mro__`` reports ``__class__`` first."""
     for child in node.iter_child_nodes():
@@ -117,10 +179,50 @@ def _post_order(node: nodes.Node) -> Iterator[nodes.Node]:
     yield node
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, plus bounds on ``**`` and sequence repetition."""
+class _Bounder(NodeTransformer):
+    """Routes every ``for`` loop and every ``~`` through the budget of the render.
 
-    intercepted_binops = frozenset({"**", "*"})
+    Jinja compiles both to plain Python (``for x in ...``, ``"".join(...)``)
+    that no sandbox hook sees; rewriting them as calls to the bounded helpers
+    makes each iteration and each concatenation pay.
+    """
+
+    def visit_For(self, node: nodes.For) -> nodes.Node:
+        node = self.generic_visit(node)
+        node.iter = _helper_call("bounded_iter", [node.iter], node.lineno)
+        return node
+
+    def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
+        node = self.generic_visit(node)
+        items = nodes.List(list(node.nodes), lineno=node.lineno)
+        return _helper_call("bounded_concat", [items], node.lineno)
+
+
+def _helper_call(name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
+    helper = nodes.ImportedName(f"pazar.template_bounds.{name}", lineno=lineno)
+    return nodes.Call(helper, args, [], None, None, lineno=lineno)
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with every render's cost bounded (see template_bounds)."""
+
+    intercepted_binops = frozenset({"**", "*", "+", "-", "/", "//", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.globals.pop("lipsum", None)
+        self.globals["range"] = bounded_range
+
+    def _generate(
+        self,
+        source: nodes.Template,
+        name: str | None,
+        filename: str | None,
+        defer_init: bool = False,
+    ) -> str:
+        source = _Bounder().visit(source)
+        source.set_environment(self)
+        return super()._generate(source, name, filename, defer_init=defer_init)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         # ``record.sku`` on a plain dict: Jinja tries the attribute first and falls back
@@ -134,20 +236,16 @@ class _Sandbox(ImmutableSandboxedEnvironment):
         return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
-        if operator == "**" and isinstance(right, int) and abs(right) > MAX_POWER_EXPONENT:
-            raise SecurityError(f"exponent {right} is larger than {MAX_POWER_EXPONENT}")
-        if operator == "*":
-            for seq, times in ((left, right), (right, left)):
-                if (
-                    isinstance(seq, str | list | tuple)
-                    and isinstance(times, int)
-                    and len(seq) * times > MAX_REPEAT_LENGTH
-                ):
-                    raise SecurityError(
-                        f"repetition would build {len(seq) * times} items "
-                        f"(limit {MAX_REPEAT_LENGTH})"
-                    )
-        return super().call_binop(context, operator, left, right)
+        check_binop(operator, left, right)
+        return check_result(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        current_budget().step()
+        target = getattr(__obj, "__wrapped__", __obj)  # str.format comes wrapped by the sandbox
+        owner = getattr(target, "__self__", None)
+        if isinstance(owner, str):
+            check_str_method(owner, getattr(target, "__name__", ""), args, kwargs)
+        return check_result(super().call(__context, __obj, *args, **kwargs))
 
 
 def _single_expression(source: str, tree: nodes.Template) -> str | None:
@@ -267,9 +365,16 @@ class _Undefined(StrictUndefined):
 class TemplateEnv:
     """Compiles templates with one set of filters; every method compiles once."""
 
-    def __init__(self, filters: Mapping[str, Callable[..., Any]] | None = None) -> None:
+    def __init__(
+        self,
+        filters: Mapping[str, Callable[..., Any]] | None = None,
+        *,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         self.env = _Sandbox(undefined=_Undefined, autoescape=False)
-        self.env.filters.update(filters or {})
+        self.limits = limits
+        every = {**self.env.filters, **(filters or {})}
+        self.env.filters = {name: bounded_filter(name, f) for name, f in every.items()}
         # A daemon runs the same flows over and over: compile each template once per process.
         self._compiled: dict[tuple[str, str, str], Expression] = {}
 
@@ -290,7 +395,27 @@ class TemplateEnv:
                 where, f"template syntax error on line {exc.lineno}: {exc.message}"
             ) from None
         _check_safe(tree, where)
+        self._check_known(tree, where)
         return tree
+
+    def _check_known(self, tree: nodes.Node, where: str) -> None:
+        """An unknown filter or test is named with the nearest known one, before
+        Jinja's code generator would stop at it with an exception of its own."""
+        for node in tree.find_all((nodes.Filter, nodes.Test)):
+            known = self.env.filters if isinstance(node, nodes.Filter) else self.env.tests
+            if node.name is not None and node.name not in known:
+                kind = "filter" if isinstance(node, nodes.Filter) else "test"
+                raise TemplateError(
+                    where, f"unknown {kind} {node.name!r}{did_you_mean(node.name, list(known))}"
+                )
+
+    def _from_string(self, source: str | nodes.Template, where: str) -> Any:
+        try:
+            return self.env.from_string(source)
+        except TemplateSyntaxError as exc:  # TemplateAssertionError too
+            raise TemplateError(
+                where, f"template error on line {exc.lineno}: {exc.message}"
+            ) from None
 
     def _compile_expression(self, expr: str, source: str, where: str) -> Expression:
         """Compile one bare expression whose value (not its text) is the result.
@@ -309,30 +434,46 @@ class TemplateEnv:
         tree = nodes.Template([nodes.Assign(nodes.Name("result", "store"), parsed)], lineno=1)
         tree.set_environment(self.env)
         _check_safe(tree, where)
-        template = self.env.from_string(tree)
+        self._check_known(tree, where)
+        names = _names_read(tree)
+        fields = _fields_read(tree, names)
+        template = self._from_string(tree, where)
         run = self._runner(template)
+        limits = self.limits
 
         def render(context: Mapping[str, Any]) -> Any:
-            value = run(context).vars["result"]
-            if isinstance(value, StrictUndefined):
-                str(value)  # raises UndefinedError naming the variable
-            return value
+            with budget(limits):
+                value = run(context).vars["result"]
+                if isinstance(value, StrictUndefined):
+                    str(value)  # raises UndefinedError naming the variable
+            return check_output(value, limits)
 
         path = _lookup_path(parsed)
         if path is not None:
-            return Expression(source, where, _direct_lookup(path, render))
-        return Expression(source, where, render)
+            return Expression(source, where, _direct_lookup(path, render), names, fields)
+        return Expression(source, where, render, names, fields)
 
     def _compile_text(self, source: str, where: str) -> Expression:
-        self._parse(source, where)
-        template = self.env.from_string(source)
+        tree = self._parse(source, where)
+        names = _names_read(tree)
+        fields = _fields_read(tree, names)
+        template = self._from_string(source, where)
         root, run = template.root_render_func, self._runner(template)
+        limits = self.limits
 
         def render(context: Mapping[str, Any]) -> str:
-            ctx = run(context, consume=False)
-            return "".join(root(ctx))
+            parts: list[str] = []
+            size = 0
+            with budget(limits):
+                ctx = run(context, consume=False)
+                for part in root(ctx):
+                    size += len(part)
+                    if size > limits.output:
+                        raise TemplateLimitError(f"output longer than {limits.output} characters")
+                    parts.append(part)
+            return "".join(parts)
 
-        return Expression(source, where, render)
+        return Expression(source, where, render, names, fields)
 
     def _runner(self, template: Any) -> Callable[..., Any]:
         """Per-record evaluation with the template's globals flattened once."""
@@ -360,11 +501,21 @@ class TemplateEnv:
         if isinstance(source, Mapping):
             members = {k: self.expression(v, f"{where}/{k}") for k, v in source.items()}
             return Expression(
-                repr(source), where, lambda c: {k: e.render(c) for k, e in members.items()}
+                repr(source),
+                where,
+                lambda c: {k: e.render(c) for k, e in members.items()},
+                frozenset().union(*(e.names for e in members.values())),
+                frozenset().union(*(e.fields for e in members.values())),
             )
         if isinstance(source, list | tuple):
             elements = [self.expression(v, f"{where}/{i}") for i, v in enumerate(source)]
-            return Expression(repr(source), where, lambda c: [e.render(c) for e in elements])
+            return Expression(
+                repr(source),
+                where,
+                lambda c: [e.render(c) for e in elements],
+                frozenset().union(*(e.names for e in elements)),
+                frozenset().union(*(e.fields for e in elements)),
+            )
         if not isinstance(source, str):
             value = source
             return Expression(repr(source), where, lambda _context: value)
@@ -388,7 +539,9 @@ class TemplateEnv:
     def _predicate(self, text: str, where: str) -> Expression:
         single = _single_expression(text, self._parse(text, where)) if "{{" in text else None
         expr = self._compile_expression(single if single is not None else text, text, where)
-        return Expression(text, where, lambda context: bool(expr.render(context)))
+        return Expression(
+            text, where, lambda context: bool(expr.render(context)), expr.names, expr.fields
+        )
 
     def format(self, source: str, where: str = "") -> Expression:
         """A channel format: the seed's ``{name}`` placeholders and Jinja both work."""
@@ -396,7 +549,13 @@ class TemplateEnv:
 
     def _format(self, source: str, where: str) -> Expression:
         compiled = self._compile_text(translate_placeholders(source), where)
-        return Expression(str(source), where, lambda context: str(compiled.render(context)))
+        return Expression(
+            str(source),
+            where,
+            lambda context: str(compiled.render(context)),
+            compiled.names,
+            compiled.fields,
+        )
 
 
 @functools.lru_cache(maxsize=512)

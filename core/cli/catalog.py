@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from pazar.cli.context import app
-from pazar.cli.output import console
+from pazar.cli.output import console, json_option, print_json
+from pazar.commerce.exports import EXPORTS, export_rows
 from pazar.commerce.importers import FORMATS, IMPORTERS
-
-EXPORTS = ("products", "prices", "stocks", "catalog_items")
 
 
 @click.group("catalog")
@@ -27,7 +25,15 @@ def catalog() -> None:
 @click.argument("kind", type=click.Choice(sorted(IMPORTERS)))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: from the file name.")
-def import_command(kind: str, file: Path, fmt: str | None) -> None:
+@click.option(
+    "--encoding",
+    default="utf-8",
+    show_default=True,
+    help="The file's text encoding, e.g. cp1254 for Excel on Turkish Windows "
+    "(UTF-8 with or without BOM is the default).",
+)
+@json_option
+def import_command(kind: str, file: Path, fmt: str | None, encoding: str, as_json: bool) -> None:
     """Import KIND rows from a CSV, JSON-lines or JSON file, all or nothing.
 
     \b
@@ -41,7 +47,10 @@ def import_command(kind: str, file: Path, fmt: str | None) -> None:
       cancellation_reasons: kind* (cancel|refund), code*, name*, active
       addresses:            city*, township*, district, postcode, channel,
                             city_code, township_code, district_code
-    A bad row stops the import with file:line:column and nothing is applied.
+    CSV may be comma-, semicolon- (Excel on Turkish systems) or tab-separated: the
+    header line decides. A bad row, a field over 128 KB, an object named twice or a
+    byte that is not in the encoding stops the import with file:line[:column] and
+    nothing is applied. What `catalog export KIND` writes is accepted as it is.
     """
     from pazar.commerce.importers import import_file
 
@@ -56,8 +65,15 @@ def import_command(kind: str, file: Path, fmt: str | None) -> None:
             fmt=fmt,
             clock=ctx.clock,
             on_rows=(lambda n: bar.update(task, completed=n)) if bar else None,
+            encoding=encoding,
         )
-    click.echo(f"imported {result.rows} {kind} rows from {file}")
+    if as_json:
+        print_json(result.as_dict())
+        return
+    click.echo(
+        f"imported {result.rows} {kind} rows from {file}: "
+        f"{result.changed} changed, {result.unchanged} unchanged"
+    )
 
 
 def _progress(enabled: bool) -> Any:
@@ -82,72 +98,6 @@ class _Null:
         return None
 
 
-def _export_query(kind: str) -> tuple[list[str], Any]:
-    from pazar.models.commerce import Catalog, CatalogItem, Price, Product, Stock
-
-    if kind == "products":
-        parent = Product.__table__.alias("parent")
-        p = Product.__table__
-        cols = [
-            "sku",
-            "name",
-            "base_code",
-            "product_type",
-            "parent_sku",
-            "categories",
-            "images",
-            "attributes",
-            "active",
-            "version",
-        ]
-        stmt = (
-            select(
-                p.c.sku,
-                p.c.name,
-                p.c.base_code,
-                p.c.product_type,
-                parent.c.sku,
-                p.c.categories,
-                p.c.images,
-                p.c.attributes,
-                p.c.active,
-                p.c.version,
-            )
-            .select_from(p.outerjoin(parent, parent.c.id == p.c.parent_id))
-            .order_by(p.c.id)
-        )
-    elif kind == "prices":
-        cols = ["sku", "price", "retail_price", "currency", "tax_rate", "version"]
-        stmt = (
-            select(
-                Product.sku,
-                Price.price,
-                Price.retail_price,
-                Price.currency,
-                Price.tax_rate,
-                Price.version,
-            )
-            .join(Product, Product.id == Price.product_id)
-            .order_by(Price.id)
-        )
-    elif kind == "stocks":
-        cols = ["sku", "quantity", "extra", "version"]
-        stmt = (
-            select(Product.sku, Stock.quantity, Stock.extra, Stock.version)
-            .join(Product, Product.id == Stock.product_id)
-            .order_by(Stock.id)
-        )
-    else:
-        cols = ["catalog", "sku", "deleted", "version"]
-        stmt = (
-            select(Catalog.code, Product.sku, CatalogItem.deleted, CatalogItem.version)
-            .join(Catalog, Catalog.id == CatalogItem.catalog_id)
-            .join(Product, Product.id == CatalogItem.product_id)
-            .order_by(CatalogItem.id)
-        )
-    return cols, stmt
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False)
@@ -157,7 +107,7 @@ def _cell(value: Any) -> Any:
 
 
 @catalog.command("export")
-@click.argument("kind", type=click.Choice(EXPORTS))
+@click.argument("kind", type=click.Choice(list(EXPORTS)))
 @click.option(
     "--format", "fmt", type=click.Choice(("csv", "jsonl")), default="csv", show_default=True
 )
@@ -165,15 +115,16 @@ def _cell(value: Any) -> Any:
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
 )
 def export_command(kind: str, fmt: str, output: Path | None) -> None:
-    """Stream KIND out as CSV (importable again) or JSON lines."""
-    cols, stmt = _export_query(kind)
+    """Stream KIND out as CSV or JSON lines, in the shape `catalog import KIND` reads
+    (plus read-only columns: version, and the local id of cargo companies and reasons)."""
     handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
     try:
         writer = csv.writer(handle) if fmt == "csv" else None
-        if writer:
-            writer.writerow(cols)
         with app().db.session() as session:
-            for row in session.execute(stmt.execution_options(yield_per=2000)):
+            cols, rows = export_rows(session, kind)
+            if writer:
+                writer.writerow(cols)
+            for row in rows:
                 if writer:
                     writer.writerow([_cell(v) for v in row])
                 else:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from pazar import config_schema as cs
 from pazar.channels import ChannelService
@@ -144,34 +142,11 @@ def set_cmd(
 
 
 def _read_documents(file: str) -> list[tuple[int, Any]]:
-    if file == "-":
-        name, text = "<stdin>", sys.stdin.read()
-    else:
-        path = Path(file)
-        name = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ValidationError(f"{name}: no such file") from None
-        except OSError as exc:
-            raise ValidationError(f"{name}: cannot read ({exc.strerror})") from None
-    docs: list[tuple[int, Any]] = []
-    loader = yaml.SafeLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is not None:
-                docs.append((node.start_mark.line + 1, loader.construct_document(node)))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{name}:{mark.line + 1}" if mark is not None else name
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ValidationError(f"{where}: invalid YAML: {problem}") from None
-    finally:
-        loader.dispose()
-    if not docs:
-        raise ValidationError(f"{name}: no channel document in the file")
-    return [(line, doc) for line, doc in docs]
+    """The channel documents of FILE (or stdin): UTF-8, duplicate keys refused, every
+    YAML problem with its line (see pazar.channel_documents)."""
+    from pazar.channel_documents import read_channel_documents
+
+    return read_channel_documents(file, sys.stdin.read if file == "-" else None)
 
 
 @channel_group.command("apply", short_help="Create or update channels from YAML.")
@@ -188,7 +163,7 @@ def apply_cmd(file: str, as_json: bool) -> None:
     status: inactive
     config:
       username: my-merchant-id
-      password: env:HB_PASSWORD
+      password: env:PAZAR_SECRET_HB_PASSWORD
       feature_flags: {stock: true}
     """
     docs = _read_documents(file)
@@ -232,6 +207,8 @@ def export_cmd(slugs: tuple[str, ...]) -> None:
     secrets are left out (apply keeps the stored value of a secret the file does
     not name), never written masked.
     """
+    import yaml
+
     with app().db.session() as session:
         service = _service(session)
         exported = [service.export(slug) for slug in slugs]

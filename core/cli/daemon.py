@@ -27,6 +27,18 @@ def _keep_days(what: str, rows: str) -> Any:
     )
 
 
+def _tls_options(command: Any) -> Any:
+    """--tls-cert/--tls-key: serve HTTPS (both or neither; docs/daemon.md has a proxy recipe)."""
+    command = click.option(
+        "--tls-key", type=click.Path(exists=True, dir_okay=False), help="TLS private key (PEM)."
+    )(command)
+    return click.option(
+        "--tls-cert",
+        type=click.Path(exists=True, dir_okay=False),
+        help="TLS certificate (PEM); with --tls-key the API is served over HTTPS.",
+    )(command)
+
+
 @click.command("daemon")
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
 @click.option("--once", is_flag=True, help="Enqueue what is due now, run the queue empty, exit.")
@@ -47,6 +59,7 @@ def _keep_days(what: str, rows: str) -> Any:
     "taken over by another daemon after this long.",
 )
 @click.option("--http", "http", metavar="HOST:PORT", help="Also serve the flow-trigger API.")
+@_tls_options
 @_keep_days("jobs", "finished jobs and schedule ticks")
 @_keep_days("runs", "finished runs and their logs")
 @click.option("--no-prune", is_flag=True, help="Never prune (e.g. another daemon or cron does).")
@@ -78,6 +91,8 @@ def daemon_command(
     log_format: str,
     log_level: str,
     as_json: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
 ) -> None:
     """Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0).
 
@@ -96,7 +111,17 @@ def daemon_command(
     )
     restore = logformat.configure(log_format, "debug" if ctx.debug else log_level)
     try:
-        _run_daemon(ctx, workers, once, poll_seconds, lease_seconds, http, retention, as_json)
+        _run_daemon(
+            ctx,
+            workers,
+            once,
+            poll_seconds,
+            lease_seconds,
+            http,
+            retention,
+            as_json,
+            tls=(tls_cert, tls_key),
+        )
     finally:
         restore()
 
@@ -110,6 +135,7 @@ def _run_daemon(
     http: str | None,
     retention: Any,
     as_json: bool = False,
+    tls: tuple[str | None, str | None] = (None, None),
 ) -> None:
     from pazar.daemon import Daemon
 
@@ -139,7 +165,7 @@ def _run_daemon(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    server = _serve_http(http, daemon.report) if http else None
+    server = _serve_http(http, daemon.report, *tls) if http else None
     daemon.report(
         f"pazar daemon {daemon.id}: {workers} workers, polling every {poll_seconds:g}s",
         daemon=daemon.id,
@@ -159,14 +185,32 @@ def _address(value: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
-def _serve_http(address: str, say: Any) -> Any:
+def _check_tls(host: str, tls_cert: str | None, tls_key: str | None) -> None:
+    from pazar.errors import ValidationError
+    from pazar.http_guard import exposure_warning
+
+    if bool(tls_cert) != bool(tls_key):
+        raise ValidationError("--tls-cert and --tls-key go together: give both or neither")
+    warning = exposure_warning(host, bool(tls_cert))
+    if warning:
+        click.echo(warning, err=True)
+
+
+def _serve_http(
+    address: str, say: Any, tls_cert: str | None = None, tls_key: str | None = None
+) -> Any:
     from pazar.http_trigger import create_app
     from pazar.sandbox_server import serve_in_thread
 
     ctx = app()
     host, port = _address(address)
+    _check_tls(host, tls_cert, tls_key)
     server = serve_in_thread(
-        create_app(ctx.db, ctx.registry, clock=ctx.clock), host=host, port=port
+        create_app(ctx.db, ctx.registry, clock=ctx.clock),
+        host=host,
+        port=port,
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
     )
     say(f"flow-trigger API at {server.url}/flow-trigger/<channel>/<flow>")
     return server
@@ -174,7 +218,8 @@ def _serve_http(address: str, say: Any) -> Any:
 
 @click.command("serve")
 @click.option("--http", "http", metavar="HOST:PORT", required=True, help="Where to listen.")
-def serve_command(http: str) -> None:
+@_tls_options
+def serve_command(http: str, tls_cert: str | None, tls_key: str | None) -> None:
     """Serve only the flow-trigger API (jobs are run by a daemon)."""
     import uvicorn
 
@@ -182,9 +227,18 @@ def serve_command(http: str) -> None:
 
     ctx = app()
     host, port = _address(http)
-    click.echo(f"flow-trigger API at http://{host}:{port}/flow-trigger/<channel>/<flow>", err=True)
+    _check_tls(host, tls_cert, tls_key)
+    scheme = "https" if tls_cert else "http"
+    click.echo(
+        f"flow-trigger API at {scheme}://{host}:{port}/flow-trigger/<channel>/<flow>", err=True
+    )
     uvicorn.run(
-        create_app(ctx.db, ctx.registry, clock=ctx.clock), host=host, port=port, log_level="warning"
+        create_app(ctx.db, ctx.registry, clock=ctx.clock),
+        host=host,
+        port=port,
+        log_level="warning",
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select
 
 from pazar.cli.context import app
 from pazar.cli.output import emit, print_json, print_table
-from pazar.errors import NotFoundError, ValidationError
+from pazar.errors import NotFoundError
 
 channel_option = click.option(
     "--channel", "channel_slug", required=True, help="The channel (slug) the mapping is for."
@@ -35,15 +35,11 @@ def _read(path: str) -> tuple[str, str]:
     """(text, name for messages) of FILE or ``-`` (standard input)."""
     if path == "-":
         return sys.stdin.read(), "<stdin>"
-    file = Path(path)
-    try:
-        return file.read_text(encoding="utf-8"), str(file)
-    except FileNotFoundError:
-        raise NotFoundError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ValidationError(
-            f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-        ) from None
+    from pazar.textfiles import read_text
+
+    if not Path(path).exists():
+        raise NotFoundError(f"{path}: no such file")
+    return read_text(path), str(path)
 
 
 def _write(text: str, output: str | None) -> None:

@@ -119,6 +119,10 @@ def run_command(
             f"({result.skipped} skipped, {result.failed} failed); nothing was written",
             err=True,
         )
+        for key, message in result.failures:
+            click.echo(f"  would fail {key}: {message}", err=True)
+        if result.failed > len(result.failures):
+            click.echo(f"  … and {result.failed - len(result.failures)} more", err=True)
         if result.error:
             click.echo(f"error: {result.error}", err=True)
     else:

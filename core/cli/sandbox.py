@@ -54,6 +54,15 @@ def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:
     marketplace = app().registry.marketplace(name)
     if marketplace.sandbox_app is None:
         raise PazarError(f"marketplace {name!r} has no sandbox")
+    from pazar.http_guard import is_loopback
+
+    if not is_loopback(host):
+        click.echo(
+            f"warning: the sandbox on {host} can be reached from other machines, and its "
+            "control endpoints (seed orders, inject faults, read what it received) have no "
+            "authentication; serve it on 127.0.0.1 unless that is what you want",
+            err=True,
+        )
     asgi_app = marketplace.sandbox_app()
     running = serve_in_thread(asgi_app, host=host, port=port)
     info = _info(asgi_app, running.url)

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pazar.clock import Clock, SystemClock
-from pazar.commerce.importers import RowError, decimal, product_ids, upsert_changed
+from pazar.commerce.import_values import RowError, decimal
+from pazar.commerce.import_writer import product_ids, upsert_changed
 from pazar.commerce.orders import cancel_items, create_orders
 from pazar.commerce.saleability import reasons_not_saleable
 from pazar.commerce.versioning import next_version

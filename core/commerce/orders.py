@@ -20,7 +20,7 @@ from sqlalchemy import String, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from pazar.commerce.importers import product_ids
+from pazar.commerce.import_writer import product_ids
 from pazar.commerce.versioning import reserve_versions
 from pazar.models.commerce import (
     Address,

@@ -21,6 +21,7 @@ from pazar.flows.model import FlowDef
 from pazar.flows.validate import CORE_PLUGIN, FlowCheck, FlowError, build_flow, check_text
 from pazar.paths import builtin_flows_dir, overlay_flow_dirs
 from pazar.suggest import did_you_mean
+from pazar.textfiles import read_text
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 
@@ -181,11 +182,21 @@ def check_file(file: FlowFile, registry: Any) -> FileResult:
     """Read, validate and (when valid) build one flow file."""
     shown = str(file.path)
     try:
-        text = file.path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        text = read_text(file.path, name=shown)
+    except ValidationError as exc:  # not UTF-8 (with its line and column), unreadable
+        where, _, reason = exc.message.partition(": ")
+        line = where[len(shown) + 1 :].split(":")[0] if where.startswith(shown + ":") else ""
         check = FlowCheck(
-            shown, None, [FlowError(shown, None, None, f"cannot read the file: {reason}")]
+            shown,
+            None,
+            [
+                FlowError(
+                    shown,
+                    int(line) if line.isdigit() else None,
+                    None,
+                    f"cannot read the file: {reason}",
+                )
+            ],
         )
         return FileResult(file, check)
     check = check_text(

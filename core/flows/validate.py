@@ -11,9 +11,11 @@ it is about (see :mod:`pazar.flows.yamlpos`).
 from __future__ import annotations
 
 import copy
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -280,7 +282,9 @@ def _step_slots(data: dict[str, Any]) -> list[tuple[str, Any]]:
     return slots
 
 
-def _check_step(pointer: str, entry: Any, registry: Any) -> list[tuple[str, str]]:
+def _check_step(
+    pointer: str, entry: Any, registry: Any, plugin: Any = None
+) -> list[tuple[str, str]]:
     """Pass two for one slot: the step name, then its params."""
     if not isinstance(entry, dict) or not isinstance(entry.get("type"), str) or not entry["type"]:
         return []  # pass one already said what the slot should look like
@@ -315,15 +319,16 @@ def _check_step(pointer: str, entry: Any, registry: Any) -> list[tuple[str, str]
         ]
     errors = _schema_errors(validator, params, pointer, f"step {name!r}")
     if not errors:
-        errors = _template_errors(params, step.params_schema, pointer, registry)
+        errors = _template_errors(params, step.params_schema, pointer, registry, plugin)
     return errors
 
 
 TEMPLATE_KINDS = ("expression", "predicate", "format")
 
 
-def _templates_in(value: Any, schema: Any, pointer: str) -> Iterator[tuple[str, str, str]]:
-    """(pointer, kind, source) for every string the params schema marks ``x-template``.
+def _templates_in(value: Any, schema: Any, pointer: str) -> Iterator[tuple[str, str, Any, Any]]:
+    """(pointer, kind, source, field schema) for every string the params schema marks
+    ``x-template``.
 
     Follows ``properties``, ``patternProperties``, ``additionalProperties`` and
     ``items``; that covers how steps declare template fields without
@@ -335,7 +340,7 @@ def _templates_in(value: Any, schema: Any, pointer: str) -> Iterator[tuple[str, 
     if kind in TEMPLATE_KINDS and (
         isinstance(value, str) or (kind == "expression" and isinstance(value, dict | list))
     ):  # an expression may be a nested object/list with templates at its leaves
-        yield pointer, kind, value
+        yield pointer, kind, value, schema
         return
     if isinstance(value, dict):
         props = schema.get("properties", {})
@@ -363,22 +368,41 @@ def _template_env(registry: Any) -> Any:
 
 
 def _template_errors(
-    params: dict[str, Any], schema: Any, pointer: str, registry: Any
+    params: dict[str, Any], schema: Any, pointer: str, registry: Any, plugin: Any = None
 ) -> list[tuple[str, str]]:
-    """Compile every template the step declares, so a bad or unsafe one fails at load time."""
+    """Compile every template the step declares, so a bad or unsafe one fails at load
+    time, and check the variables it reads against what its place provides."""
     found = list(_templates_in(params, schema, pointer))
     if not found:
         return []
     env = _template_env(registry)
     if env is None:
         return []
+    from pazar.template_checks import FLOW_CONTEXT, name_problems
+
+    config_schema = _config_schema(registry, plugin)
     errors: list[tuple[str, str]] = []
-    for where, kind, source in found:
+    for where, kind, source, field_schema in found:
         try:
-            getattr(env, kind)(source, where)
+            expr = getattr(env, kind)(source, where)
         except PazarError as exc:
             errors.append((where, getattr(exc, "problem", exc.message)))
+            continue
+        allowed = field_schema.get("x-template-context") or FLOW_CONTEXT
+        errors += [(where, p) for p in name_problems(expr, allowed, config_schema)]
     return errors
+
+
+def _config_schema(registry: Any, plugin: Any) -> dict[str, Any] | None:
+    """The channel config schema of the flow's marketplace (None for core flows)."""
+    if not isinstance(plugin, str) or plugin not in getattr(registry, "marketplaces", {}):
+        return None
+    try:
+        from pazar.config_schema import schema_for
+
+        return schema_for(registry, plugin)
+    except Exception:  # noqa: BLE001 - a broken config schema is reported elsewhere
+        return None
 
 
 def declared_feature_flags(registry: Any, plugin: str) -> list[str]:
@@ -397,6 +421,47 @@ def declared_feature_flags(registry: Any, plugin: str) -> list[str]:
     flags = schema.get("properties", {}).get("feature_flags", {})
     props = flags.get("properties", {}) if isinstance(flags, dict) else {}
     return list(props) if isinstance(props, dict) else []
+
+
+def known_content_types(registry: Any, plugin: str) -> list[str]:
+    """The content types a flow of ``plugin`` may name: the penalty policies its
+    channel config schema declares (``failed_integration``) plus those its
+    built-in flows use.  A typo would silently select the DEFAULT policy."""
+    known = {"DEFAULT"}
+    try:
+        from pazar.config_schema import schema_for
+
+        schema = schema_for(registry, plugin)
+    except Exception:  # noqa: BLE001 - a broken config schema is reported elsewhere
+        schema = {}
+    policies = (schema.get("properties") or {}).get("failed_integration")
+    if not isinstance(policies, dict):
+        return []  # the marketplace declares no penalty policies: nothing to check against
+    known.update(k for k in (policies.get("default") or {}) if k != "sent_to_remote")
+    known.update(k for k in (policies.get("properties") or {}) if k != "sent_to_remote")
+    market = registry.marketplaces.get(plugin)
+    flows_dir = getattr(market, "flows_dir", None)
+    if flows_dir is None:
+        from pazar.paths import builtin_flows_dir
+
+        flows_dir = builtin_flows_dir() / plugin
+    known.update(_content_types_in(str(flows_dir)))
+    return sorted(known)
+
+
+@functools.lru_cache(maxsize=64)
+def _content_types_in(directory: str) -> frozenset[str]:
+    found: set[str] = set()
+    for path in Path(directory).glob("*.y*ml"):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        found.update(m.group(1) for m in _CONTENT_TYPE_LINE.finditer(text))
+    return frozenset(found)
+
+
+_CONTENT_TYPE_LINE = re.compile(r"^content_type:\s*['\"]?([A-Za-z0-9_]+)", re.M)
 
 
 def check_document(
@@ -436,11 +501,11 @@ def check_document(
 
     for pointer, message in _schema_errors(_top_validator(), data, ""):
         add(pointer, message)
+    plugin = data.get("plugin")
     for pointer, entry in _step_slots(data):
-        for sub_pointer, message in _check_step(pointer, entry, registry):
+        for sub_pointer, message in _check_step(pointer, entry, registry, plugin):
             add(sub_pointer, message)
 
-    plugin = data.get("plugin")
     if isinstance(plugin, str) and plugin != CORE_PLUGIN and plugin not in registry.marketplaces:
         add(
             "/plugin",
@@ -467,6 +532,19 @@ def check_document(
                 "/feature_flag",
                 f"feature flag {flag!r} is not declared in the {plugin} channel config "
                 f"(feature_flags){did_you_mean(flag, declared)}",
+            )
+    content_type = data.get("content_type")
+    if (
+        isinstance(content_type, str)
+        and isinstance(plugin, str)
+        and plugin in registry.marketplaces
+    ):
+        known = known_content_types(registry, plugin)
+        if known and content_type not in known:
+            add(
+                "/content_type",
+                f"unknown content type {content_type!r}{did_you_mean(content_type, known)} "
+                f"(known for {plugin}: {', '.join(known)})",
             )
     schedule = data.get("schedule")
     if isinstance(schedule, str):

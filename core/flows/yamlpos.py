@@ -168,13 +168,29 @@ def _yaml_reason(exc: yaml.YAMLError) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+def _loader(text: str) -> yaml.SafeLoader | YamlProblem:
+    """A loader, or the problem PyYAML's reader finds before parsing (a NUL or other
+    control character, which it reports by offset, not by line)."""
+    try:
+        return yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as exc:
+        position = exc.position
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        return YamlProblem(
+            line, column, f"character #x{exc.character:04x} is not allowed in YAML text"
+        )
+
+
 def load_positioned(text: str) -> PositionedDocument:
     """Parse one YAML document; syntax problems come back, never raise.
 
     An empty document gives ``data=None``.  A syntax error gives one problem
     with the line and column of the YAML mark and ``data=None``.
     """
-    loader = yaml.SafeLoader(text)
+    loader = _loader(text)
+    if isinstance(loader, YamlProblem):
+        return PositionedDocument(None, {}, [loader])
     try:
         try:
             root = loader.get_single_node()
@@ -195,3 +211,43 @@ def load_positioned(text: str) -> PositionedDocument:
         return PositionedDocument(data, builder.lines, builder.problems)
     finally:
         loader.dispose()
+
+
+def load_all_positioned(text: str) -> list[PositionedDocument]:
+    """Every document of a ``---``-separated stream, each with its own lines and
+    problems (duplicate keys included); a syntax error ends the list with one
+    document holding that problem."""
+    docs: list[PositionedDocument] = []
+    loader = _loader(text)
+    if isinstance(loader, YamlProblem):
+        return [PositionedDocument(None, {}, [loader])]
+    try:
+        while True:
+            try:
+                if not loader.check_node():
+                    break
+                node = loader.get_node()
+            except yaml.YAMLError as exc:
+                mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+                line, column = _mark_position(mark)
+                docs.append(
+                    PositionedDocument(None, {}, [YamlProblem(line, column, _yaml_reason(exc))])
+                )
+                break
+            if node is None:
+                continue
+            builder = _Builder(loader)
+            builder.lines[""] = node.start_mark.line + 1
+            try:
+                data = builder.build(node, "")
+            except _TooLarge as exc:
+                line, column = _mark_position(exc.node.start_mark)
+                problem = YamlProblem(
+                    line, column, f"document too large (more than {MAX_NODES} nodes)"
+                )
+                docs.append(PositionedDocument(None, {}, [problem]))
+                break
+            docs.append(PositionedDocument(data, builder.lines, builder.problems))
+    finally:
+        loader.dispose()
+    return docs

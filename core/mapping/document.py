@@ -20,9 +20,12 @@ from pazar.flows.validate import FlowError, describe
 from pazar.flows.yamlpos import PositionedDocument, load_positioned, pointer_join
 from pazar.paths import schemas_dir
 from pazar.suggest import did_you_mean
+from pazar.template_checks import name_problems
 from pazar.templating import TemplateEnv, TemplateError
 
 SCHEMA_FILE = "mapping.schema.json"
+# What a mapping rule's template sees (the mapping step's context plus the product).
+MAPPING_CONTEXT = ("product", "config", "channel", "now")
 
 
 @functools.lru_cache(maxsize=1)
@@ -66,12 +69,13 @@ def _semantic_errors(doc: dict[str, Any], templates: TemplateEnv) -> list[tuple[
                 )
             )
         if isinstance(value, str):
+            at = f"{pointer}/value" if isinstance(rule, dict) else pointer
             try:
-                templates.expression(value, pointer)
+                expr = templates.expression(value, pointer)
             except TemplateError as exc:
-                found.append(
-                    (f"{pointer}/value" if isinstance(rule, dict) else pointer, exc.problem)
-                )
+                found.append((at, exc.problem))
+            else:
+                found += [(at, p) for p in name_problems(expr, MAPPING_CONTEXT)]
     seen: dict[str, int] = {}
     for n, entry in enumerate(doc.get("categories") or []):
         remote = str(entry.get("category"))

@@ -3,7 +3,7 @@
 from pazar.models import commerce  # noqa: F401 - registers the local commerce tables
 from pazar.models.base import Base
 from pazar.models.channels import Channel, ConfigChange
-from pazar.models.jobs import ApiToken, Daemon, Job, ScheduleTick  # noqa: F401
+from pazar.models.jobs import ApiToken, ApiTokenEvent, Daemon, Job, ScheduleTick  # noqa: F401
 from pazar.models.marketplace import (  # noqa: F401
     ChannelMapping,
     MarketplaceAttribute,

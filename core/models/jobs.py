@@ -89,3 +89,18 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # None: any channel / any flow; else the slugs / flow names (or plugin/flow refs) allowed.
+    channels: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+    flows: Mapped[list[str] | None] = mapped_column(JSONType, nullable=True)
+
+
+class ApiTokenEvent(Base):
+    """A token's creation or revocation, kept after the token is gone (the audit trail)."""
+
+    __tablename__ = "api_token_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_name: Mapped[str] = mapped_column(String(64), index=True)
+    event: Mapped[str] = mapped_column(String(16))  # created | revoked
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

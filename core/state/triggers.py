@@ -52,13 +52,12 @@ def read_sku_csv(path: str | Path) -> list[str]:
 
     A wrong header is refused with the seed's message; empty lines are ignored.
     """
+    from pazar.textfiles import read_text
+
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ValidationError(f"{file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{file}: cannot be read as UTF-8 text ({exc})") from None
+    text = read_text(file)  # UTF-8 with or without BOM; else file:line:column of the bad byte
+    if "\x00" in text:
+        raise ValidationError(f"{file}: contains a NUL byte: this is not a CSV text file")
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or [h.strip() for h in header if h.strip()] != ["sku"]:

@@ -75,6 +75,7 @@ _PATH = {
     "type": "string",
     "minLength": 1,
     "x-template": "format",
+    "x-template-context": ["config", "channel", "now"],
     "description": (
         "File path; ~ is expanded and templates over config, channel, now are rendered "
         "once per run (e.g. exports/{{ channel.slug }}.jsonl)."

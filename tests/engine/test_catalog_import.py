@@ -59,9 +59,9 @@ def test_import_products_prices_stocks(cli, db_url, tmp_path: Path) -> None:  # 
 
 
 def test_a_malformed_row_in_the_middle_changes_nothing(cli, db_url, tmp_path: Path) -> None:  # noqa: ANN001
-    cli("catalog", "import", "products", str(_products(tmp_path, 3)))
+    cli("catalog", "import", "products", str(_products(tmp_path, 12000)))
     before = _snapshot(db_url)
-    rows = ["sku,quantity"] + [f"P-{i % 3 + 1},{i}" for i in range(1, 12001)]
+    rows = ["sku,quantity"] + [f"P-{i},{i}" for i in range(1, 12001)]
     rows[6001] = "P-2,abc"  # line 6002 of the file, in the second chunk
     bad = _write(tmp_path / "stocks.csv", "\n".join(rows) + "\n")
     result = cli("catalog", "import", "stocks", str(bad))

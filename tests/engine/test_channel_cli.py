@@ -220,8 +220,8 @@ def test_changes_history(cli: Any) -> None:
 
 def test_env_secret_saved_as_reference_and_shown(cli: Any) -> None:
     cli("channel", "add", "testmarket", "--slug", "tm")
-    result = cli("channel", "set", "tm", "api_key=env:TM_API_KEY")
+    result = cli("channel", "set", "tm", "api_key=env:PAZAR_SECRET_TM_API_KEY")
     assert result.exit_code == 0
-    assert show(cli, "tm")["config"]["api_key"] == "env:TM_API_KEY"
+    assert show(cli, "tm")["config"]["api_key"] == "env:PAZAR_SECRET_TM_API_KEY"
     # a missing variable is not an error at save or validate time, only at use
     assert cli("channel", "validate", "tm").exit_code == 0

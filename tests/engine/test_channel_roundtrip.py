@@ -31,7 +31,12 @@ def test_export_applies_back_unchanged_and_never_writes_the_mask(cli: Any, tmp_p
     assert cli("channel", "add", "testmarket", "--slug", "tm").exit_code == 0
     assert cli("channel", "add", "hepsiburada", "--slug", "hb").exit_code == 0
     assert cli("channel", "set", "tm", f"api_key={SECRET}", "buffer_stock=3").exit_code == 0
-    assert cli("channel", "set", "hb", "password=env:HB_PASSWORD", "buffer_stock=2").exit_code == 0
+    assert (
+        cli(
+            "channel", "set", "hb", "password=env:PAZAR_SECRET_HB_PASSWORD", "buffer_stock=2"
+        ).exit_code
+        == 0
+    )
 
     result = cli("channel", "export", "tm", "hb")
     assert result.exit_code == 0, result.output
@@ -45,7 +50,7 @@ def test_export_applies_back_unchanged_and_never_writes_the_mask(cli: Any, tmp_p
         "status": "inactive",
         "config": {"buffer_stock": 3},
     }
-    assert docs[1]["config"]["password"] == "env:HB_PASSWORD"
+    assert docs[1]["config"]["password"] == "env:PAZAR_SECRET_HB_PASSWORD"
     assert docs[1]["config"]["buffer_stock"] == 2
 
     file = tmp_path / "channels.yaml"

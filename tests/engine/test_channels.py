@@ -187,7 +187,7 @@ def test_apply_cannot_change_plugin(db: Database, system: Any, clock: FixedClock
 
 HB_COMPLETE = [
     "username=merchant-1",
-    "password=env:HB_PASSWORD",
+    "password=env:PAZAR_SECRET_HB_PASSWORD",
     "merchant_id=merchant-1",
     "user_agent=acme_dev",
     "category_ids=368234234",
@@ -240,18 +240,18 @@ def test_resolved_config_and_feature_flags(
     with db.session() as s:
         svc = service(s, system, clock)
         svc.add("testmarket", "tm", None)
-        ch = svc.set("tm", ["api_key=env:TM_KEY", "feature_flags.push=true"]).channel
+        ch = svc.set("tm", ["api_key=env:PAZAR_SECRET_TM_KEY", "feature_flags.push=true"]).channel
         # stored as the reference, not the value
-        assert ch.config["api_key"] == "env:TM_KEY"
-        monkeypatch.delenv("TM_KEY", raising=False)
+        assert ch.config["api_key"] == "env:PAZAR_SECRET_TM_KEY"
+        monkeypatch.delenv("PAZAR_SECRET_TM_KEY", raising=False)
         with pytest.raises(ConfigError) as exc:
             resolved_config(ch, system.registry)
-        assert "api_key" in exc.value.message and "TM_KEY" in exc.value.message
+        assert "api_key" in exc.value.message and "PAZAR_SECRET_TM_KEY" in exc.value.message
         assert "'tm'" in exc.value.message
-        monkeypatch.setenv("TM_KEY", "the-key")
+        monkeypatch.setenv("PAZAR_SECRET_TM_KEY", "the-key")
         config = resolved_config(ch, system.registry)
         assert config["api_key"] == "the-key"
-        assert ch.config["api_key"] == "env:TM_KEY"
+        assert ch.config["api_key"] == "env:PAZAR_SECRET_TM_KEY"
         assert feature_enabled(ch, None) is True
         assert feature_enabled(ch, "push") is True
         assert feature_enabled(ch, "unknown") is False

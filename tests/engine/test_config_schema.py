@@ -107,7 +107,7 @@ def test_defaults_fill_every_level() -> None:
         ("feature_flags.new_flag", "on", True),
         ("failed_integration.DEFAULT.MAX_RETRY_COUNT", "5", 5),
         ("failed_integration.order.MAX_RETRY_COUNT", "4", 4),
-        ("token", "env:MY_TOKEN", "env:MY_TOKEN"),
+        ("token", "env:PAZAR_SECRET_MY_TOKEN", "env:PAZAR_SECRET_MY_TOKEN"),
     ],
 )
 def test_coerce_types_values_by_schema(key: str, raw: str, expected: object) -> None:
@@ -182,20 +182,24 @@ def test_secret_values_never_appear_in_messages() -> None:
 
 def test_mask_hides_secrets_but_shows_env_references_and_empties() -> None:
     assert cs.mask(SCHEMA, {"token": "s3cret", "note": "x"}) == {"token": cs.MASK, "note": "x"}
-    assert cs.mask(SCHEMA, {"token": "env:HB_TOKEN"}) == {"token": "env:HB_TOKEN"}
+    assert cs.mask(SCHEMA, {"token": "env:PAZAR_SECRET_HB_TOKEN"}) == {
+        "token": "env:PAZAR_SECRET_HB_TOKEN"
+    }
     assert cs.mask(SCHEMA, {"token": ""}) == {"token": ""}
 
 
 def test_resolve_secrets_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MY_TOKEN", "from-env")
-    assert cs.resolve_secrets(SCHEMA, {"token": "env:MY_TOKEN", "note": "env:NOT_A_SECRET"}) == {
+    monkeypatch.setenv("PAZAR_SECRET_MY_TOKEN", "from-env")
+    assert cs.resolve_secrets(
+        SCHEMA, {"token": "env:PAZAR_SECRET_MY_TOKEN", "note": "env:NOT_A_SECRET"}
+    ) == {
         "token": "from-env",
         "note": "env:NOT_A_SECRET",
     }
-    monkeypatch.delenv("MY_TOKEN")
+    monkeypatch.delenv("PAZAR_SECRET_MY_TOKEN")
     with pytest.raises(ConfigError) as exc:
-        cs.resolve_secrets(SCHEMA, {"token": "env:MY_TOKEN"})
-    assert "token" in exc.value.message and "MY_TOKEN" in exc.value.message
+        cs.resolve_secrets(SCHEMA, {"token": "env:PAZAR_SECRET_MY_TOKEN"})
+    assert "token" in exc.value.message and "PAZAR_SECRET_MY_TOKEN" in exc.value.message
     assert exc.value.exit_code == 2
 
 

@@ -353,15 +353,17 @@ def test_a_channel_whose_secret_is_missing_fails_its_runs_with_the_reason(
     clock = FixedClock(T0)
     _channels(db, registry, clock)
     with db.session() as s:
-        ChannelService(s, registry, clock=clock).set("tm0", ["api_key=env:TM_KEY_IS_UNSET"])
-    monkeypatch.delenv("TM_KEY_IS_UNSET", raising=False)
+        ChannelService(s, registry, clock=clock).set(
+            "tm0", ["api_key=env:PAZAR_SECRET_TM_KEY_IS_UNSET"]
+        )
+    monkeypatch.delenv("PAZAR_SECRET_TM_KEY_IS_UNSET", raising=False)
     daemon = Daemon(db, registry, clock=clock)
     assert daemon.run_once().failed == 1
     with db.session() as s:
         run = s.scalars(select(Run)).one()
-    assert run.status == "error" and "TM_KEY_IS_UNSET" in run.error
+    assert run.status == "error" and "PAZAR_SECRET_TM_KEY_IS_UNSET" in run.error
     # Once the variable exists, the same daemon resolves it: nothing kept the failure.
-    monkeypatch.setenv("TM_KEY_IS_UNSET", "k")
+    monkeypatch.setenv("PAZAR_SECRET_TM_KEY_IS_UNSET", "k")
     with db.session() as s:
         enqueue(s, channel_id=run.channel_id, flow="testmarket/push", trigger="manual", now=T0)
     assert daemon.drain().failed == 1  # still counted from before; this run succeeds

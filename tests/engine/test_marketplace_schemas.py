@@ -209,7 +209,7 @@ def test_hepsiburada_complete_config_is_valid() -> None:
         cs.defaults(schema),
         {
             "username": "m-1",
-            "password": "env:HB_PASSWORD",
+            "password": "env:PAZAR_SECRET_HB_PASSWORD",
             "merchant_id": "m-1",
             "user_agent": "acme_dev",
             "category_ids": [368234234, "234324322"],
@@ -292,16 +292,16 @@ def test_hepsiburada_client_factory_resolves_env_secrets(
             "username": "m-1",
             "merchant_id": "m-1",
             "user_agent": "acme_dev",
-            "password": "env:HB_TEST_PW",
+            "password": "env:PAZAR_SECRET_HB_TEST_PW",
         },
     )
     channel = Channel(slug="hb", name="HB", plugin="hepsiburada", status="active", config=config)
     factory = system.registry.marketplace("hepsiburada").client_factory
-    monkeypatch.delenv("HB_TEST_PW", raising=False)
+    monkeypatch.delenv("PAZAR_SECRET_HB_TEST_PW", raising=False)
     with pytest.raises(ConfigError) as exc:
         resolved_config(channel, system.registry)  # what the engine hands the factory
-    assert "password" in exc.value.message and "HB_TEST_PW" in exc.value.message
-    monkeypatch.setenv("HB_TEST_PW", "pw-from-env")
+    assert "password" in exc.value.message and "PAZAR_SECRET_HB_TEST_PW" in exc.value.message
+    monkeypatch.setenv("PAZAR_SECRET_HB_TEST_PW", "pw-from-env")
     client = factory(channel, resolved_config(channel, system.registry))
     try:
         assert client.user_agent == "acme_dev"
@@ -310,7 +310,7 @@ def test_hepsiburada_client_factory_resolves_env_secrets(
     finally:
         client.close()
     # the stored config still holds the reference, not the value
-    assert channel.config["password"] == "env:HB_TEST_PW"
+    assert channel.config["password"] == "env:PAZAR_SECRET_HB_TEST_PW"
     app = system.registry.marketplace("hepsiburada").sandbox_app()
     assert callable(app)
 

@@ -29,19 +29,22 @@ def _push_channel(cli: Any) -> None:
 def test_channel_changes_show_old_and_new_values_with_secrets_masked(cli: Any) -> None:
     assert cli("channel", "add", "testmarket", "--slug", "tm").exit_code == 0
     assert cli("channel", "set", "tm", f"api_key={SECRET}", "buffer_stock=3").exit_code == 0
-    assert cli("channel", "set", "tm", "buffer_stock=5", "api_key=env:TM_KEY").exit_code == 0
+    assert (
+        cli("channel", "set", "tm", "buffer_stock=5", "api_key=env:PAZAR_SECRET_TM_KEY").exit_code
+        == 0
+    )
 
     table = cli("channel", "changes", "tm")
     assert table.exit_code == 0, table.output
     assert SECRET not in table.output
     assert "buffer_stock: 3 → 5" in table.output
-    assert "api_key: ******** → env:TM_KEY" in table.output
+    assert "api_key: ******** → env:PAZAR_SECRET_TM_KEY" in table.output
     assert 'api_key: "" → ********' in table.output
     assert "buffer_stock: null → 3" in table.output
 
     data = json.loads(cli("channel", "changes", "tm", "--json").output)
     assert data[0]["changes"] == [
-        {"key": "api_key", "old": "********", "new": "env:TM_KEY"},
+        {"key": "api_key", "old": "********", "new": "env:PAZAR_SECRET_TM_KEY"},
         {"key": "buffer_stock", "old": 3, "new": 5},
     ]
     # the history itself never stored the secret

@@ -38,10 +38,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 class Venv:
     """A fresh virtual environment with pazar's dependencies visible, but not pazar."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wheel: Path) -> None:
         _run([sys.executable, "-m", "venv", str(path)])
         self.path = path
         self.python = str(path / "bin" / "python")
+        # pazar first: with this interpreter's packages visible, pip would take the pazar
+        # installed here for the one asked for and install nothing.
+        self.pip("install", "-q", "--no-deps", str(wheel))
         purelib = _run(
             [self.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]
         ).stdout.strip()
@@ -78,9 +81,7 @@ def _clean_env(cwd: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Venv:
-    env = Venv(tmp_path_factory.mktemp("venv") / "v")
-    env.pip("install", "-q", "--no-deps", str(wheel))
-    return env
+    return Venv(tmp_path_factory.mktemp("venv") / "v", wheel)
 
 
 def test_the_wheel_installs_only_pazar_names(wheel: Path, venv: Venv) -> None:
@@ -108,8 +109,11 @@ def test_every_engine_and_builtin_package_is_in_the_wheel(wheel: Path) -> None:
 
 
 def test_import_names_and_python_dash_m(venv: Venv, tmp_path: Path) -> None:
-    result = venv.python_c("import pazar, pazar_hepsiburada, pazar_fashfed", tmp_path)
+    result = venv.python_c(
+        "import pazar, pazar_hepsiburada, pazar_fashfed; print(pazar.__file__)", tmp_path
+    )
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(str(venv.path)), "the venv's own pazar is the one imported"
     result = venv.pazar(tmp_path, "--version")
     assert result.returncode == 0, result.stderr
     assert "pazar" in result.stdout
@@ -135,8 +139,7 @@ def test_builtin_marketplaces_arrive_through_entry_points(venv: Venv, tmp_path: 
 def test_a_neighbour_shipping_core_and_plugins_leaves_pazar_working(
     wheel: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
-    env = Venv(tmp_path_factory.mktemp("neighbour") / "v")
-    env.pip("install", "-q", "--no-deps", str(wheel))
+    env = Venv(tmp_path_factory.mktemp("neighbour") / "v", wheel)
     dummy = tmp_path / "dummy"
     for package in ("core", "plugins"):
         (dummy / package).mkdir(parents=True)
