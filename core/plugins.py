@@ -33,6 +33,7 @@ ENGINE_PLUGINS = (
     "pazar.state",
     "pazar.polling",
     "pazar.mapping",
+    "pazar.ops",
 )
 
 

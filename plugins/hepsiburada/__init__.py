@@ -69,12 +69,13 @@ def pazar_register_marketplaces(register: Callable[..., None]) -> None:
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
     from pazar_hepsiburada.catalog_steps import STEP_TYPES as CATALOG_STEPS
+    from pazar_hepsiburada.listing_steps import STEP_TYPES as LISTING_STEPS
     from pazar_hepsiburada.order_steps import STEP_TYPES as ORDER_STEPS
     from pazar_hepsiburada.product_steps import STEP_TYPES as PRODUCT_STEPS
     from pazar_hepsiburada.steps import register_steps
 
     register_steps(register)
-    register(*CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS)
+    register(*CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS, *LISTING_STEPS)
 
 
 pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)

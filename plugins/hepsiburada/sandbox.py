@@ -442,7 +442,7 @@ class SandboxState:
                     "POST /_sandbox/reset",
                     "POST /_sandbox/seed",
                     "GET /_sandbox/received?kind=stock",
-                    "GET /_sandbox/listings",
+                    "GET|POST /_sandbox/listings",
                     "GET|POST|DELETE /_sandbox/faults",
                     "GET /_sandbox/requests",
                     "POST /_sandbox/orders",
@@ -571,7 +571,12 @@ def _api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         response = await _faulted_or_handled(request, state, service, handler)
         with state.lock:
             state.requests.append(
-                {"method": request.method, "path": path, "status": response.status_code}
+                {
+                    "method": request.method,
+                    "path": path,
+                    "query": request.url.query,
+                    "status": response.status_code,
+                }
             )
             state.correlation += 1
             response.headers["x-correlation-id"] = f"sbx-{state.correlation:08d}"
@@ -1315,7 +1320,31 @@ def _c_received(request: Request, state: SandboxState, doc: Any) -> Any:
 
 
 def _c_listings(request: Request, state: SandboxState, doc: Any) -> Any:
+    """GET: every listing. POST {listings: [{merchantSku, price?, availableStock?, ...}]}:
+    change existing listings on the marketplace side (as a seller would in Hepsiburada's
+    panel); only the given fields change, an unknown SKU changes nothing."""
     with state.lock:
+        if request.method == "POST":
+            changes = doc.get("listings") if isinstance(doc, Mapping) else None
+            if not isinstance(changes, list) or not all(isinstance(c, Mapping) for c in changes):
+                raise ValueError('body must be {"listings": [{"merchantSku": ..., ...}]}')
+            unknown = [
+                str(c.get("merchantSku"))
+                for c in changes
+                if c.get("merchantSku") not in state.listings
+            ]
+            if unknown:
+                raise ValueError(f"no listing for merchantSku {', '.join(unknown)}")
+            for change in changes:
+                listing = state.listings[change["merchantSku"]]
+                listing.update(
+                    {
+                        k: v
+                        for k, v in change.items()
+                        if k not in ("merchantSku", "hepsiburadaSku", "listingId")
+                    }
+                )
+            return {"changed": len(changes)}
         return {"listings": [listing_view(r) for r in state.listings.values()]}
 
 
@@ -1396,7 +1425,7 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route("/_sandbox/reset", _control(_c_reset), methods=["POST"]),
         Route("/_sandbox/seed", _control(_c_seed), methods=["POST"]),
         Route("/_sandbox/received", _control(_c_received), methods=["GET"]),
-        Route("/_sandbox/listings", _control(_c_listings), methods=["GET"]),
+        Route("/_sandbox/listings", _control(_c_listings), methods=["GET", "POST"]),
         Route("/_sandbox/faults", _control(_c_faults), methods=["GET", "POST", "DELETE"]),
         Route("/_sandbox/requests", _control(_c_requests), methods=["GET"]),
     ]
