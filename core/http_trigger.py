@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from pazar.api_ops import ops_routes
 from pazar.channels import feature_enabled
 from pazar.flows.loader import load_flows
 from pazar.jobs.queue import enqueue
@@ -92,5 +93,8 @@ def create_app(db: Any, registry: Any, *, clock: Any) -> Starlette:
         return JSONResponse({"job_id": job_id}, status_code=202)
 
     return Starlette(
-        routes=[Route("/flow-trigger/{channel_slug}/{flow}", trigger, methods=["POST"])]
+        routes=[
+            Route("/flow-trigger/{channel_slug}/{flow}", trigger, methods=["POST"]),
+            *ops_routes(db, registry, clock=clock, flows=flows),
+        ]
     )

@@ -267,35 +267,50 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _csv(columns: tuple[str, ...], rows: Iterator[dict[str, Any]], out: IO[bytes]) -> int:
-    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
-    try:
-        writer = csv.writer(text)
-        writer.writerow(columns)
-        n = 0
-        for row in rows:
-            writer.writerow(["" if row[c] is None else _plain(row[c]) for c in columns])
-            n += 1
-        text.flush()
-        return n
-    finally:
-        text.detach()
+def csv_chunks(columns: tuple[str, ...], rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    """The header, then one encoded CSV line per row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    yield buffer.getvalue().encode("utf-8")
+    for row in rows:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(["" if row[c] is None else _plain(row[c]) for c in columns])
+        yield buffer.getvalue().encode("utf-8")
 
 
-def _json(columns: tuple[str, ...], rows: Iterator[dict[str, Any]], out: IO[bytes]) -> int:
-    out.write(b"[")
-    n = 0
+def json_chunks(columns: tuple[str, ...], rows: Iterator[dict[str, Any]]) -> Iterator[bytes]:
+    """A JSON array written one object at a time (a line each)."""
+    first = True
     for row in rows:
         body = json.dumps({c: _plain(row[c]) for c in columns}, ensure_ascii=False, default=str)
-        out.write((",\n" if n else "\n").encode() + body.encode("utf-8"))
-        n += 1
-    out.write(b"\n]\n" if n else b"]\n")
-    return n
+        yield ("[\n" if first else ",\n").encode() + body.encode("utf-8")
+        first = False
+    yield b"[]\n" if first else b"\n]\n"
+
+
+def text_chunks(
+    fmt: str, columns: tuple[str, ...], rows: Iterator[dict[str, Any]]
+) -> Iterator[bytes]:
+    return csv_chunks(columns, rows) if fmt == "csv" else json_chunks(columns, rows)
+
+
+class _Counted:
+    """Counts the rows that pass (the report's size, for the summary line)."""
+
+    def __init__(self, rows: Iterator[dict[str, Any]]) -> None:
+        self.rows, self.count = rows, 0
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for row in self.rows:
+            self.count += 1
+            yield row
 
 
 def _xlsx(
     title: str, columns: tuple[str, ...], rows: Iterator[dict[str, Any]], out: IO[bytes]
-) -> int:
+) -> None:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(out, {"constant_memory": True})
@@ -303,14 +318,12 @@ def _xlsx(
         sheet = book.add_worksheet(title[:31])
         bold = book.add_format({"bold": True})
         sheet.write_row(0, 0, columns, bold)
-        n = 0
         for n, row in enumerate(rows, start=1):
             sheet.write_row(
                 n, 0, [float(v) if isinstance(v := row[c], Decimal) else v for c in columns]
             )
     finally:
         book.close()
-    return n
 
 
 def write_report(db: Any, channel: Any, name: str, fmt: str, out: IO[bytes]) -> int:
@@ -319,12 +332,13 @@ def write_report(db: Any, channel: Any, name: str, fmt: str, out: IO[bytes]) -> 
     check_format(fmt)
     with db.session() as session:
         scope = report_scope(session, channel)
-    rows = spec.rows(db, scope)
-    if fmt == "csv":
-        return _csv(spec.columns, rows, out)
-    if fmt == "json":
-        return _json(spec.columns, rows, out)
-    return _xlsx(spec.title, spec.columns, rows, out)
+    rows = _Counted(spec.rows(db, scope))
+    if fmt == "xlsx":
+        _xlsx(spec.title, spec.columns, iter(rows), out)
+        return rows.count
+    for chunk in text_chunks(fmt, spec.columns, iter(rows)):
+        out.write(chunk)
+    return rows.count
 
 
 MEDIA_TYPES = {
