@@ -424,3 +424,25 @@ def test_test_notice_without_smtp_settings_says_what_is_missing(
         "ok": False,
         "error": "e-mail needs PAZAR_SMTP_HOST (and usually PAZAR_SMTP_FROM) to be set",
     }
+
+
+def test_the_daemon_evaluates_about_once_a_minute(ops: Ops) -> None:
+    from pazar.ops.alarms import AlarmTicker, get_rule
+
+    ops.rule(name="r", kind="error_rate", threshold=0, emails=["ops@shop.example"])
+    said: list[str] = []
+    ticker = AlarmTicker(ops.db, ops.flows, ops.clock, say=said.append)
+    ops.run(failed=1)
+    ticker.maybe_run()
+    ticker.join()
+    assert said == ["alarm r: FIRING (1.0)"]
+    ops.run(failed=1)
+    ticker.maybe_run()  # 0 s later: not evaluated again
+    ticker.join()
+    with ops.db.session() as session:
+        assert get_rule(session, "r").last_value == 1.0
+    ops.clock.advance(61)
+    ticker.maybe_run()
+    ticker.join()
+    with ops.db.session() as session:
+        assert get_rule(session, "r").last_value == 2.0

@@ -259,3 +259,96 @@ def test_bad_report_requests_change_nothing(
     assert result.exit_code == 2
     assert result.output.strip() == message
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [
+        (
+            {"penalty": "no category mapping matches", "penalty_reason": "mapping"},
+            ("unmapped", "no category mapping matches"),
+        ),
+        (
+            {"penalty": "InvalidBarcode", "penalty_reason": "remote"},
+            ("penalised", "InvalidBarcode"),
+        ),
+        ({"local_batch_id": "abc-1"}, ("in_flight", "LocalBatchId: abc-1")),
+        (
+            {"other_penalty": "productstock: ListingNotFound"},
+            ("penalised", "productstock: ListingNotFound"),
+        ),
+        ({"listing_status": "suspended"}, ("not_salable", "suspended")),
+        (
+            {"sent_at": NOW, "sent_status": "success"},
+            (
+                "waiting_for_product",
+                "sent 2026-01-01 00:00:00 UTC; not listed by the marketplace yet",
+            ),
+        ),
+        ({}, ("never_sent", "")),
+    ],
+)
+def test_not_listed_reasons_in_order(row: dict[str, Any], expected: tuple[str, str]) -> None:
+    from pazar.ops.reports import not_listed_reason
+
+    assert not_listed_reason(row) == expected
+
+
+def test_not_listed_knows_mapping_penalties_and_uploads_in_flight(
+    db: Database, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from pazar.models.commerce import Product
+    from pazar.models.state import BatchRequest, BatchRequestItem, FailedIntegration
+    from pazar.ops.reports import write_report
+
+    channel_id = build(db, tmp_path)
+    with db.session() as session:
+        ids = dict(session.execute(select(Product.sku, Product.id)).all())
+        session.add(
+            FailedIntegration(
+                channel_id=channel_id,
+                content_type="product",
+                object_id=ids["D"],
+                object_key="D",
+                reason_type="mapping",
+                message="no category of the mapping matches local category 'c'",
+                retry_count=1,
+                max_retry_count=3,
+                retry_interval=60,
+                first_failed_at=NOW,
+                last_failed_at=NOW,
+            )
+        )
+        batch = BatchRequest(
+            local_batch_id="lb-7",
+            channel_id=channel_id,
+            content_type="product",
+            flow="hepsiburada/product_update",
+            status="sent_to_remote",
+            created_at=NOW,
+            updated_at=NOW,
+            sent_at=NOW,
+        )
+        session.add(batch)
+        session.flush()
+        session.add(
+            BatchRequestItem(
+                batch_id=batch.id,
+                channel_id=channel_id,
+                content_type="product",
+                object_id=ids["E"],
+                object_key="E",
+                in_flight=True,
+            )
+        )
+        channel = session.get(Channel, channel_id)
+        session.expunge(channel)
+    out = io.BytesIO()
+    write_report(db, channel, "not_listed", "json", out)
+    rows = json.loads(out.getvalue())
+    assert [(r["sku"], r["reason"], r["detail"]) for r in rows] == [
+        ("D", "unmapped", "no category of the mapping matches local category 'c'"),
+        ("E", "in_flight", "LocalBatchId: lb-7"),
+    ]

@@ -302,6 +302,19 @@ def test_reports_name_every_difference_and_why(world: World) -> None:
     missing = read_report(world, "not_listed")
     assert [(r["sku"], r["reason"]) for r in missing] == [
         ("HB-4", "not_salable"),
-        ("HB-5", "never_sent"),
+        ("HB-5", "penalised"),  # its stock and price were rejected: no such listing
     ]
     assert missing[0]["detail"] == "not salable: NoStock"
+    assert missing[1]["detail"].startswith("productprice: ListingNotFound")
+
+
+def test_a_penalised_price_is_left_to_its_penalty(world: World) -> None:
+    world.sandbox.faults(price_bands={"HB-2": {"min": 500, "max": 900}})
+    world.push()
+    assert world.penalties()["HB-2"].content_type == "productprice"
+    world.listings()
+    assert world.board()["price_differences"] == 1  # HB-2 never got its price
+    assert world.board()["corrections"]["price"] == 0
+    (row,) = read_report(world, "price_differences")
+    assert (row["sku"], row["state"]) == ("HB-2", "penalised")
+    assert row["detail"] == world.penalties()["HB-2"].message

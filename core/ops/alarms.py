@@ -324,13 +324,13 @@ def _flow_time(session: Session, rule: AlarmRule, now: datetime) -> Measure:
     since = now - timedelta(seconds=rule.interval_seconds)
     stmt = _run_filter(
         select(func.avg(Run.duration_ms), func.count()).where(
-            Run.finished_at >= since, Run.duration_ms.is_not(None)
+            Run.started_at >= since, Run.duration_ms.is_not(None)
         ),
         rule,
     )
     average, runs = session.execute(stmt).one()
     if not runs:
-        return Measure(False, None, f"no run finished since {since:%Y-%m-%d %H:%M:%S} UTC")
+        return Measure(False, None, f"no finished run started since {since:%Y-%m-%d %H:%M:%S} UTC")
     seconds = float(average) / 1000
     return Measure(
         seconds > rule.threshold,

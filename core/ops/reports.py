@@ -6,14 +6,11 @@ and written as it is read, so a report over a million SKUs holds one row at a ti
 XLSX uses XlsxWriter's constant-memory mode.
 
 Not listed: saleable products of the channel's catalog (``pazar.commerce.saleability``)
-without a listing on sale, with the reason pazar knows, first that holds:
-
-- ``unmapped`` — the product flow could not map it (a penalty with reason mapping);
-- ``penalised`` — the marketplace or pazar rejected it (the penalty's message);
-- ``in_flight`` — an upload holds it and has not been answered (its LocalBatchId);
-- ``not_salable`` — listed, but the marketplace does not sell it (the listing status);
-- ``waiting_for_product`` — sent, and the marketplace has not listed it yet;
-- ``never_sent`` — pazar never sent it (e.g. the product flow is off).
+without a listing on sale, with the reason pazar knows, the first that holds
+(``not_listed_reason``): ``unmapped`` (a product penalty with reason mapping),
+``penalised`` (the product rejected), ``in_flight`` (an upload holds the product),
+``penalised`` (its stock or price rejected), ``not_salable`` (listed, not on sale),
+``waiting_for_product`` (sent, not listed yet), ``never_sent``.
 """
 
 from __future__ import annotations
@@ -104,6 +101,14 @@ def not_listed_query(scope: Scope, dialect: str) -> Any:
     item = BatchRequestItem.__table__.alias("flight")
     batch = BatchRequest.__table__.alias("flight_batch")
     ct = PRODUCT_CONTENT_TYPE
+    other = FailedIntegration.__table__.alias("other_pen")
+    other_penalty = (
+        select(other.c.content_type + ": " + other.c.message)
+        .where(other.c.channel_id == scope.channel_id, other.c.object_id == p.c.id)
+        .order_by(other.c.content_type)
+        .limit(1)
+        .scalar_subquery()
+    )
     in_flight = (
         select(batch.c.local_batch_id)
         .select_from(item.join(batch, batch.c.id == item.c.batch_id))
@@ -145,6 +150,7 @@ def not_listed_query(scope: Scope, dialect: str) -> Any:
             ia.c.status.label("sent_status"),
             pen.c.reason_type.label("penalty_reason"),
             pen.c.message.label("penalty"),
+            other_penalty.label("other_penalty"),
             in_flight.label("local_batch_id"),
         )
         .select_from(base)
@@ -169,6 +175,8 @@ def not_listed_reason(row: dict[str, Any]) -> tuple[str, str]:
         return reason, str(row["penalty"])
     if row.get("local_batch_id"):
         return "in_flight", f"LocalBatchId: {row['local_batch_id']}"
+    if row.get("other_penalty") is not None:  # its stock or price was rejected
+        return "penalised", str(row["other_penalty"])
     if row.get("listing_status") is not None:
         return "not_salable", str(row["listing_status"])
     if row.get("sent_at") is not None and row.get("sent_status") != "deleted":
