@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from pazar.models.ops import ListingRead, ListingSnapshot
@@ -216,6 +216,10 @@ class ListingsSnapshotSink:
             )
         with ctx.db.session() as session:
             _forget_unfinished(session, ctx.channel.id, read_id, now)
+            if ctx.db.dialect == "postgresql":
+                # The table was rewritten wholesale: statistics from before would have the
+                # planner expect a handful of rows and hash the whole snapshot in batches.
+                session.execute(text("ANALYZE listing_snapshots"))
         run.log(None, f"listings snapshot: {int(count or 0)} listings read")
         if self.reconcile:
             from pazar.ops.reconcile import after_snapshot
