@@ -21,7 +21,7 @@ from pazar.clock import FixedClock
 from pazar.db import Database
 from pazar.flows.loader import load_flows
 from pazar.models.channels import Channel
-from pazar.models.jobs import Daemon, Job
+from pazar.models.jobs import Daemon, Job, ScheduleTick
 from pazar.models.runs import Run
 from pazar.models.state import BatchRequest, FailedIntegration
 from pazar.ops.alarms import RuleInput, add_rule, evaluate_all, send_test
@@ -379,6 +379,39 @@ def test_expired_batch_requests(ops: Ops) -> None:
 def test_overdue_schedules(ops: Ops) -> None:
     now = ops.clock.now()
     with ops.db.session() as session:
+        # stock runs every minute: its last tick was claimed 20 minutes ago, none since
+        session.add(
+            ScheduleTick(
+                channel_id=ops.channel_id,
+                flow="hepsiburada/stock",
+                tick=now - timedelta(minutes=20),
+                created_at=now,
+            )
+        )
+        # check_uploads (every minute too) was claimed a minute ago, compare_attributes
+        # (daily at 05:00) at its last 05:00: on time
+        for flow, tick in (
+            ("hepsiburada/check_uploads", now - timedelta(minutes=1)),
+            ("hepsiburada/compare_attributes", now - timedelta(hours=19)),
+        ):
+            session.add(
+                ScheduleTick(channel_id=ops.channel_id, flow=flow, tick=tick, created_at=now)
+            )
+    holds, value = measured(ops, kind="schedule_overdue", interval="10m")
+    assert (holds, value) == (True, 1.0)
+
+
+def test_a_job_waiting_past_the_grace_is_overdue(ops: Ops) -> None:
+    now = ops.clock.now()
+    with ops.db.session() as session:
+        for flow in (
+            "hepsiburada/stock",
+            "hepsiburada/check_uploads",
+            "hepsiburada/compare_attributes",
+        ):
+            session.add(
+                ScheduleTick(channel_id=ops.channel_id, flow=flow, tick=now, created_at=now)
+            )
         session.add(
             Job(
                 channel_id=ops.channel_id,
@@ -391,9 +424,7 @@ def test_overdue_schedules(ops: Ops) -> None:
                 created_at=now,
             )
         )
-    # The stock flow (every minute, flag on) has no tick claimed: no daemon is scheduling.
-    holds, value = measured(ops, kind="schedule_overdue", flow="hepsiburada/stock", interval="10m")
-    assert holds and value == 1.0
+    assert measured(ops, kind="schedule_overdue", interval="10m") == (True, 1.0)
 
 
 def test_daemon_heartbeat(ops: Ops) -> None:

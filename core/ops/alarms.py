@@ -401,20 +401,29 @@ def _schedule_overdue(session: Session, rule: AlarmRule, now: datetime, flows: A
     grace = timedelta(seconds=rule.interval_seconds)
     channels = [c for c in _active_channels(session) if rule.channel_id in (None, c.id)]
     wanted = [f for f in flows.all() if rule.flow in (None, f.ref)]
-    due = [d for d in due_ticks(channels, wanted, now) if d.tick <= now - grace]
+    # The tick each schedule was due at ``grace`` ago: a scheduler that works has claimed it
+    # (or a later one) by now.  Measuring at ``now`` would miss a stopped daemon entirely for
+    # a flow due every minute, whose latest tick is always younger than the grace.
+    due = due_ticks(channels, wanted, now - grace)
     late: set[tuple[int, str]] = set()
     if due:
-        claimed = {
-            (c, f, t)
-            for c, f, t in session.execute(
-                select(ScheduleTick.channel_id, ScheduleTick.flow, ScheduleTick.tick).where(
-                    ScheduleTick.tick.in_(sorted({d.tick for d in due}))
-                )
+        t = ScheduleTick.__table__
+        latest = dict(
+            ((c, f), tick)
+            for c, f, tick in session.execute(
+                select(t.c.channel_id, t.c.flow, func.max(t.c.tick))
+                .where(t.c.channel_id.in_(sorted({d.channel_id for d in due})))
+                .group_by(t.c.channel_id, t.c.flow)
             )
-        }
-        late = {
-            (d.channel_id, d.flow) for d in due if (d.channel_id, d.flow, d.tick) not in claimed
-        }
+        )
+        from pazar.models.base import UTCDateTime
+
+        for d in due:
+            claimed = latest.get((d.channel_id, d.flow))
+            if claimed is not None and claimed.tzinfo is None:  # an aggregate on SQLite
+                claimed = UTCDateTime().process_result_value(claimed, None)
+            if claimed is None or claimed < d.tick:
+                late.add((d.channel_id, d.flow))
     waiting = select(Job.channel_id, Job.flow).where(
         Job.status == "queued", Job.not_before <= now - grace
     )
