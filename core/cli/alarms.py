@@ -144,8 +144,13 @@ def show_cmd(name: str, limit: int, as_json: bool) -> None:
     if as_json:
         print_json(view)
         return
-    for key in ("name", "kind", "channel", "flow", "condition", "repeat_seconds", "state"):
+    from pazar.ops.alarms import human_duration
+
+    for key in ("name", "kind", "channel", "flow", "condition"):
         click.echo(f"{key:15} {fmt(view[key]) or '-'}")
+    click.echo(f"{'repeat':15} {human_duration(view['repeat_seconds'])}")
+    since = f" since {fmt(view['firing_since'])} UTC" if view["firing_since"] else ""
+    click.echo(f"{'state':15} {view['state']}{since}")
     click.echo(f"{'notify':15} {', '.join(view['emails'] + [h['url'] for h in view['webhooks']])}")
     print_table(
         ("at", "event", "value", "deliveries"),
