@@ -31,6 +31,7 @@ from pazar.jobs.scheduler import PassCache, enqueue_due_cached
 from pazar.models.channels import Channel
 from pazar.models.jobs import Daemon as DaemonRow
 from pazar.models.runs import Run
+from pazar.ops.alarms import AlarmTicker
 from pazar.runner import RunOptions, run_flow
 
 log = logging.getLogger("pazar.daemon")
@@ -180,6 +181,7 @@ class Daemon:
         self.retention = retention
         self._pruned_at: datetime | None = None
         self._pruner: threading.Thread | None = None
+        self._alarms = AlarmTicker(db, self.flows, clock, say=self.say)
 
     # --- registration -------------------------------------------------------
 
@@ -473,6 +475,7 @@ class Daemon:
                     self.schedule()
                     self._beat()
                     self.maybe_prune()
+                    self._alarms.maybe_run()
                 except PazarError as exc:
                     self.report(f"scheduler: {exc.message}", level=logging.ERROR)
                 self.stopping.wait(self.poll_seconds)
@@ -482,6 +485,7 @@ class Daemon:
                 thread.join()
             if self._pruner is not None:
                 self._pruner.join()
+            self._alarms.join()
             self.finish_unfinished()
             self._heartbeats.stop()
             self._beat(stopped=True)

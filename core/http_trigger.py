@@ -26,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from pazar.api_ops import ops_routes
 from pazar.channels import feature_enabled
 from pazar.flows.loader import load_flows
 from pazar.http_guard import (
@@ -128,7 +129,10 @@ def create_app(
         return JSONResponse({"job_id": job_id}, status_code=202)
 
     app = Starlette(
-        routes=[Route("/flow-trigger/{channel_slug}/{flow}", trigger, methods=["POST"])],
+        routes=[
+            Route("/flow-trigger/{channel_slug}/{flow}", trigger, methods=["POST"]),
+            *ops_routes(db, registry, clock=clock, flows=flows),
+        ],
         middleware=[Middleware(BodyLimit, max_bytes=limits.max_body)],
         exception_handlers={HTTPProblem: problem_handler},
     )

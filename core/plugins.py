@@ -35,6 +35,7 @@ ENGINE_PLUGINS = (
     "pazar.polling",
     "pazar.uploads",
     "pazar.mapping",
+    "pazar.ops",
 )
 
 

@@ -185,7 +185,12 @@ class SandboxKit:
             response = await self._answer(request, path, handler, held, authorize, after_ok)
             with self.lock:
                 self.requests.append(
-                    {"method": request.method, "path": path, "status": response.status_code}
+                    {
+                        "method": request.method,
+                        "path": path,
+                        "query": request.url.query,
+                        "status": response.status_code,
+                    }
                 )
                 self.correlation += 1
                 response.headers["x-correlation-id"] = (

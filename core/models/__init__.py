@@ -1,6 +1,9 @@
 """All tables. Later areas (integration state, jobs, mapping) add modules here."""
 
-from pazar.models import commerce  # noqa: F401 - registers the local commerce tables
+from pazar.models import (
+    commerce,  # noqa: F401 - registers the local commerce tables
+    ops,  # noqa: F401 - listing snapshots, dashboard history, alarms
+)
 from pazar.models.base import Base
 from pazar.models.channels import Channel, ConfigChange
 from pazar.models.jobs import ApiToken, ApiTokenEvent, Daemon, Job, ScheduleTick  # noqa: F401

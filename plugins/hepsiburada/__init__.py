@@ -63,11 +63,12 @@ def pazar_register_marketplaces(register: Register) -> None:
 @hookimpl
 def pazar_register_steps(register: Register) -> None:
     from pazar_hepsiburada.catalog_steps import STEP_TYPES as CATALOG_STEPS
+    from pazar_hepsiburada.listing_steps import STEP_TYPES as LISTING_STEPS
     from pazar_hepsiburada.order_steps import STEP_TYPES as ORDER_STEPS
     from pazar_hepsiburada.product_steps import STEP_TYPES as PRODUCT_STEPS
     from pazar_hepsiburada.upload_steps import STEP_TYPES as UPLOAD_STEPS
 
-    register(*UPLOAD_STEPS, *CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS)
+    register(*UPLOAD_STEPS, *CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS, *LISTING_STEPS)
 
 
 pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)

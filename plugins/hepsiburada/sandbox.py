@@ -114,7 +114,26 @@ def _c_received(request: Request, state: SandboxState, doc: Any) -> Any:
 
 
 def _c_listings(request: Request, state: SandboxState, doc: Any) -> Any:
+    """GET: every listing. POST {listings: [{merchantSku, price?, availableStock?, ...}]}:
+    change existing listings on the marketplace side (as a seller would in Hepsiburada's
+    panel); only the given fields change, an unknown SKU changes nothing."""
     with state.lock:
+        if request.method == "POST":
+            changes = doc.get("listings") if isinstance(doc, Mapping) else None
+            if not isinstance(changes, list) or not all(isinstance(c, Mapping) for c in changes):
+                raise ValueError('body must be {"listings": [{"merchantSku": ..., ...}]}')
+            unknown = [
+                str(c.get("merchantSku"))
+                for c in changes
+                if c.get("merchantSku") not in state.listings
+            ]
+            if unknown:
+                raise ValueError(f"no listing for merchantSku {', '.join(unknown)}")
+            fixed = ("merchantSku", "hepsiburadaSku", "listingId")
+            for change in changes:
+                listing = state.listings[change["merchantSku"]]
+                listing.update({k: v for k, v in change.items() if k not in fixed})
+            return {"changed": len(changes)}
         return {"listings": [listing_view(r) for r in state.listings.values()]}
 
 
@@ -193,7 +212,7 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route("/_sandbox/reset", control(_c_reset), methods=["POST"]),
         Route("/_sandbox/seed", control(_c_seed), methods=["POST"]),
         Route("/_sandbox/received", control(_c_received), methods=["GET"]),
-        Route("/_sandbox/listings", control(_c_listings), methods=["GET"]),
+        Route("/_sandbox/listings", control(_c_listings), methods=["GET", "POST"]),
         *state.kit.control_routes(),
     ]
     app = Starlette(routes=routes)

@@ -227,7 +227,7 @@ class SandboxState:
                     "POST /_sandbox/reset",
                     "POST /_sandbox/seed",
                     "GET /_sandbox/received?kind=stock",
-                    "GET /_sandbox/listings",
+                    "GET|POST /_sandbox/listings",
                     "GET|POST|DELETE /_sandbox/faults",
                     "GET /_sandbox/requests",
                     "POST /_sandbox/orders",

@@ -36,7 +36,10 @@ def test_a_flag_without_a_flow_cannot_be_turned_on(cli: Any) -> None:
     assert "feature_flags.reject_refund: no hepsiburada flow exists yet for this flag" in (
         result.output
     )
-    assert "flags with flows: delete_product, get_cancel_orders, get_orders, price" in result.output
+    assert (
+        "flags with flows: delete_product, get_cancel_orders, get_orders, listings, price"
+        in result.output
+    )
     assert flags(cli, "hb")["reject_refund"] is False
     # off is always fine, and a flag with a flow turns on
     result = cli(

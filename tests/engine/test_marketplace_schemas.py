@@ -138,7 +138,7 @@ def test_form_has_every_seed_field(name: str, fields: list[tuple[str, str, bool]
     for key, label, required in fields:
         assert rows.get(key) == (label, required), key
     extra = set(rows) - {k for k, _, _ in fields}
-    assert extra == {"catalog_code", "schedules", "extra"}
+    assert extra == {"catalog_code", "schedules", "reconciliation", "extra"}
 
 
 def test_hepsiburada_defaults_follow_the_seed() -> None:
@@ -149,7 +149,9 @@ def test_hepsiburada_defaults_follow_the_seed() -> None:
     assert d["listing_url"] == "https://listing-external.hepsiburada.com"
     assert d["orders_refundable_days"] == 15
     assert d["attribute_set_strategy"] == "CategoryNode"
-    assert d["feature_flags"] == {flag: False for flag in HB_FLAGS}
+    # pazar's own flag besides the seed's: the listings snapshot (docs/operations.md)
+    assert d["feature_flags"] == {flag: False for flag in [*HB_FLAGS, "listings"]}
+    assert d["reconciliation"] == {"auto_correct": True, "max_corrections": 1000}
     assert d["category_ids"] == [] and d["cargo_company_mapping"] == {}
     assert d["use_neighborhood"] is False and d["buffer_stock"] is None
     assert "catalog_code" not in d  # absent: the channel sells the catalog named like its slug
@@ -333,7 +335,7 @@ def test_cli_form_and_add_for_hepsiburada(cli: Any) -> None:
     assert shown["status"] == "inactive" and shown["name"] == "Hepsiburada"
     config = shown["config"]
     assert config["orders_refundable_days"] == 15
-    assert config["feature_flags"] == {flag: False for flag in HB_FLAGS}
+    assert config["feature_flags"] == {flag: False for flag in [*HB_FLAGS, "listings"]}
     assert config["attribute_set_strategy"] == "CategoryNode"
     assert config["failed_integration"]["DEFAULT"] == {
         "RETRY_INTERVAL": 28800,
