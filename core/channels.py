@@ -107,7 +107,49 @@ class ChannelService:
     def validate(self, slug: str) -> list[str]:
         """Every problem that keeps the channel from running (empty required fields too)."""
         channel = self.get(slug)
-        return cs.validate(self.schema(channel), channel.config or {})
+        return self._problems(channel.plugin, channel.config or {})
+
+    def warnings(self, slug: str) -> list[str]:
+        """What is valid but probably not meant: values in the wrong unit, flags that no
+        flow of the marketplace reads (turning them on runs nothing)."""
+        from pazar.flows.loader import load_flows
+        from pazar.state.penalties import policy_warnings
+
+        channel = self.get(slug)
+        config = channel.config or {}
+        out = policy_warnings(config)
+        flags = config.get("feature_flags") or {}
+        if isinstance(flags, Mapping):
+            used = {f.feature_flag for f in load_flows(self.registry).for_plugin(channel.plugin)}
+            out += [
+                f"feature_flags.{flag} is on but no {channel.plugin} flow reads it: it runs nothing"
+                for flag, on in flags.items()
+                if on is True and flag not in used
+            ]
+        return out
+
+    def effective_policies(self, channel: Channel) -> list[Any]:
+        """The channel's failed-integration policy in numbers, in its marketplace's reading."""
+        from pazar.state.penalties import describe_policies, retry_count_reading
+
+        reading = retry_count_reading(self.schema(channel))
+        return describe_policies(channel.config or {}, reading)
+
+    def _problems(
+        self, plugin: str, config: Mapping[str, Any], *, partial: bool = False
+    ) -> list[str]:
+        """Schema problems, then (on a well-typed config) the marketplace's own rules."""
+        schema = cs.schema_for(self.registry, plugin)
+        problems = cs.validate(schema, config, partial=partial)
+        mistyped = problems if partial else cs.validate(schema, config, partial=True)
+        if self.hook is None or mistyped:
+            return problems
+        answers = self.hook.pazar_check_channel_config(
+            channel_plugin=plugin, config=copy.deepcopy(dict(config))
+        )
+        for answer in reversed(answers or []):
+            problems += [str(p) for p in answer or [] if str(p) not in problems]
+        return problems
 
     def missing(self, channel: Channel) -> list[str]:
         """Required fields still empty: what activation will ask for."""
@@ -160,7 +202,9 @@ class ChannelService:
                 problems.append(exc.message)
         # an active channel must stay runnable: no required field may be emptied
         partial = channel.status != "active"
-        problems += [p for p in cs.validate(schema, new, partial=partial) if p not in problems]
+        problems += [
+            p for p in self._problems(channel.plugin, new, partial=partial) if p not in problems
+        ]
         if problems:
             raise ValidationError(
                 f"invalid config for channel {slug!r}; nothing was saved", details=problems
@@ -217,7 +261,7 @@ class ChannelService:
         schema = cs.schema_for(self.registry, plugin)
         new_config = cs.deep_merge(cs.defaults(schema), config)
         target = status or (existing.status if existing is not None else "inactive")
-        errors = cs.validate(schema, new_config, partial=target != "active")
+        errors = self._problems(plugin, new_config, partial=target != "active")
         if errors:
             what = "cannot be activated" if target == "active" else "has an invalid config"
             raise ValidationError(f"channel {slug!r} {what}; nothing was saved", details=errors)
@@ -247,7 +291,7 @@ class ChannelService:
     def activate(self, slug: str) -> Channel:
         """Activate once the config is complete and valid (the seed: inactive until enabled)."""
         channel = self.get(slug)
-        errors = cs.validate(self.schema(channel), channel.config or {})
+        errors = self._problems(channel.plugin, channel.config or {})
         if errors:
             raise ValidationError(
                 f"channel {slug!r} cannot be activated: fix its config first", details=errors

@@ -130,6 +130,9 @@ class Registry:
                 stamped = obj if getattr(obj, "plugin", "") else _stamp(obj, plugin)
                 if isinstance(obj, Marketplace):
                     self._add(self.marketplaces, "marketplace", stamped)
+                    from pazar.state.penalties import note_marketplace_schema
+
+                    note_marketplace_schema(stamped.name, stamped.config_schema)
                 elif isinstance(obj, StepType):
                     self._add(self.steps, "step type", stamped)
                 elif isinstance(obj, TemplateFilter):

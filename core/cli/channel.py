@@ -78,13 +78,25 @@ def show_cmd(slug: str, as_json: bool) -> None:
         service = _service(session)
         channel = service.get(slug)
         masked = cs.mask(service.schema(channel), channel.config or {})
-        data = {**_summary(channel), "config": masked}
+        policies = service.effective_policies(channel)
+        data = {
+            **_summary(channel),
+            "config": masked,
+            "failed_integration_effective": [vars(p) for p in policies],
+        }
     if as_json:
         print_json(data)
         return
     for key in ("slug", "name", "plugin", "status", "created_at", "updated_at"):
         click.echo(f"{key}: {fmt(data[key])}")
     emit(False, None, ["key", "value"], cs.flatten(masked), title="config", empty="(empty config)")
+    emit(
+        False,
+        None,
+        ["policy", "attempts allowed", "wait between attempts", "window"],
+        [[p.section, p.attempts, p.wait, p.window] for p in policies],
+        title="failed integration, effective",
+    )
 
 
 @channel_group.command("set", short_help="Set config keys (typed, validated, all or nothing).")
@@ -196,9 +208,16 @@ def apply_cmd(file: str, as_json: bool) -> None:
 @channel_group.command("validate", short_help="Check a channel's config; exit 2 if not ready.")
 @click.argument("slug")
 def validate_cmd(slug: str) -> None:
-    """Check the config against the plugin's schema; exit 2 when it is not ready."""
+    """Check the config against the plugin's schema and rules; exit 2 when it is not ready.
+
+    Warnings (a value in a likely wrong unit, a flag no flow reads) are printed but
+    do not fail the check."""
     with app().db.session() as session:
-        problems = _service(session).validate(slug)
+        service = _service(session)
+        problems = service.validate(slug)
+        warnings = service.warnings(slug)
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
     if problems:
         raise ValidationError(f"channel {slug!r}: {len(problems)} problem(s)", details=problems)
     click.echo(f"channel {slug}: config is valid")
