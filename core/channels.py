@@ -142,11 +142,10 @@ class ChannelService:
         schema = cs.schema_for(self.registry, plugin)
         problems = cs.validate(schema, config, partial=partial)
         mistyped = problems if partial else cs.validate(schema, config, partial=True)
-        if self.hook is None or mistyped:
+        check = getattr(self.hook, "pazar_check_channel_config", None)
+        if check is None or mistyped:
             return problems
-        answers = self.hook.pazar_check_channel_config(
-            channel_plugin=plugin, config=copy.deepcopy(dict(config))
-        )
+        answers = check(channel_plugin=plugin, config=copy.deepcopy(dict(config)))
         for answer in reversed(answers or []):
             problems += [str(p) for p in answer or [] if str(p) not in problems]
         return problems
