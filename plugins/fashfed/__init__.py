@@ -25,28 +25,29 @@ CATEGORY_FLOWS = ["category_node", "category_attributes", "default_attributes"]
 
 
 def _client(channel: ChannelInfo, config: Mapping[str, Any]) -> Any:
-    from pazar_fashfed.client import client_for_channel
+    from pazar_fashfed.client import client_for_channel  # imported on first use
 
     return client_for_channel(channel, config)
 
 
 def _sandbox() -> Any:
-    from pazar_fashfed.sandbox import create_app
+    from pazar_fashfed import sandbox  # imported on first use
 
-    return create_app()
+    return sandbox.create_app()
+
+
+MARKETPLACE = Marketplace(
+    name=NAME,
+    title="Fashfed",
+    config_schema=CONFIG_SCHEMA,
+    client_factory=_client,
+    sandbox_app=_sandbox,
+)
 
 
 @hookimpl
 def pazar_register_marketplaces(register: Register) -> None:
-    register(
-        Marketplace(
-            name=NAME,
-            title="Fashfed",
-            config_schema=CONFIG_SCHEMA,
-            client_factory=_client,
-            sandbox_app=_sandbox,
-        )
-    )
+    register(MARKETPLACE)
 
 
 @hookimpl

@@ -9,7 +9,6 @@ from :mod:`pazar_fashfed.api`, which says which of them are documented and which
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
@@ -158,24 +157,13 @@ class FashfedClient(MarketplaceClient):
         return self.pages(self.url(api.PRODUCTS_PATH), params)
 
     # -- uploads -----------------------------------------------------------------------------
-    def bulk(self, kind: str, rows: Sequence[Mapping[str, Any]] | bytes) -> str:
+    def bulk(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> str:
         """Send one bulk upload of ``kind`` (products, stocks, prices); returns its id."""
         if kind not in api.BULK_KINDS:
             raise ValueError(f"unknown bulk kind {kind!r}; one of {', '.join(api.BULK_KINDS)}")
-        if isinstance(rows, bytes):
-            payload = rows
-        else:
-            if len(rows) > api.BULK_MAX_ROWS:
-                raise ValueError(
-                    f"at most {api.BULK_MAX_ROWS} rows per bulk upload, got {len(rows)}"
-                )
-            payload = json.dumps(list(rows), ensure_ascii=False, separators=(",", ":")).encode()
-        response = self.request(
-            "POST",
-            self.url(api.BULK_PATH, kind=kind),
-            content=payload,
-            headers={"Content-Type": "application/json"},
-        )
+        if len(rows) > api.BULK_MAX_ROWS:
+            raise ValueError(f"at most {api.BULK_MAX_ROWS} rows per bulk upload, got {len(rows)}")
+        response = self.request("POST", self.url(api.BULK_PATH, kind=kind), json_body=list(rows))
         body = self._object(response)
         bulk_id = body.get("id")
         if bulk_id in (None, ""):

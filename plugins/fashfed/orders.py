@@ -17,21 +17,23 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pazar.plugin import mapped
 from pazar_fashfed import api
 
 DEFAULT_ORDER_NUMBER_FORMAT = "{orderNumber}-{id}"
-# Address fields the backend keeps as extras next to names, phone, line, places and postcode.
-ADDRESS_EXTRAS = (
-    "email",
-    "country",
-    "country_code",
-    "company_name",
-    "tax_office",
-    "tax_no",
-    "e_bill_taxpayer",
-    "identity_number",
-    "notes",
-)
+# What the backend keeps as an address's own columns; Fashfed's other address fields
+# (email, country, tax and identity details, notes) go to the address's extra.
+ADDRESS_COLUMNS = {
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "phone_number": "phone",
+    "line": "line",
+    "city": "city",
+    "township": "township",
+    "district": "district",
+    "postcode": "postcode",
+}
+ADDRESS_EXTRAS = tuple(f for f in api.ADDRESS_FIELDS if f not in ADDRESS_COLUMNS)
 
 
 class NotAnOrder(ValueError):
@@ -51,11 +53,10 @@ def fashfed_ships(config: Mapping[str, Any]) -> bool:
 def cargo_company_id(config: Mapping[str, Any], slug: str) -> int:
     """The local cargo company: the mapped one for Fashfed's slug when Fashfed ships, else
     (and for an unmapped slug) the mapping's ``default``."""
-    mapping = {str(k).casefold(): v for k, v in (config.get("cargo_company_mapping") or {}).items()}
-    value = mapping.get(slug.casefold()) if slug and fashfed_ships(config) else None
-    if value in (None, ""):
-        value = mapping.get("default")
-    if value in (None, ""):
+    table = config.get("cargo_company_mapping") or {}
+    default = mapped(table, "default")
+    value = mapped(table, slug, default) if fashfed_ships(config) else default
+    if value is None:
         raise NotAnOrder(
             f"no cargo_company_mapping entry for Fashfed shipping company {slug!r} and no "
             "'default': pazar channel set SLUG cargo_company_mapping.default=ID",
@@ -82,16 +83,10 @@ def address(raw: Any, *, neighbourhood: bool) -> dict[str, Any] | None:
     """A package address in the backend's shape (the neighbourhood only when asked for)."""
     if not isinstance(raw, Mapping) or not raw:
         return None
-    out: dict[str, Any] = {
-        "first_name": str(raw.get("first_name") or ""),
-        "last_name": str(raw.get("last_name") or ""),
-        "phone": raw.get("phone_number"),
-        "line": str(raw.get("line") or ""),
-        "city": str(raw.get("city") or ""),
-        "township": str(raw.get("township") or ""),
-        "district": (str(raw.get("district") or "") or None) if neighbourhood else None,
-        "postcode": raw.get("postcode"),
-    }
+    out: dict[str, Any] = {column: raw.get(field) for field, column in ADDRESS_COLUMNS.items()}
+    for column in ("first_name", "last_name", "line", "city", "township"):
+        out[column] = str(out[column] or "")
+    out["district"] = (str(out["district"] or "") or None) if neighbourhood else None
     out.update({k: raw[k] for k in ADDRESS_EXTRAS if raw.get(k) not in (None, "")})
     return out
 
@@ -209,8 +204,7 @@ def cancellation_from_claim(claim: Any, config: Mapping[str, Any]) -> dict[str, 
         raise NotAnOrder(f"claim {claim.get('id')!r} has no id or package_item {line!r}")
     reason = claim.get("reason") if isinstance(claim.get("reason"), Mapping) else {}
     code = str(reason.get("id") or "")
-    mapping = {str(k).casefold(): v for k, v in (config.get("cancel_reason_mapping") or {}).items()}
-    local = mapping.get(code.casefold(), config.get("cancellation_reason_id"))
+    local = mapped(config.get("cancel_reason_mapping"), code, config.get("cancellation_reason_id"))
     if local in (None, ""):
         raise NotAnOrder(
             f"no cancel_reason_mapping entry for Fashfed reason {code!r} and no "

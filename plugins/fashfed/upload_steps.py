@@ -189,6 +189,31 @@ class ZeroStock:
         run.log(None, f"stock bulk {bulk_id}: {len(items)} removed products set to 0")
 
 
+_LATER = "; results arrive through check_uploads."
+# (name, sink, what one request holds, what the sink does)
+_SINKS = (
+    ("fashfed.stock_bulk", StockBulk, "Stock rows", "Upload {sku, stock} rows as a bulk" + _LATER),
+    (
+        "fashfed.price_bulk",
+        PriceBulk,
+        "Price rows",
+        "Upload {sku, price, retail_price, currency} rows as a bulk" + _LATER,
+    ),
+    (
+        "fashfed.product_bulk",
+        ProductBulk,
+        "Products",
+        "Upload mapped products with price and stock (minus buffer_stock) as a bulk" + _LATER,
+    ),
+    (
+        "fashfed.zero_stock",
+        ZeroStock,
+        "Removed products",
+        "Set the stock of products removed from the catalog to 0 on Fashfed.",
+    ),
+)
+
+
 def _bulk_params(what: str) -> dict[str, Any]:
     return params_schema(
         batch_size=batch_size_param(
@@ -201,34 +226,7 @@ def _bulk_params(what: str) -> dict[str, Any]:
 
 STEP_TYPES = [
     StepType(
-        name="fashfed.stock_bulk",
-        kind="sink",
-        factory=StockBulk,
-        params_schema=_bulk_params("Stock rows"),
-        description="Upload {sku, stock} rows as a Fashfed stocks bulk; results arrive "
-        "through check_uploads.",
-    ),
-    StepType(
-        name="fashfed.price_bulk",
-        kind="sink",
-        factory=PriceBulk,
-        params_schema=_bulk_params("Price rows"),
-        description="Upload {sku, price, retail_price, currency} rows as a Fashfed prices bulk; "
-        "results arrive through check_uploads.",
-    ),
-    StepType(
-        name="fashfed.product_bulk",
-        kind="sink",
-        factory=ProductBulk,
-        params_schema=_bulk_params("Products"),
-        description="Upload mapped products with their price and stock (minus buffer_stock) as "
-        "a Fashfed products bulk; results arrive through check_uploads.",
-    ),
-    StepType(
-        name="fashfed.zero_stock",
-        kind="sink",
-        factory=ZeroStock,
-        params_schema=_bulk_params("Removed products"),
-        description="Set the stock of products removed from the catalog to 0 on Fashfed.",
-    ),
+        name=name, kind="sink", factory=factory, params_schema=_bulk_params(what), description=does
+    )
+    for name, factory, what, does in _SINKS
 ]
