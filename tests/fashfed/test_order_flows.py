@@ -188,3 +188,14 @@ def test_a_claim_for_an_order_not_imported_yet_waits_for_it(world: World) -> Non
     world.run("get_orders")
     assert world.run("get_cancel_orders").succeeded == 1
     assert world.items()["1201-1"].status == "cancelled"
+
+
+def test_mapping_keys_match_fashfeds_codes_whatever_their_case(world: World) -> None:
+    world.set('cargo_company_mapping={"default": 1, "YurtIci": 2}')
+    world.set('cancel_reason_mapping={"R-DAMAGED": 3}')
+    world.sandbox.add_packages(package("1301"))  # shipping slug "yurtici"
+    world.run("get_orders")
+    assert world.orders()["1301"].cargo_company_id == 2
+    world.sandbox.add_claims({"package_item": "1301-1", "reason": {"id": "r-damaged"}})
+    world.run("get_cancel_orders")
+    assert world.items()["1301-1"].cancellation_reason_id == 3
