@@ -138,3 +138,10 @@ def test_the_registered_sandbox_tells_how_to_point_a_channel_at_it() -> None:
         assert info["config"] == {"base_url": running.url, "access_token": TOKEN}
         with client_for_channel("ff", info["config"], sleep=Naps()) as c:
             assert [r["name"] for r in c.category_tree(KADIN)][0] == "Kadın"
+
+
+def test_products_lists_what_fashfed_holds_filtered_by_sku(ff_sandbox: Sandbox) -> None:
+    ff_sandbox.post("seed", products=[{"sku": s} for s in ("A", "B", "C")])
+    with client(ff_sandbox, Naps(), page_size=2) as c:
+        assert sorted(p["sku"] for p in c.products()) == ["A", "B", "C"]
+        assert [p["sku"] for p in c.products(["B", "Z"])] == ["B"]
