@@ -74,7 +74,7 @@ class PackageOrders:
         self.number_format = ctx.templates.format(source, "config.order_number_format").render
         self.labels = bool(ctx.config.get("use_cargo_label")) and fashfed_ships(ctx.config)
 
-    def _label(self, item: Item, run: RunHandle) -> bytes | None:
+    def _label(self, item: Item) -> bytes | None:
         if not self.labels or self.ctx.dry_run:
             return None
         try:
@@ -82,16 +82,13 @@ class PackageOrders:
         except MarketplaceError as exc:
             if exc.transient:
                 raise  # an outage: the run fails, the next one reads the package again
-            run.fail(item, f"cargo label not available: {exc.message}", "remote")
-            return b""
+            raise NotAnOrder(f"cargo label not available: {exc.message}") from None
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
         out: list[Item] = []
         for item in items:
-            label = self._label(item, run)
-            if label == b"":
-                continue
             try:
+                label = self._label(item)
                 order = order_from_package(item.data, self.ctx.config, self.number_format, label)
             except NotAnOrder as exc:
                 run.fail(item, exc.message, exc.reason)  # type: ignore[arg-type]

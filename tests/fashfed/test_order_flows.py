@@ -199,3 +199,16 @@ def test_mapping_keys_match_fashfeds_codes_whatever_their_case(world: World) -> 
     world.sandbox.add_claims({"package_item": "1301-1", "reason": {"id": "r-damaged"}})
     world.run("get_cancel_orders")
     assert world.items()["1301-1"].cancellation_reason_id == 3
+
+
+def test_a_label_not_ready_yet_leaves_the_package_for_the_next_run(world: World) -> None:
+    world.set("use_cargo_label=true")
+    world.sandbox.add_packages(package("1401"))
+    world.sandbox.faults(
+        http_error={"status": 404, "path": "/label/", "body": "json", "message": "Not found."}
+    )
+    early = world.run("get_orders")
+    assert early.failed == 1 and world.orders() == {}
+    assert "cargo label not available" in early.failures[0][1]
+    assert world.run("get_orders").succeeded == 1
+    assert world.orders()["1401"].extra["cargo_label"]["format"] == "pdf"
