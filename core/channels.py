@@ -115,7 +115,7 @@ class ChannelService:
         channel = self.get(slug)
         schema = self.schema(channel)
         config = channel.config or {}
-        problems = cs.validate(schema, config)
+        problems = self._problems(channel.plugin, config)
         problems += masked_secrets(schema, config)
         problems += check_config_templates(schema, config, self.registry)
         problems += stored_flag_problems(flag_catalog(self.registry, channel.plugin), config, slug)
@@ -151,6 +151,35 @@ class ChannelService:
             "config": _differences(config, cs.defaults(schema)),
         }
         return doc, omitted
+
+    def warnings(self, slug: str) -> list[str]:
+        """What is valid but probably not meant, e.g. a value in the wrong unit (flags with
+        no flow behind them are problems: see :meth:`validate`)."""
+        from pazar.state.penalties import policy_warnings
+
+        return policy_warnings(self.get(slug).config or {})
+
+    def effective_policies(self, channel: Channel) -> list[Any]:
+        """The channel's failed-integration policy in numbers, in its marketplace's reading."""
+        from pazar.state.penalties import describe_policies, retry_count_reading
+
+        reading = retry_count_reading(self.schema(channel))
+        return describe_policies(channel.config or {}, reading)
+
+    def _problems(
+        self, plugin: str, config: Mapping[str, Any], *, partial: bool = False
+    ) -> list[str]:
+        """Schema problems, then (on a well-typed config) the marketplace's own rules."""
+        schema = cs.schema_for(self.registry, plugin)
+        problems = cs.validate(schema, config, partial=partial)
+        mistyped = problems if partial else cs.validate(schema, config, partial=True)
+        check = getattr(self.hook, "pazar_check_channel_config", None)
+        if check is None or mistyped:
+            return problems
+        answers = check(channel_plugin=plugin, config=copy.deepcopy(dict(config)))
+        for answer in reversed(answers or []):
+            problems += [str(p) for p in answer or [] if str(p) not in problems]
+        return problems
 
     def missing(self, channel: Channel) -> list[str]:
         """Required fields still empty: what activation will ask for."""
@@ -218,7 +247,9 @@ class ChannelService:
                 problems.append(exc.message)
         # an active channel must stay runnable: no required field may be emptied
         partial = channel.status != "active"
-        problems += [p for p in cs.validate(schema, new, partial=partial) if p not in problems]
+        problems += [
+            p for p in self._problems(channel.plugin, new, partial=partial) if p not in problems
+        ]
         problems += _new_masks(schema, channel.config or {}, new)
         problems += self._flag_problems(channel.plugin, channel.config, new)
         problems += check_config_templates(schema, new, self.registry)
@@ -280,7 +311,7 @@ class ChannelService:
         if existing is not None:
             keep_omitted_secrets(schema, existing.config or {}, config, new_config)
         target = status or (existing.status if existing is not None else "inactive")
-        errors = cs.validate(schema, new_config, partial=target != "active")
+        errors = self._problems(plugin, new_config, partial=target != "active")
         errors += _new_masks(schema, existing.config if existing else {}, new_config)
         errors += self._flag_problems(plugin, existing.config if existing else None, new_config)
         errors += check_config_templates(schema, new_config, self.registry)
@@ -313,7 +344,7 @@ class ChannelService:
     def activate(self, slug: str) -> Channel:
         """Activate once the config is complete and valid (the seed: inactive until enabled)."""
         channel = self.get(slug)
-        errors = cs.validate(self.schema(channel), channel.config or {})
+        errors = self._problems(channel.plugin, channel.config or {})
         if errors:
             raise ValidationError(
                 f"channel {slug!r} cannot be activated: fix its config first", details=errors

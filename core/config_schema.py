@@ -14,6 +14,13 @@ Type" form.  Keywords pazar adds to JSON Schema:
 - ``x-data-type`` forces the form's data_type (list/text/integer/bool/json) when
   the JSON type alone would give the wrong one.
 - ``x-expected`` words what a ``pattern`` wants ("an http(s) URL"), for messages.
+- ``x-retry-count`` on ``failed_integration`` says how the marketplace words
+  ``MAX_RETRY_COUNT``: ``attempts`` (the default: the first failure included) or
+  ``retries-after-first`` (Fashfed); see :mod:`pazar.state.penalties`.
+
+Rules a schema cannot express (one field must differ from another) come from the
+marketplace's ``pazar_check_channel_config`` hook; :class:`pazar.channels.ChannelService`
+applies both wherever a config is saved or checked.
 
 A config may be *incomplete* while it is being filled in (a required field still
 empty, as the seed's freshly created channel is) but never *invalid* (a value of

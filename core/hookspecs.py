@@ -75,5 +75,20 @@ def pazar_channel_config_changed(
 
 
 @hookspec
+def pazar_check_channel_config(
+    channel_plugin: str, config: Mapping[str, object]
+) -> list[str] | None:
+    """Problems with a channel config that its JSON Schema cannot express.
+
+    Called with the marketplace name of the channel (answer None for other
+    marketplaces) and the config about to be saved, activated or validated (stored
+    form: ``env:`` references unresolved; it passed the schema's type checks, but
+    required fields may still be empty).  Return one message per problem, naming
+    the key: ``"send_cancel_reason_id: 4 is also cancellation_reason_id ..."``.  A
+    problem refuses the save like a schema error: exit code 2, nothing changed.
+    """
+
+
+@hookspec
 def pazar_run_finished(run: RunResult) -> None:
     """A flow run ended (any status). For alarms, metrics and notifications."""

@@ -39,6 +39,13 @@ Sandboxes
     timeouts, 5xx, 429, rate windows, malformed bodies), the request log and the generic
     control endpoints; :class:`SandboxReply` answers a request at once.
 
+Config
+    :func:`mapped` reads the seed's "marketplace code → local id" mappings (cargo companies,
+    cancel and refund reasons) the same way for every marketplace: case-insensitively, with
+    a fallback.  A plugin adds rules its config schema cannot express with the hook
+    ``pazar_check_channel_config`` and declares how it words ``MAX_RETRY_COUNT`` with the
+    schema marker ``x-retry-count`` (see ``docs/plugins.md``).
+
 Errors
     :class:`PazarError` (one clear message), :class:`ValidationError` and
     :class:`ConfigError` (bad input or config: exit code 2).
@@ -53,6 +60,7 @@ Compatibility
 from __future__ import annotations
 
 from pazar.clock import Clock, parse_instant
+from pazar.config_maps import mapped
 from pazar.errors import ConfigError, PazarError, ValidationError
 from pazar.hookspecs import Register, hookimpl
 from pazar.http_client import ErrorKind, MarketplaceClient, MarketplaceError, excerpt
@@ -83,7 +91,7 @@ from pazar.sandbox_kit import SandboxKit, SandboxReply
 from pazar.schema_kit import channel_schema, engine_properties
 from pazar.uploads import UploadSink
 
-PLUGIN_API_VERSION = "1.0"
+PLUGIN_API_VERSION = "1.1"
 
 __all__ = [
     "PLUGIN_API_VERSION",
@@ -121,6 +129,7 @@ __all__ = [
     "excerpt",
     "flows_when_changed",
     "hookimpl",
+    "mapped",
     "params_schema",
     "parse_instant",
     "poll_sink_type",

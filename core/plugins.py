@@ -22,6 +22,7 @@ import pluggy
 from pazar import hookspecs
 from pazar.errors import PazarError
 from pazar.registry import Registry
+from pazar.state.penalties import note_marketplace_schema
 
 log = logging.getLogger("pazar.plugins")
 
@@ -147,6 +148,10 @@ def load_plugins(extra: list[ModuleType | Any] | None = None) -> PluginSystem:
         for impl in reversed(hook_caller.get_hookimpls()):
             impl.function(register=registry.registrar(impl.plugin_name))
 
+    # Penalties are recorded deep in the state code, where only a channel's plugin name is
+    # known: tell it how each marketplace words MAX_RETRY_COUNT (its schema says).
+    for market in registry.marketplaces.values():
+        note_marketplace_schema(market.name, market.config_schema)
     return PluginSystem(manager=pm, registry=registry, infos=infos, warnings=warnings)
 
 

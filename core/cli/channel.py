@@ -82,13 +82,25 @@ def show_cmd(slug: str, as_json: bool) -> None:
         service = _service(session)
         channel = service.get(slug)
         masked = cs.mask(service.schema(channel), channel.config or {})
-        data = {**_summary(channel), "config": masked}
+        policies = service.effective_policies(channel)
+        data = {
+            **_summary(channel),
+            "config": masked,
+            "failed_integration_effective": [vars(p) for p in policies],
+        }
     if as_json:
         print_json(data)
         return
     for key in ("slug", "name", "plugin", "status", "created_at", "updated_at"):
         click.echo(f"{key}: {fmt(data[key])}")
     emit(False, None, ["key", "value"], cs.flatten(masked), title="config", empty="(empty config)")
+    emit(
+        False,
+        None,
+        ["policy", "attempts allowed", "wait between attempts", "window"],
+        [[p.section, p.attempts, p.wait, p.window] for p in policies],
+        title="failed integration, effective",
+    )
 
 
 @channel_group.command("set", short_help="Set config keys (typed, validated, all or nothing).")
@@ -228,16 +240,24 @@ def export_cmd(slugs: tuple[str, ...]) -> None:
 @click.argument("slug")
 @json_option
 def validate_cmd(slug: str, as_json: bool) -> None:
-    """Check the config against the plugin's schema, its feature flags against the
-    loaded flows, and that the local ids it names (cargo companies, cancellation and
-    refund reasons) exist; exit 2 when it is not ready."""
+    """Check the config against the plugin's schema and rules, its feature flags against
+    the loaded flows, and that the local ids it names (cargo companies, cancellation and
+    refund reasons) exist; exit 2 when it is not ready.
+
+    Warnings (a value in a likely wrong unit) are printed but do not fail the check."""
     with app().db.session() as session:
-        problems = _service(session).validate(slug)
+        service = _service(session)
+        problems = service.validate(slug)
+        warnings = service.warnings(slug)
     if as_json:
-        print_json({"channel": slug, "valid": not problems, "problems": problems})
+        print_json(
+            {"channel": slug, "valid": not problems, "problems": problems, "warnings": warnings}
+        )
         if problems:
             sys.exit(2)
         return
+    for line in warnings:
+        click.echo(f"warning: {line}", err=True)
     if problems:
         raise ValidationError(f"channel {slug!r}: {len(problems)} problem(s)", details=problems)
     click.echo(f"channel {slug}: config is valid")

@@ -15,10 +15,11 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from pazar.models.channels import Channel
 from pazar.models.state import FailedIntegration
 from pazar.pipeline import Item
 from pazar.state.actions import payload_hash, upsert, upsert_actions
-from pazar.state.penalties import PenaltyState, next_failure, policy_for
+from pazar.state.penalties import PenaltyState, next_failure, policy_for, reading_of
 from pazar.state.selection import advance_cursor
 
 REASON_TYPES = ("mapping", "remote", "local")
@@ -172,17 +173,21 @@ def penalize(
 ) -> None:
     """Record failures: one read of the existing penalties, one upsert.
 
-    The policy is read from ``config`` now (the snapshot rule); the first failure
-    time is kept, so ``EXPIRATION_DATE`` counts from the first failure.
+    The policy is read from ``config`` now (the snapshot rule), in the reading of
+    ``MAX_RETRY_COUNT`` the channel's marketplace declared; the first failure time is
+    kept, so ``EXPIRATION_DATE`` counts from the first failure.
     """
     if not failures:
         return
+    reading = reading_of(
+        session.execute(select(Channel.plugin).where(Channel.id == channel_id)).scalar()
+    )
     by_ct: dict[str, dict[int, Failure]] = defaultdict(dict)
     for failure in failures:
         by_ct[failure.content_type][failure.object_id] = failure
     rows: list[dict[str, Any]] = []
     for ct, objects in by_ct.items():
-        policy = policy_for(config, ct)
+        policy = policy_for(config, ct, reading)
         existing: dict[int, FailedIntegration] = {}
         ids = list(objects)
         for start in range(0, len(ids), 5000):

@@ -10,7 +10,14 @@ A channel config may carry ``failed_integration`` (the seed spells it
       sent_to_remote: {EXPIRATION_HOUR: 1}
 
 The policy is copied onto the penalty when a failure is recorded (the snapshot
-rule): a config change applies from a record's next failure on.  The retry
+rule): a config change applies from a record's next failure on.
+
+Marketplaces word ``MAX_RETRY_COUNT`` differently: Hepsiburada's seed counts attempts, the
+first failure included; Fashfed's says "how many more times to retry after an error".  A
+marketplace declares its reading with the schema marker ``x-retry-count`` on its
+``failed_integration`` property (``attempts``, the default, or ``retries-after-first``);
+the engine turns either into attempts allowed when a failure is recorded, and
+:func:`describe_policies` says what a config means in plain numbers.  The retry
 condition exists twice, as a Python function for reports and tests and as a SQL
 predicate so selection can exclude held-back records inside its query.
 """
@@ -20,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, and_, case, or_, select, update
 
@@ -34,6 +41,13 @@ DEFAULT_MAX_RETRY_COUNT = 3
 DEFAULT_EXPIRATION_HOUR = 1.0
 
 CONFIG_KEYS = ("failed_integration", "FAILED_INTEGRATION")
+
+RetryCountReading = Literal["attempts", "retries-after-first"]
+RETRY_COUNT_READINGS: tuple[RetryCountReading, ...] = ("attempts", "retries-after-first")
+RETRY_COUNT_MARKER = "x-retry-count"
+# sent_to_remote.EXPIRATION_HOUR above this many hours reads like seconds typed as hours
+# (Fashfed's seed shows 360 "seconds" under an hour key): validate warns, nothing refuses it.
+EXPIRATION_HOUR_WARN_ABOVE = 48
 
 
 @dataclass(frozen=True)
@@ -73,11 +87,59 @@ def _int(section: Mapping[str, Any], key: str, where: str, *, nullable: bool = F
     return int(value)
 
 
-def policy_for(config: Mapping[str, Any] | None, content_type: str) -> Policy:
+def retry_count_reading(schema: Mapping[str, Any] | None) -> RetryCountReading:
+    """How a marketplace's config schema words ``MAX_RETRY_COUNT`` (its ``x-retry-count``
+    marker on ``failed_integration``; ``attempts`` when it has none)."""
+    section = ((schema or {}).get("properties") or {}).get("failed_integration") or {}
+    value = section.get(RETRY_COUNT_MARKER, "attempts") if isinstance(section, Mapping) else None
+    if value not in RETRY_COUNT_READINGS:
+        raise ConfigError(
+            f"config schema: {RETRY_COUNT_MARKER} must be one of "
+            f"{', '.join(RETRY_COUNT_READINGS)}, got {value!r}"
+        )
+    return value  # type: ignore[no-any-return]
+
+
+# Which reading each registered marketplace declared (filled when a registry registers a
+# marketplace, resolved from its schema on first use): penalties are recorded deep in the
+# state code, where only the channel's plugin name is known.
+_SCHEMA_SOURCES: dict[str, Any] = {}
+_READINGS: dict[str, RetryCountReading] = {}
+
+
+def note_marketplace_schema(plugin: str, source: Any) -> None:
+    """Remember where ``plugin``'s config schema lives, for :func:`reading_of`."""
+    if _SCHEMA_SOURCES.get(plugin) is not source:
+        _SCHEMA_SOURCES[plugin] = source
+        _READINGS.pop(plugin, None)
+
+
+def reading_of(plugin: str | None) -> RetryCountReading:
+    """The ``MAX_RETRY_COUNT`` reading of a registered marketplace (``attempts`` if unknown)."""
+    if not plugin or plugin not in _SCHEMA_SOURCES:
+        return "attempts"
+    if plugin not in _READINGS:
+        from pazar.config_schema import load_schema
+
+        _READINGS[plugin] = retry_count_reading(load_schema(_SCHEMA_SOURCES[plugin]))
+    return _READINGS[plugin]
+
+
+def attempts_allowed(max_retry_count: int, reading: RetryCountReading) -> int:
+    """Attempts a record gets, the first failure included, under ``reading``."""
+    return max_retry_count + 1 if reading == "retries-after-first" else max_retry_count
+
+
+def policy_for(
+    config: Mapping[str, Any] | None,
+    content_type: str,
+    reading: RetryCountReading = "attempts",
+) -> Policy:
     """The policy for ``content_type``: its own section, else ``DEFAULT``, else the seed's default.
 
     A section may set only some keys; the rest come from ``DEFAULT`` and then
-    from the seed's defaults.
+    from the seed's defaults.  ``max_retry_count`` is always attempts allowed, the
+    first failure included, whatever ``reading`` the marketplace words it in.
     """
     fi = failed_integration_config(config)
     merged: dict[str, Any] = {
@@ -97,7 +159,7 @@ def policy_for(config: Mapping[str, Any] | None, content_type: str) -> Policy:
     return Policy(
         retry_interval=_int(merged, "RETRY_INTERVAL", where) or 0,
         expiration_seconds=_int(merged, "EXPIRATION_DATE", where, nullable=True),
-        max_retry_count=_int(merged, "MAX_RETRY_COUNT", where) or 0,
+        max_retry_count=attempts_allowed(_int(merged, "MAX_RETRY_COUNT", where) or 0, reading),
     )
 
 
@@ -114,6 +176,92 @@ def sent_to_remote_hours(config: Mapping[str, Any] | None) -> float:
             f"channel config failed_integration.sent_to_remote.EXPIRATION_HOUR must be a number of hours > 0, got {value!r}"
         )
     return float(value)
+
+
+def duration(seconds: float) -> str:
+    """``28800`` → ``8h``, ``57601`` → ``16h 0m 1s``: seconds an operator can read."""
+    total = int(seconds)
+    if total < 60:
+        return f"{seconds:g}s"
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h"] if hours else []
+    if minutes or (hours and secs):
+        parts.append(f"{minutes}m")
+    if secs:
+        parts.append(f"{secs}s")
+    return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class EffectivePolicy:
+    """What one section of ``failed_integration`` means, in numbers (``channel show``)."""
+
+    section: str
+    attempts: str
+    wait: str
+    window: str
+
+
+def _window_attempts(policy: Policy) -> int | None:
+    """Failures the expiration window leaves room for (retry k happens at k x interval,
+    and only before the window closes); None when the window caps nothing."""
+    if policy.expiration_seconds is None or policy.retry_interval <= 0:
+        return None
+    return max(1, -(-policy.expiration_seconds // policy.retry_interval))
+
+
+def describe_policies(
+    config: Mapping[str, Any] | None, reading: RetryCountReading = "attempts"
+) -> list[EffectivePolicy]:
+    """Every policy section of a config as attempts allowed, the wait between attempts and
+    the window after the first failure, plus how long a batch may wait on the marketplace,
+    so an operator never has to know how the marketplace words ``MAX_RETRY_COUNT``."""
+    fi = failed_integration_config(config)
+    names = ["DEFAULT", *[n for n in fi if n not in ("DEFAULT", "sent_to_remote")]]
+    rows: list[EffectivePolicy] = []
+    for name in names:
+        try:
+            policy = policy_for(config, name, reading)
+        except ConfigError as exc:
+            rows.append(EffectivePolicy(name, f"invalid: {exc.message}", "", ""))
+            continue
+        retries = policy.max_retry_count - 1
+        attempts = (
+            f"{policy.max_retry_count} (the first + {retries} retr{'y' if retries == 1 else 'ies'})"
+        )
+        fits = _window_attempts(policy)
+        if fits is not None and fits < policy.max_retry_count:
+            attempts += f"; the window fits {fits}"
+        window = (
+            "no limit"
+            if policy.expiration_seconds is None
+            else f"{duration(policy.expiration_seconds)} after the first failure"
+        )
+        rows.append(EffectivePolicy(name, attempts, duration(policy.retry_interval), window))
+    try:
+        hours = f"{sent_to_remote_hours(config):g}h"
+    except ConfigError as exc:
+        hours = f"invalid: {exc.message}"
+    rows.append(EffectivePolicy("sent_to_remote", "", "", f"a batch waits at most {hours}"))
+    return rows
+
+
+def policy_warnings(config: Mapping[str, Any] | None) -> list[str]:
+    """Values that are valid but probably not meant (``channel validate`` shows them)."""
+    section = failed_integration_config(config).get("sent_to_remote")
+    value = section.get("EXPIRATION_HOUR") if isinstance(section, Mapping) else None
+    if (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and value > EXPIRATION_HOUR_WARN_ABOVE
+    ):
+        return [
+            f"failed_integration.sent_to_remote.EXPIRATION_HOUR is {value:g}: the key is in hours, "
+            f"so a batch may wait {value:g} hours ({value / 24:.3g} days) for the marketplace; "
+            f"if you meant {value:g} seconds, write {value / 3600:.4g}"
+        ]
+    return []
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,73 @@
-"""The Fashfed marketplace plugin (registration only, for now).
+"""The Fashfed marketplace plugin (Akinon Seller Center).
 
-Its client and sandbox come with the Fashfed issue; until then the marketplace
-is registered with its config schema so channels can be created and configured.
+This module only registers: the marketplace (config schema, client and sandbox, both
+imported on first use so loading plugins stays fast), its flow steps, the config rules its
+schema cannot express, and the reaction to a ``category_ids`` change.  What is documented and
+what is assumed about Fashfed's API lives in ``api.py``; the client in ``client.py``, the
+sandbox in ``sandbox.py``.
 """
 
 from __future__ import annotations
 
-from pazar.plugin import Marketplace, Register, flows_when_changed, hookimpl
+from collections.abc import Mapping
+from typing import Any
 
-__version__ = "0.1.0"
+from pazar.plugin import ChannelInfo, Marketplace, Register, flows_when_changed, hookimpl
+
+__version__ = "0.2.0"
 
 NAME = "fashfed"
+CONFIG_SCHEMA = "channel/fashfed.json"
 
 # Seed section 4: the category tree is drawn from the Category IDs, then the
 # attributes flow runs, then Default Attributes; mapping starts after those.
 CATEGORY_FLOWS = ["category_node", "category_attributes", "default_attributes"]
 
 
+def _client(channel: ChannelInfo, config: Mapping[str, Any]) -> Any:
+    from pazar_fashfed.client import client_for_channel  # imported on first use
+
+    return client_for_channel(channel, config)
+
+
+def _sandbox() -> Any:
+    from pazar_fashfed import sandbox  # imported on first use
+
+    return sandbox.create_app()
+
+
+MARKETPLACE = Marketplace(
+    name=NAME,
+    title="Fashfed",
+    config_schema=CONFIG_SCHEMA,
+    client_factory=_client,
+    sandbox_app=_sandbox,
+)
+
+
 @hookimpl
 def pazar_register_marketplaces(register: Register) -> None:
-    register(Marketplace(name=NAME, title="Fashfed", config_schema="channel/fashfed.json"))
+    register(MARKETPLACE)
+
+
+@hookimpl
+def pazar_register_steps(register: Register) -> None:
+    from pazar_fashfed.catalog_steps import STEP_TYPES as CATALOG_STEPS
+    from pazar_fashfed.order_steps import STEP_TYPES as ORDER_STEPS
+    from pazar_fashfed.upload_steps import STEP_TYPES as UPLOAD_STEPS
+
+    register(*CATALOG_STEPS, *UPLOAD_STEPS, *ORDER_STEPS)
+
+
+@hookimpl
+def pazar_check_channel_config(
+    channel_plugin: str, config: Mapping[str, object]
+) -> list[str] | None:
+    if channel_plugin != NAME:
+        return None
+    from pazar_fashfed.config_rules import config_problems
+
+    return config_problems(config)
 
 
 pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)

@@ -30,6 +30,7 @@ def test_channel_commands_report_as_json(cli: Any) -> None:
         "channel": "tm",
         "valid": True,
         "problems": [],
+        "warnings": [],
     }
 
 

@@ -254,7 +254,8 @@ def test_builtin_plugins_register_their_marketplaces(system: Any) -> None:
     assert hb.title == "Hepsiburada" and hb.config_schema == "channel/hepsiburada.json"
     assert hb.client_factory is not None and hb.sandbox_app is not None and hb.flows_dir is None
     ff = system.registry.marketplace("fashfed")
-    assert ff.config_schema == "channel/fashfed.json" and ff.client_factory is None
+    assert ff.config_schema == "channel/fashfed.json"
+    assert ff.client_factory is not None and ff.sandbox_app is not None and ff.flows_dir is None
 
 
 @pytest.mark.parametrize(
