@@ -51,6 +51,15 @@ class Item:
     """The marketplace's id of the object, when an earlier integration learnt it."""
     deleted: bool = False
     """The object was removed locally: a success marks its integration ``deleted``."""
+    by_key: bool = False
+    """A record with no local object yet (a package read from a marketplace, before it
+    became an order): a failure is a penalty on ``key`` (keeping ``record``, else
+    ``data``, so a released penalty can be retried once the marketplace no longer
+    lists it) and a success clears it.  Sources leave out the keys a penalty holds
+    back (:meth:`Reads.held_back`) and read the released ones (:meth:`Reads.due_records`)."""
+    state: str | None = None
+    """What the marketplace holds of the object after a success (an order's status sent),
+    kept on its integration action so a later run never sends it backwards."""
     meta: dict[str, Any] = field(default_factory=dict)
     # What the engine's change sources and state steps keep between them:
     payload_hash: str | None = None  # hash of ``data`` as sent (set by state.skip_unchanged)
@@ -192,7 +201,7 @@ class StepContext:
         if self._reads is None:
             from pazar.reads import Reads  # the engine's reads need the models; few steps ask
 
-            self._reads = Reads(self.db, self.channel.id)
+            self._reads = Reads(self.db, self.channel.id, self.clock)
         return self._reads
 
     @property

@@ -28,7 +28,9 @@ def load_flow_and_channel(ref: str, slug: str) -> tuple[Any, Any]:
 def print_summary(result: RunResult) -> None:
     """One screen: status, counts, duration, the first failures, where to look next."""
     out = console()
-    colour = {"success": "green", "partial": "yellow", "failed": "red", "error": "red"}.get(result.status, "")
+    colour = {"success": "green", "partial": "yellow", "failed": "red", "error": "red"}.get(
+        result.status, ""
+    )
     title = f"run {result.run_id}" if result.run_id else "dry run"
     out.print(
         f"{title}: {result.flow} for {result.channel} — [{colour}]{result.status}[/{colour}] "

@@ -65,6 +65,20 @@ class ChannelFlows:
             self.run("check_uploads")
         return result
 
+    def release(self, content_type: str, *keys: str) -> None:
+        """Release penalties by key, as ``pazar penalties release --sku`` does."""
+        from pazar.state.penalties import release_penalties
+
+        with self.db.session() as session:
+            released, missing = release_penalties(
+                session,
+                channel_id=self.channel().id,
+                content_type=content_type,
+                keys=list(keys),
+                now=self.clock.now(),
+            )
+        assert not missing, f"no penalty for {missing}"
+
     def penalties(self) -> dict[str, FailedIntegration]:
         with self.db.session() as session:
             rows = list(session.scalars(select(FailedIntegration)))
