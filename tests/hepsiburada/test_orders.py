@@ -244,7 +244,11 @@ def test_unmapped_cargo_company_fails_the_package_until_mapped(shop: Shop) -> No
 
     [package] = shop.sandbox.oms()["packages"]
     penalty = shop.penalties()[package["packageNumber"]]  # parked by its package number
-    assert (penalty.content_type, penalty.object_id, penalty.reason_type) == ("order", None, "mapping")
+    assert (penalty.content_type, penalty.object_id, penalty.reason_type) == (
+        "order",
+        None,
+        "mapping",
+    )
 
     shop.apply(
         cargo_company_mapping={"HepsiJet": shop.cargo["hepsijet"], "default": shop.cargo["yurtici"]}
