@@ -166,7 +166,9 @@ class StepContext:
     in its flow and under which name it was registered.  ``memo`` keeps values between runs of the same
     (channel, flow) in one daemon (lookups that never change, e.g. an id); it is
     emptied when the channel changes.  ``resend``: the run was forced to send its
-    records whether they changed or not (``pazar trigger --force``).
+    records whether they changed or not (``pazar trigger --force``).  ``payload``: the
+    data a trigger gave this run (the ``payload`` object of an HTTP trigger's body or of
+    ``pazar trigger --payload FILE``, validated by ``schemas/triggers``), else None.
 
     ``db``, ``commerce`` and ``registry`` are for the engine's own steps; a
     marketplace plugin uses ``reads`` instead.
@@ -188,6 +190,7 @@ class StepContext:
     memo: dict[Any, Any] = field(default_factory=dict)
     template_config: Mapping[str, Any] | None = None
     resend: bool = False
+    payload: Mapping[str, Any] | None = None
     db: Any = None
     commerce: Any = None
     registry: Any = None

@@ -64,6 +64,17 @@ class Reads:
         with self._db.session() as session:
             return package_statuses(session, self._channel_id, wanted)
 
+    def orders(self, numbers: Iterable[str]) -> list[dict[str, Any]]:
+        """The channel's orders named by their local or marketplace number (an OMS names
+        either), each with ``id, number, remote_number, package_id, status, items``."""
+        from pazar.commerce.order_updates import orders_named
+
+        wanted = [n for n in numbers if n]
+        if not wanted:
+            return []
+        with self._db.session() as session:
+            return orders_named(session, self._channel_id, wanted)
+
     def held_back(self, keys: Iterable[str], content_type: str) -> set[str]:
         """Which of these keys a penalty by key holds back now (see ``Item.by_key``): a
         source leaves them out, as selection leaves out penalised local objects."""

@@ -48,6 +48,11 @@ class CommerceBackend(Protocol):
     ) -> list[tuple[int | None, bool, str | None]]:
         """Orders of packages the marketplace broke; per one (order id, cancelled, problem)."""
 
+    def split_orders(
+        self, splits: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Orders follow their package's split; per one (order id, split, problem)."""
+
     def cancel_order_items(
         self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None
     ) -> int: ...

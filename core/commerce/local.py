@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from pazar.clock import Clock, SystemClock
 from pazar.commerce.addresses import AddressBook
 from pazar.commerce.importers import RowError, decimal, product_ids, upsert_changed
+from pazar.commerce.order_splits import split_orders
 from pazar.commerce.order_updates import apply_remote_statuses
 from pazar.commerce.orders import cancel_items, create_orders
 from pazar.commerce.requests import cancel_packages, create_refund_requests
@@ -171,6 +172,12 @@ class LocalCommerce:
     ) -> list[tuple[int | None, bool, str | None]]:
         """Orders of packages the marketplace broke, cancelled (see ``requests``)."""
         return cancel_packages(self.session, self.channel.id, cancellations, now=self.clock.now())
+
+    def split_orders(
+        self, splits: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Orders follow their package's split on the marketplace (see ``order_splits``)."""
+        return split_orders(self.session, self.channel.id, splits, now=self.clock.now())
 
     def cancel_order_items(
         self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None

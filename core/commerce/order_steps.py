@@ -222,6 +222,48 @@ class ReportedOrdersOnly:
         return out
 
 
+class TriggerPayload:
+    """``commerce.trigger_payload``: the data a trigger gave the run (an OMS's warehouse
+    update or package split), as one item keyed by the payload's ``key`` field.  A run
+    without a payload (a schedule, a bare manual run) reads nothing and says so."""
+
+    def __init__(self, ctx: StepContext) -> None:
+        self.ctx = ctx
+        self.key = str(ctx.params.get("key") or "order_number")
+
+    def __iter__(self) -> Iterator[Item]:
+        payload = self.ctx.payload
+        if not payload:
+            if self.ctx.run is not None:
+                self.ctx.run.log(
+                    None,
+                    "no payload: this flow runs on a trigger that carries one (POST "
+                    f"/flow-trigger/{self.ctx.channel.slug}/{self.ctx.flow.flow} or pazar "
+                    f"trigger {self.ctx.flow.ref} --channel {self.ctx.channel.slug} "
+                    "--payload FILE.json)",
+                    "warning",
+                )
+            return
+        yield Item(key=str(payload.get(self.key) or "?"), data=dict(payload))
+
+
+class SplitOrders(BackendSink):
+    """``commerce.split_orders``: an order whose package the marketplace split follows it:
+    the first new package keeps the order, each other one becomes an order of its own
+    with the items it holds, so importing the new packages finds them stored."""
+
+    method = "split_orders"
+
+    def done_message(self, item: Item, object_id: Any) -> str:
+        packages = ", ".join(p["package_id"] for p in item.data.get("packages") or [])
+        return f"order {object_id} follows its package split into {packages}"
+
+    def seen_message(self, object_id: Any) -> str:
+        if object_id is None:
+            return "order not imported here: nothing to split"
+        return f"order {object_id} is split that way already"
+
+
 class CreateRefundRequests(BackendSink):
     """``commerce.create_refund_requests``: a marketplace's refunds as open requests, once."""
 
@@ -316,6 +358,31 @@ STEP_TYPES = [
         params_schema=params_schema(),
         description="Fail cancellations of orders not reported to the ERP yet (seed: "
         "'Unreported order of ERP can not be canceled').",
+    ),
+    StepType(
+        name="commerce.trigger_payload",
+        kind="source",
+        factory=TriggerPayload,
+        params_schema=params_schema(
+            key={
+                "type": "string",
+                "minLength": 1,
+                "default": "order_number",
+                "description": "The payload field that names the record (its key in logs).",
+            }
+        ),
+        description="The data a trigger carried (an OMS's warehouse update or package "
+        "split), as one record.",
+    ),
+    StepType(
+        name="commerce.split_orders",
+        kind="sink",
+        factory=SplitOrders,
+        params_schema=params_schema(
+            batch_size=batch_size_param("Splits stored per transaction.", default=10, maximum=100)
+        ),
+        description="Local orders follow a package split on the marketplace (items move "
+        "to an order per new package).",
     ),
     StepType(
         name="commerce.create_refund_requests",

@@ -270,8 +270,79 @@ def apply_remote_statuses(
     if moved:
         session.execute(
             t.update()
-            .where(t.c.order_id == bindparam("b_order"), t.c.status.not_in(FINAL))
+            .where(
+                t.c.order_id == bindparam("b_order"),
+                *(t.c.status != final for final in FINAL),
+            )
             .values(status=bindparam("b_status")),
             moved,
         )
     return results
+
+
+def orders_named(session: Session, channel_id: int, numbers: Sequence[str]) -> list[dict[str, Any]]:
+    """The channel's orders whose local or marketplace number is one of ``numbers``, with
+    their items (two queries)."""
+    o = Order.__table__
+    wanted = sorted(set(numbers))
+    rows = session.execute(
+        select(o.c.id, o.c.number, o.c.remote_number, o.c.package_id, o.c.status)
+        .where(
+            o.c.channel_id == channel_id, or_(o.c.number.in_(wanted), o.c.remote_number.in_(wanted))
+        )
+        .order_by(o.c.id)
+    ).mappings()
+    orders = [dict(r) for r in rows]
+    lines = order_items_of(session, [r["id"] for r in orders])
+    for order in orders:
+        order["items"] = lines[order["id"]]
+    return orders
+
+
+def find_orders(session: Session, number: str, channel_id: int | None = None) -> list[Order]:
+    """Orders whose local number, or marketplace order number, is ``number``."""
+    stmt = select(Order).where(or_(Order.number == number, Order.remote_number == number))
+    if channel_id is not None:
+        stmt = stmt.where(Order.channel_id == channel_id)
+    return list(session.scalars(stmt.order_by(Order.id)))
+
+
+def update_order(
+    session: Session,
+    order: Order,
+    *,
+    now: datetime,
+    status: str | None = None,
+    tracking_number: str | None = None,
+    tracking_url: str | None = None,
+    invoice_url: str | None = None,
+) -> bool:
+    """Change an order in the commerce backend (the seller's side moved it on); its live
+    items follow the status.  Returns whether anything changed (a change takes a new
+    version, which the order flows pick up)."""
+    from pazar.commerce.versioning import next_version
+
+    changes = {
+        k: v
+        for k, v in {
+            "status": status,
+            "tracking_number": tracking_number,
+            "tracking_url": tracking_url,
+            "invoice_url": invoice_url,
+        }.items()
+        if v is not None and getattr(order, k) != v
+    }
+    if not changes:
+        return False
+    for key, value in changes.items():
+        setattr(order, key, value)
+    if "status" in changes and status not in FINAL:
+        t = OrderItem.__table__
+        session.execute(
+            t.update()
+            .where(t.c.order_id == order.id, t.c.status.not_in(FINAL))
+            .values(status=status)
+        )
+    order.version = next_version(session)
+    order.updated_at = now
+    return True

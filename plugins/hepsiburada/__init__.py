@@ -63,11 +63,20 @@ def pazar_register_marketplaces(register: Register) -> None:
 @hookimpl
 def pazar_register_steps(register: Register) -> None:
     from pazar_hepsiburada.catalog_steps import STEP_TYPES as CATALOG_STEPS
+    from pazar_hepsiburada.inbound_steps import STEP_TYPES as INBOUND_STEPS
     from pazar_hepsiburada.order_steps import STEP_TYPES as ORDER_STEPS
     from pazar_hepsiburada.product_steps import STEP_TYPES as PRODUCT_STEPS
+    from pazar_hepsiburada.update_steps import STEP_TYPES as UPDATE_STEPS
     from pazar_hepsiburada.upload_steps import STEP_TYPES as UPLOAD_STEPS
 
-    register(*UPLOAD_STEPS, *CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS)
+    register(
+        *UPLOAD_STEPS,
+        *CATALOG_STEPS,
+        *PRODUCT_STEPS,
+        *ORDER_STEPS,
+        *UPDATE_STEPS,
+        *INBOUND_STEPS,
+    )
 
 
 pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)

@@ -43,7 +43,9 @@ class ClaimCalls(MarketplaceClient):
 
         if status not in api.CLAIM_STATUSES:
             raise ValueError(f"claim status must be one of {', '.join(api.CLAIM_STATUSES)}")
-        url = self._oms_url(api.CLAIMS_BY_STATUS_PATH).replace("{status}", status)
+        url = self._oms_url("") + api.CLAIMS_BY_STATUS_PATH.format(
+            merchant_id=self.merchant_id, status=status
+        )
         limit = min(page_size, api.CLAIMS_MAX_LIMIT)
         params: dict[str, Any] = {"limit": limit}
         if begin is not None:
@@ -61,9 +63,7 @@ class ClaimCalls(MarketplaceClient):
                 return
 
     def _claim_url(self, template: str, number: str) -> str:
-        if not self.oms_url:
-            self._oms_url("")  # the same clear error when oms_url is missing
-        return self.oms_url + template.replace("{claim}", str(number))
+        return self._oms_url("") + template.format(claim=number)
 
     def accept_claim(self, number: str) -> None:
         """Accept a claim (the refund goes ahead)."""

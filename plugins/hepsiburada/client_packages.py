@@ -30,8 +30,12 @@ class PackageCalls(MarketplaceClient):
     def _oms_list(self, response: httpx.Response, key: str | None) -> list[Any]:  # OrderCalls
         raise NotImplementedError
 
+    def _path(self, template: str, **values: Any) -> str:
+        """An OMS URL: ``template`` filled with the merchant id and ``values``."""
+        return self._oms_url("") + template.format(merchant_id=self.merchant_id, **values)
+
     def _package_url(self, number: str, op: str = "") -> str:
-        url = self._oms_url(api.PACKAGE_PATH).replace("{pn}", str(number))
+        url = self._path(api.PACKAGE_PATH, pn=number)
         return f"{url}/{op}" if op else url
 
     def _send(self, method: str, url: str, body: Mapping[str, Any] | None = None) -> httpx.Response:
@@ -86,7 +90,7 @@ class PackageCalls(MarketplaceClient):
 
     def cancel_line(self, line_id: str, reason_id: int) -> None:
         """Cancel an order line as the merchant (406 past the daily limit, 409 not now)."""
-        url = self._oms_url(api.CANCEL_BY_MERCHANT_PATH).replace("{line_id}", str(line_id))
+        url = self._path(api.CANCEL_BY_MERCHANT_PATH, line_id=line_id)
         self._send("POST", url, {"reasonId": int(reason_id)})
 
     def _feed_pages(
@@ -106,10 +110,22 @@ class PackageCalls(MarketplaceClient):
     def package_feed(self, feed: str) -> Iterator[Mapping[str, Any]]:
         """The shipped / delivered / undelivered packages of the last month, oldest first
         (no dates are sent: see ``api.PACKAGE_FEEDS``)."""
-        url = self._oms_url(api.PACKAGE_FEED_PATH).replace("{feed}", feed)
+        url = self._path(api.PACKAGE_FEED_PATH, feed=feed)
         return self._feed_pages(url, "offset", api.FEED_MAX_LIMIT)
 
     def unpacked_packages(self, hours: int) -> Iterator[Mapping[str, Any]]:
         """Packages unpacked (broken up) in the last ``hours``."""
         url = self._oms_url(api.UNPACKED_PATH)
         return self._feed_pages(url, "Offset", api.UNPACKED_MAX_LIMIT, {"timespan": hours})
+
+    def package_info(self, number: str) -> Mapping[str, Any]:
+        """A package's cargo info: status, carrier, tracking code and URL."""
+        response = self.request("GET", self._package_url(number))
+        body = self.json_body(response)
+        if not isinstance(body, dict):
+            raise self.error(
+                f"GET package {number}: expected an object, got {excerpt(response.content, 80)!r}",
+                kind="malformed",
+                status=response.status_code,
+            )
+        return body

@@ -192,6 +192,20 @@ def _c_claims(request: Request, state: SandboxState, doc: Any) -> Any:
         return {"claims": copy.deepcopy(list(state.claims.claims.values()))}
 
 
+def _c_claim_status(request: Request, state: SandboxState, doc: Any) -> Any:
+    """POST {status} moves a claim as Hepsiburada or the customer would (withdrawn:
+    ``Cancelled``, refunded: ``Refunded``, ...)."""
+    status = (doc or {}).get("status") if isinstance(doc, Mapping) else None
+    if status not in api.CLAIM_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(api.CLAIM_STATUSES)}")
+    with state.lock:
+        claim = state.claims.claims.get(request.path_params["claim"])
+        if claim is None:
+            raise ValueError(f"no claim {request.path_params['claim']!r}")
+        claim["status"] = status
+        return copy.deepcopy(claim)
+
+
 def create_app(*, pending_polls: int = 1) -> Starlette:
     """The sandbox as an ASGI app; its state is ``app.state.sandbox`` (a :class:`SandboxState`).
 
@@ -247,6 +261,7 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route(api.CLAIM_REJECT_PATH, service(reject_claim), methods=["POST"]),
         Route("/_sandbox/packages/{pn}/{act}", control(_c_carrier), methods=["POST"]),
         Route("/_sandbox/claims", control(_c_claims), methods=["GET", "POST"]),
+        Route("/_sandbox/claims/{claim}/status", control(_c_claim_status), methods=["POST"]),
         Route("/_sandbox/orders", control(_c_orders), methods=["GET", "POST"]),
         Route("/_sandbox/orders/cancel", control(_c_cancel), methods=["POST"]),
         Route("/_sandbox/info", control(_c_info), methods=["GET"]),

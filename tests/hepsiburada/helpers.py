@@ -157,6 +157,21 @@ class SandboxHandle:
     def add_orders(self, orders: list[dict[str, Any]]) -> dict[str, Any]:
         return self._ok(self.http.post("/_sandbox/orders", json={"orders": orders}))
 
+    def claim(self, line_id: str, **doc: Any) -> dict[str, Any]:
+        """The customer opens a claim (a return) on an order line."""
+        answer = self._ok(
+            self.http.post("/_sandbox/claims", json={"claims": [{"lineItemId": line_id, **doc}]})
+        )
+        return answer["claims"][0]  # type: ignore[no-any-return]
+
+    def carrier(self, package: str, act: str, **doc: Any) -> dict[str, Any]:
+        """The carrier or the customer acts on a package: ship, deliver, undeliver, break."""
+        return self._ok(self.http.post(f"/_sandbox/packages/{package}/{act}", json=doc))
+
+    def package(self, number: str) -> dict[str, Any]:
+        """One package as the sandbox holds it."""
+        return next(p for p in self.oms()["packages"] if p["packageNumber"] == number)
+
     def oms(self) -> dict[str, Any]:
         """Every order line and package the sandbox holds."""
         return self._ok(self.http.get("/_sandbox/orders"))
