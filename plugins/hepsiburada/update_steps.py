@@ -30,6 +30,8 @@ from pazar_hepsiburada import api
 # The fulfilment ladder as Hepsiburada's calls: what to send to move a package to a status.
 SHIPPED, DELIVERED, UNDELIVERED = "shipped", "delivered", "undelivered"
 LADDER = {"new": 0, "preparing": 1, SHIPPED: 2, DELIVERED: 3, UNDELIVERED: 3}
+# Hepsiburada's package statuses as pazar's.
+HB_STATUS = {"InTransit": SHIPPED, "Delivered": DELIVERED, "Undelivered": UNDELIVERED}
 
 
 class _Sink:
@@ -91,6 +93,16 @@ class OrderUpdates(_Sink):
             )
         return out
 
+    def _holds(self, package: str, status: str) -> bool:
+        """Whether Hepsiburada's package is at ``status`` or past it already (a call whose
+        answer was lost, e.g. the process was killed before recording it)."""
+        reached = HB_STATUS.get(str(self.ctx.client().package_info(package).get("status")))
+        return (
+            reached is not None
+            and LADDER[reached] >= LADDER[status]
+            and (reached == status or status == SHIPPED)
+        )
+
     def tracking_url(self, data: Mapping[str, Any]) -> str | None:
         if not self.providers:
             return None
@@ -120,9 +132,15 @@ class OrderUpdates(_Sink):
             held = item.data.get("known_status")
             try:
                 for status, call, body in calls:
-                    getattr(client, call)(item.data["package_id"], body)
+                    try:
+                        getattr(client, call)(item.data["package_id"], body)
+                    except MarketplaceError as exc:
+                        if exc.status != 409 or not self._holds(item.data["package_id"], status):
+                            raise
+                        run.log(item.key, f"Hepsiburada holds {status} already")
+                    else:
+                        run.log(item.key, f"{status} sent for package {item.data['package_id']}")
                     held = status
-                    run.log(item.key, f"{status} sent for package {item.data['package_id']}")
             except MarketplaceError as exc:
                 self._refused(item, exc, run)
                 continue
@@ -162,7 +180,15 @@ class InvoiceLinks(_Sink):
 class ClaimDecisions(_Sink):
     """``hepsiburada.claim_decisions`` (Approve Refunds / Reject Refund): an approved refund
     accepts its claim; a rejected one rejects it with the reason, the explanation as the
-    merchant's statement, and the photo URLs."""
+    merchant's statement, and the photo URLs.  A claim Hepsiburada refuses as decided
+    (409) that carries this very decision already (a call whose answer was lost) counts
+    as sent; one decided otherwise is a penalty with Hepsiburada's answer."""
+
+    def _decided(self, data: Mapping[str, Any]) -> bool:
+        status = "Accepted" if data["status"] == "approved" else "Rejected"
+        now = self.ctx.clock.now()
+        claims = self.ctx.client().claims(status, begin=now - timedelta(days=90), end=now)
+        return any(str(c.get("number")) == str(data["remote_id"]) for c in claims)
 
     def payload(self, item: Item) -> Any:
         data = item.data
@@ -192,6 +218,10 @@ class ClaimDecisions(_Sink):
                         photos=list(data.get("photo_urls") or []),
                     )
             except MarketplaceError as exc:
+                if exc.status == 409 and self._decided(data):
+                    run.log(item.key, f"claim {data['remote_id']} was {data['status']} already")
+                    run.succeed(item)
+                    continue
                 self._refused(item, exc, run)
                 continue
             run.log(item.key, f"claim {data['remote_id']} {data['status']} on Hepsiburada")
@@ -206,11 +236,23 @@ class CancelLines(_Sink):
 
     def __init__(self, ctx: StepContext) -> None:
         super().__init__(ctx)
+        self._merchant_cancelled: set[str] | None = None
         raw = ctx.config.get("send_cancellation_reason_id")
         self.reason = int(raw) if isinstance(raw, int) and not isinstance(raw, bool) else None
 
     def payload(self, item: Item) -> Any:
         return {"lineItemId": item.data["item_remote_id"], "reasonId": self.reason}
+
+    def _cancelled(self) -> set[str]:
+        """Lines Hepsiburada lists as cancelled by the merchant (read once per run, on the
+        first refusal: a cancellation whose answer was lost)."""
+        if self._merchant_cancelled is None:
+            self._merchant_cancelled = {
+                str(line.get("lineItemId"))
+                for line in self.ctx.client().cancelled_lines()
+                if line.get("cancelledBy") == "Merchant"
+            }
+        return self._merchant_cancelled
 
     def send(self, items: list[Item], run: RunHandle) -> None:
         for item in items:
@@ -232,6 +274,10 @@ class CancelLines(_Sink):
                         kind="rate_limited",
                         status=406,
                     ) from None
+                if exc.status == 409 and item.data["item_remote_id"] in self._cancelled():
+                    run.log(item.key, "Hepsiburada has this line cancelled by the merchant already")
+                    run.succeed(item)
+                    continue
                 self._refused(item, exc, run)
                 continue
             label = api.CANCEL_REASONS.get(self.reason, str(self.reason))

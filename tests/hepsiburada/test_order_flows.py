@@ -646,3 +646,27 @@ def test_cargo_labels_and_erp_code_travel_with_the_order(store: Store) -> None:
     assert hj.extra["cargo_label"]["format"] == "png" and hj.extra["cargo_label"]["data"]
     assert "cargo_label" not in aras.extra and hj.extra["erp_code"] == "HB01"
     assert any("Cargo company does not provide mutual barcodes" in x for x in store.logs())
+
+
+def test_calls_whose_answers_were_lost_are_not_penalised_when_sent_again(
+    store: Store, cli: Cli
+) -> None:
+    store.apply(send_shipping_info=True)
+    packages = store.imported("7101", skus=("HB-1", "HB-2"))
+    package = packages["7101"]["packageNumber"]
+    # Hepsiburada did these already (as if pazar was killed before it recorded them).
+    store.sandbox.carrier(package, "ship")
+    store.sandbox.carrier(package, "deliver")
+    cli("orders", "update", "7101", "--status", "delivered")
+    claim = store.sandbox.claim(packages["7101"]["items"][0]["lineItemId"], reason="Other")
+    store.run("get_refund_orders")
+    [request] = json.loads(cli("refunds", "list", "--json").output)
+    cli("refunds", "approve", str(request["id"]))
+    store.sandbox.http.post(
+        f"/_sandbox/claims/{claim['number']}/status", json={"status": "Accepted"}
+    )
+
+    update, decision = store.run("send_update_orders"), store.run("approve_refund")
+
+    assert (update.succeeded, update.failed, decision.succeeded, decision.failed) == (1, 0, 1, 0)
+    assert store.penalties() == {}
