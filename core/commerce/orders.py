@@ -372,6 +372,18 @@ def cancel_items(
         .values(version=bindparam("b_version"), updated_at=now),
         [{"b_id": oid, "b_version": first + n} for n, oid in enumerate(sorted(touched_orders))],
     )
+    # An order none of whose items is live any more is cancelled as a whole.
+    live = items.alias("live")
+    session.execute(
+        orders.update()
+        .where(
+            orders.c.id.in_(sorted(touched_orders)),
+            ~select(live.c.id)
+            .where(live.c.order_id == orders.c.id, live.c.status != "cancelled")
+            .exists(),
+        )
+        .values(status="cancelled")
+    )
     first += len(touched_orders)
     requests = CancellationRequest.__table__
     session.execute(

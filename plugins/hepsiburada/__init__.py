@@ -39,6 +39,12 @@ def _demo_mapping() -> str:
     return demo_mapping()
 
 
+def _demo_story(app: Any, act: str, orders: Any) -> Any:
+    from pazar_hepsiburada.demo import demo_story
+
+    return demo_story(app, act, orders)
+
+
 def _sandbox() -> Any:
     from pazar_hepsiburada.sandbox import create_app
 
@@ -56,6 +62,7 @@ def pazar_register_marketplaces(register: Register) -> None:
             sandbox_app=_sandbox,
             demo_setup=_demo_setup,
             demo_mapping=_demo_mapping,
+            demo_story=_demo_story,
         )
     )
 
