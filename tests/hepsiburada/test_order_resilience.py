@@ -153,6 +153,11 @@ def test_an_unknown_place_parks_the_package_until_released(store: Store, cli: Cl
         (package, "order", None)
     ]
     assert store.run("get_orders").read == 0  # parked, not retried every 5 minutes
+    store.release("order", package)
+    again = store.run("get_orders")  # released too early: it fails again, one penalty still
+    assert again.failed == 1
+    [penalty] = store.penalties().values()
+    assert (penalty.object_key, penalty.retry_count, penalty.released_at) == (package, 1, None)
 
     places = store.tmp / "more.csv"
     places.write_text("city,township,district\nİzmir,Karşıyaka,Bostanlı\n")
