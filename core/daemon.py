@@ -361,6 +361,7 @@ class Daemon:
                     config=config,
                     memo=self._memo(channel, flow),
                     resend=bool(job.payload.get("resend")),
+                    payload=job.payload.get("payload"),
                 )
                 result = run_flow(
                     self.db, self.registry, flow, channel, clock=self.clock, options=options

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from pazar.channels import ChannelService
 from pazar.daemon import Daemon
 from pazar.db import Database
+from pazar.demo_orders import order_story
 from pazar.errors import PazarError
 from pazar.flows.loader import load_flows
 from pazar.flows.model import FlowDef
@@ -75,6 +76,7 @@ class DemoReport:
     flows: dict[str, FlowTally] = field(default_factory=dict)
     penalized: dict[str, int] = field(default_factory=dict)
     open_batches: int = 0
+    story: list[str] = field(default_factory=list)
 
 
 def sku(n: int) -> str:
@@ -108,17 +110,32 @@ def product_row(n: int, *, renamed: bool = False) -> list[str]:
     ]
 
 
+CATALOG_KINDS = (
+    "products",
+    "prices",
+    "stocks",
+    "catalog_items",
+    "cargo_companies",
+    "addresses",
+    "cancellation_reasons",
+)
 PRODUCT_COLUMNS = ["sku", "name", "product_type", "categories", "images", "attributes", "active"]
 
 
 def write_catalog(directory: Path, count: int) -> dict[str, Path]:
     """Generate the demo catalog as the CSV files ``pazar catalog import`` reads."""
-    files = {
-        kind: directory / f"{kind}.csv"
-        for kind in ("products", "prices", "stocks", "catalog_items", "cargo_companies")
-    }
-    # The carrier imported orders point at (the demo's cargo_company_mapping: default 1).
+    files = {kind: directory / f"{kind}.csv" for kind in CATALOG_KINDS}
+    # The carrier imported orders point at (the demo's cargo_company_mapping: default 1),
+    # the places they ship to, and the reasons of the order story (ids 1, 2, 3).
     files["cargo_companies"].write_text("code,name\nhepsijet,HepsiJet\n", encoding="utf-8")
+    files["addresses"].write_text(
+        "city,township,district\nİstanbul,Kadıköy,Caferağa\n", encoding="utf-8"
+    )
+    files["cancellation_reasons"].write_text(
+        "kind,code,name\ncancel,marketplace,Cancelled on the marketplace\n"
+        "cancel,stock,Out of stock\nrefund,other,Returned\n",
+        encoding="utf-8",
+    )
     with (
         files["products"].open("w", newline="", encoding="utf-8") as products,
         files["prices"].open("w", newline="") as prices,
@@ -193,7 +210,7 @@ def run_demo(
         with tempfile.TemporaryDirectory(prefix="pazar-demo-") as tmp:
             files = write_catalog(Path(tmp), products)
             with db.session() as session:
-                for kind in ("products", "prices", "stocks", "catalog_items", "cargo_companies"):
+                for kind in CATALOG_KINDS:
                     import_file(session, kind, files[kind])
         say(f"catalog: {products} products with prices and stocks imported")
         skus = [sku(n) for n in range(1, products + 1)]
@@ -219,6 +236,9 @@ def run_demo(
             _apply_demo_mapping(db, registry, clock, market.demo_mapping(), say)
         work, checks = _flows(registry, marketplace)
         _round(db, registry, clock, hook, work, checks, say, "first sync")
+        report.story = order_story(
+            db, registry, clock, market, app, _channel(db, registry, clock), say
+        )
         with tempfile.TemporaryDirectory(prefix="pazar-demo-") as tmp:
             changes = write_changes(Path(tmp), products)
             with db.session() as session:

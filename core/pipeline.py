@@ -51,6 +51,15 @@ class Item:
     """The marketplace's id of the object, when an earlier integration learnt it."""
     deleted: bool = False
     """The object was removed locally: a success marks its integration ``deleted``."""
+    by_key: bool = False
+    """A record with no local object yet (a package read from a marketplace, before it
+    became an order): a failure is a penalty on ``key`` (keeping ``record``, else
+    ``data``, so a released penalty can be retried once the marketplace no longer
+    lists it) and a success clears it.  Sources leave out the keys a penalty holds
+    back (:meth:`Reads.held_back`) and read the released ones (:meth:`Reads.due_records`)."""
+    state: str | None = None
+    """What the marketplace holds of the object after a success (an order's status sent),
+    kept on its integration action so a later run never sends it backwards."""
     meta: dict[str, Any] = field(default_factory=dict)
     # What the engine's change sources and state steps keep between them:
     payload_hash: str | None = None  # hash of ``data`` as sent (set by state.skip_unchanged)
@@ -157,7 +166,9 @@ class StepContext:
     in its flow and under which name it was registered.  ``memo`` keeps values
     between runs of the same (channel, flow) in one daemon (lookups that never change, e.g. an id); it is
     emptied when the channel changes.  ``resend``: the run was forced to send its
-    records whether they changed or not (``pazar trigger --force``).
+    records whether they changed or not (``pazar trigger --force``).  ``payload``: the
+    data a trigger gave this run (the ``payload`` object of an HTTP trigger's body or of
+    ``pazar trigger --payload FILE``, validated by ``schemas/triggers``), else None.
 
     ``db``, ``commerce`` and ``registry`` are for the engine's own steps; a
     marketplace plugin uses ``reads`` instead.
@@ -182,6 +193,7 @@ class StepContext:
     memo: dict[Any, Any] = field(default_factory=dict)
     template_config: Mapping[str, Any] | None = None
     resend: bool = False
+    payload: Mapping[str, Any] | None = None
     db: Any = None
     commerce: Any = None
     registry: Any = None
@@ -195,7 +207,7 @@ class StepContext:
         if self._reads is None:
             from pazar.reads import Reads  # the engine's reads need the models; few steps ask
 
-            self._reads = Reads(self.db, self.channel.id)
+            self._reads = Reads(self.db, self.channel.id, self.clock)
         return self._reads
 
     @property

@@ -50,6 +50,11 @@ Errors
     :class:`PazarError` (one clear message), :class:`ValidationError` and
     :class:`ConfigError` (bad input or config: exit code 2).
 
+Order side (1.1)
+    ``Item.by_key`` (a record with no local id yet, penalised by its key), ``Item.state``
+    (what the marketplace holds after a success), ``StepContext.payload`` (a trigger's
+    data), the order questions of :class:`Reads` and ``Marketplace.demo_story``.
+
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
     ``__all__`` keep their meaning and signatures; new names and new optional parameters

@@ -35,6 +35,10 @@ class Marketplace:
     ``demo_setup(app, url, skus)`` prepares a running sandbox app for ``pazar demo``
     and returns the channel config that points a channel at it; ``demo_mapping()``
     returns the sample mapping (YAML) of the demo catalog onto the sandbox's categories.
+    ``demo_story(app, act, orders)`` plays the marketplace's customers and carriers in the
+    demo's order story: ``act`` ``"customer"`` with ``{"cancel": order number, "claims":
+    [order numbers]}`` cancels that order and opens a claim (with a photo) on the first
+    line of each of the others; it returns what it did, for the demo's summary.
     """
 
     name: str
@@ -45,6 +49,7 @@ class Marketplace:
     flows_dir: Path | None = None
     demo_setup: Callable[[Any, str, Sequence[str]], Mapping[str, Any]] | None = None
     demo_mapping: Callable[[], str] | None = None
+    demo_story: Callable[[Any, str, Mapping[str, Any]], Mapping[str, Any]] | None = None
     plugin: str = ""
 
 

@@ -97,6 +97,7 @@ class RunOptions:
     so a memo is never shared by two runs.
     ``resend`` (``pazar trigger --force``): steps that drop unchanged records
     (``state.skip_unchanged``) keep them; the trigger's records go out changed or not.
+    ``payload``: the data the trigger gave (an OMS's warehouse update), for the steps.
     """
 
     trigger: str = "manual"
@@ -108,6 +109,7 @@ class RunOptions:
     config: Mapping[str, Any] | None = None
     memo: dict[Any, Any] | None = None
     resend: bool = False
+    payload: Mapping[str, Any] | None = None
     echo: Callable[[Any], None] | None = None
     on_progress: Callable[[RunResult], None] | None = None
     on_final: Callable[[Any, RunResult], None] | None = None
@@ -191,6 +193,7 @@ class _Pipeline:
                 step_type=step.type,
                 memo=memo,
                 resend=options.resend,
+                payload=options.payload,
                 db=db,
                 registry=registry,
             )

@@ -9,7 +9,8 @@ them, and serves the generic control endpoints (``/_sandbox/faults``, ``/_sandbo
 
 A fault is set with ``POST /_sandbox/faults``: ``{"http_error": {"status": 503, "count": 2,
 "path": "stock-uploads", "body": "json"}}`` answers the next two requests whose path contains
-``stock-uploads`` with a 503; ``null`` clears a fault.  A marketplace declares its own extra
+``stock-uploads`` with a 503; ``"after": N`` lets the first N matching requests through
+first (a failure in the middle of a paged read); ``null`` clears a fault.  A marketplace declares its own extra
 fault names (e.g. rows to reject) and reads them with :meth:`SandboxKit.fault`.
 """
 
@@ -151,6 +152,9 @@ class SandboxKit:
                 return None
             match = fault.get("path")
             if match and match not in path:
+                return None
+            if int(fault.get("after", 0)) > 0:
+                fault["after"] = int(fault["after"]) - 1
                 return None
             fault["count"] = int(fault["count"]) - 1
             return dict(fault)

@@ -91,6 +91,7 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
         "products": report.products,
         "seconds": round(seconds, 2),
         "open_batches": report.open_batches,
+        "orders": report.story,
         "flows": [
             dict(
                 zip(
@@ -112,6 +113,10 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
     if as_json:
         return
     env = f"PAZAR_DATABASE_URL={database_url}"
+    if report.story:
+        click.echo("\nThe order story:")
+        for line in report.story:
+            click.echo(f"  {line}")
     click.echo(
         "\nsucceeded/failed count what the marketplace accepted or rejected per record "
         "(uploads are checked asynchronously by the check flow).\n"
@@ -120,6 +125,7 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
         f"  {env} pazar penalties list --channel {DEMO_SLUG}\n"
         f"  {env} pazar batches list --channel {DEMO_SLUG}\n"
         f"  {env} pazar orders list --channel {DEMO_SLUG}\n"
+        f"  {env} pazar refunds list --channel {DEMO_SLUG}\n"
         f"  {env} pazar channel show {DEMO_SLUG}\n"
         f"  pazar sandbox {marketplace}    # serve the sandbox yourself and point a channel at it"
     )

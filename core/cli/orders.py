@@ -37,7 +37,7 @@ def orders() -> None:
 
 # The statuses of pazar's order life (imported new, cancelled here or on the marketplace,
 # the seed's fulfilment statuses); a backend may store others, which count as known too.
-ORDER_STATUSES = ("new", "preparing", "shipped", "delivered", "cancelled", "refunded")
+from pazar.commerce.statuses import ORDER_STATUSES  # noqa: E402
 
 
 def _check_status(session: Any, status: str) -> None:
@@ -101,53 +101,255 @@ def orders_list(slug: str | None, status: str | None, limit: int, as_json: bool)
     )
 
 
+def _one_order(session: Any, number: str, slug: str | None) -> Any:
+    """The order named by its local number or its marketplace order number."""
+    from pazar.commerce.order_updates import find_orders
+
+    found = find_orders(session, number, _channel_id(session, slug))
+    if not found:
+        raise NotFoundError(f"no order {number!r} (give its number or the marketplace's)")
+    if len(found) > 1:
+        names = ", ".join(o.number for o in found)
+        raise ValidationError(
+            f"{number!r} names {len(found)} orders ({names}): give the local number"
+            + ("" if slug else " or --channel")
+        )
+    return found[0]
+
+
+def _address_view(session: Any, address: Any) -> dict[str, Any]:
+    from pazar.models.commerce import City, District, Township
+
+    def name(model: Any, ident: int | None) -> str | None:
+        row = session.get(model, ident) if ident is not None else None
+        return None if row is None else row.name
+
+    extra = dict(address.extra or {})
+    return {
+        "name": f"{address.first_name} {address.last_name}".strip(),
+        "phone": address.phone,
+        "line": address.line,
+        "city": name(City, address.city_id) or extra.get("city"),
+        "township": name(Township, address.township_id) or extra.get("township"),
+        "district": name(District, address.district_id)
+        or extra.get("district")
+        or extra.get("neighbourhood"),
+        "postcode": address.postcode,
+        "as_received": {
+            k: extra[k] for k in ("city", "township", "district", "neighbourhood") if k in extra
+        },
+    }
+
+
+def order_view(session: Any, order: Any) -> dict[str, Any]:
+    """What `pazar orders show` prints: the order, customer, addresses, carrier, items."""
+    from pazar.models.commerce import Address, CargoCompany, Customer
+
+    customer = session.get(Customer, order.customer_id) if order.customer_id else None
+    cargo = session.get(CargoCompany, order.cargo_company_id) if order.cargo_company_id else None
+    addresses = {
+        a.kind: _address_view(session, a)
+        for a in session.scalars(
+            select(Address).where(Address.order_id == order.id).order_by(Address.id)
+        )
+    }
+    items = [
+        {
+            "remote_id": i.remote_id,
+            "sku": i.sku,
+            "quantity": i.quantity,
+            "price": i.price,
+            "status": i.status,
+        }
+        for i in session.scalars(
+            select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.id)
+        )
+    ]
+    requests = [
+        {
+            "id": r.id,
+            "kind": r.kind,
+            "origin": r.origin,
+            "status": r.status,
+            "remote_id": r.remote_id,
+        }
+        for r in session.scalars(
+            select(CancellationRequest)
+            .join(OrderItem, OrderItem.id == CancellationRequest.order_item_id)
+            .where(OrderItem.order_id == order.id)
+            .order_by(CancellationRequest.id)
+        )
+    ]
+    return {
+        "number": order.number,
+        "channel": session.scalar(select(Channel.slug).where(Channel.id == order.channel_id)),
+        "remote_number": order.remote_number,
+        "package_id": order.package_id,
+        "status": order.status,
+        "marketplace_status": order.remote_status,
+        "amount": order.amount,
+        "currency": order.currency,
+        "customer": None
+        if customer is None
+        else {
+            "name": f"{customer.first_name} {customer.last_name}".strip(),
+            "email": customer.email,
+            "phone": customer.phone,
+        },
+        "cargo_company": None if cargo is None else f"{cargo.name} ({cargo.code})",
+        "tracking_number": order.tracking_number,
+        "tracking_url": order.tracking_url,
+        "invoice_url": order.invoice_url,
+        "erp_code": (order.extra or {}).get("erp_code"),
+        "cargo_label": ((order.extra or {}).get("cargo_label") or {}).get("format"),
+        "created_at": order.created_at,
+        "shipping_address": addresses.get("shipping"),
+        "billing_address": addresses.get("billing"),
+        "items": items,
+        "requests": requests,
+    }
+
+
+def _flat(value: Any) -> Any:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items() if v not in (None, "", {}))
+    return value
+
+
 @orders.command("show")
 @click.argument("number")
+@click.option("--channel", "slug", help="The channel, when the number is not unique.")
 @json_option
-def orders_show(number: str, as_json: bool) -> None:
-    """One order with its items."""
+def orders_show(number: str, slug: str | None, as_json: bool) -> None:
+    """One order: customer, addresses, cargo company, tracking, items and requests.
+
+    NUMBER is pazar's order number or the marketplace's order number.
+    """
     with app().db.session() as session:
-        order = session.scalar(select(Order).where(Order.number == number))
-        if order is None:
-            raise NotFoundError(f"no order {number!r}")
-        items = [
-            {
-                "remote_id": i.remote_id,
-                "sku": i.sku,
-                "quantity": i.quantity,
-                "price": i.price,
-                "status": i.status,
-            }
-            for i in session.scalars(
-                select(OrderItem).where(OrderItem.order_id == order.id).order_by(OrderItem.id)
-            )
-        ]
-        data = {
-            "number": order.number,
-            "remote_number": order.remote_number,
-            "package_id": order.package_id,
-            "status": order.status,
-            "amount": order.amount,
-            "currency": order.currency,
-            "tracking_number": order.tracking_number,
-            "tracking_url": order.tracking_url,
-            "invoice_url": order.invoice_url,
-            "created_at": order.created_at,
-            "items": items,
-        }
+        data = order_view(session, _one_order(session, number, slug))
     if as_json:
         emit(True, data)
         return
     print_table(
         ("field", "value"),
-        [(k, v) for k, v in data.items() if k != "items"],
-        title=f"order {number}",
+        [(k, _flat(v)) for k, v in data.items() if k not in ("items", "requests")],
+        title=f"order {data['number']}",
     )
     print_table(
         ("item", "sku", "quantity", "price", "status"),
-        [(i["remote_id"], i["sku"], i["quantity"], i["price"], i["status"]) for i in items],
+        [(i["remote_id"], i["sku"], i["quantity"], i["price"], i["status"]) for i in data["items"]],
         empty="no items",
     )
+    if data["requests"]:
+        print_table(
+            ("request", "kind", "origin", "status", "marketplace id"),
+            [
+                (r["id"], r["kind"], r["origin"], r["status"], r["remote_id"])
+                for r in data["requests"]
+            ],
+        )
+
+
+def _url(value: str | None, option: str) -> str | None:
+    if value is None:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ValidationError(f"{option} {value!r} is not an http(s) URL")
+    return value
+
+
+@orders.command("update")
+@click.argument("number")
+@click.option("--channel", "slug", help="The channel, when the number is not unique.")
+@click.option("--status", help="New status (preparing, shipped, delivered, undelivered, ...).")
+@click.option("--tracking-number", help="The carrier's tracking number.")
+@click.option("--tracking-url", help="The tracking URL (else made from shipping_provider).")
+@click.option("--invoice-url", help="A link to the invoice (PDF or HTML).")
+@json_option
+def orders_update(
+    number: str,
+    slug: str | None,
+    status: str | None,
+    tracking_number: str | None,
+    tracking_url: str | None,
+    invoice_url: str | None,
+    as_json: bool,
+) -> None:
+    """Move an order on in the commerce backend (status, tracking, invoice link).
+
+    The marketplace hears of it through its order update flows (Hepsiburada:
+    send_update_orders, send_invoice_link).
+    """
+    from pazar.commerce.order_updates import update_order
+    from pazar.commerce.statuses import ORDER_STATUSES
+
+    if status is not None and status not in ORDER_STATUSES:
+        raise ValidationError(
+            f"--status {status!r}: not an order status{did_you_mean(status, ORDER_STATUSES)} "
+            f"(one of {', '.join(ORDER_STATUSES)})"
+        )
+    if not any((status, tracking_number, tracking_url, invoice_url)):
+        raise ValidationError(
+            "nothing to change: give --status, --tracking-number, --tracking-url or --invoice-url"
+        )
+    ctx = app()
+    with ctx.db.session() as session:
+        order = _one_order(session, number, slug)
+        changed = update_order(
+            session,
+            order,
+            now=ctx.clock.now(),
+            status=status,
+            tracking_number=tracking_number,
+            tracking_url=_url(tracking_url, "--tracking-url"),
+            invoice_url=_url(invoice_url, "--invoice-url"),
+        )
+        data = {"number": order.number, "status": order.status, "changed": changed}
+    if as_json:
+        print_json(data)
+        return
+    click.echo(
+        f"order {data['number']}: {'updated' if changed else 'unchanged'} ({data['status']})"
+    )
+
+
+@orders.command("cancel-items")
+@click.argument("number")
+@click.option("--channel", "slug", help="The channel, when the number is not unique.")
+@click.option(
+    "--item",
+    "items",
+    multiple=True,
+    required=True,
+    help="The item's marketplace line id (repeatable).",
+)
+@click.option(
+    "--reason", "reason_id", type=int, required=True, help="Local cancellation reason id."
+)
+@json_option
+def orders_cancel_items(
+    number: str, slug: str | None, items: tuple[str, ...], reason_id: int, as_json: bool
+) -> None:
+    """Cancel items of an order in the commerce backend (a partial cancellation by the seller).
+
+    The marketplace hears of it through its cancellation flow (Hepsiburada:
+    send_cancel_order_items). An order the backend has not reported to its ERP yet
+    (still new) cannot be cancelled: "Unreported order of ERP can not be canceled".
+    """
+    from pazar.commerce.requests import cancel_locally
+
+    ctx = app()
+    with ctx.db.session() as session:
+        order = _one_order(session, number, slug)
+        lines = cancel_locally(
+            session, order.channel_id, order.number, items, reason_id, now=ctx.clock.now()
+        )
+        data = {"number": order.number, "cancelled": lines}
+    if as_json:
+        print_json(data)
+        return
+    click.echo(f"order {data['number']}: cancelled item {', '.join(lines)}")
 
 
 @click.group("refunds")

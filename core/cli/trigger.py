@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from pazar.cli.context import app
 from pazar.cli.output import json_option, print_json
 from pazar.errors import PazarError, RecordsFailed
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 @click.command("trigger")
@@ -23,6 +28,13 @@ from pazar.errors import PazarError, RecordsFailed
     help="Run in the foreground now, even when a daemon is running "
     "(default: queue for a running daemon, else run in the foreground).",
 )
+@click.option(
+    "--payload",
+    "payload_file",
+    default=None,
+    help="JSON file with the trigger body an OMS would POST to /flow-trigger "
+    '(e.g. {"payload": {"order_number": ..., "stock_location": {"erp_code": ...}}}).',
+)
 @click.option("--dry-run", is_flag=True, help="Render the payloads, send and record nothing.")
 @click.option(
     "--force",
@@ -36,12 +48,14 @@ def trigger_cmd(
     channel_slug: str,
     skus: tuple[str, ...],
     csv_file: str | None,
+    payload_file: str | None,
     foreground: bool,
     dry_run: bool,
     force: bool,
     as_json: bool,
 ) -> None:
-    """Run PLUGIN/FLOW on CHANNEL for just the given records, changed or not.
+    """Run PLUGIN/FLOW on CHANNEL for just the given records, changed or not, or with the
+    data an OMS would send (--payload FILE.json: Update Warehouse, Split Packages).
 
     A record whose payload equals the last one sent is skipped as unchanged,
     unless --force. Records that cannot be taken are listed with the reason:
@@ -53,17 +67,25 @@ def trigger_cmd(
     from pazar.flows.loader import load_flows
     from pazar.state.triggers import check_trigger, gather_keys
 
-    keys = gather_keys(skus, csv_file)
     a = app()
     registry = a.registry
     flow = load_flows(registry).get(flow_ref)
+    body: dict[str, Any] = {}
+    if payload_file is not None:
+        from pazar.trigger_payloads import read_payload_file
+
+        body = read_payload_file(payload_file, flow.plugin, flow.flow)
+        skus = tuple(skus) + tuple(body.get("skus") or ())
+    keys = gather_keys(skus, csv_file) if (skus or csv_file or not body) else []
     with a.db.session() as session:
         channel = ChannelService(session, registry, clock=a.clock).get(channel_slug)
         check = check_trigger(session, channel=channel, flow=flow, keys=keys, now=a.clock.now())
+    data = body.get("payload")
     for key, message in check.rejected:
         click.echo(f"{key}: {message}", err=True)
     result = None
-    if check.accepted and not foreground and not dry_run:
+    runnable = bool(check.accepted) or (data is not None and not keys)
+    if runnable and not foreground and not dry_run:
         from pazar.daemon import live_daemons
         from pazar.jobs.queue import enqueue
 
@@ -75,7 +97,11 @@ def trigger_cmd(
                     flow=flow.ref,
                     trigger="manual",
                     now=a.clock.now(),
-                    payload={"skus": list(check.accepted), **({"resend": True} if force else {})},
+                    payload={
+                        **({"skus": list(check.accepted)} if check.accepted else {}),
+                        **({"payload": data} if data is not None else {}),
+                        **({"resend": True} if force else {}),
+                    },
                     dedupe=False,
                 )
                 queued = {"flow": flow.ref, "channel": channel_slug, "job_id": job_id}
@@ -83,8 +109,9 @@ def trigger_cmd(
                     print_json({**queued, "accepted": check.accepted, "rejected": check.rejected})
                 else:
                     click.echo(
-                        f"queued job {job_id}: {flow.ref} for {len(check.accepted)} record(s) "
-                        "on the running daemon (see `pazar status`, `pazar logs`)"
+                        f"queued job {job_id}: {flow.ref} for "
+                        + (f"{len(check.accepted)} record(s)" if keys else "its payload")
+                        + " on the running daemon (see `pazar status`, `pazar logs`)"
                     )
                 if check.rejected:
                     raise RecordsFailed(
@@ -94,7 +121,7 @@ def trigger_cmd(
                 return
         if not as_json:
             click.echo("no daemon is running: running in the foreground", err=True)
-    if check.accepted:
+    if runnable:
         from pazar.runner import RunOptions, run_flow
 
         result = run_flow(
@@ -106,9 +133,10 @@ def trigger_cmd(
             options=RunOptions(
                 trigger="manual",
                 dry_run=dry_run,
-                keys=check.accepted,
+                keys=check.accepted or None,
                 hook=a.plugins.hook,
                 resend=force,
+                payload=data,
             ),
         )
     summary = {
@@ -134,13 +162,15 @@ def trigger_cmd(
     if as_json:
         print_json(summary)
     elif result is not None:
+        for key, message in result.failures:
+            click.echo(f"{key}: {message}", err=True)
         click.echo(
             f"run {result.run_id}: {result.status} — read {result.read}, sent {result.sent}, "
             f"succeeded {result.succeeded}, failed {result.failed}, skipped {result.skipped}"
         )
     if result is not None and result.status == "error":
         raise PazarError(f"run {result.run_id} failed: {result.error}")
-    if not check.accepted:
+    if not runnable:
         raise RecordsFailed(
             f"none of the {len(keys)} record(s) could be taken by {flow.ref} on {channel_slug}"
         )

@@ -33,6 +33,7 @@ def pazar_register_commerce_backends(register: Callable[..., None]) -> None:
 
 @hookimpl
 def pazar_register_steps(register: Callable[..., None]) -> None:
+    from pazar.commerce.order_steps import STEP_TYPES as ORDER_STEP_TYPES
     from pazar.commerce.steps import STEP_TYPES
 
-    register(*STEP_TYPES)
+    register(*STEP_TYPES, *ORDER_STEP_TYPES)

@@ -33,6 +33,26 @@ class CommerceBackend(Protocol):
     ) -> list[tuple[int | None, bool, str | None]]:
         """Items the marketplace cancelled; per one (item id, cancelled now, problem)."""
 
+    def create_refund_requests(
+        self, refunds: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """A marketplace's refunds as open requests; per one (request id, created, problem)."""
+
+    def update_order_statuses(
+        self, updates: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Statuses a marketplace reports, forward only; per one (order id, changed, problem)."""
+
+    def cancel_packages(
+        self, cancellations: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Orders of packages the marketplace broke; per one (order id, cancelled, problem)."""
+
+    def split_orders(
+        self, splits: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Orders follow their package's split; per one (order id, split, problem)."""
+
     def cancel_order_items(
         self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None
     ) -> int: ...

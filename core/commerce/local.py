@@ -15,24 +15,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from pazar.clock import Clock, SystemClock
+from pazar.commerce.addresses import AddressBook
 from pazar.commerce.import_values import RowError, decimal
 from pazar.commerce.import_writer import product_ids, upsert_changed
+from pazar.commerce.order_splits import split_orders
+from pazar.commerce.order_updates import apply_remote_statuses
 from pazar.commerce.orders import cancel_items, create_orders
+from pazar.commerce.requests import cancel_packages, create_refund_requests
 from pazar.commerce.saleability import reasons_not_saleable
 from pazar.commerce.versioning import next_version
 from pazar.errors import NotFoundError, ValidationError
 from pazar.models.commerce import (
-    AddressMapping,
     CancellationReason,
     CancellationRequest,
     CargoCompany,
-    City,
-    District,
     Order,
     OrderItem,
     Price,
     Stock,
-    Township,
 )
 
 
@@ -115,6 +115,7 @@ class LocalCommerce:
         self.session = session
         self.channel = channel
         self.clock = clock or SystemClock()
+        self._addresses: AddressBook | None = None
 
     def saleability(self, sku: str) -> list[str]:
         return reasons_not_saleable(self.session, self.channel, sku)
@@ -154,6 +155,30 @@ class LocalCommerce:
     ) -> list[tuple[int | None, bool, str | None]]:
         """Items the marketplace cancelled, in a few statements (see ``orders.cancel_items``)."""
         return cancel_items(self.session, self.channel.id, cancellations, now=self.clock.now())
+
+    def create_refund_requests(
+        self, refunds: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """A marketplace's refunds as open requests, once each (see ``requests``)."""
+        return create_refund_requests(self.session, self.channel.id, refunds, now=self.clock.now())
+
+    def update_order_statuses(
+        self, updates: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Statuses the marketplace reports, forward only (see ``order_updates``)."""
+        return apply_remote_statuses(self.session, self.channel.id, updates, now=self.clock.now())
+
+    def cancel_packages(
+        self, cancellations: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Orders of packages the marketplace broke, cancelled (see ``requests``)."""
+        return cancel_packages(self.session, self.channel.id, cancellations, now=self.clock.now())
+
+    def split_orders(
+        self, splits: Sequence[Mapping[str, Any]]
+    ) -> list[tuple[int | None, bool, str | None]]:
+        """Orders follow their package's split on the marketplace (see ``order_splits``)."""
+        return split_orders(self.session, self.channel.id, splits, now=self.clock.now())
 
     def cancel_order_items(
         self, order_number: str, item_remote_ids: Sequence[str], reason_id: int | None
@@ -262,44 +287,12 @@ class LocalCommerce:
         )
         return None if row is None else dict(row)
 
-    def address(self, city: str, township: str, district: str | None) -> dict[str, Any]:
-        """Local ids for a marketplace's address names or codes.
-
-        With the seed's "Use Channel Id In Address Mapping" on, this channel's own
-        mapping codes win over the shared ones; names are the fallback.
-        """
-        per_channel = bool((self.channel.config or {}).get("use_channel_id_in_address_mapping"))
-        out: dict[str, Any] = {"city_id": None, "township_id": None, "district_id": None}
-        out["city_id"] = self._mapped("city", city, per_channel) or self.session.scalar(
-            select(City.id).where(City.name == city)
-        )
-        if out["city_id"] is not None and township:
-            out["township_id"] = self._mapped(
-                "township", township, per_channel
-            ) or self.session.scalar(
-                select(Township.id).where(
-                    Township.city_id == out["city_id"], Township.name == township
-                )
-            )
-        if out["township_id"] is not None and district:
-            out["district_id"] = self._mapped(
-                "district", district, per_channel
-            ) or self.session.scalar(
-                select(District.id).where(
-                    District.township_id == out["township_id"], District.name == district
-                )
-            )
-        return out
-
-    def _mapped(self, level: str, code: str, per_channel: bool) -> int | None:
-        base = select(AddressMapping.local_id).where(
-            AddressMapping.level == level, AddressMapping.remote_code == code
-        )
-        if per_channel:
-            found = self.session.scalar(base.where(AddressMapping.channel_id == self.channel.id))
-            if found is not None:
-                return found
-        return self.session.scalar(base.where(AddressMapping.channel_id.is_(None)))
+    def address(self, city: str, township: str, district: str | None) -> Mapping[str, Any]:
+        """Local ids for a marketplace's place names or codes, or ``{problem}`` when a named
+        place matches nothing (see :class:`pazar.commerce.addresses.AddressBook`)."""
+        if self._addresses is None:
+            self._addresses = AddressBook(self.session, self.channel)
+        return self._addresses.resolve(city, township, district)
 
 
 def decide_refund(

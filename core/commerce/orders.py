@@ -88,7 +88,8 @@ def create_orders(
     """Store the orders not stored yet; per order ``(id, created, problem)``.
 
     ``problem`` is set (and nothing stored for that order) when the order names
-    a cargo company id that does not exist.  Field shapes: see
+    a cargo company id that does not exist or a place that matches nothing (the
+    resolver's ``problem``: the seed's "Address is not valid ...").  Field shapes: see
     :meth:`pazar.commerce.local.LocalCommerce.create_order`.
     """
     keys = [order_key(o) for o in orders]
@@ -116,6 +117,19 @@ def create_orders(
             seen.add(key)
             results.append((None, True, None))
             new.append((n, order))
+    places = _places(new, address)
+    kept: list[tuple[int, Mapping[str, Any]]] = []
+    for n, order in new:
+        problem = next(
+            (places[w].get("problem") for w in _wheres(order) if places[w].get("problem")), None
+        )
+        if problem:
+            results[n] = (None, False, str(problem))
+            seen.discard(order_key(order))
+        else:
+            kept.append((n, order))
+    new = kept
+    twice = [(n, key) for n, key in twice if key in seen]
     if not new:
         return results
     customers = _customer_ids(session, channel_id, [o.get("customer") for _, o in new])
@@ -145,7 +159,7 @@ def create_orders(
         insert(table).returning(table.c.id, table.c.remote_number, table.c.package_id), rows
     ).all()
     ids = {(r.remote_number, r.package_id): r.id for r in inserted}
-    items, addresses = _children(session, [(ids[order_key(o)], o) for _, o in new], address)
+    items, addresses = _children(session, [(ids[order_key(o)], o) for _, o in new], places)
     if items:
         session.execute(insert(OrderItem.__table__), items)
     if addresses:
@@ -196,13 +210,45 @@ def _customer_ids(
     return dict(found.all())
 
 
+Where = tuple[str, str, str | None]
+
+
+def _where(data: Mapping[str, Any]) -> Where:
+    return (str(data.get("city") or ""), str(data.get("township") or ""), data.get("district"))
+
+
+def _wheres(order: Mapping[str, Any]) -> list[Where]:
+    return [
+        _where(order[f"{kind}_address"])
+        for kind in ("shipping", "billing")
+        if order.get(f"{kind}_address")
+    ]
+
+
+def _places(
+    orders: Sequence[tuple[int, Mapping[str, Any]]], address: AddressResolver
+) -> dict[Where, Mapping[str, Any]]:
+    """The resolved place of every address of these orders, one lookup per distinct place."""
+    places: dict[Where, Mapping[str, Any]] = {}
+    for _, order in orders:
+        for where in _wheres(order):
+            if where not in places:
+                places[where] = address(*where)
+    return places
+
+
+# The names as the marketplace gave them stay on the address (``extra``) next to the ids.
+KEPT_NAMES = ("city", "township", "district")
+
+
 def _children(
-    session: Session, created: Sequence[tuple[int, Mapping[str, Any]]], address: AddressResolver
+    session: Session,
+    created: Sequence[tuple[int, Mapping[str, Any]]],
+    places: Mapping[Where, Mapping[str, Any]],
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Item and address rows of newly created orders (one lookup per distinct place)."""
+    """Item and address rows of newly created orders."""
     skus = [str(i["sku"]) for _, o in created for i in o.get("items") or []]
     products = product_ids(session, skus)
-    places: dict[tuple[str, str, str | None], Mapping[str, Any]] = {}
     items: list[dict[str, Any]] = []
     addresses: list[dict[str, Any]] = []
     for order_id, order in created:
@@ -224,14 +270,7 @@ def _children(
             data = order.get(f"{kind}_address")
             if not data:
                 continue
-            where = (
-                str(data.get("city") or ""),
-                str(data.get("township") or ""),
-                data.get("district"),
-            )
-            if where not in places:
-                places[where] = address(*where)
-            place = places[where]
+            place = places[_where(data)]
             addresses.append(
                 {
                     "order_id": order_id,
@@ -244,7 +283,11 @@ def _children(
                     "city_id": place.get("city_id"),
                     "township_id": place.get("township_id"),
                     "district_id": place.get("district_id"),
-                    "extra": {k: v for k, v in data.items() if k not in ADDRESS_KEYS},
+                    "extra": {
+                        k: v
+                        for k, v in data.items()
+                        if v is not None and (k not in ADDRESS_KEYS or k in KEPT_NAMES)
+                    },
                 }
             )
     return items, addresses
@@ -328,6 +371,18 @@ def cancel_items(
         .where(orders.c.id == bindparam("b_id"))
         .values(version=bindparam("b_version"), updated_at=now),
         [{"b_id": oid, "b_version": first + n} for n, oid in enumerate(sorted(touched_orders))],
+    )
+    # An order none of whose items is live any more is cancelled as a whole.
+    live = items.alias("live")
+    session.execute(
+        orders.update()
+        .where(
+            orders.c.id.in_(sorted(touched_orders)),
+            ~select(live.c.id)
+            .where(live.c.order_id == orders.c.id, live.c.status != "cancelled")
+            .exists(),
+        )
+        .values(status="cancelled")
     )
     first += len(touched_orders)
     requests = CancellationRequest.__table__

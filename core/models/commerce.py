@@ -201,6 +201,9 @@ class Order(Base):
     package_id: Mapped[str] = mapped_column(String(128), default="")
     number: Mapped[str] = mapped_column(String(160))
     status: Mapped[str] = mapped_column(String(32), default="new")
+    # The status the marketplace last reported (shipped, delivered, ...): an order update
+    # never tells the marketplace what it said itself.
+    remote_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), nullable=True)
     currency: Mapped[str] = mapped_column(String(3), default="TRY")
     amount: Mapped[Decimal] = mapped_column(Numeric(14, 2), default=0)
@@ -265,6 +268,9 @@ class CancellationRequest(Base):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     order_item_id: Mapped[int] = mapped_column(ForeignKey("order_items.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(8), default="refund")  # cancel | refund
+    # Who asked: ``marketplace`` (read from it) or ``local`` (made in the commerce backend,
+    # to be sent to the marketplace).  A marketplace's own cancellation is never sent back.
+    origin: Mapped[str] = mapped_column(String(16), default="marketplace")
     remote_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | approved | rejected
     reason_id: Mapped[int | None] = mapped_column(

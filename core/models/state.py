@@ -9,6 +9,7 @@ order number) is kept next to it so operators can read and release by key.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -19,10 +20,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pazar.models.base import Base, UTCDateTime
+from pazar.models.base import Base, JSONType, UTCDateTime
 
 OPEN_BATCH_STATUSES = ("initialized", "commit", "sent_to_remote", "ongoing")
 WAITING_BATCH_STATUSES = ("sent_to_remote", "ongoing")
@@ -43,6 +45,9 @@ class IntegrationAction(Base):
     version: Mapped[int] = mapped_column(BigInteger)
     payload_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="success")
+    # What the marketplace now holds of the object, for flows that must never send it
+    # backwards (an order's status last sent); None: nothing such.
+    state: Mapped[str | None] = mapped_column(String(32), nullable=True)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -60,6 +65,11 @@ class FailedIntegration(Base):
     config change applies from the object's next failure on.  ``next_retry_at``
     is NULL once no retry can ever happen (count or time exhausted), which keeps
     the retry scan to the penalties that are actually due.
+
+    A record with no local object yet (a package read from a marketplace, before it
+    became an order) is penalised by its key: ``object_id`` NULL, one row per
+    (channel, content type, key), and ``payload`` keeps the record as last read so a
+    released penalty can be retried after the marketplace stopped listing it.
     """
 
     __tablename__ = "failed_integrations"
@@ -67,9 +77,10 @@ class FailedIntegration(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     content_type: Mapped[str] = mapped_column(String(32))
-    object_id: Mapped[int] = mapped_column(BigInteger)
+    object_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     object_key: Mapped[str] = mapped_column(String(255))
     version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    payload: Mapped[Any] = mapped_column(JSONType, nullable=True)
     reason_type: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
     run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -88,6 +99,15 @@ class FailedIntegration(Base):
         UniqueConstraint("channel_id", "content_type", "object_id"),
         Index("ix_failed_integrations_due", "channel_id", "content_type", "next_retry_at"),
         Index("ix_failed_integrations_channel_key", "channel_id", "content_type", "object_key"),
+        Index(
+            "uq_failed_integrations_keyed",
+            "channel_id",
+            "content_type",
+            "object_key",
+            unique=True,
+            sqlite_where=text("object_id IS NULL"),
+            postgresql_where=text("object_id IS NULL"),
+        ),
     )
 
 

@@ -90,6 +90,7 @@ ACTION_COLUMNS = (
     "version",
     "payload_hash",
     "status",
+    "state",
     "run_id",
     "batch_id",
     "updated_at",
@@ -110,6 +111,7 @@ def success_upsert(insert: Any) -> Any:
             "version": ex.version,
             "payload_hash": ex.payload_hash,
             "status": ex.status,
+            "state": func.coalesce(ex.state, table.c.state),
             "run_id": ex.run_id,
             "batch_id": ex.batch_id,
             "updated_at": ex.updated_at,
@@ -122,7 +124,7 @@ def upsert_actions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     columns are None, ``status`` defaults to success)."""
     if not rows:
         return
-    defaults = {"remote_id": None, "payload_hash": None, "status": "success"}
+    defaults = {"remote_id": None, "payload_hash": None, "status": "success", "state": None}
     full = [{**defaults, "run_id": None, "batch_id": None, **row} for row in rows]
     table = IntegrationAction.__table__
     stmt = success_upsert(dialect_insert(session, table))

@@ -292,6 +292,7 @@ def _succeed_in_flight(session: Session, batch: BatchRequest, now: datetime) -> 
         func.coalesce(t.c.version, 0),
         t.c.payload_hash,
         literal("success"),
+        null(),  # state
         literal(batch.run_id) if batch.run_id is not None else null(),
         literal(batch.id),
         literal(now, actions.c.updated_at.type),

@@ -18,8 +18,15 @@ from sqlalchemy.orm import Session
 from pazar.models.channels import Channel
 from pazar.models.state import FailedIntegration
 from pazar.pipeline import Item
+from pazar.sqlbulk import dialect_insert
 from pazar.state.actions import payload_hash, upsert, upsert_actions
-from pazar.state.penalties import PenaltyState, next_failure, policy_for, reading_of
+from pazar.state.penalties import (
+    PenaltyState,
+    RetryCountReading,
+    next_failure,
+    policy_for,
+    reading_of,
+)
 from pazar.state.selection import advance_cursor
 
 REASON_TYPES = ("mapping", "remote", "local")
@@ -28,16 +35,18 @@ PENALTY_KEYS = ("channel_id", "content_type", "object_id")
 
 @dataclass(frozen=True)
 class Failure:
-    """One object that failed, as the penalty table needs it."""
+    """One object that failed, as the penalty table needs it (``object_id`` None: a
+    record penalised by its key, with ``payload`` the record as read)."""
 
     content_type: str
-    object_id: int
+    object_id: int | None
     object_key: str
     version: int | None
     message: str
     reason_type: str = "mapping"
     run_id: int | None = None
     batch_id: int | None = None
+    payload: Any = None
 
 
 def item_content_type(item: Item, flow: Any) -> str:
@@ -58,14 +67,18 @@ def record_batch_outcomes(
     """Success → integration action (version, payload hash, remote id) and no penalty;
     failure → penalty with one more attempt and the policy of this moment.
 
-    Items without an ``object_id`` are not tracked.  Items read from a change
+    Items without an ``object_id`` are not tracked, unless ``by_key``: then a failure
+    is a penalty on the item's key and a success clears it.  Items read from a change
     stream (``cursor``) also move that stream's cursor on.
     """
     now: datetime = clock.now()
     ok_rows: list[dict[str, Any]] = []
     marks: dict[tuple[str, str], int] = {}
+    cleared: dict[str, set[str]] = defaultdict(set)
     for item, remote_id in succeeded:
         if item.object_id is None:
+            if item.by_key:
+                cleared[item_content_type(item, flow)].add(str(item.key))
             continue
         ct = item_content_type(item, flow)
         ok_rows.append(
@@ -78,6 +91,7 @@ def record_batch_outcomes(
                 "version": int(item.version or 0),
                 "payload_hash": item.payload_hash or payload_hash(item.data),
                 "status": "deleted" if item.deleted else "success",
+                "state": item.state,
                 "run_id": run_id,
                 "batch_id": None,
                 "updated_at": now,
@@ -86,22 +100,28 @@ def record_batch_outcomes(
         _mark(marks, item, ct)
     failures: list[Failure] = []
     for item, message, reason in failed:
-        if item.object_id is None:
+        if item.object_id is None and not item.by_key:
             continue
         ct = item_content_type(item, flow)
         failures.append(
             Failure(
                 content_type=ct,
-                object_id=int(item.object_id),
+                object_id=None if item.object_id is None else int(item.object_id),
                 object_key=str(item.key),
                 version=None if item.version is None else int(item.version),
                 message=str(message),
                 reason_type=reason if reason in REASON_TYPES else "local",
                 run_id=run_id,
+                payload=None
+                if item.object_id is not None
+                else dict(item.record if item.record is not None else item.data),
             )
         )
+        cleared[ct].discard(str(item.key))  # a record failed and succeeded: the failure wins
         _mark(marks, item, ct)
     record_successes(session, ok_rows)
+    for ct, keys in cleared.items():
+        clear_keyed_penalties(session, channel_id, ct, keys)
     penalize(session, channel_id=channel_id, config=config, now=now, failures=failures)
     if marks:
         for (ct, source), version in marks.items():
@@ -150,6 +170,25 @@ def clear_penalties(
     return removed
 
 
+def clear_keyed_penalties(
+    session: Session, channel_id: int, content_type: str, keys: Iterable[str]
+) -> int:
+    """Clear the penalties of records penalised by key (they succeeded)."""
+    wanted = sorted(set(keys))
+    removed = 0
+    for start in range(0, len(wanted), 5000):
+        result = session.execute(
+            delete(FailedIntegration).where(
+                FailedIntegration.channel_id == channel_id,
+                FailedIntegration.content_type == content_type,
+                FailedIntegration.object_id.is_(None),
+                FailedIntegration.object_key.in_(wanted[start : start + 5000]),
+            )
+        )
+        removed += result.rowcount or 0
+    return removed
+
+
 def _state(row: FailedIntegration) -> PenaltyState | None:
     if row.released_at is not None:
         return None  # a released penalty starts over
@@ -182,9 +221,17 @@ def penalize(
     reading = reading_of(
         session.execute(select(Channel.plugin).where(Channel.id == channel_id)).scalar()
     )
+    keyed = [f for f in failures if f.object_id is None]
+    if keyed:
+        _penalize_keyed(
+            session, channel_id=channel_id, config=config, now=now, failures=keyed, reading=reading
+        )
     by_ct: dict[str, dict[int, Failure]] = defaultdict(dict)
     for failure in failures:
-        by_ct[failure.content_type][failure.object_id] = failure
+        if failure.object_id is not None:
+            by_ct[failure.content_type][failure.object_id] = failure
+    if not by_ct:
+        return
     rows: list[dict[str, Any]] = []
     for ct, objects in by_ct.items():
         policy = policy_for(config, ct, reading)
@@ -207,6 +254,7 @@ def penalize(
                     "object_id": object_id,
                     "object_key": failure.object_key,
                     "version": failure.version,
+                    "payload": None,
                     "reason_type": failure.reason_type,
                     "message": failure.message,
                     "run_id": failure.run_id,
@@ -231,6 +279,73 @@ def penalize(
         {col: (lambda name: lambda ex, t: getattr(ex, name))(col) for col in columns},
     )
     # The ORM objects read above are now stale.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, FailedIntegration):
+            session.expire(obj)
+
+
+def _penalize_keyed(
+    session: Session,
+    *,
+    channel_id: int,
+    config: Mapping[str, Any] | None,
+    now: datetime,
+    failures: Sequence[Failure],
+    reading: RetryCountReading,
+) -> None:
+    """:func:`penalize` for records penalised by key: one read, one upsert on the
+    partial unique index (channel, content type, key) of rows without an object id."""
+    by_ct: dict[str, dict[str, Failure]] = defaultdict(dict)
+    for failure in failures:
+        by_ct[failure.content_type][failure.object_key] = failure
+    rows: list[dict[str, Any]] = []
+    for ct, records in by_ct.items():
+        policy = policy_for(config, ct, reading)
+        existing: dict[str, FailedIntegration] = {}
+        keys = list(records)
+        for start in range(0, len(keys), 5000):
+            stmt = select(FailedIntegration).where(
+                FailedIntegration.channel_id == channel_id,
+                FailedIntegration.content_type == ct,
+                FailedIntegration.object_id.is_(None),
+                FailedIntegration.object_key.in_(keys[start : start + 5000]),
+            )
+            existing.update({row.object_key: row for row in session.scalars(stmt)})
+        for key, failure in records.items():
+            previous = existing.get(key)
+            state, due = next_failure(_state(previous) if previous else None, policy, now)
+            rows.append(
+                {
+                    "channel_id": channel_id,
+                    "content_type": ct,
+                    "object_id": None,
+                    "object_key": key,
+                    "version": failure.version,
+                    "payload": failure.payload,
+                    "reason_type": failure.reason_type,
+                    "message": failure.message,
+                    "run_id": failure.run_id,
+                    "batch_id": failure.batch_id,
+                    "retry_count": state.retry_count,
+                    "max_retry_count": state.max_retry_count,
+                    "retry_interval": state.retry_interval,
+                    "expiration_seconds": policy.expiration_seconds,
+                    "first_failed_at": state.first_failed_at,
+                    "last_failed_at": state.last_failed_at,
+                    "expires_at": state.expires_at,
+                    "next_retry_at": due,
+                    "released_at": None,
+                }
+            )
+    table = FailedIntegration.__table__
+    stmt = dialect_insert(session, table)
+    keys_ = ("channel_id", "content_type", "object_key")
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys_),
+        index_where=table.c.object_id.is_(None),
+        set_={c: getattr(stmt.excluded, c) for c in rows[0] if c not in keys_},
+    )
+    session.execute(stmt, rows)
     for obj in list(session.identity_map.values()):
         if isinstance(obj, FailedIntegration):
             session.expire(obj)

@@ -471,3 +471,55 @@ def release_matching(
         )
     )
     return int(result.rowcount or 0)
+
+
+# ---- records penalised by key (no local object yet) ---------------------------------------
+
+
+def held_back_keys(
+    session: Any, *, channel_id: int, content_type: str, keys: list[str], now: datetime
+) -> set[str]:
+    """Which of ``keys`` a key penalty holds back right now (waiting or exhausted)."""
+    from sqlalchemy import select
+
+    from pazar.models.state import FailedIntegration as F
+
+    table = F.__table__
+    found: set[str] = set()
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 900):
+        found.update(
+            session.scalars(
+                select(table.c.object_key).where(
+                    table.c.channel_id == channel_id,
+                    table.c.content_type == content_type,
+                    table.c.object_id.is_(None),
+                    table.c.object_key.in_(unique[start : start + 900]),
+                    sql_holds_back(table, now),
+                )
+            )
+        )
+    return found
+
+
+def due_keyed_records(
+    session: Any, *, channel_id: int, content_type: str, now: datetime, limit: int = 1000
+) -> list[tuple[str, Any]]:
+    """(key, record as last read) of key penalties due now (released, or retry due)."""
+    from sqlalchemy import select
+
+    from pazar.models.state import FailedIntegration as F
+
+    table = F.__table__
+    rows = session.execute(
+        select(table.c.object_key, table.c.payload)
+        .where(
+            table.c.channel_id == channel_id,
+            table.c.content_type == content_type,
+            table.c.object_id.is_(None),
+            sql_is_due(table, now),
+        )
+        .order_by(table.c.next_retry_at, table.c.id)
+        .limit(limit)
+    )
+    return [(key, payload) for key, payload in rows if payload is not None]

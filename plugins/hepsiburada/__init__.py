@@ -39,6 +39,12 @@ def _demo_mapping() -> str:
     return demo_mapping()
 
 
+def _demo_story(app: Any, act: str, orders: Any) -> Any:
+    from pazar_hepsiburada.demo import demo_story
+
+    return demo_story(app, act, orders)
+
+
 def _sandbox() -> Any:
     from pazar_hepsiburada.sandbox import create_app
 
@@ -56,6 +62,7 @@ def pazar_register_marketplaces(register: Register) -> None:
             sandbox_app=_sandbox,
             demo_setup=_demo_setup,
             demo_mapping=_demo_mapping,
+            demo_story=_demo_story,
         )
     )
 
@@ -63,12 +70,22 @@ def pazar_register_marketplaces(register: Register) -> None:
 @hookimpl
 def pazar_register_steps(register: Register) -> None:
     from pazar_hepsiburada.catalog_steps import STEP_TYPES as CATALOG_STEPS
+    from pazar_hepsiburada.inbound_steps import STEP_TYPES as INBOUND_STEPS
     from pazar_hepsiburada.listing_steps import STEP_TYPES as LISTING_STEPS
     from pazar_hepsiburada.order_steps import STEP_TYPES as ORDER_STEPS
     from pazar_hepsiburada.product_steps import STEP_TYPES as PRODUCT_STEPS
+    from pazar_hepsiburada.update_steps import STEP_TYPES as UPDATE_STEPS
     from pazar_hepsiburada.upload_steps import STEP_TYPES as UPLOAD_STEPS
 
-    register(*UPLOAD_STEPS, *CATALOG_STEPS, *PRODUCT_STEPS, *ORDER_STEPS, *LISTING_STEPS)
+    register(
+        *UPLOAD_STEPS,
+        *CATALOG_STEPS,
+        *PRODUCT_STEPS,
+        *ORDER_STEPS,
+        *UPDATE_STEPS,
+        *INBOUND_STEPS,
+        *LISTING_STEPS,
+    )
 
 
 pazar_channel_config_changed = flows_when_changed(NAME, "category_ids", CATEGORY_FLOWS)

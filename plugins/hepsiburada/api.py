@@ -171,3 +171,81 @@ CANCELLED_MAX_LIMIT: Final = 50
 # Seed section 9, flag get_cancel_orders: cancellations of the last 12 hours, every 5 minutes.
 GET_CANCEL_ORDERS_WINDOW_HOURS: Final = 12
 WRONG_DATE_FORMAT: Final = "WrongDateFormat"
+
+# --- the rest of the order side (issue 15) --------------------------------------------------
+# One package, by number: cargo info, invoice, labels, the merchant's own shipping steps,
+# unpack, split, warehouse (OAS, DOC).  ``{pn}`` is the package number.
+PACKAGE_PATH: Final = "/packages/merchantid/{merchant_id}/packagenumber/{pn}"
+PACKAGE_OPS: Final = (
+    "invoice",
+    "labels",
+    "intransit",
+    "deliver",
+    "undeliver",
+    "unpack",
+    "split",
+    "warehouse",
+)
+# The shipped / delivered / undelivered feeds (the last month, offset/limit at most 50,
+# PascalCase rows) and the unpacked list (limit at most 10, capital-O ``Offset``).
+PACKAGE_FEED_PATH: Final = "/packages/merchantid/{merchant_id}/{feed}"
+PACKAGE_FEEDS: Final = ("shipped", "delivered", "undelivered")
+FEED_MAX_LIMIT: Final = 50
+UNPACKED_PATH: Final = "/packages/merchantid/{merchant_id}/status/unpacked"
+UNPACKED_MAX_LIMIT: Final = 10
+# CHOICE: live probes (TK) saw ``400 WrongDateFormat`` for any date on the feeds, against the
+# docs; the client sends none and applies the window to the row's date itself (as for
+# ``/cancelled``).  The unpacked list takes ``timespan`` (hours back), which is sent.
+# Seed section 9, flag get_updated_orders: shipped/delivered/undelivered of the last 24 hours.
+GET_UPDATED_ORDERS_WINDOW_HOURS: Final = 24
+UNPACKED_WINDOW_HOURS: Final = 12
+
+# Cancel a line by the merchant: ``{reasonId}``; 406 past the daily limit, 409 not cancellable.
+CANCEL_BY_MERCHANT_PATH: Final = "/lineitems/merchantid/{merchant_id}/id/{line_id}/cancelbymerchant"
+CANCEL_DAILY_LIMIT: Final = 100
+# The seed's Send Cancellation Reason ID values (80 is not confirmed by any API source).
+CANCEL_REASONS: Final = {80: "WrongPrice", 83: "MerchantCanNotBeSupplied"}
+# CHOICE: the reference says only ``Open`` lines can be cancelled by the merchant, but pazar
+# imports orders from packages, so a seller's partial cancellation is of a packaged line.
+# The sandbox accepts a line whose package has not left yet (``Packaged``) and refuses one in
+# transit, delivered or cancelled with 409, as the line's ``isCancellable`` suggests.
+CANCELLABLE_LINE_STATUSES: Final = ("Open", "Unpacked", "Packaged")
+
+# Cargo labels: ``format`` one of these; mutual barcodes only for HepsiJet and Aras at first
+# (DOC); any other carrier answers 400 "Cargo company does not provide mutual barcodes".
+# CHOICE: ``/labels`` (OAS) rather than ``/label`` (KS, PY).
+LABEL_FORMATS: Final = ("zpl", "base64zpl", "pdf", "png", "jpg")
+DEFAULT_LABEL_FORMAT: Final = "pdf"
+MUTUAL_BARCODE_CARRIERS: Final = ("hepsijet", "hx", "hj", "aras", "ar")
+NO_MUTUAL_BARCODE: Final = "Cargo company does not provide mutual barcodes"
+
+# Claims (returns), on the OMS host: list by status, accept, reject.
+CLAIMS_BY_STATUS_PATH: Final = "/claims/merchantId/{merchant_id}/status/{status}"
+CLAIM_ACCEPT_PATH: Final = "/claims/number/{claim}/accept"
+CLAIM_REJECT_PATH: Final = "/claims/number/{claim}/reject"
+CLAIM_STATUSES: Final = (
+    "NewRequest",
+    "Accepted",
+    "AwaitingAction",
+    "InDispute",
+    "Rejected",
+    "Refunded",
+    "Cancelled",
+    "AwaitingPreApproval",
+)
+CLAIMS_MAX_LIMIT: Final = 100
+# CHOICE: the seed's Order Refund reads claims with the 'Refunded' status, but Approve and
+# Reject Refund act on them afterwards, which Hepsiburada allows only while a claim awaits
+# the merchant.  Order Refund reads the claims awaiting the merchant (NewRequest and
+# AwaitingAction; the flow's ``statuses`` param changes it), so the decisions taken on them
+# can be sent.
+REFUND_CLAIM_STATUSES: Final = ("NewRequest", "AwaitingAction")
+DECIDABLE_CLAIM_STATUSES: Final = ("NewRequest", "AwaitingAction", "InDispute")
+WRONG_CLAIM_STATUS: Final = "Wrong Claim Status"
+LIMIT_CANNOT_BE_EMPTY: Final = "LimitCannotBeEmpty"
+
+# CHOICE: the seed applies Billing Address Same As Shipping to "micro export orders" only and
+# no source says how a package shows it.  A package is micro export when it says so
+# (``isMicroExport``) or ships abroad (its shipping address's ``countryCode`` is set and is
+# not ``TR``).
+DOMESTIC_COUNTRY: Final = "TR"

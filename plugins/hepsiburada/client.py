@@ -16,8 +16,10 @@ import httpx
 from pazar.plugin import ChannelInfo, ConfigError, MarketplaceError
 from pazar_hepsiburada import api
 from pazar_hepsiburada.client_catalog import CatalogCalls
+from pazar_hepsiburada.client_claims import ClaimCalls
 from pazar_hepsiburada.client_listing import ListingCalls
 from pazar_hepsiburada.client_orders import OrderCalls, oms_date
+from pazar_hepsiburada.client_packages import PackageCalls
 from pazar_hepsiburada.errors import HepsiburadaError
 from pazar_hepsiburada.results import ImportResult, RowError, UploadStatus, parse_upload_status
 
@@ -34,7 +36,7 @@ __all__ = [
 REQUIRED_CONFIG = ("base_url", "listing_url", "password", "merchant_id", "user_agent")
 
 
-class HepsiburadaClient(CatalogCalls, ListingCalls, OrderCalls):
+class HepsiburadaClient(CatalogCalls, ListingCalls, OrderCalls, PackageCalls, ClaimCalls):
     """The merchant API for one channel.  Use as a context manager or call :meth:`close`.
 
     ``options`` are the engine client's (``timeout``, ``max_attempts``, ``backoff``,

@@ -5,6 +5,11 @@ lines in, cancelled order items out.
 The windows overlap on purpose — a run that was late, failed or was killed loses
 nothing — so the source drops packages already imported before they become items
 (one query per page), and an idle run reads nothing.
+
+A package that cannot become an order (a broken package, an unmapped cargo company or
+place) is penalised by its package number (``Item.by_key``) like any record: held back
+while its penalty waits, listed by ``pazar penalties list``, retried when released, even
+once it has left the 12-hour window (the penalty keeps the package as read).
 """
 
 from __future__ import annotations
@@ -97,17 +102,35 @@ class Packages:
         )
         wanted = set(ctx.keys or ())
         chosen = (p for p in packages if not wanted or str(p.get("packageNumber")) in wanted)
+        seen: set[str] = set()
         for page in chunked(chosen, PAGE):
-            yield from self._new(page)
+            for item in self._new(page):
+                seen.add(item.key)
+                yield item
+        # Released (or due) penalties of packages the window no longer lists.
+        for key, package in ctx.reads.due_records(self.content_type):
+            if key not in seen and (not wanted or key in wanted):
+                yield from self._new([package], held=False)
 
-    def _new(self, page: list[Any]) -> Iterator[Item]:
+    @property
+    def content_type(self) -> str:
+        return str(self.ctx.flow.content_type or "order")
+
+    def _new(self, page: list[Any], *, held: bool = True) -> Iterator[Item]:
         keys = [key for package in page for key in _keys(package)]
         stored = self.ctx.reads.stored_orders(keys)
+        numbers = [str(p.get("packageNumber") or "?") for p in page if isinstance(p, Mapping)]
+        waiting = self.ctx.reads.held_back(numbers, self.content_type) if held else set()
         for package in page:
             mine = _keys(package)
             if mine and all(key in stored for key in mine):
                 continue
-            yield Item(key=str(package.get("packageNumber") or "?"), data=package)
+            number = (
+                str(package.get("packageNumber") or "?") if isinstance(package, Mapping) else "?"
+            )
+            if number in waiting:
+                continue  # penalised: its retry is not due (pazar penalties list)
+            yield Item(key=number, data=package, record=package, by_key=True)
 
 
 class PackageOrders:
@@ -115,13 +138,20 @@ class PackageOrders:
 
     A package that cannot become an order fails with the reason (a broken
     package from Hepsiburada: ``remote``; a missing cargo company mapping:
-    ``mapping``) and is read again by the next run, once fixed.
+    ``mapping``), penalised by its package number.  The orders keep the package's
+    number as their key, so the backend's refusal (an unknown place) is a penalty on
+    the package too.  With Use Cargo Label, each package's shared cargo label is
+    fetched in the Check Hepsijet Format Type format and kept on its orders.
     """
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
         source = str(ctx.config.get("order_number_format") or "") or DEFAULT_ORDER_NUMBER_FORMAT
         self.number_format = ctx.templates.format(source, "config.order_number_format").render
+        self.label_format = (
+            str(ctx.config.get("check_hepsijet_format_type") or "").lower()
+            or api.DEFAULT_LABEL_FORMAT
+        )
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
         out: list[Item] = []
@@ -131,8 +161,25 @@ class PackageOrders:
             except PackageProblem as exc:
                 run.fail(item, exc.message, exc.reason)  # type: ignore[arg-type]
                 continue
-            out.extend(Item(key=f"{o['remote_number']}/{o['package_id']}", data=o) for o in orders)
+            label = self._label(item.key, run) if self.ctx.config.get("use_cargo_label") else None
+            for order in orders:
+                if label is not None:
+                    order["extra"] = {**order["extra"], "cargo_label": label}
+                out.append(Item(key=item.key, data=order, record=item.record, by_key=True))
         return out
+
+    def _label(self, number: str, run: RunHandle) -> dict[str, Any] | None:
+        """The package's cargo label, or None (logged) when Hepsiburada has none for it."""
+        if self.ctx.dry_run:
+            return None
+        try:
+            label = self.ctx.client().label(number, self.label_format)
+        except MarketplaceError as exc:
+            if exc.transient:
+                raise
+            run.log(number, f"no cargo label: {exc.remote_message or exc.message}", "warning")
+            return None
+        return {"format": label.get("format") or self.label_format, "data": list(label["data"])}
 
 
 class CancelledLines:

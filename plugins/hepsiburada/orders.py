@@ -2,7 +2,9 @@
 
 Seed section 2 settings applied here: Order Number Format (``{orderNumber}-{id}`` when
 empty), Cargo Company Mapping (with its ``default``), Use Hb Tracking Number, Use
-Neighborhood and Billing Address Same As Shipping.  A package normally holds one order;
+Neighborhood, Billing Address Same As Shipping (micro-export orders only) and Erp Code.
+Place names are kept as received; the backend resolves them (and refuses a place it cannot
+resolve: the seed's "Address is not valid ...").  A package normally holds one order;
 one holding lines of several orders becomes one order per order number, each keyed by
 (order number, package number) so it is created once however often it is read.
 """
@@ -12,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from pazar_hepsiburada import api
 
 DEFAULT_ORDER_NUMBER_FORMAT = "{orderNumber}-{id}"
 
@@ -52,10 +56,21 @@ def _address(raw: Any, *, neighbourhood: bool) -> dict[str, Any] | None:
         "district": raw.get("district") if neighbourhood else None,
         "postcode": raw.get("postalCode"),
     }
+    if raw.get("district") and not neighbourhood:
+        out["neighbourhood"] = raw["district"]  # kept as received, not resolved
     for key in ("email", "countryCode", "addressId"):
         if raw.get(key) is not None:
             out[key] = raw[key]
     return out
+
+
+def is_micro_export(package: Mapping[str, Any]) -> bool:
+    """A package shipped abroad (see ``api.DOMESTIC_COUNTRY``)."""
+    if package.get("isMicroExport") is True:
+        return True
+    address = package.get("shippingAddress")
+    country = str(address.get("countryCode") or "") if isinstance(address, Mapping) else ""
+    return bool(country) and country.upper() != api.DOMESTIC_COUNTRY
 
 
 def cargo_company_id(mapping: Mapping[str, Any], carrier: str) -> int:
@@ -127,7 +142,13 @@ def orders_from_package(
     tax = {k: invoice.get(k) for k in ("turkishIdentityNumber", "taxNumber", "taxOffice")}
     if any(tax.values()):
         extra["invoice"] = {k: v for k, v in tax.items() if v}
-    if config.get("billing_address_same_as_shipping") and shipping is not None:
+    if config.get("erp_code"):
+        extra["erp_code"] = str(config["erp_code"])
+    if (
+        config.get("billing_address_same_as_shipping")
+        and shipping is not None
+        and is_micro_export(package)
+    ):
         if billing is not None:
             extra["invoice_address"] = billing
         billing = dict(shipping)

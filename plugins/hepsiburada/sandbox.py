@@ -32,15 +32,21 @@ from pazar_hepsiburada.sandbox_catalog import (
     import_status,
     product_import,
 )
+from pazar_hepsiburada.sandbox_claims import accept_claim, claims_by_status, reject_claim
 from pazar_hepsiburada.sandbox_listing import listings, upload, upload_status
 from pazar_hepsiburada.sandbox_oms import OmsError
 from pazar_hepsiburada.sandbox_orders import (
+    cancel_by_merchant,
     cancelled_lines,
     create_package,
     merchant_sku_to_hb,
     order_lines,
+    package_feed,
+    package_info,
+    package_op,
     packages,
     test_order,
+    unpacked_packages,
 )
 from pazar_hepsiburada.sandbox_shapes import envelope, listing_view
 from pazar_hepsiburada.sandbox_state import SandboxState, service_of
@@ -151,6 +157,8 @@ def _c_orders(request: Request, state: SandboxState, doc: Any) -> Any:
             "lines": copy.deepcopy(list(state.oms.lines.values())),
             "packages": copy.deepcopy(list(state.oms.packages.values())),
             "cancelled": copy.deepcopy(state.oms.cancelled),
+            **state.oms.snapshot(),
+            "claims": copy.deepcopy(list(state.claims.claims.values())),
         }
 
 
@@ -163,6 +171,58 @@ def _c_cancel(request: Request, state: SandboxState, doc: Any) -> Any:
             return state.oms.cancel(doc.get("cancellations"))
         except OmsError as exc:
             raise ValueError(exc.message) from None
+
+
+def _c_carrier(request: Request, state: SandboxState, doc: Any) -> Any:
+    """The carrier and the customer act on a package: ``ship`` (HepsiJet picks it up:
+    ``{trackingNumber?}``), ``deliver``, ``undeliver`` (``{reason}``), ``break`` (damaged:
+    unpacked, its lines back to ``/orders``)."""
+    number, act = request.path_params["pn"], request.path_params["act"]
+    doc = doc if isinstance(doc, Mapping) else {}
+    with state.lock:
+        oms = state.oms
+        try:
+            if act == "ship":
+                oms.in_transit(number, doc, by_carrier=True)
+            elif act == "deliver":
+                oms.deliver(number, doc)
+            elif act == "undeliver":
+                oms.undeliver(number, {"undeliveredReason": doc.get("reason") or "NotAtHome"})
+            elif act == "break":
+                oms.unpack(number)
+            else:
+                raise ValueError(f"unknown act {act!r}; one of ship, deliver, undeliver, break")
+        except OmsError as exc:
+            raise ValueError(exc.message) from None
+        return oms.info(number)
+
+
+def _c_claims(request: Request, state: SandboxState, doc: Any) -> Any:
+    """POST {claims: [{lineItemId, reason?, explanation?, photos?, status?, claimDate?}]}
+    opens claims as the customer; GET lists every claim."""
+    with state.lock:
+        if request.method == "POST":
+            if not isinstance(doc, Mapping) or not isinstance(doc.get("claims"), list):
+                raise ValueError('body must be {"claims": [...]}')
+            try:
+                return {"claims": [state.claims.open(c) for c in doc["claims"]]}
+            except OmsError as exc:
+                raise ValueError(exc.message) from None
+        return {"claims": copy.deepcopy(list(state.claims.claims.values()))}
+
+
+def _c_claim_status(request: Request, state: SandboxState, doc: Any) -> Any:
+    """POST {status} moves a claim as Hepsiburada or the customer would (withdrawn:
+    ``Cancelled``, refunded: ``Refunded``, ...)."""
+    status = (doc or {}).get("status") if isinstance(doc, Mapping) else None
+    if status not in api.CLAIM_STATUSES:
+        raise ValueError(f"status must be one of {', '.join(api.CLAIM_STATUSES)}")
+    with state.lock:
+        claim = state.claims.claims.get(request.path_params["claim"])
+        if claim is None:
+            raise ValueError(f"no claim {request.path_params['claim']!r}")
+        claim["status"] = status
+        return copy.deepcopy(claim)
 
 
 def create_app(*, pending_polls: int = 1) -> Starlette:
@@ -206,6 +266,21 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route(api.PACKAGES_PATH, service(packages), methods=["GET"]),
         Route(api.PACKAGES_PATH, service(create_package), methods=["POST"]),
         Route(api.TEST_ORDER_PATH, service(test_order), methods=["POST"]),
+        Route(api.UNPACKED_PATH, service(unpacked_packages), methods=["GET"]),
+        Route(api.PACKAGE_PATH, service(package_info), methods=["GET"]),
+        Route(
+            api.PACKAGE_PATH + "/{op}",
+            service(package_op),
+            methods=["GET", "PUT", "POST"],
+        ),
+        Route(api.PACKAGE_FEED_PATH, service(package_feed), methods=["GET"]),
+        Route(api.CANCEL_BY_MERCHANT_PATH, service(cancel_by_merchant), methods=["POST"]),
+        Route(api.CLAIMS_BY_STATUS_PATH, service(claims_by_status), methods=["GET"]),
+        Route(api.CLAIM_ACCEPT_PATH, service(accept_claim), methods=["POST"]),
+        Route(api.CLAIM_REJECT_PATH, service(reject_claim), methods=["POST"]),
+        Route("/_sandbox/packages/{pn}/{act}", control(_c_carrier), methods=["POST"]),
+        Route("/_sandbox/claims", control(_c_claims), methods=["GET", "POST"]),
+        Route("/_sandbox/claims/{claim}/status", control(_c_claim_status), methods=["POST"]),
         Route("/_sandbox/orders", control(_c_orders), methods=["GET", "POST"]),
         Route("/_sandbox/orders/cancel", control(_c_cancel), methods=["POST"]),
         Route("/_sandbox/info", control(_c_info), methods=["GET"]),

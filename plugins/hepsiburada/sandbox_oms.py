@@ -15,6 +15,7 @@ from typing import Any
 
 from pazar.plugin import parse_instant
 from pazar_hepsiburada import api
+from pazar_hepsiburada.sandbox_fulfilment import Fulfilment
 
 TURKEY = timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)
 
@@ -59,8 +60,8 @@ def _money(value: Any) -> dict[str, Any]:
     return {"amount": round(float(value), 2), "currency": "TRY"}
 
 
-class OmsBook:
-    """Orders and packages of one merchant."""
+class OmsBook(Fulfilment):
+    """Orders and packages of one merchant (their life after packing: :class:`Fulfilment`)."""
 
     def __init__(self, merchant_id: Callable[[], str], now: Callable[[], datetime]) -> None:
         self._merchant_id = merchant_id
@@ -71,6 +72,8 @@ class OmsBook:
         self._window: tuple[Any, list[dict[str, Any]]] | None = None
         self.cancelled: list[dict[str, Any]] = []  # the /cancelled feed, oldest first
         self._counter = 0
+        self.revision = 0  # bumped when a package leaves the list (cached windows)
+        self.init_fulfilment()
 
     def _next(self) -> int:
         self._counter += 1
@@ -167,7 +170,7 @@ class OmsBook:
     def open_lines(self, begin: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
         rows = []
         for line in self.lines.values():
-            if line["status"] != "Open":
+            if line["status"] not in ("Open", "Unpacked"):
                 continue
             placed = _minute(_parse_iso(line["orderDate"]) or self._now())
             if (begin and placed < begin) or (end and placed > end):
@@ -228,7 +231,7 @@ class OmsBook:
             line = self.lines.get(str(req.get("id") if isinstance(req, Mapping) else req))
             if line is None:
                 raise OmsError(404, f"line item {req!r} not found")
-            if line["status"] != "Open":
+            if line["status"] not in ("Open", "Unpacked"):
                 raise OmsError(409, f"line item {line['id']} is {line['status']}, not Open")
             if int(req.get("quantity", line["quantity"])) != line["quantity"]:
                 raise OmsError(400, f"line item {line['id']}: partial packaging is not supported")
@@ -289,11 +292,13 @@ class OmsBook:
         if hours_back is not None:
             end, begin = None, _minute(self._now() - timedelta(hours=hours_back))
         # A client reads one window page by page: filter once per window, not per page.
-        key = (begin, end, len(self.packages))
+        key = (begin, end, len(self.packages), self.revision)
         if self._window is not None and self._window[0] == key:
             return self._window[1]
         rows = []
         for number, package in self.packages.items():
+            if package["status"] in ("Unpacked", "Split"):
+                continue  # broken up: no longer a package to ship
             at = _minute(self.packaged_at[number])
             if (begin and at < begin) or (end and at > end):
                 continue

@@ -6,12 +6,13 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
-from pazar.plugin import SandboxReply
+from pazar.plugin import SandboxReply, parse_instant
 from pazar_hepsiburada import api
 from pazar_hepsiburada.sandbox_oms import OmsError, line_view, parse_oms_date, sit_order
 from pazar_hepsiburada.sandbox_shapes import (
@@ -123,3 +124,100 @@ def test_order(request: Request, state: SandboxState, body: bytes) -> Any:
     order = _oms(lambda: sit_order(_oms_object(request, state, body)))
     _oms(lambda: state.oms.add_orders([order], merchant_sku_to_hb(state)))
     return JSONResponse(str(order["orderNumber"]))
+
+
+# -- packages after packing (sandbox_fulfilment) ----------------------------------------------
+def _body(body: bytes) -> Mapping[str, Any]:
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        raise bad_request("body is not valid JSON", "oms") from None
+    if not isinstance(doc, Mapping):
+        raise bad_request("body must be a JSON object", "oms")
+    return doc
+
+
+def package_info(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    return _oms(lambda: state.oms.info(request.path_params["pn"]))
+
+
+def package_op(request: Request, state: SandboxState, body: bytes) -> Any:
+    """``…/packagenumber/{pn}/{op}``: invoice, labels, intransit, deliver, undeliver, unpack,
+    split, warehouse, each with its method."""
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    pn, op = request.path_params["pn"], request.path_params["op"]
+    methods = {
+        "invoice": "PUT",
+        "labels": "GET",
+        "warehouse": "PUT",
+        "intransit": "POST",
+        "deliver": "POST",
+        "undeliver": "POST",
+        "unpack": "POST",
+        "split": "POST",
+    }
+    if op not in methods:
+        raise SandboxReply(JSONResponse({"message": f"no operation {op!r}"}, status_code=404))
+    if request.method != methods[op]:
+        raise SandboxReply(JSONResponse({"message": "method not allowed"}, status_code=405))
+    oms = state.oms
+    if op == "labels":
+        return _oms(lambda: oms.labels(pn, request.query_params.get("format")))
+    if op == "unpack":
+        _oms(lambda: oms.unpack(pn))
+        return JSONResponse("Package unpacked")
+    doc = _body(body)
+    if op == "invoice":
+        _oms(lambda: oms.invoice(pn, doc))
+        return Response(status_code=204)
+    if op == "split":
+        return JSONResponse(",".join(_oms(lambda: oms.split(pn, doc))))
+    action = {
+        "warehouse": oms.warehouse,
+        "intransit": oms.in_transit,
+        "deliver": oms.deliver,
+        "undeliver": oms.undeliver,
+    }[op]
+    _oms(lambda: action(pn, doc))
+    return JSONResponse("OK")
+
+
+def package_feed(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    feed = request.path_params["feed"]
+    if feed not in api.PACKAGE_FEEDS:
+        raise SandboxReply(JSONResponse({"message": f"no feed {feed!r}"}, status_code=404))
+    q = request.query_params
+    if q.get("begindate") or q.get("enddate"):
+        raise bad_request(api.WRONG_DATE_FORMAT, "oms")  # as live probes saw (api.py)
+    limit = int_param(request, "limit", api.FEED_MAX_LIMIT)
+    if not 1 <= limit <= api.FEED_MAX_LIMIT:
+        raise bad_request(f"limit must be between 1 and {api.FEED_MAX_LIMIT}", "oms")
+    rows = state.oms.feed(feed)
+    return _oms_page(rows, int_param(request, "offset", 0), limit, copy.deepcopy)
+
+
+def unpacked_packages(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    limit = int_param(request, "limit", api.UNPACKED_MAX_LIMIT)
+    if not 1 <= limit <= api.UNPACKED_MAX_LIMIT:
+        raise bad_request(f"limit must be between 1 and {api.UNPACKED_MAX_LIMIT}", "oms")
+    offset = int_param(request, "Offset", int_param(request, "offset", 0))
+    begin, end = _oms_window(request)
+    if request.query_params.get("timespan"):
+        end, begin = None, state.oms_now() - timedelta(hours=int_param(request, "timespan", 0))
+    rows = [
+        row
+        for row in state.oms.unpacked
+        if (begin is None or parse_instant(row["unpackedDate"]) >= begin)
+        and (end is None or parse_instant(row["unpackedDate"]) <= end)
+    ]
+    return _oms_page(rows, offset, limit, copy.deepcopy)
+
+
+def cancel_by_merchant(request: Request, state: SandboxState, body: bytes) -> Any:
+    state.check_merchant(request.path_params["merchant_id"], "oms")
+    doc = _body(body)
+    _oms(lambda: state.oms.cancel_by_merchant(request.path_params["line_id"], doc))
+    return JSONResponse("OK")

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from pazar.plugin import SandboxKit, SandboxReply, parse_instant
 from pazar_hepsiburada import api
+from pazar_hepsiburada.sandbox_claims import ClaimBook
 from pazar_hepsiburada.sandbox_oms import OmsBook
 from pazar_hepsiburada.sandbox_shapes import (
     DEFAULT_MERCHANT_ID,
@@ -70,6 +71,8 @@ class SandboxState:
                 "max_upload_rows": api.MAX_UPLOAD_ROWS,
                 # The OMS's "now" (ISO), for tests on an injected clock; null: the real time.
                 "now": None,
+                # Lines the merchant may cancel a day before the OMS answers 406.
+                "cancel_daily_limit": api.CANCEL_DAILY_LIMIT,
             }
             self.categories: dict[int, dict[str, Any]] = {}
             self.attributes: dict[str, dict[str, list[dict[str, Any]]]] = {}
@@ -80,6 +83,7 @@ class SandboxState:
             self.imports: dict[str, dict[str, Any]] = {}
             self.kit.reset()
             self.oms = OmsBook(lambda: self.credentials["merchant_id"], self.oms_now)
+            self.claims = ClaimBook(self.oms, self.oms_now)
             self._counter = 0
             self._hb_counter = 0
             if not empty:
@@ -137,6 +141,7 @@ class SandboxState:
                 if creds.get(key):
                     self.credentials[key] = str(creds[key])
             self.settings.update(settings)
+            self.oms.cancel_daily_limit = int(self.settings["cancel_daily_limit"])
             self.categories.update((c["categoryId"], c) for c in categories)
             self._fill_paths()
             self.attributes.update(attributes)
@@ -233,6 +238,8 @@ class SandboxState:
                     "POST /_sandbox/orders",
                     "GET /_sandbox/orders",
                     "POST /_sandbox/orders/cancel",
+                    "POST /_sandbox/packages/{packageNumber}/ship|deliver|undeliver|break",
+                    "GET|POST /_sandbox/claims",
                 ],
                 "settings": dict(self.settings),
             }

@@ -30,23 +30,24 @@ def test_a_misspelled_flag_is_refused_with_a_suggestion(cli: Any) -> None:
 
 
 def test_a_flag_without_a_flow_cannot_be_turned_on(cli: Any) -> None:
-    assert cli("channel", "add", "hepsiburada", "--slug", "hb").exit_code == 0
-    result = cli("channel", "set", "hb", "feature_flags.reject_refund=true")
+    assert cli("channel", "add", "fashfed", "--slug", "ff").exit_code == 0
+    result = cli("channel", "set", "ff", "feature_flags.send_split_packages=true")
     assert result.exit_code == 2
-    assert "feature_flags.reject_refund: no hepsiburada flow exists yet for this flag" in (
+    assert "feature_flags.send_split_packages: no fashfed flow exists yet for this flag" in (
         result.output
     )
-    assert (
-        "flags with flows: delete_product, get_cancel_orders, get_orders, listings, price"
-        in result.output
-    )
-    assert flags(cli, "hb")["reject_refund"] is False
-    # off is always fine, and a flag with a flow turns on
-    result = cli(
-        "channel", "set", "hb", "feature_flags.reject_refund=false", "feature_flags.stock=1"
-    )
+    assert flags(cli, "ff")["send_split_packages"] is False
+
+
+def test_every_hepsiburada_flag_has_a_flow(cli: Any) -> None:
+    assert cli("channel", "add", "hepsiburada", "--slug", "hb").exit_code == 0
+    every = sorted(flags(cli, "hb"))
+    result = cli("channel", "set", "hb", *(f"feature_flags.{flag}=true" for flag in every))
     assert result.exit_code == 0, result.output
-    assert flags(cli, "hb")["stock"] is True
+    assert flags(cli, "hb") == dict.fromkeys(every, True)
+    listed = cli("flows", "list", "--plugin", "hepsiburada").output
+    for flag in every:
+        assert flag in listed
 
 
 def test_apply_checks_flags_the_same_way(cli: Any, tmp_path: Path) -> None:

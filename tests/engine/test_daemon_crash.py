@@ -320,11 +320,13 @@ def test_sigkilled_daemons_import_every_order_exactly_once(pg_url: str, tmp_path
     with state.lock:
         state.oms.add_orders(_orders(rng, 0, ORDERS, packaged_at), lambda sku: f"HBV{sku}")
     (tmp_path / "cargo.csv").write_text("code,name\nhepsijet,HepsiJet\n")
+    (tmp_path / "addresses.csv").write_text("city,township\nİzmir,Konak\n")
     (tmp_path / "products.csv").write_text(
         "sku,name\n" + "".join(f"S{i:06d},P{i}\n" for i in range(50))
     )
     with db.session() as session:
         import_file(session, "cargo_companies", tmp_path / "cargo.csv")
+        import_file(session, "addresses", tmp_path / "addresses.csv")
         import_file(session, "products", tmp_path / "products.csv")
         cargo_id = session.scalar(select(CargoCompany.id))
     channel_id = _hb_channel(

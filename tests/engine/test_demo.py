@@ -45,7 +45,24 @@ def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:
     assert (orders["runs"], orders["read"], orders["succeeded"], orders["failed"]) == (2, 12, 12, 0)
     listed = CliRunner(env={"PAZAR_DATABASE_URL": f"sqlite:///{tmp_path / 'pazar-demo.db'}"})
     shown = json.loads(listed.invoke(cli, ["orders", "list", "--channel", "demo", "--json"]).stdout)
-    assert len(shown) == 12 and all(o["number"].startswith("HB-51000") for o in shown)
+    # twelve orders, one of them split into two packages by the order story
+    assert len(shown) == 13 and all(o["number"].startswith("HB-51000") for o in shown)
+    assert {o["status"] for o in shown} >= {"shipped", "cancelled", "preparing"}
+    story = summary["orders"]
+    assert story[0].startswith("9 orders invoiced and shipped")
+    assert any("cancelled by the customer → items cancelled" in line for line in story)
+    assert any("one line cancelled by the seller" in line for line in story)
+    assert any(line.endswith("approved → request approved") for line in story)
+    assert any("rejected with a photo → request rejected" in line for line in story)
+    assert any("package split into" in line for line in story)
+    for flow in (
+        "send_update_orders",
+        "send_cancel_order_items",
+        "approve_refund",
+        "reject_refund",
+    ):
+        tally = flows[f"hepsiburada/{flow}"]
+        assert tally["failed"] == 0 and tally["succeeded"] >= 1, flow
 
 
 def test_demo_prints_a_table_and_where_to_look_next(tmp_path: Path) -> None:
@@ -54,3 +71,4 @@ def test_demo_prints_a_table_and_where_to_look_next(tmp_path: Path) -> None:
     assert "hepsiburada/stock" in result.stdout
     assert "pazar penalties list --channel demo" in result.stdout
     assert "pazar orders list --channel demo" in result.stdout
+    assert "The order story:" in result.stdout

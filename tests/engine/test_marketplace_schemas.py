@@ -53,13 +53,16 @@ HB_FIELDS = [
     ("product_shipping_info_extra_data", "Product Shipping Info Extra Data", False),
 ]
 
-# Seed 000, section 9.
+# Seed 000, section 9 (and send_invoice_link from the section 2 example, update_warehouse
+# from the section 7.2 Monitoring screen and section 11).
 HB_FLAGS = [
     "get_orders",
     "get_cancel_orders",
     "get_refund_orders",
     "send_update_orders",
+    "send_invoice_link",
     "split_packages",
+    "update_warehouse",
     "delete_product",
     "product_update",
     "product_create",

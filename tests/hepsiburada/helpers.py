@@ -65,6 +65,20 @@ class ChannelFlows:
             self.run("check_uploads")
         return result
 
+    def release(self, content_type: str, *keys: str) -> None:
+        """Release penalties by key, as ``pazar penalties release --sku`` does."""
+        from pazar.state.penalties import release_penalties
+
+        with self.db.session() as session:
+            released, missing = release_penalties(
+                session,
+                channel_id=self.channel().id,
+                content_type=content_type,
+                keys=list(keys),
+                now=self.clock.now(),
+            )
+        assert not missing, f"no penalty for {missing}"
+
     def penalties(self) -> dict[str, FailedIntegration]:
         with self.db.session() as session:
             rows = list(session.scalars(select(FailedIntegration)))
@@ -142,6 +156,21 @@ class SandboxHandle:
 
     def add_orders(self, orders: list[dict[str, Any]]) -> dict[str, Any]:
         return self._ok(self.http.post("/_sandbox/orders", json={"orders": orders}))
+
+    def claim(self, line_id: str, **doc: Any) -> dict[str, Any]:
+        """The customer opens a claim (a return) on an order line."""
+        answer = self._ok(
+            self.http.post("/_sandbox/claims", json={"claims": [{"lineItemId": line_id, **doc}]})
+        )
+        return answer["claims"][0]  # type: ignore[no-any-return]
+
+    def carrier(self, package: str, act: str, **doc: Any) -> dict[str, Any]:
+        """The carrier or the customer acts on a package: ship, deliver, undeliver, break."""
+        return self._ok(self.http.post(f"/_sandbox/packages/{package}/{act}", json=doc))
+
+    def package(self, number: str) -> dict[str, Any]:
+        """One package as the sandbox holds it."""
+        return next(p for p in self.oms()["packages"] if p["packageNumber"] == number)
 
     def oms(self) -> dict[str, Any]:
         """Every order line and package the sandbox holds."""

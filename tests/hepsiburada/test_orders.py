@@ -51,7 +51,7 @@ class Shop(ChannelFlows):
         files = {
             "products": "sku,name\nHB-1,One\nHB-2,Two\n",
             "cargo_companies": "code,name\nhepsijet,HepsiJet\nyurtici,Yurtici Kargo\n",
-            "addresses": "city,township,district\nİstanbul,Kadıköy,Caferağa\n",
+            "addresses": "city,township,district\nİstanbul,Kadıköy,Caferağa\nAnkara,Çankaya,\n",
         }
         with db.session() as session:
             for kind, text in files.items():
@@ -164,7 +164,9 @@ def test_packages_become_orders_once(shop: Shop) -> None:
             True,
         )
         assert shipping.district_id is None  # Use Neighborhood is off
-        assert addresses["billing"].city_id is None  # Ankara is not a known city here
+        billing = addresses["billing"]
+        assert billing.city_id is not None and billing.township_id is None  # no town given
+        assert billing.extra["city"] == "Ankara"  # the names as received stay
 
     again = shop.run("get_orders")
 
@@ -176,7 +178,9 @@ def test_settings_tracking_number_neighbourhood_and_billing_as_shipping(shop: Sh
     shop.apply(
         use_hb_tracking_number=True, use_neighborhood=True, billing_address_same_as_shipping=True
     )
-    shop.sandbox.add_orders([shop.order("2001")])
+    abroad = shop.order("2001")
+    abroad["shippingAddress"]["countryCode"] = "DE"  # a micro-export order
+    shop.sandbox.add_orders([abroad, shop.order("2002")])
     barcode = shop.sandbox.oms()["packages"][0]["barcode"]
 
     shop.run("get_orders")
@@ -188,8 +192,17 @@ def test_settings_tracking_number_neighbourhood_and_billing_as_shipping(shop: Sh
         addresses = {
             a.kind: a for a in session.scalars(select(Address).where(Address.order_id == order.id))
         }
+        domestic = {
+            a.kind: a
+            for a in session.scalars(
+                select(Address).where(Address.order_id == shop.orders()["2002"].id)
+            )
+        }
     assert addresses["shipping"].district_id is not None
     assert addresses["billing"].city_id == addresses["shipping"].city_id
+    # Billing Address Same As Shipping is for micro-export orders only (seed section 2).
+    assert "invoice_address" not in shop.orders()["2002"].extra
+    assert domestic["billing"].extra["city"] == "Ankara"
 
 
 def test_packages_older_than_the_window_are_not_read(shop: Shop) -> None:
@@ -229,11 +242,22 @@ def test_unmapped_cargo_company_fails_the_package_until_mapped(shop: Shop) -> No
     )
     assert shop.orders() == {}
 
+    [package] = shop.sandbox.oms()["packages"]
+    penalty = shop.penalties()[package["packageNumber"]]  # parked by its package number
+    assert (penalty.content_type, penalty.object_id, penalty.reason_type) == (
+        "order",
+        None,
+        "mapping",
+    )
+
     shop.apply(
         cargo_company_mapping={"HepsiJet": shop.cargo["hepsijet"], "default": shop.cargo["yurtici"]}
     )
+    assert shop.run("get_orders").read == 0  # held back until released (seed section 3)
+    shop.release("order", package["packageNumber"])
     assert shop.run("get_orders").succeeded == 1
     assert shop.orders()["5001"].cargo_company_id == shop.cargo["yurtici"]
+    assert shop.penalties() == {}
 
 
 def test_a_cargo_company_id_that_does_not_exist_stores_nothing(shop: Shop) -> None:
