@@ -116,16 +116,23 @@ class RunOptions:
     hook: Any = None
 
 
-def check_runnable(flow: FlowDef, channel: Any, *, force: bool = False) -> None:
-    """A flow runs only on a channel of its own marketplace (always; the engine's own
-    ``core`` flows run on any channel), and only for an active channel with the flow's
-    flag on (unless forced)."""
+def check_marketplace(flow: FlowDef, channel: Any) -> None:
+    """A flow runs only on a channel of its own marketplace (the engine's own ``core``
+    flows run on any channel): ``pazar run stock --channel ff`` must never push
+    Hepsiburada payloads for a Fashfed channel."""
     if flow.plugin not in (channel.plugin, CORE_PLUGIN):
         raise ValidationError(
             f"flow {flow.ref} belongs to {flow.plugin}; channel {channel.slug!r} is a "
             f"{channel.plugin} channel: run one of its own flows ({channel.plugin}/...; "
             f"see: pazar flows list --plugin {channel.plugin})"
         )
+
+
+def check_runnable(flow: FlowDef, channel: Any, *, force: bool = False) -> None:
+    """A flow runs only on a channel of its own marketplace (always; the engine's own
+    ``core`` flows run on any channel), and only for an active channel with the flow's
+    flag on (unless forced)."""
+    check_marketplace(flow, channel)
     if force:
         return
     if channel.status != "active":

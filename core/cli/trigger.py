@@ -65,11 +65,17 @@ def trigger_cmd(
     """
     from pazar.channels import ChannelService
     from pazar.flows.loader import load_flows
+    from pazar.runner import check_marketplace
     from pazar.state.triggers import check_trigger, gather_keys
 
     a = app()
     registry = a.registry
-    flow = load_flows(registry).get(flow_ref)
+    with a.db.session() as session:
+        target = ChannelService(session, registry, clock=a.clock).get(channel_slug)
+        session.expunge(target)
+    # A bare name is the channel's own flow; another marketplace's flow is refused.
+    flow = load_flows(registry).get(flow_ref, within=target.plugin)
+    check_marketplace(flow, target)
     body: dict[str, Any] = {}
     if payload_file is not None:
         from pazar.trigger_payloads import read_payload_file
