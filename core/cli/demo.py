@@ -92,6 +92,7 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
         "seconds": round(seconds, 2),
         "open_batches": report.open_batches,
         "orders": report.story,
+        "held_back": report.why,
         "flows": [
             dict(
                 zip(
@@ -113,6 +114,10 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
     if as_json:
         return
     env = f"PAZAR_DATABASE_URL={database_url}"
+    if report.why:
+        click.echo("\nWhat did not go out, and why:")
+        for line in report.why:
+            click.echo(f"  {line}")
     if report.story:
         click.echo("\nThe order story:")
         for line in report.story:
