@@ -32,6 +32,8 @@ class Marketplace:
     ``sandbox_app()`` returns an ASGI app imitating the marketplace; it may expose
     ``app.state.sandbox_info(url)`` (what ``pazar sandbox`` prints).
     ``flows_dir`` is where the plugin's flows live (default: pazar's ``flows.d/<name>``).
+    ``category_roots(client)`` lists the marketplace's root categories (``{id, name}``
+    each), so an operator can choose the ``category_ids`` to pull (``pazar mapping roots``).
     ``demo_setup(app, url, skus)`` prepares a running sandbox app for ``pazar demo``
     and returns the channel config that points a channel at it; ``demo_mapping()``
     returns the sample mapping (YAML) of the demo catalog onto the sandbox's categories.
@@ -50,6 +52,7 @@ class Marketplace:
     demo_setup: Callable[[Any, str, Sequence[str]], Mapping[str, Any]] | None = None
     demo_mapping: Callable[[], str] | None = None
     demo_story: Callable[[Any, str, Mapping[str, Any]], Mapping[str, Any]] | None = None
+    category_roots: Callable[[Any], Iterable[Mapping[str, Any]]] | None = None
     plugin: str = ""
 
 

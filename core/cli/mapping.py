@@ -327,6 +327,42 @@ def values_import_cmd(channel_slug: str, file: str, as_json: bool) -> None:
     click.echo(f"value maps imported into channel {channel_slug} (mapping revision {revision})")
 
 
+@mapping_group.command("roots")
+@channel_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def roots_cmd(channel_slug: str, as_json: bool) -> None:
+    """The marketplace's root categories, asked live: choose the channel's category_ids."""
+    from pazar.channels import resolved_config
+    from pazar.errors import PazarError
+    from pazar.pipeline import ChannelInfo
+
+    a = app()
+    with a.db.session() as session:
+        channel = _channel(session, channel_slug)
+        session.expunge(channel)
+    market = a.registry.marketplace(channel.plugin)
+    if market.category_roots is None or market.client_factory is None:
+        raise PazarError(
+            f"{market.title} offers no list of its root categories: ask {market.title} for "
+            f"the ids to set (pazar channel set {channel_slug} 'category_ids=[...]')"
+        )
+    client = market.client_factory(ChannelInfo.of(channel), resolved_config(channel, a.registry))
+    try:
+        rows = [dict(r) for r in market.category_roots(client)]
+    finally:
+        close = getattr(client, "close", None)
+        if callable(close):
+            close()
+    emit(as_json, rows, ["id", "name"], [[r["id"], r["name"]] for r in rows], empty="no roots")
+    if rows and not as_json:
+        ids = ", ".join(r["id"] for r in rows[:2])
+        click.echo(
+            f"choose the roots to sell under: pazar channel set {channel_slug} "
+            f"'category_ids=[{ids}]'",
+            err=True,
+        )
+
+
 @mapping_group.command("categories")
 @channel_option
 @click.option("--search", default=None, help="Only categories whose path contains this text.")

@@ -7,7 +7,7 @@ config changes.  The client lives in ``client.py``, the sandbox in ``sandbox.py`
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pazar.plugin import ChannelInfo, Marketplace, Register, flows_when_changed, hookimpl
@@ -45,6 +45,16 @@ def _demo_story(app: Any, act: str, orders: Any) -> Any:
     return demo_story(app, act, orders)
 
 
+def _category_roots(client: Any) -> Iterable[Mapping[str, Any]]:
+    """Hepsiburada lists every category with its parent: the roots have none."""
+    for raw in client.categories():
+        if raw.get("parentCategoryId") in (None, "", 0):
+            yield {
+                "id": str(raw.get("categoryId")),
+                "name": str(raw.get("displayName") or raw.get("name") or ""),
+            }
+
+
 def _sandbox() -> Any:
     from pazar_hepsiburada.sandbox import create_app
 
@@ -62,6 +72,7 @@ def pazar_register_marketplaces(register: Register) -> None:
             sandbox_app=_sandbox,
             demo_setup=_demo_setup,
             demo_mapping=_demo_mapping,
+            category_roots=_category_roots,
             demo_story=_demo_story,
         )
     )
