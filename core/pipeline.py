@@ -143,6 +143,10 @@ class Sink(Protocol):
     ``send`` reports every item it was given through ``run`` (succeed or fail);
     items it leaves unreported are counted as succeeded.
     ``close(run)`` (optional) runs once at the end, e.g. to flush a last upload.
+    ``screen(items, run)`` (optional) fails the items the destination could never take
+    (reason ``mapping``) and returns the rest; the runner calls it before ``render`` or
+    ``send`` so such items count as failed, not sent (``UploadSink`` screens against its
+    ``row_schema``).
     """
 
     def render(self, items: list[Item]) -> list[Any]: ...

@@ -342,6 +342,9 @@ def _run_batch(
         items = step.process(items, recorder)
         if not items:
             break
+    screen = getattr(pipeline.sink, "screen", None)
+    if items and screen is not None:
+        items = screen(items, recorder)
     if recorder.dry_run:
         for payload in pipeline.sink.render(items) if items else []:
             if echo is not None:

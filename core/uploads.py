@@ -57,6 +57,7 @@ class UploadSink:
         self._validator = (
             Draft202012Validator(dict(self.row_schema)) if self.row_schema is not None else None
         )
+        self._screened: dict[int, Any] = {}  # id(item) -> its row, from screen() to send()
 
     # -- what a marketplace writes -----------------------------------------------------------
     def row(self, item: Item) -> Any:
@@ -79,9 +80,11 @@ class UploadSink:
         """Called with the items of a successful upload (default: nothing)."""
 
     # -- what the engine does ----------------------------------------------------------------
-    def _rows(self, items: list[Item], run: RunHandle) -> tuple[list[Item], list[Any]]:
+    def screen(self, items: list[Item], run: RunHandle) -> list[Item]:
+        """Fail (reason ``mapping``) the items whose row the marketplace could never take and
+        return the rest.  The runner calls this before it counts what is sent, in dry runs
+        too, so a row outside the request shape is a local failure, never a sent record."""
         sendable: list[Item] = []
-        rows: list[Any] = []
         for item in items:
             try:
                 row = self.row(item)
@@ -93,9 +96,17 @@ class UploadSink:
             if problem is not None:
                 run.fail(item, problem, "mapping")
                 continue
+            self._screened[id(item)] = row
             sendable.append(item)
-            rows.append(row)
-        return sendable, rows
+        return sendable
+
+    def _rows(self, items: list[Item], run: RunHandle) -> tuple[list[Item], list[Any]]:
+        """The items to send and their rows (screened now unless the runner already did)."""
+        if any(id(item) not in self._screened for item in items):
+            items = self.screen(items, run)
+        rows = [self._screened.pop(id(item)) for item in items]
+        self._screened.clear()
+        return items, rows
 
     def _problem(self, row: Any) -> str | None:
         if self._validator is None:
@@ -107,15 +118,12 @@ class UploadSink:
         return f"{where}: {error.message} (the marketplace's request shape)"
 
     def render(self, items: list[Item]) -> list[Any]:
-        """The rows a dry run shows; a row that could not be sent shows why instead."""
-        rows: list[Any] = []
-        for item in items:
-            try:
-                row = self.row(item)
-                problem = self._problem(row)
-            except PazarError as exc:
-                problem = exc.message
-            rows.append(row if problem is None else {"key": item.key, "error": problem})
+        """The rows a dry run shows (of items already screened)."""
+        rows = [
+            self._screened[id(item)] if id(item) in self._screened else self.row(item)
+            for item in items
+        ]
+        self._screened.clear()
         return rows
 
     def send(self, items: list[Item], run: RunHandle) -> None:

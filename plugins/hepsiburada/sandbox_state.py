@@ -35,6 +35,7 @@ EXTRA_FAULTS = {
     "price_bands": "object",
     "reject_rows": "list",
     "import_rejections": "object",
+    "empty_import_status": "number",
 }
 
 

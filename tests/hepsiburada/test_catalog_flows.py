@@ -236,6 +236,35 @@ def test_product_create_sends_mapped_products_and_tracks_them_until_matched(
     assert world.run("product_create").read == 0
 
 
+def test_an_import_status_that_lists_no_products_is_not_an_acceptance(
+    world: CatalogWorld,
+) -> None:
+    world.prepare()
+    world.run("product_create")
+    world.sandbox.faults(empty_import_status=3)
+
+    def product_states() -> tuple[set[str], set[str]]:
+        with world.db.session() as session:
+            actions = set(
+                session.scalars(
+                    select(IntegrationAction.status).where(
+                        IntegrationAction.content_type == "product"
+                    )
+                )
+            )
+            return actions, set(session.scalars(select(BatchRequest.status)))
+
+    for _ in range(3):
+        world.run("check_uploads")
+        actions, batches = product_states()
+        assert "success" not in actions and batches == {"ongoing"}
+    assert world.penalties().keys() == {"TS-3"}  # only the record that cannot map
+
+    world.run("check_uploads")  # Hepsiburada lists them now
+    world.run("check_uploads")
+    assert product_states() == ({"success"}, {"done"})
+
+
 def test_a_rejected_import_penalises_only_that_sku(world: CatalogWorld) -> None:
     world.prepare()
     world.sandbox.faults(import_rejections={"TS-1": "Barkod başka bir üründe kullanılıyor"})

@@ -243,3 +243,45 @@ def test_the_daemon_retries_a_job_that_failed_on_an_outage_with_backoff(world: W
         assert (job.status, job.attempts) == ("done", 2)
     assert set(world.sent("stock")) == set(SKUS)
     assert world.penalties() == {}
+
+
+def test_a_custom_flow_that_renders_values_hepsiburada_cannot_take_fails_them_locally(
+    db: Database,
+    hb_sandbox: SandboxHandle,
+    clock: FixedClock,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    overlay = tmp_path / "flows" / "hepsiburada"
+    overlay.mkdir(parents=True)
+    (overlay / "stock.yaml").write_text(
+        "flow: stock\ntitle: Stock, written by the seller\nplugin: hepsiburada\n"
+        "feature_flag: stock\nschedule: '* * * * *'\ntriggers: [manual]\n"
+        "content_type: productstock\nsource: {type: commerce.changed_stocks}\n"
+        "steps:\n  - type: core.map\n    fields:\n"
+        "      merchantSku: '{{ record.sku }}'\n"
+        "      availableStock: \"{{ {'HB-1': 'abc', 'HB-2': 7.5}.get(record.sku, record.quantity) }}\"\n"
+        "      colour: \"{{ 'red' if record.sku == 'HB-3' else none }}\"\n"
+        "sink: {type: hepsiburada.stock_uploads}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("PAZAR_FLOWS_PATH", str(tmp_path / "flows"))
+    world = World(db, hb_sandbox, clock, tmp_path)
+    shown: list[Any] = []
+    dry = world.attempt("stock", dry_run=True, echo=shown.append)
+    assert (dry.read, dry.sent, dry.failed) == (4, 1, 3)  # a dry run says the same
+    assert shown == [{"merchantSku": "HB-4", "availableStock": 4}]
+    assert world.penalties() == {}
+
+    result = world.sync("stock")
+    assert (result.read, result.sent, result.failed) == (4, 1, 3)
+    assert set(world.sent("stock")) == {"HB-4"}  # only the row Hepsiburada can take
+    penalties = world.penalties()
+    assert {sku: p.reason_type for sku, p in penalties.items()} == {
+        "HB-1": "mapping",
+        "HB-2": "mapping",
+        "HB-3": "mapping",
+    }
+    assert "availableStock" in penalties["HB-1"].message
+    assert "availableStock" in penalties["HB-2"].message
+    assert "colour" in penalties["HB-3"].message
