@@ -36,12 +36,21 @@ def _sandbox() -> Any:
     return sandbox.create_app()
 
 
+def _demo() -> Any:
+    from pazar_fashfed import demo  # imported on first use: only `pazar demo` needs it
+
+    return demo
+
+
 MARKETPLACE = Marketplace(
     name=NAME,
     title="Fashfed",
     config_schema=CONFIG_SCHEMA,
     client_factory=_client,
     sandbox_app=_sandbox,
+    demo_setup=lambda app, url, skus: _demo().demo_setup(app, url, skus),
+    demo_mapping=lambda: _demo().demo_mapping(),
+    demo_story=lambda app, act, orders: _demo().demo_story(app, act, orders),
 )
 
 
