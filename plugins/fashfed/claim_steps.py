@@ -87,7 +87,13 @@ class ClaimDecisions:
         return [self.payload(item.data) for item in items]
 
     def _decided_so(self, data: Mapping[str, Any]) -> bool:
-        claim = self.ctx.client().claim(str(data["remote_id"]))
+        """Whether Fashfed holds this very decision (read after it refused to take it)."""
+        try:
+            claim = self.ctx.client().claim(str(data["remote_id"]))
+        except MarketplaceError as exc:
+            if not exc.record_fault:
+                raise
+            return False  # e.g. the claim is gone: the refusal stands
         return claim.get("status") == api.DECIDED_STATUS[data["status"]]
 
     def send(self, items: list[Item], run: RunHandle) -> None:

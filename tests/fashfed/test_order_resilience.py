@@ -187,3 +187,28 @@ def test_an_unknown_place_fails_the_package_with_the_seeds_message_until_importe
     places.write_text("city,township\nİstanbul,Üsküdar\n", encoding="utf-8")
     assert world.cli("catalog", "import", "addresses", str(places)).exit_code == 0
     assert world.run("get_orders").succeeded == 1  # read again and imported, Turkish-folded
+
+
+def test_a_5xx_in_the_middle_of_the_packages_and_the_cancel_claims(world: World) -> None:
+    world.sandbox.add_packages(
+        *(
+            {"number": str(17_000 + n), "order_number": f"ON-{n}", "items": [{"sku": "FF-1"}]}
+            for n in range(130)
+        )
+    )
+    world.sandbox.faults(http_error={"status": 502, "path": "/packages/", "after": 1, "count": 9})
+    broken = world.attempt("get_orders")
+    assert broken.status == "failed" and broken.succeeded == 100
+    world.sandbox.faults(http_error=None)
+    assert (world.run("get_orders").succeeded, count(world, Order)) == (30, 130)
+
+    world.sandbox.add_claims(*({"package_item": f"{17_000 + n}-1"} for n in range(130)))
+    world.sandbox.faults(http_error={"status": 502, "path": "/claims/", "after": 1, "count": 9})
+    broken = world.attempt("get_cancel_orders")
+    assert broken.status == "failed" and broken.succeeded == 100
+    world.sandbox.faults(http_error=None)
+    healed = world.run("get_cancel_orders")
+    assert (healed.read, healed.succeeded) == (30, 30)
+    assert count(world, CancellationRequest) == 130  # each cancellation once
+    assert count(world, Order, Order.status == "cancelled") == 130
+    assert world.penalties() == {}

@@ -454,3 +454,19 @@ def test_a_split_payload_file_is_checked_before_anything_runs(world: World) -> N
         "trigger", "fashfed/split_packages", "--channel", "ff", "--payload", str(bad)
     )
     assert result.exit_code == 2 and "/payload/packages" in result.output
+
+
+def test_a_dry_run_shows_each_package_update_and_sends_nothing(world: World) -> None:
+    world.set('waybill_option={"enabled": true, "default": "999"}')
+    [number] = world.imported(package("2701"))
+    order_update(world, number, "--status", "shipped", "--invoice-number", "INV-5")
+    result = world.cli("run", "fashfed/send_update_orders", "--channel", "ff", "--dry-run")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout.splitlines()[0])
+    assert shown == {
+        "package": number,
+        "status": "shipped",
+        "body": {"status": 3, "invoice_number": "INV-5", "waybill_number": "INV-5"},
+    }
+    assert updates(world, number) == []
+    assert world.run("send_update_orders").succeeded == 1  # still to send after the dry run
