@@ -25,7 +25,14 @@ from sqlalchemy import select, update
 from pazar.channels import resolved_config
 from pazar.errors import PazarError
 from pazar.flows.loader import load_flows
-from pazar.jobs.queue import DEFAULT_LEASE_SECONDS, Lease, finish, heartbeat, lease
+from pazar.jobs.queue import (
+    DEFAULT_LEASE_SECONDS,
+    Lease,
+    finish,
+    heartbeat,
+    lease,
+    retry_later,
+)
 from pazar.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS, prune
 from pazar.jobs.scheduler import PassCache, enqueue_due_cached
 from pazar.models.channels import Channel
@@ -332,17 +339,24 @@ class Daemon:
     ) -> None:
         ok, run_id, error, status = False, None, problem, "error"
         finished = False
+        retry_at: datetime | None = None
 
         def finish_with_run(session: Any, result: Any) -> None:
-            nonlocal finished
-            finish(
-                session,
-                job,
-                now=self.clock.now(),
-                ok=result.status != "error",
-                run_id=result.run_id,
-                error=result.error,
-            )
+            nonlocal finished, retry_at
+            now = self.clock.now()
+            if result.retryable:  # an outage: nobody's fault, try the whole job again later
+                retry_at = retry_later(
+                    session, job, now=now, run_id=result.run_id, error=result.error
+                )
+            if retry_at is None:
+                finish(
+                    session,
+                    job,
+                    now=now,
+                    ok=result.status not in ("error", "failed"),
+                    run_id=result.run_id,
+                    error=result.error,
+                )
             finished = True
 
         self._heartbeats.hold(job)
@@ -367,7 +381,7 @@ class Daemon:
                     self.db, self.registry, flow, channel, clock=self.clock, options=options
                 )
                 run_id, status, error = result.run_id, result.status, result.error
-                ok = result.status != "error"
+                ok = result.status not in ("error", "failed")
         except PazarError as exc:
             error = exc.message
         except Exception as exc:  # noqa: BLE001 - one job's bug must not stop the daemon
@@ -386,9 +400,11 @@ class Daemon:
             self.stats.runs += 1
             self.stats.failed += 0 if ok else 1
         slug = getattr(channel, "slug", None) or f"#{job.channel_id}"
+        retry = f"; retried at {retry_at:%Y-%m-%d %H:%M:%S}Z" if retry_at is not None else ""
         self.report(
             f"channel {slug}: job {job.job_id} {job.flow} ({job.trigger}): {status}"
-            + (f" — {error}" if error else ""),
+            + (f" — {error}" if error else "")
+            + retry,
             level=logging.INFO if ok else logging.WARNING,
             channel=slug,
             flow=job.flow,
@@ -397,6 +413,7 @@ class Daemon:
             run=run_id,
             status=status,
             error=error,
+            retry_at=retry_at.isoformat() if retry_at is not None else None,
         )
 
     def report(self, message: str, *, level: int = logging.INFO, **context: Any) -> None:

@@ -38,6 +38,7 @@ from pazar.models.state import (
     BatchRequest,
     BatchRequestItem,
     FailedIntegration,
+    IntegrationWait,
 )
 from pazar.pipeline import channel_view
 from pazar.sandbox_server import serve_in_thread
@@ -77,6 +78,8 @@ class DemoReport:
     penalized: dict[str, int] = field(default_factory=dict)
     open_batches: int = 0
     story: dict[str, list[str]] = field(default_factory=dict)  # marketplace → order story
+    # marketplace → why each remaining penalty or wait exists
+    why: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -297,6 +300,7 @@ def run_demo(
             channel_id = _channel(db, registry, clock, one.slug).id
             _tally_runs(db, channel_id, report)
             _count_outcomes(db, channel_id, one.work, report)
+            report.why[one.market.name] = explain_held_back(db, channel_id)
         return report
     finally:
         for one in demo:
@@ -426,6 +430,50 @@ def _tally_runs(db: Database, channel_id: int, report: DemoReport) -> None:
             int(failed or 0),
             int(skipped or 0),
         )
+
+
+# What the demo sets up on purpose, by penalty reason: the sample mapping leaves some
+# products unmapped, the sandbox refuses a few prices.
+_ON_PURPOSE = {
+    "mapping": "the sample mapping leaves them unmapped on purpose (pazar mapping check shows "
+    "the same problems)",
+    "remote": "the marketplace refused them (the demo's sandbox does so on purpose)",
+    "local": "the seller's data is incomplete",
+}
+
+
+def explain_held_back(db: Database, channel_id: int) -> list[str]:
+    """One line per kind of record that did not go out: penalties by content type and
+    reason (with a message as an example), and records waiting for another content type."""
+    with db.session() as session:
+        penalties = session.execute(
+            select(
+                FailedIntegration.content_type,
+                FailedIntegration.reason_type,
+                func.count(),
+                func.min(FailedIntegration.message),
+            )
+            .where(FailedIntegration.channel_id == channel_id)
+            .group_by(FailedIntegration.content_type, FailedIntegration.reason_type)
+            .order_by(FailedIntegration.content_type, FailedIntegration.reason_type)
+        ).all()
+        waits = session.execute(
+            select(IntegrationWait.content_type, IntegrationWait.needs, func.count())
+            .where(IntegrationWait.channel_id == channel_id)
+            .group_by(IntegrationWait.content_type, IntegrationWait.needs)
+            .order_by(IntegrationWait.content_type)
+        ).all()
+    lines = [
+        f"{count} {ct} penalised ({reason}): {_ON_PURPOSE.get(reason, reason)}; "
+        f"e.g. {message[:120]}"
+        for ct, reason, count, message in penalties
+    ]
+    lines += [
+        f"{count} {ct} records wait (not penalised) for their {needs}, which was never "
+        f"created on the marketplace (its mapping failed); they go out once it is"
+        for ct, needs, count in waits
+    ]
+    return lines
 
 
 def _count_outcomes(db: Database, channel_id: int, work: list[FlowDef], report: DemoReport) -> None:

@@ -12,14 +12,9 @@ characters of the request.  The shared pieces live in :mod:`pazar.http_guard`.
 
 from __future__ import annotations
 
-import functools
-import json
 import logging
-from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema import ValidationError as SchemaError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -40,34 +35,9 @@ from pazar.http_guard import (
 )
 from pazar.jobs.queue import enqueue
 from pazar.models.channels import Channel
-from pazar.paths import schemas_dir
+from pazar.trigger_payloads import payload_problems
 
 log = logging.getLogger("pazar.http")
-
-
-@functools.lru_cache(maxsize=64)
-def _validator_for(plugin: str, flow: str) -> Draft202012Validator:
-    base = schemas_dir() / "triggers"
-    specific = base / plugin / f"{flow}.json"
-    path: Path = specific if specific.is_file() else base / "default.json"
-    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
-
-
-def _describe(error: SchemaError) -> str:
-    """One schema error without the offending value (which may be huge)."""
-    where = "/" + "/".join(short(str(p), 60) for p in error.absolute_path)
-    kind, rule = error.validator, error.validator_value
-    if kind == "type":
-        return f"{where}: expected {rule if isinstance(rule, str) else ' or '.join(rule)}"
-    if kind == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties") or {})
-        extra = [short(k, 60) for k in error.instance if k not in allowed][:5]
-        return f"{where}: unknown key(s) {', '.join(extra)}"
-    if kind in ("maxItems", "minItems", "maxLength", "minLength", "maxProperties"):
-        return f"{where}: breaks {kind} {rule}"
-    if kind == "required":
-        return f"{where}: {short(error.message, 120)}"
-    return f"{where}: breaks rule {kind!r}"
 
 
 def create_app(
@@ -111,9 +81,7 @@ def create_app(
                     f"(status {channel.status}, flag {flow.feature_flag or '-'})",
                 )
             body = parse_json_body(await request.body())
-            problems = [
-                _describe(e) for e in _validator_for(channel.plugin, name).iter_errors(body)
-            ]
+            problems = payload_problems(body, channel.plugin, name)
             if problems:
                 raise HTTPProblem(422, "invalid payload", details=problems)
             job_id = enqueue(

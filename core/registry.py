@@ -61,6 +61,9 @@ class StepType:
     :class:`pazar.pipeline.StepContext` whose ``params`` were already validated against
     ``params_schema`` (a JSON Schema for the step's keys other than ``type``).
     ``context`` names the template variables the step's Jinja expressions may use.
+    ``creates`` marks a source of records never integrated on the channel: a flow reading
+    it creates objects on the marketplace (so flows that ``needs`` that content type wait
+    for it while such a flow is on for the channel).
     """
 
     name: str
@@ -69,6 +72,7 @@ class StepType:
     params_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     description: str = ""
     context: tuple[str, ...] = ("record", "config", "channel", "now")
+    creates: bool = False
     plugin: str = ""
 
 

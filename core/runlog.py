@@ -25,6 +25,8 @@ class BatchOutcome:
     failed: list[tuple[Item, str, str]] = field(default_factory=list)
     skipped: int = 0
     deferred: int = 0
+    waits: list[tuple[Item, str]] = field(default_factory=list)
+    unwaits: list[Item] = field(default_factory=list)
     logs: list[tuple[str | None, str, str]] = field(default_factory=list)
 
 
@@ -74,6 +76,15 @@ class RunRecorder:
         when the batch is polled, not by this run.  For the engine's upload sinks."""
         if self._settle(item):
             self.batch.deferred += 1
+
+    def wait(self, item: Item, needs: str) -> None:
+        """The record's object is not integrated as ``needs`` yet: it waits, unpenalised
+        (the engine's change sources report this, not plugins)."""
+        self.batch.waits.append((item, needs))
+
+    def unwait(self, item: Item) -> None:
+        """A record that waited is being sent: it no longer waits, whatever comes of it."""
+        self.batch.unwaits.append(item)
 
     def log(self, key: str | None, message: str, level: str = "info") -> None:
         self.batch.logs.append((key, level if level in LEVELS else "info", self.redact(message)))

@@ -61,6 +61,7 @@ class RunResult:
     dry_run: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
     retryable: bool = False  # stopped on an outage: the same run may succeed later
+    waiting: int = 0  # records left waiting for their object's other content type
 
     def counts(self) -> dict[str, int]:
         return {
@@ -116,16 +117,23 @@ class RunOptions:
     hook: Any = None
 
 
-def check_runnable(flow: FlowDef, channel: Any, *, force: bool = False) -> None:
-    """A flow runs only on a channel of its own marketplace (always; the engine's own
-    ``core`` flows run on any channel), and only for an active channel with the flow's
-    flag on (unless forced)."""
+def check_marketplace(flow: FlowDef, channel: Any) -> None:
+    """A flow runs only on a channel of its own marketplace (the engine's own ``core``
+    flows run on any channel): ``pazar run stock --channel ff`` must never push
+    Hepsiburada payloads for a Fashfed channel."""
     if flow.plugin not in (channel.plugin, CORE_PLUGIN):
         raise ValidationError(
             f"flow {flow.ref} belongs to {flow.plugin}; channel {channel.slug!r} is a "
             f"{channel.plugin} channel: run one of its own flows ({channel.plugin}/...; "
             f"see: pazar flows list --plugin {channel.plugin})"
         )
+
+
+def check_runnable(flow: FlowDef, channel: Any, *, force: bool = False) -> None:
+    """A flow runs only on a channel of its own marketplace (always; the engine's own
+    ``core`` flows run on any channel), and only for an active channel with the flow's
+    flag on (unless forced)."""
+    check_marketplace(flow, channel)
     if force:
         return
     if channel.status != "active":
@@ -307,7 +315,13 @@ def run_flow(
     result.duration_ms = int((time.monotonic() - started) * 1000)
     if not dry_run:
         pending = recorder.batch
-        if result.status != "success" or pending.logs or pending.failed or pending.succeeded:
+        if (
+            result.status != "success"
+            or pending.logs
+            or pending.failed
+            or pending.succeeded
+            or pending.waits
+        ):
             open_run()
         _write_batch(db, flow, view, clock, recorder, result, final=True, on_final=options.on_final)
         if options.hook is not None:
@@ -377,9 +391,22 @@ def _write_batch(
     if (
         final
         and result.run_id is None
-        and not (outcome.logs or outcome.succeeded or outcome.failed)
+        and not (outcome.logs or outcome.succeeded or outcome.failed or outcome.waits)
     ):
         return  # a run that leaves no row has nothing to close (and on_final is not called)
+    if outcome.waits:
+        result.waiting += len(outcome.waits)
+        needs = outcome.waits[0][1]
+        shown = ", ".join(item.key for item, _ in outcome.waits[:10])
+        more = f" and {len(outcome.waits) - 10} more" if len(outcome.waits) > 10 else ""
+        outcome.logs.append(
+            (
+                None,
+                "info",
+                f"{len(outcome.waits)} records wait for their {needs} to be integrated first "
+                f"(not penalised; they go out in the first run after it): {shown}{more}",
+            )
+        )
     result.succeeded += len(outcome.succeeded)
     result.failed += len(outcome.failed)
     result.skipped += outcome.skipped
@@ -388,7 +415,7 @@ def _write_batch(
             result.failures.append((item.key, message))
     now = clock.now()
     with db.session() as session:
-        if outcome.succeeded or outcome.failed:
+        if outcome.succeeded or outcome.failed or outcome.waits or outcome.unwaits:
             record_batch_outcomes(
                 session,
                 channel_id=channel.id,
@@ -398,6 +425,8 @@ def _write_batch(
                 config=channel.config,
                 succeeded=outcome.succeeded,
                 failed=outcome.failed,
+                waits=outcome.waits,
+                unwaits=outcome.unwaits,
             )
         if outcome.logs:
             session.execute(

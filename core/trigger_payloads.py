@@ -9,31 +9,50 @@ the place in it, and nothing runs.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
+from jsonschema import ValidationError as SchemaError
 
 from pazar.errors import ValidationError
+from pazar.http_guard import short
 from pazar.paths import schemas_dir
 
 
-def trigger_schema(plugin: str, flow: str) -> dict[str, Any]:
-    """The body schema of a flow's trigger: its own, else the default one."""
+@functools.lru_cache(maxsize=64)
+def _validator(plugin: str, flow: str) -> Draft202012Validator:
+    """The body schema of a flow's trigger (its own, else the default one), compiled once."""
     base = schemas_dir() / "triggers"
     specific = base / plugin / f"{flow}.json"
     path = specific if specific.is_file() else base / "default.json"
-    return json.loads(path.read_text())
+    return Draft202012Validator(json.loads(path.read_text(encoding="utf-8")))
+
+
+def describe(error: SchemaError) -> str:
+    """One schema error without the offending value: a body comes from outside and may be
+    huge, so a message names where and which rule, and echoes at most a short excerpt."""
+    where = "/" + "/".join(short(str(p), 60) for p in error.absolute_path)
+    kind, rule = error.validator, error.validator_value
+    if kind == "type":
+        return f"{where}: expected {rule if isinstance(rule, str) else ' or '.join(rule)}"
+    if kind == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties") or {})
+        extra = [short(k, 60) for k in error.instance if k not in allowed][:5]
+        return f"{where}: unknown key(s) {', '.join(extra)}"
+    if kind in ("maxItems", "minItems", "maxLength", "minLength", "maxProperties"):
+        return f"{where}: breaks {kind} {rule}"
+    if kind == "required":
+        return f"{where}: {short(error.message, 120)}"
+    return f"{where}: breaks rule {kind!r}"
 
 
 def payload_problems(body: Any, plugin: str, flow: str) -> list[str]:
     """What is wrong with a trigger body, each as ``/pointer: message`` (empty: valid)."""
-    validator = Draft202012Validator(trigger_schema(plugin, flow))
-    return [
-        f"/{'/'.join(map(str, e.absolute_path))}: {e.message}"
-        for e in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path))
-    ]
+    errors = sorted(_validator(plugin, flow).iter_errors(body), key=lambda e: list(e.absolute_path))
+    return [describe(e) for e in errors]
 
 
 def read_payload_file(path: str | Path, plugin: str, flow: str) -> dict[str, Any]:

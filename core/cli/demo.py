@@ -105,6 +105,7 @@ def demo(
         "seconds": round(seconds, 2),
         "open_batches": report.open_batches,
         "orders": report.story,
+        "held_back": report.why,
         "flows": [dict(zip(columns, row, strict=True)) for row in rows],
     }
     names = " and ".join(report.channels)
@@ -123,6 +124,11 @@ def demo(
             for line in story:
                 click.echo(f"  {line}")
     env = f"PAZAR_DATABASE_URL={database_url}"
+    for name, why in report.why.items():
+        if why:
+            click.echo(f"\nWhat did not go out on {name}, and why:")
+            for line in why:
+                click.echo(f"  {line}")
     first = next(iter(report.channels.values()))
     click.echo(
         "\nsucceeded/failed count what the marketplace accepted or rejected per record "

@@ -9,19 +9,22 @@ import click
 
 from pazar.cli.context import app
 from pazar.cli.output import console, guard_pipe, print_json
-from pazar.runner import RunOptions, RunResult, run_flow
+from pazar.runner import RunOptions, RunResult, check_marketplace, run_flow
 
 
 def load_flow_and_channel(ref: str, slug: str) -> tuple[Any, Any]:
-    """The flow definition and the channel (detached, usable after the session)."""
+    """The flow definition and the channel (detached, usable after the session); a flow of
+    another marketplace than the channel's is refused (exit 2) before anything runs."""
     from pazar.channels import ChannelService
     from pazar.flows.loader import load_flows
 
     ctx = app()
-    flow = load_flows(ctx.registry).get(ref)
     with ctx.db.session() as session:
         channel = ChannelService(session, ctx.registry, clock=ctx.clock).get(slug)
         session.expunge(channel)
+    # A bare name is the channel's own flow: `run stock --channel ff` is fashfed/stock.
+    flow = load_flows(ctx.registry).get(ref, within=channel.plugin)
+    check_marketplace(flow, channel)
     return flow, channel
 
 

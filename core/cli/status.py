@@ -10,6 +10,7 @@ from pazar.cli.output import json_option, print_json, print_table
 from pazar.models.channels import Channel
 from pazar.models.jobs import Daemon, Job
 from pazar.models.runs import Run
+from pazar.models.state import IntegrationWait
 
 
 @click.command("status")
@@ -89,12 +90,27 @@ def status_command(as_json: bool) -> None:
             row["checked_at"] = checked
         last_runs = [by_pair[key] for key in sorted(by_pair)]
         late = overdue(session, load_flows(ctx.registry).all(), now)
+        waiting = [
+            {"channel": slug, "content_type": ct, "needs": needs, "records": count}
+            for slug, ct, needs, count in session.execute(
+                select(
+                    Channel.slug,
+                    IntegrationWait.content_type,
+                    IntegrationWait.needs,
+                    func.count(),
+                )
+                .join(Channel, Channel.id == IntegrationWait.channel_id)
+                .group_by(Channel.slug, IntegrationWait.content_type, IntegrationWait.needs)
+                .order_by(Channel.slug, IntegrationWait.content_type)
+            )
+        ]
     data = {
         "daemons": daemons,
         "queue": queue,
         "running": running,
         "last_runs": last_runs,
         "overdue": late,
+        "waiting": waiting,
     }
     if as_json:
         print_json(data)
@@ -131,6 +147,12 @@ def status_command(as_json: bool) -> None:
         [(o["channel"], o["flow"], o["tick"]) for o in late],
         title="overdue schedules",
         empty="no overdue schedules",
+    )
+    print_table(
+        ("channel", "content type", "waits for", "records"),
+        [(w["channel"], w["content_type"], w["needs"], w["records"]) for w in waiting],
+        title="waiting for another content type (not penalised)",
+        empty="nothing waits",
     )
 
 

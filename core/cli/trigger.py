@@ -65,11 +65,18 @@ def trigger_cmd(
     """
     from pazar.channels import ChannelService
     from pazar.flows.loader import load_flows
+    from pazar.runner import check_marketplace
+    from pazar.state.sources import dependency_in_force
     from pazar.state.triggers import check_trigger, gather_keys
 
     a = app()
     registry = a.registry
-    flow = load_flows(registry).get(flow_ref)
+    with a.db.session() as session:
+        target = ChannelService(session, registry, clock=a.clock).get(channel_slug)
+        session.expunge(target)
+    # A bare name is the channel's own flow; another marketplace's flow is refused.
+    flow = load_flows(registry).get(flow_ref, within=target.plugin)
+    check_marketplace(flow, target)
     body: dict[str, Any] = {}
     if payload_file is not None:
         from pazar.trigger_payloads import read_payload_file
@@ -79,7 +86,14 @@ def trigger_cmd(
     keys = gather_keys(skus, csv_file) if (skus or csv_file or not body) else []
     with a.db.session() as session:
         channel = ChannelService(session, registry, clock=a.clock).get(channel_slug)
-        check = check_trigger(session, channel=channel, flow=flow, keys=keys, now=a.clock.now())
+        check = check_trigger(
+            session,
+            channel=channel,
+            flow=flow,
+            keys=keys,
+            now=a.clock.now(),
+            needs=dependency_in_force(registry, channel, flow),
+        )
     data = body.get("payload")
     for key, message in check.rejected:
         click.echo(f"{key}: {message}", err=True)

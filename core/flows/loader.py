@@ -80,8 +80,17 @@ class FlowCatalog:
     overridden: dict[str, list[Path]] = field(default_factory=dict)
     files: list[FileResult] = field(default_factory=list)
 
-    def get(self, ref: str) -> FlowDef:
-        """The flow ``plugin/flow``; a bare flow name works when only one plugin has it."""
+    def get(self, ref: str, *, within: str | None = None) -> FlowDef:
+        """The flow ``plugin/flow``.  A bare flow name is looked up within the plugin
+        ``within`` (a channel's marketplace) and then among the engine's ``core`` flows;
+        without ``within`` it works when only one plugin has it."""
+        if within is not None and "/" not in ref:
+            for plugin in (within, CORE_PLUGIN):
+                found = self.flows.get(f"{plugin}/{ref}")
+                if found is not None:
+                    return found
+            hint = did_you_mean(ref, [f.flow for f in self.for_plugin(within)])
+            raise NotFoundError(f"{within} has no flow {ref!r}{hint}")
         found = self.flows.get(ref)
         if found is not None:
             return found

@@ -33,6 +33,7 @@ class FlowDef:
     schedule: str | None = None  # cron ("*/5 * * * *") or interval ("every 30s")
     triggers: tuple[str, ...] = ()  # e.g. ("on_config_change", "http", "manual")
     content_type: str = "DEFAULT"
+    needs: str | None = None  # a content type the records need integrated first
     batch_size: int = 500
     description: str = ""
     path: Path | None = None

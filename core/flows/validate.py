@@ -546,6 +546,17 @@ def check_document(
                 f"unknown content type {content_type!r}{did_you_mean(content_type, known)} "
                 f"(known for {plugin}: {', '.join(known)})",
             )
+    needs = data.get("needs")
+    if isinstance(needs, str) and isinstance(plugin, str) and plugin in registry.marketplaces:
+        known = known_content_types(registry, plugin)
+        if known and needs not in known:
+            add(
+                "/needs",
+                f"unknown content type {needs!r}{did_you_mean(needs, known)} "
+                f"(known for {plugin}: {', '.join(known)})",
+            )
+        elif needs == content_type:
+            add("/needs", f"a flow cannot need its own content type {needs!r}")
     schedule = data.get("schedule")
     if isinstance(schedule, str):
         try:
@@ -611,6 +622,7 @@ def build_flow(check: FlowCheck, registry: Any, *, path: Any = None) -> FlowDef:
         schedule=data.get("schedule"),
         triggers=tuple(data.get("triggers") or ()),
         content_type=data.get("content_type", "DEFAULT"),
+        needs=data.get("needs"),
         batch_size=data.get("batch_size", 500),
         description=data.get("description", ""),
         path=path,

@@ -252,6 +252,54 @@ _END = _HELD.values(
 )
 
 
+# A run that failed on an outage is tried again: 30 s after the first attempt, doubling,
+# at most 15 minutes apart, until the job has had this many attempts.
+RETRY_FIRST_DELAY = timedelta(seconds=30)
+RETRY_MAX_DELAY = timedelta(minutes=15)
+MAX_ATTEMPTS = 6
+
+_RETRY = _HELD.values(
+    status="queued",
+    lease_owner=None,
+    lease_expires_at=None,
+    started_at=None,
+    not_before=bindparam("not_before"),
+    run_id=bindparam("run"),
+    error=bindparam("error"),
+)
+
+
+def retry_delay(attempt: int) -> timedelta:
+    """How long a job whose ``attempt``-th run failed on an outage waits for the next."""
+    return min(RETRY_FIRST_DELAY * (2 ** max(attempt - 1, 0)), RETRY_MAX_DELAY)
+
+
+def retry_later(
+    session: Session,
+    lease: Lease,
+    *,
+    now: datetime,
+    run_id: int | None = None,
+    error: str | None = None,
+) -> datetime | None:
+    """Queue the job again after :func:`retry_delay` (only the lease holder can); returns
+    when it runs next, or None when it has had its attempts (the caller then finishes it)."""
+    if lease.attempt >= MAX_ATTEMPTS:
+        return None
+    when = now + retry_delay(lease.attempt)
+    result = session.connection().execute(
+        _RETRY,
+        {
+            "job_id": lease.job_id,
+            "owner": lease.owner,
+            "not_before": when,
+            "run": run_id,
+            "error": error,
+        },
+    )
+    return when if result.rowcount else None
+
+
 def heartbeat(
     session: Session, lease: Lease, *, now: datetime, seconds: int = DEFAULT_LEASE_SECONDS
 ) -> bool:

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, select, type_coerce
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pazar.channels import feature_enabled
@@ -24,6 +23,7 @@ from pazar.flows.model import FlowDef
 from pazar.flows.schedule import parse_schedule
 from pazar.models.channels import Channel
 from pazar.models.jobs import Job, ScheduleTick
+from pazar.sqlbulk import dialect_insert
 
 
 @dataclass(frozen=True)
@@ -33,10 +33,18 @@ class Due:
     tick: datetime
 
 
+def dependency_order(flows: list[FlowDef]) -> list[FlowDef]:
+    """Flows whose content type others ``needs`` first: when a tick makes Product Create
+    and Stock due together, Product Create's job is queued (and leased) first."""
+    needed = {(flow.plugin, flow.needs) for flow in flows if flow.needs}
+    return sorted(flows, key=lambda flow: (flow.plugin, flow.content_type) not in needed)
+
+
 def due_ticks(channels: list[Any], flows: list[FlowDef], now: datetime) -> list[Due]:
-    """The latest tick of every enabled, scheduled flow of every active channel."""
+    """The latest tick of every enabled, scheduled flow of every active channel, the flows
+    that others depend on first (:func:`dependency_order`)."""
     by_plugin: dict[str, list[FlowDef]] = {}
-    for flow in flows:
+    for flow in dependency_order(flows):
         by_plugin.setdefault(flow.plugin, []).append(flow)
     due: list[Due] = []
     latest: dict[str, datetime] = {}  # schedule text -> its latest tick; shared by channels
@@ -172,9 +180,7 @@ def enqueue_due(
 def _claim(session: Session, due: list[Due], now: datetime) -> dict[tuple[int, str], int]:
     """Insert the tick rows nobody has yet: (channel id, flow) → tick row id."""
     ticks = ScheduleTick.__table__
-    insert = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )(ticks)
+    insert = dialect_insert(session, ticks)
     claimed: dict[tuple[int, str], int] = {}
     for start in range(0, len(due), 1000):
         rows = [

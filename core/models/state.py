@@ -177,6 +177,29 @@ class BatchRequestItem(Base):
     )
 
 
+class IntegrationWait(Base):
+    """A record that waits for its object to be integrated as another content type first
+    (a stock for its product): not a penalty, nobody's fault; it goes out in the first run
+    after the object is integrated as ``needs``, and its row goes then."""
+
+    __tablename__ = "integration_waits"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    content_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[int] = mapped_column(BigInteger)
+    object_key: Mapped[str] = mapped_column(String(255))
+    needs: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+    run_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint("channel_id", "content_type", "object_id"),
+        Index("ix_integration_waits_needs", "channel_id", "needs", "object_id"),
+    )
+
+
 class SyncCursor(Base):
     """How far a change stream was read for one channel, content type and source.
 

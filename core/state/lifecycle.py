@@ -113,6 +113,7 @@ NEW_PRODUCTS = StepType(
     kind="source",
     factory=NewProducts,
     params_schema=PAGE_SCHEMA,
+    creates=True,
     description="Saleable products of the channel's catalog never integrated on it (Product "
     "Create); same record as commerce.changed_products.",
 )

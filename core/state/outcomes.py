@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from pazar.models.channels import Channel
-from pazar.models.state import FailedIntegration
+from pazar.models.state import FailedIntegration, IntegrationWait
 from pazar.pipeline import Item
 from pazar.sqlbulk import dialect_insert
 from pazar.state.actions import payload_hash, upsert, upsert_actions
@@ -63,9 +63,13 @@ def record_batch_outcomes(
     config: Mapping[str, Any] | None,
     succeeded: Sequence[tuple[Item, str | None]],
     failed: Sequence[tuple[Item, str, str]],
+    waits: Sequence[tuple[Item, str]] = (),
+    unwaits: Sequence[Item] = (),
 ) -> None:
     """Success → integration action (version, payload hash, remote id) and no penalty;
-    failure → penalty with one more attempt and the policy of this moment.
+    failure → penalty with one more attempt and the policy of this moment; a record
+    that waits for its object's other content type → a wait row (no penalty), and one
+    that is being sent after waiting → its wait row goes.
 
     Items without an ``object_id`` are not tracked, unless ``by_key``: then a failure
     is a penalty on the item's key and a success clears it.  Items read from a change
@@ -119,10 +123,39 @@ def record_batch_outcomes(
         )
         cleared[ct].discard(str(item.key))  # a record failed and succeeded: the failure wins
         _mark(marks, item, ct)
+    waiting: list[dict[str, Any]] = []
+    for item, needs in waits:
+        if item.object_id is None:
+            continue
+        ct = item_content_type(item, flow)
+        waiting.append(
+            {
+                "channel_id": channel_id,
+                "content_type": ct,
+                "object_id": int(item.object_id),
+                "object_key": str(item.key),
+                "needs": needs,
+                "version": None if item.version is None else int(item.version),
+                "since": now,
+                "run_id": run_id,
+            }
+        )
+        _mark(marks, item, ct)  # a waiting record is tracked: the stream may move past it
+    done = [item for item in unwaits if item.object_id is not None]
     record_successes(session, ok_rows)
     for ct, keys in cleared.items():
         clear_keyed_penalties(session, channel_id, ct, keys)
     penalize(session, channel_id=channel_id, config=config, now=now, failures=failures)
+    if done:
+        clear_waits(session, channel_id, flow, done)
+    if waiting:
+        upsert(
+            session,
+            IntegrationWait,
+            waiting,
+            WAIT_KEYS,
+            {"needs": lambda ex, t: ex.needs, "version": lambda ex, t: ex.version},
+        )
     if marks:
         for (ct, source), version in marks.items():
             advance_cursor(
@@ -132,6 +165,27 @@ def record_batch_outcomes(
                 source=source,
                 version=version,
                 now=now,
+            )
+
+
+WAIT_KEYS = ("channel_id", "content_type", "object_id")
+
+
+def clear_waits(session: Session, channel_id: int, flow: Any, items: Sequence[Item]) -> None:
+    """Records that waited and are being sent now: they no longer wait, whatever the
+    marketplace makes of them (one DELETE per content type)."""
+    by_ct: dict[str, list[int]] = defaultdict(list)
+    for item in items:
+        by_ct[item_content_type(item, flow)].append(int(item.object_id))  # type: ignore[arg-type]
+    w = IntegrationWait.__table__
+    for ct, ids in by_ct.items():
+        for start in range(0, len(ids), 5000):
+            session.execute(
+                w.delete().where(
+                    w.c.channel_id == channel_id,
+                    w.c.content_type == ct,
+                    w.c.object_id.in_(ids[start : start + 5000]),
+                )
             )
 
 

@@ -11,6 +11,13 @@ streams a catalog of any size.
 A per-stream cursor (``sync_cursors``) is the version up to which the stream was
 read; it only narrows the scan.  Penalties that fall due again are read by a
 second query driven by the penalty index, whatever their version.
+
+A flow may need its records' objects integrated as another content type first
+(``needs: product``: a stock waits for its product).  The stream then says, per
+row, whether the object is ``ready``; a record that is not is recorded as waiting
+(``integration_waits``, not a penalty) and left out of the stream from then on, and
+a third query, driven by the waits, reads the waiting records whose object has been
+integrated since.
 """
 
 from __future__ import annotations
@@ -30,7 +37,13 @@ from sqlalchemy.sql.expression import ClauseElement, ColumnElement, Executable
 import pazar.models  # noqa: F401 - registers every table on Base.metadata
 from pazar.errors import PazarError
 from pazar.models.base import Base
-from pazar.models.state import BatchRequestItem, FailedIntegration, IntegrationAction, SyncCursor
+from pazar.models.state import (
+    BatchRequestItem,
+    FailedIntegration,
+    IntegrationAction,
+    IntegrationWait,
+    SyncCursor,
+)
 from pazar.state.actions import upsert
 from pazar.state.penalties import sql_holds_back, sql_is_due
 
@@ -64,11 +77,13 @@ def catalog_id(session: Session, code: str) -> int | None:
 
 @dataclass(frozen=True)
 class Scope:
-    """Whose state a selection reads: one channel, one content type, one catalog."""
+    """Whose state a selection reads: one channel, one content type, one catalog; and the
+    content type its records need integrated first, if any."""
 
     channel_id: int
     content_type: str
     catalog_id: int | None
+    needs: str | None = None
 
 
 def _parts(source: str) -> tuple[Any, Any, Any, list[Any]]:
@@ -206,6 +221,28 @@ def not_held_or_in_flight(scope: Scope, object_id: Any) -> ColumnElement[bool]:
     return ~or_(penalised, in_flight)
 
 
+def not_waiting(scope: Scope, object_id: Any) -> ColumnElement[bool]:
+    """Not recorded as waiting for another content type (the waits page reads those)."""
+    w = IntegrationWait.__table__.alias("waiting")
+    return _none_of(
+        w,
+        w.c.channel_id == scope.channel_id,
+        w.c.content_type == scope.content_type,
+        w.c.object_id == object_id,
+    )
+
+
+def integrated_as(channel_id: Any, content_type: Any, object_id: Any) -> ColumnElement[bool]:
+    """The object was integrated (successfully, not deleted) as ``content_type``."""
+    need = IntegrationAction.__table__.alias("needed")
+    return exists().where(
+        need.c.channel_id == channel_id,
+        need.c.content_type == content_type,
+        need.c.object_id == object_id,
+        need.c.status == "success",
+    )
+
+
 def not_integrated(
     scope: Scope, object_id: Any, version: Any, *, probe: bool = False
 ) -> ColumnElement[bool]:
@@ -231,17 +268,21 @@ def selection_query(
     limit: int = 500,
     keys: Sequence[str] | None = None,
     retries: bool = False,
+    ready: bool = False,
     fence: bool = False,
 ) -> Select[Any]:
     """The page query, ordered by version, at most ``limit`` rows after version ``after``.
 
     - default (the change stream): records changed since their integration
-      action, with no penalty at all;
+      action, with no penalty at all and not waiting;
     - ``retries``: penalised records whose retry is due (the seed's condition
       and the retry interval), whatever their version;
+    - ``ready``: records that waited for ``scope.needs`` and whose object has been
+      integrated as it since, whatever their version;
     - ``keys``: exactly these SKUs, changed or not, unless a penalty holds them
       back (manual triggers).
-    In-flight records (open batch requests) are excluded in every mode.
+    In-flight records (open batch requests) are excluded in every mode.  With
+    ``scope.needs`` every row says whether its object is ``ready``.
 
     ``fence`` (use it on PostgreSQL, see :func:`wants_fence`) keeps the stream's
     exclusions as per-row index probes on the version scan (see ``_none_of``).
@@ -266,6 +307,21 @@ def selection_query(
         conds.append(not_in_flight(scope, object_id))
         if source == "deleted_products":
             conds.append(deleted_pending)
+    elif ready:
+        w = IntegrationWait.__table__
+        base = base.join(
+            w,
+            and_(
+                w.c.channel_id == scope.channel_id,
+                w.c.content_type == scope.content_type,
+                w.c.object_id == object_id,
+            ),
+        )
+        conds += [
+            version > after,
+            integrated_as(scope.channel_id, w.c.needs, object_id),
+            not_in_flight(scope, object_id),
+        ]
     elif retries:
         f = FailedIntegration.__table__
         base = base.join(
@@ -287,6 +343,8 @@ def selection_query(
             conds.append(not_held_or_in_flight(scope, object_id))
         else:
             conds += [not_penalized(scope, object_id), not_in_flight(scope, object_id)]
+        if scope.needs is not None:
+            conds.append(not_waiting(scope, object_id))
         if source == "deleted_products":
             conds += [_in_catalog(source, scope, object_id), deleted_pending]
         else:
@@ -294,6 +352,8 @@ def selection_query(
                 not_integrated(scope, object_id, version, probe=fence),
                 _in_catalog(source, scope, object_id),
             ]
+    if scope.needs is not None:
+        cols = [*cols, integrated_as(scope.channel_id, scope.needs, object_id).label("ready")]
     return (
         select(
             object_id.label("object_id"),
@@ -310,7 +370,9 @@ def selection_query(
 
 
 @functools.lru_cache(maxsize=64)
-def _page_statement(source: str, retries: bool, fence: bool, in_a_catalog: bool) -> Select[Any]:
+def _page_statement(
+    source: str, retries: bool, ready: bool, fence: bool, in_a_catalog: bool, needs: bool
+) -> Select[Any]:
     """The stream/retry page query with every value bound: built once per shape.
 
     A daemon runs the same few selections for every channel every minute;
@@ -320,6 +382,7 @@ def _page_statement(source: str, retries: bool, fence: bool, in_a_catalog: bool)
         channel_id=bindparam("sel_channel"),  # type: ignore[arg-type]
         content_type=bindparam("sel_content_type"),  # type: ignore[arg-type]
         catalog_id=bindparam("sel_catalog") if in_a_catalog else None,  # type: ignore[arg-type]
+        needs=bindparam("sel_needs") if needs else None,  # type: ignore[arg-type]
     )
     return selection_query(
         source,
@@ -328,6 +391,7 @@ def _page_statement(source: str, retries: bool, fence: bool, in_a_catalog: bool)
         after=bindparam("sel_after"),  # type: ignore[arg-type]
         limit=bindparam("sel_limit"),  # type: ignore[arg-type]
         retries=retries,
+        ready=ready,
         fence=fence,
     )
 
@@ -342,8 +406,11 @@ def _page(
     limit: int,
     retries: bool,
     fence: bool,
+    ready: bool = False,
 ) -> list[Any]:
-    stmt = _page_statement(source, retries, fence, scope.catalog_id is not None)
+    stmt = _page_statement(
+        source, retries, ready, fence, scope.catalog_id is not None, scope.needs is not None
+    )
     params = {
         "sel_channel": scope.channel_id,
         "sel_content_type": scope.content_type,
@@ -353,6 +420,8 @@ def _page(
     }
     if scope.catalog_id is not None:
         params["sel_catalog"] = scope.catalog_id
+    if scope.needs is not None:
+        params["sel_needs"] = scope.needs
     # Core statements go straight to the connection: the ORM layer adds nothing here
     # and costs more than an idle channel's query itself.
     return session.connection().execute(stmt, params).mappings().all()
@@ -501,7 +570,10 @@ def iter_selection(
     reads = contextlib.ExitStack()
     session: Session | None = None
     try:
-        for after, retries in ((0, True), (cursor, False)):
+        passes = [(0, True, False), (cursor, False, False)]
+        if scope.needs is not None:  # records that waited and whose object is now integrated
+            passes.insert(1, (0, False, True))
+        for after, retries, ready in passes:
             while True:
                 page = page_size if remaining is None else min(page_size, remaining)
                 if page <= 0:
@@ -519,12 +591,13 @@ def iter_selection(
                     limit=page,
                     retries=retries,
                     fence=fence,
+                    ready=ready,
                 )
                 if rows:
                     reads.close()
                     session = None
                 for row in rows:
-                    yield {**dict(row), "_stream": not retries}
+                    yield {**dict(row), "_stream": not (retries or ready), "_waited": ready}
                 if remaining is not None:
                     remaining -= len(rows)
                 if len(rows) < page:

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 
+from pazar.channels import feature_enabled
+from pazar.flows.loader import load_flows
 from pazar.models.state import IntegrationAction
 from pazar.pipeline import Item, RunHandle, StepContext
 from pazar.registry import StepType
@@ -44,6 +46,37 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def dependency_in_force(registry: Any, channel: Any, flow: Any) -> str | None:
+    """The content type ``flow``'s records wait for on ``channel``, while the channel
+    creates it; else None.
+
+    ``needs: product`` holds only while a flow of the channel's marketplace that creates
+    products (its source is marked ``creates``) is on for the channel: a seller whose
+    listings were made elsewhere sends stock and price for them at once, and waiting
+    for a product pazar will never create would hold a record back forever.
+    """
+    needs = getattr(flow, "needs", None)
+    if needs is None or registry is None:
+        return None
+    for other in load_flows(registry).for_plugin(channel.plugin):
+        step = registry.steps.get(other.source.type)
+        creates = other.content_type == needs and step is not None and step.creates
+        if creates and feature_enabled(channel, other.feature_flag):
+            return str(needs)
+    return None
+
+
+def needs_in_force(ctx: StepContext) -> str | None:
+    """:func:`dependency_in_force` for a run, kept in the run memo (a daemon empties it
+    when the channel changes)."""
+    if ctx.flow.needs is None:
+        return None
+    key = ("needs_in_force", ctx.flow.ref)
+    if key not in ctx.memo:
+        ctx.memo[key] = dependency_in_force(ctx.registry, ctx.channel, ctx.flow)
+    return ctx.memo[key]  # type: ignore[no-any-return]
+
+
 class ChangeSource:
     """Changed (or deleted) records of one commerce table for the run's channel."""
 
@@ -71,12 +104,22 @@ class ChangeSource:
         cat = self.ctx.memo.get(("catalog_id", catalog_code(self.ctx.channel)))
         if cat is None:
             return None
-        return Scope(channel_id=self.ctx.channel.id, content_type=self.content_type, catalog_id=cat)
+        return Scope(
+            channel_id=self.ctx.channel.id,
+            content_type=self.content_type,
+            catalog_id=cat,
+            needs=needs_in_force(self.ctx),
+        )
 
     def _store_scope(self, cat: int | None) -> Scope:
         if cat is not None:  # a catalog's id never changes
             self.ctx.memo[("catalog_id", catalog_code(self.ctx.channel))] = cat
-        return Scope(channel_id=self.ctx.channel.id, content_type=self.content_type, catalog_id=cat)
+        return Scope(
+            channel_id=self.ctx.channel.id,
+            content_type=self.content_type,
+            catalog_id=cat,
+            needs=needs_in_force(self.ctx),
+        )
 
     def __iter__(self) -> Iterator[Item]:
         scope, cursor = self._remembered_scope(), None
@@ -95,12 +138,24 @@ class ChangeSource:
             keys=self.ctx.keys,
             cursor=cursor,
         )
+        run = self.ctx.run
         for row in rows:
-            yield self.item(row)
+            item = self.item(row)
+            if "ready" in row and not row["ready"]:
+                # Its object is not integrated as ``needs`` yet: it waits (no penalty) and
+                # the waits page reads it again once it is.
+                if run is not None and hasattr(run, "wait"):
+                    run.wait(item, str(scope.needs))
+                continue
+            if row.get("_waited") and run is not None and hasattr(run, "unwait"):
+                run.unwait(item)
+            yield item
 
     def item(self, row: dict[str, Any]) -> Item:
         data = {
-            k: _plain(v) for k, v in row.items() if k not in _META_COLUMNS and not k.startswith("_")
+            k: _plain(v)
+            for k, v in row.items()
+            if k not in _META_COLUMNS and k != "ready" and not k.startswith("_")
         }
         data["product_id"] = row["object_id"]
         return Item(

@@ -33,6 +33,10 @@ IN_FLIGHT_MESSAGE = (
 )
 NOT_IN_QUEUE_MESSAGE = "The relevant record is not in queue. the item may have been penalized or check product is saleable"
 
+WAITING_MESSAGE = (
+    "The relevant record waits for its {needs} to be created on the marketplace first "
+    "(not a penalty: it goes out in the first run after that)"
+)
 ALREADY_CREATED_MESSAGE = (
     NOT_IN_QUEUE_MESSAGE + " (already created on this channel: the product trigger only "
     "creates; send changes with the product update flow)"
@@ -84,9 +88,18 @@ def source_of(flow: Any) -> str | None:
 
 
 def check_trigger(
-    session: Session, *, channel: Any, flow: Any, keys: Sequence[str], now: Any
+    session: Session,
+    *,
+    channel: Any,
+    flow: Any,
+    keys: Sequence[str],
+    now: Any,
+    needs: str | None = None,
 ) -> TriggerCheck:
     """Sort ``keys`` into those the flow can take now and those it cannot (with the reason).
+
+    ``needs``: the content type the flow's records wait for on this channel (see
+    ``dependency_in_force``); a record whose object lacks it is refused as waiting.
 
     Set-based: one query for the SKUs, one for open batches, one selection query
     per 1000 SKUs.
@@ -110,9 +123,10 @@ def check_trigger(
             )
         )
     in_flight = open_batch_of(session, channel.id, content_type, list(ids.values()))
-    scope = Scope(channel.id, content_type, catalog_id(session, catalog_code(channel)))
+    scope = Scope(channel.id, content_type, catalog_id(session, catalog_code(channel)), needs)
     candidates = [k for k in keys if k in ids and ids[k] not in in_flight]
     eligible: set[str] = set()
+    waiting: set[str] = set()
     created: set[int] = set()
     for start in range(0, len(candidates), 1000):
         chunk = candidates[start : start + 1000]
@@ -121,7 +135,11 @@ def check_trigger(
             created |= set(actions_for(session, channel.id, content_type, [ids[k] for k in chunk]))
         else:
             stmt = selection_query(source, scope, now=now, keys=chunk, limit=len(chunk))
-            eligible.update(row["sku"] for row in session.execute(stmt).mappings())
+            for row in session.execute(stmt).mappings():
+                if needs is not None and not row["ready"]:
+                    waiting.add(row["sku"])
+                else:
+                    eligible.add(row["sku"])
     for key in keys:
         if key not in ids:
             result.rejected.append((key, UNKNOWN_SKU_MESSAGE.format(sku=key)))
@@ -131,6 +149,8 @@ def check_trigger(
             )
         elif key in eligible:
             result.accepted.append(key)
+        elif key in waiting:
+            result.rejected.append((key, WAITING_MESSAGE.format(needs=needs)))
         elif ids[key] in created:
             result.rejected.append((key, ALREADY_CREATED_MESSAGE))
         else:

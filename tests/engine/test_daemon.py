@@ -369,3 +369,31 @@ def test_a_channel_whose_secret_is_missing_fails_its_runs_with_the_reason(
     assert daemon.drain().failed == 1  # still counted from before; this run succeeds
     with db.session() as s:
         assert [r.status for r in s.scalars(select(Run).order_by(Run.id))] == ["error", "success"]
+
+
+def test_an_outage_is_retried_with_growing_backoff_then_the_job_fails(
+    db: Database,
+    registry,  # noqa: ANN001
+) -> None:
+    clock = FixedClock(T0)
+    (cid,) = _channels(db, registry, clock)
+    with db.session() as s:
+        job_id = enqueue(s, channel_id=cid, flow="testmarket/down", trigger="manual", now=T0)
+    daemon = Daemon(db, registry, clock=clock, say=lambda _m: None)
+    waits = []
+    for attempt in range(1, 7):
+        daemon.drain()
+        with db.session() as s:
+            job = s.get(Job, job_id)
+            status, attempts, not_before = job.status, job.attempts, job.not_before
+        assert attempts == attempt
+        if status == "failed":
+            break
+        assert status == "queued"
+        waits.append((not_before - clock.now()).total_seconds())
+        clock.set(not_before)
+    assert waits == [30, 60, 120, 240, 480]
+    assert (status, attempts) == ("failed", 6)
+    with db.session() as s:
+        runs = s.scalars(select(Run.status).where(Run.channel_id == cid)).all()
+    assert runs == ["failed"] * 6

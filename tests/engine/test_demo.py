@@ -34,11 +34,17 @@ def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:
     assert flows["hepsiburada/product_update"]["succeeded"] == 5
     assert flows["hepsiburada/product_delete"]["succeeded"] == 5
     stock, price = flows["hepsiburada/stock"], flows["hepsiburada/price"]
-    # first round sends every product, the second only what changed; Hepsiburada has no
-    # listing for the 28 products that were never created
-    assert stock["runs"] == 2 and stock["read"] > 200 and stock["failed"] == 28
-    # ... and rejects two prices outside their band as well
-    assert price["failed"] == price["penalized"] == 30
+    # the stocks and prices of the 28 products never created wait for them, unpenalised:
+    # nothing is sent for a product Hepsiburada does not have
+    assert stock["runs"] == 2 and stock["read"] >= 172 and stock["failed"] == 0
+    assert stock["penalized"] == 0
+    # ... and the sandbox rejects two prices outside their band, on purpose
+    assert price["failed"] == price["penalized"] == 2
+    why = summary["held_back"]["hepsiburada"]
+    assert any(line.startswith("28 product penalised (mapping)") for line in why)
+    assert any(line.startswith("2 productprice penalised (remote)") for line in why)
+    assert "28 productstock records wait (not penalised) for their product" in " ".join(why)
+    assert "28 productprice records wait (not penalised) for their product" in " ".join(why)
     assert summary["open_batches"] == 0
     assert (tmp_path / "pazar-demo.db").exists()
     assert summary["channels"] == {"fashfed": "demo-fashfed", "hepsiburada": "demo-hepsiburada"}
@@ -80,10 +86,14 @@ def test_fashfed_plays_beside_hepsiburada_from_the_same_catalog(tmp_path: Path) 
     assert {ref.split("/")[0] for ref in flows} == {"fashfed", "hepsiburada"}
     assert flows["fashfed/product"]["read"] == flows["hepsiburada/product_create"]["read"] == 200
     # Fashfed's sample mapping places clothes only: mugs and headphones (and garments
-    # without a size) are penalised for mapping, their stocks refused as unknown products
+    # without a size) are penalised for mapping; their stocks wait for them, unpenalised
     product, stock = flows["fashfed/product"], flows["fashfed/stock"]
     assert (product["succeeded"], product["failed"], product["penalized"]) == (132, 68, 68)
-    assert stock["failed"] == 68 and flows["fashfed/product_delete"]["succeeded"] == 5
+    assert (stock["failed"], stock["penalized"]) == (0, 0)
+    assert flows["fashfed/product_delete"]["succeeded"] == 5
+    why = " ".join(summary["held_back"]["fashfed"])
+    assert "68 product penalised (mapping)" in why
+    assert "68 productstock records wait (not penalised) for their product" in why
     assert summary["open_batches"] == 0
     orders = flows["fashfed/get_orders"]
     assert (orders["read"], orders["succeeded"], orders["failed"]) == (10, 10, 0)

@@ -201,3 +201,15 @@ def test_feature_flag_must_be_declared_in_the_channel_config(registry: Registry)
         "f.yaml:9: /feature_flag: feature flag 'pushh' is not declared in the testmarket channel config "
         "(feature_flags); did you mean 'push'?"
     ]
+
+
+def test_needs_names_a_known_content_type_other_than_its_own(registry) -> None:  # noqa: ANN001
+    good = GOOD.replace(
+        "plugin: testmarket\n", "plugin: hepsiburada\ncontent_type: productstock\nneeds: product\n"
+    )
+    assert errors_of(good, registry) == []
+    typo = good.replace("needs: product", "needs: prodct")
+    errors = errors_of(typo, registry)
+    assert any("unknown content type 'prodct'; did you mean 'product'?" in e for e in errors)
+    itself = good.replace("needs: product", "needs: productstock")
+    assert any("cannot need its own content type" in e for e in errors_of(itself, registry))

@@ -115,7 +115,14 @@ def test_product_delete_sets_stock_zero_once(world: World) -> None:
     assert world.run("product_delete").read == 0
 
 
+def sell_listings_made_elsewhere(world: World) -> None:
+    """The seller's products exist on Fashfed already (made outside pazar): Product is off,
+    so stock and price go out at once instead of waiting for pazar to create them."""
+    world.set("feature_flags.product=false")
+
+
 def test_stock_minus_buffer_never_below_zero(world: World) -> None:
+    sell_listings_made_elsewhere(world)
     world.sandbox.post("seed", products=[{"sku": s} for s in SKUS])
     result = world.sync("stock")
     assert result.sent == 4
@@ -129,6 +136,7 @@ def test_stock_minus_buffer_never_below_zero(world: World) -> None:
 
 
 def test_stock_of_a_product_fashfed_does_not_have_is_penalised(world: World) -> None:
+    sell_listings_made_elsewhere(world)
     world.sandbox.post("seed", products=[{"sku": s} for s in SKUS[:3]])
     world.sync("stock")
     penalties = world.penalties()
@@ -137,6 +145,7 @@ def test_stock_of_a_product_fashfed_does_not_have_is_penalised(world: World) -> 
 
 
 def test_price_sends_decimal_strings_and_a_rejected_price_is_penalised(world: World) -> None:
+    sell_listings_made_elsewhere(world)
     world.sandbox.post("seed", products=[{"sku": s} for s in SKUS])
     with world.db.session() as session:
         set_price(session, "FF-3", 300, retail_price=250)  # retail below price
@@ -154,6 +163,7 @@ def test_price_sends_decimal_strings_and_a_rejected_price_is_penalised(world: Wo
 
 
 def test_a_5xx_mid_run_fails_the_run_and_penalises_nothing(world: World) -> None:
+    sell_listings_made_elsewhere(world)
     world.sandbox.post("seed", products=[{"sku": s} for s in SKUS])
     world.sandbox.faults(http_error={"status": 503, "count": 10, "path": "/stocks/bulk/"})
     failed = world.attempt("stock")
@@ -168,6 +178,7 @@ def test_a_5xx_mid_run_fails_the_run_and_penalises_nothing(world: World) -> None
 def test_an_outage_while_checking_leaves_the_bulk_open_and_penalises_nothing(
     world: World,
 ) -> None:
+    sell_listings_made_elsewhere(world)
     world.sandbox.post("seed", products=[{"sku": s} for s in SKUS])
     world.run("stock")
     world.sandbox.faults(http_error={"status": 500, "count": 10, "path": "/stocks/bulk/"})
@@ -180,6 +191,7 @@ def test_an_outage_while_checking_leaves_the_bulk_open_and_penalises_nothing(
 
 
 def test_a_429_storm_delays_but_loses_nothing(world: World) -> None:
+    sell_listings_made_elsewhere(world)
     world.sandbox.post("seed", products=[{"sku": s} for s in SKUS])
     world.sandbox.faults(rate_limit={"count": 4, "retry_after": 3})
     result = world.sync("stock")
@@ -188,6 +200,7 @@ def test_a_429_storm_delays_but_loses_nothing(world: World) -> None:
 
 
 def test_a_bulk_that_never_finishes_is_failed_after_expiration_hour(world: World) -> None:
+    sell_listings_made_elsewhere(world)
     world.sandbox.post("seed", products=[{"sku": s} for s in SKUS])
     world.sandbox.faults(stuck_bulks=1)
     world.run("stock")
@@ -203,6 +216,7 @@ def test_a_bulk_that_never_finishes_is_failed_after_expiration_hour(world: World
 
 
 def test_the_seeds_csv_trigger_messages(world: World, tmp_path: Path) -> None:
+    sell_listings_made_elsewhere(world)
     world.sandbox.post("seed", products=[{"sku": s} for s in SKUS])
     wrong = tmp_path / "wrong.csv"
     wrong.write_text("SKU;\nFF-1\n", encoding="utf-8")

@@ -20,7 +20,7 @@ from pazar.flows.loader import load_flows
 from pazar.mapping.service import apply_mapping
 from pazar.models.marketplace import MarketplaceAttribute, MarketplaceCategory
 from pazar.models.runs import Run, RunLog
-from pazar.models.state import BatchRequest, IntegrationAction
+from pazar.models.state import BatchRequest, IntegrationAction, IntegrationWait
 from pazar.templating import TemplateEnv
 from tests.hepsiburada.helpers import ChannelFlows, SandboxHandle, sleepless_plugins
 
@@ -113,6 +113,30 @@ class CatalogWorld(ChannelFlows):
             apply_mapping(
                 session, channel, MAPPING, "mapping.yaml", TemplateEnv(), self.clock.now()
             )
+
+    def service_set(self, *assignments: str) -> None:
+        with self.db.session() as session:
+            ChannelService(session, self.registry, clock=self.clock).set("hb", list(assignments))
+
+    def waits(self) -> dict[tuple[str, str], str]:
+        """(content type, SKU) → what each waiting record waits for."""
+        with self.db.session() as session:
+            rows = session.execute(
+                select(
+                    IntegrationWait.content_type, IntegrationWait.object_key, IntegrationWait.needs
+                )
+            ).all()
+        return {(ct, key): needs for ct, key, needs in rows}
+
+    def cli_trigger(self, flow: str, *skus: str) -> Any:
+        from click.testing import CliRunner
+
+        from pazar.cli import cli
+        from pazar.plugins import reset_plugin_system
+
+        reset_plugin_system()
+        args = ["trigger", flow, "--channel", "hb", *(a for s in skus for a in ("--sku", s))]
+        return CliRunner().invoke(cli, args, env={"PAZAR_DATABASE_URL": self.db.url})
 
     def imported(self) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
@@ -307,3 +331,76 @@ def test_category_ids_change_runs_node_then_attributes_through_the_daemon(
         ("category_attributes", "success"),
     ]
     assert leaf == "Hacim"
+
+
+def test_a_fresh_go_live_sends_stock_and_price_only_for_products_hepsiburada_has(
+    world: CatalogWorld,
+) -> None:
+    """Stock and price run before the products exist (as at a first go-live): they wait,
+    unpenalised, and go out in the first run after their product is accepted."""
+    world.prepare()
+    world.service_set(
+        "feature_flags.stock=true", "feature_flags.price=true", "feature_flags.product_create=true"
+    )
+    for flow in ("price", "stock"):  # alphabetical, as the daemon once ran them
+        assert world.run(flow).sent == 0
+    trigger = world.sandbox.received("stock")
+    assert trigger["count"] == 0
+    assert world.penalties() == {}
+    waiting = world.waits()
+    assert set(waiting) == {("productprice", sku) for sku in PRODUCTS} | {
+        ("productstock", sku) for sku in PRODUCTS
+    }
+
+    world.run("product_create")  # TS-3 fails its mapping (penalty on product only)
+    for _ in range(3):
+        world.run("check_uploads")
+    stock, price = world.run("stock"), world.run("price")
+    assert (stock.sent, price.sent) == (3, 3)
+    for _ in range(3):
+        world.run("check_uploads")
+    penalties = world.penalties()
+    assert list(penalties) == ["TS-3"] and penalties["TS-3"].content_type == "product"
+    assert not any("ListingNotFound" in p.message for p in penalties.values())
+    # the product that was never created keeps its stock and price waiting
+    assert set(world.waits()) == {("productprice", "TS-3"), ("productstock", "TS-3")}
+    sent = {
+        row["merchantSku"]: row
+        for b in world.sandbox.received("stock")["batches"]
+        for row in b["rows"]
+    }
+    assert set(sent) == {"TS-1", "TS-2", "MUG-1"}
+    # nothing waits twice: an idle run reads nothing
+    assert world.run("stock").read == 0
+
+
+def test_a_waiting_record_is_named_by_a_trigger_and_stock_goes_at_once_without_product_create(
+    world: CatalogWorld,
+) -> None:
+    world.service_set("feature_flags.stock=true", "feature_flags.product_create=true")
+    checked = world.cli_trigger("hepsiburada/stock", "TS-1")
+    assert "TS-1: The relevant record waits for its product to be created on the marketplace" in (
+        checked.output
+    )
+    # A seller whose listings were made elsewhere: no product flow, no waiting.
+    world.service_set("feature_flags.product_create=false")
+    world.sandbox.seed(listings=[{"merchantSku": sku} for sku in PRODUCTS])
+    assert world.run("stock").sent == 4 and world.waits() == {}
+
+
+def test_the_daemon_queues_a_ticks_product_flow_before_the_flows_that_need_it(
+    world: CatalogWorld,
+) -> None:
+    from pazar.jobs.scheduler import enqueue_due
+    from pazar.models.jobs import Job
+
+    world.service_set(
+        "feature_flags.stock=true", "feature_flags.price=true", "feature_flags.product_create=true"
+    )
+    world.clock.set(world.clock.now().replace(minute=0, second=0))  # every schedule is due
+    with world.db.session() as session:
+        enqueue_due(session, world.flows.all(), world.clock.now())
+    with world.db.session() as session:
+        order = list(session.scalars(select(Job.flow).order_by(Job.id)))
+    assert order.index("hepsiburada/product_create") < order.index("hepsiburada/price")
+    assert order.index("hepsiburada/product_create") < order.index("hepsiburada/stock")

@@ -186,3 +186,60 @@ def test_changing_category_ids_asks_for_category_node_then_attributes(world: Wor
         )
         saved = service.set("hb", ["category_ids=60001001,60002001"])
     assert saved.requested_flows == ["category_node", "category_attributes"]
+
+
+def test_a_500_storm_on_uploads_penalises_nothing_and_the_next_run_sends_everything(
+    world: World,
+) -> None:
+    world.sandbox.faults(http_error={"count": 50, "status": 500, "path": "stock-uploads"})
+    stormed = world.attempt("stock")
+    assert stormed.status == "failed" and stormed.retryable
+    assert "HTTP 500" in (stormed.error or "")
+    assert world.penalties() == {}  # an outage is nobody's record's fault
+    # The records stay eligible: a stock set to 0 during the outage is what goes out next.
+    with world.db.session() as session:
+        set_stock(session, "HB-4", 0)
+    payloads: list[Any] = []
+    dry = world.attempt("stock", dry_run=True, echo=payloads.append)
+    assert dry.sent == 4 and {p["merchantSku"] for p in payloads} == set(SKUS)
+    world.sandbox.faults(http_error=None)
+    world.sync("stock")
+    assert {sku: row["availableStock"] for sku, row in world.sent("stock").items()} == {
+        "HB-1": 0,
+        "HB-2": 0,
+        "HB-3": 0,
+        "HB-4": 0,
+    }
+    assert world.penalties() == {}
+
+
+def test_the_daemon_retries_a_job_that_failed_on_an_outage_with_backoff(world: World) -> None:
+    from pazar.daemon import Daemon
+    from pazar.jobs.queue import enqueue
+    from pazar.models.jobs import Job
+
+    world.sandbox.faults(http_error={"count": 4, "status": 503, "path": "stock-uploads"})
+    with world.db.session() as session:
+        job_id = enqueue(
+            session,
+            channel_id=world.channel().id,
+            flow="hepsiburada/stock",
+            trigger="manual",
+            now=world.clock.now(),
+        )
+    daemon = Daemon(world.db, world.registry, clock=world.clock, say=lambda _m: None)
+    daemon.drain()
+    with world.db.session() as session:
+        job = session.get(Job, job_id)
+        assert (job.status, job.attempts) == ("queued", 1)
+        assert job.not_before == world.clock.now() + timedelta(seconds=30)
+        assert "HTTP 503" in (job.error or "")
+    daemon.drain()  # not due yet: nothing runs
+    assert world.sent("stock") == {}
+    world.clock.advance(30)
+    daemon.drain()
+    with world.db.session() as session:
+        job = session.get(Job, job_id)
+        assert (job.status, job.attempts) == ("done", 2)
+    assert set(world.sent("stock")) == set(SKUS)
+    assert world.penalties() == {}
