@@ -17,6 +17,11 @@ from typing import Any
 from pazar_fashfed.sandbox_state import ERKEK, KADIN, uid
 
 DEMO_PACKAGES = 10
+# Every flag but Updated Orders (the brand ships in the demo) and the seed's second name of
+# the split flag.
+FLAGS = ("product", "delete_product", "stock", "price", "get_orders", "get_cancel_orders")
+FLAGS += ("send_update_orders", "get_refund_orders", "send_refund_order_status")
+FLAGS += ("send_cancel_order_items", "split_packages")
 
 DEMO_MAPPING = f"""\
 # pazar demo: the sample catalog mapped onto the Fashfed sandbox's categories.
@@ -65,19 +70,6 @@ def demo_setup(app: Any, url: str, skus: Sequence[str]) -> Mapping[str, Any]:
             for n in range(DEMO_PACKAGES)
         ]
     )
-    flags = (
-        "product",
-        "delete_product",
-        "stock",
-        "price",
-        "get_orders",
-        "get_cancel_orders",
-        "send_update_orders",
-        "get_refund_orders",
-        "send_refund_order_status",
-        "send_cancel_order_items",
-        "split_packages",
-    )
     return {
         **state.info(url)["config"],
         "category_ids": [{"id": KADIN, "name": "Kadın"}, {"id": ERKEK, "name": "Erkek"}],
@@ -94,7 +86,7 @@ def demo_setup(app: Any, url: str, skus: Sequence[str]) -> Mapping[str, Any]:
         "waybill_option": {"enabled": True, "default": "999"},
         "buffer_stock": 1,
         "order_number_format": "FD-{orderNumber}-{id}",
-        "feature_flags": dict.fromkeys(flags, True),
+        "feature_flags": dict.fromkeys(FLAGS, True),
     }
 
 
