@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,14 +71,41 @@ class FlowTally:
 
 @dataclass
 class DemoReport:
-    sandbox_url: str
     products: int
-    channel: str
-    flows: dict[str, FlowTally] = field(default_factory=dict)
+    sandboxes: dict[str, str] = field(default_factory=dict)  # marketplace → sandbox URL
+    channels: dict[str, str] = field(default_factory=dict)  # marketplace → channel slug
+    flows: dict[str, FlowTally] = field(default_factory=dict)  # "plugin/flow" → tally
     penalized: dict[str, int] = field(default_factory=dict)
     open_batches: int = 0
-    story: list[str] = field(default_factory=list)
-    why: list[str] = field(default_factory=list)  # why each remaining penalty or wait exists
+    story: dict[str, list[str]] = field(default_factory=dict)  # marketplace → order story
+    # marketplace → why each remaining penalty or wait exists
+    why: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class DemoChannel:
+    """One marketplace of the demo: its sandbox, its channel and its flows."""
+
+    market: Any
+    app: Any
+    sandbox: Any
+    slug: str
+    work: list[FlowDef] = field(default_factory=list)
+    checks: list[FlowDef] = field(default_factory=list)
+
+
+def demo_slug(marketplace: str) -> str:
+    """The demo channel of a marketplace (``demo-hepsiburada``)."""
+    return f"{DEMO_SLUG}-{marketplace}"
+
+
+def demo_marketplaces(registry: Any) -> list[str]:
+    """The marketplaces that can play in ``pazar demo`` (a sandbox and a demo setup)."""
+    return sorted(
+        name
+        for name, market in registry.marketplaces.items()
+        if market.sandbox_app is not None and market.demo_setup is not None
+    )
 
 
 def sku(n: int) -> str:
@@ -189,7 +216,7 @@ def run_demo(
     registry: Any,
     *,
     clock: Any,
-    marketplace: str = "hepsiburada",
+    marketplaces: Sequence[str] | None = None,
     products: int = 300,
     hook: Any = None,
     say: Callable[[str], None] = print,
@@ -199,16 +226,25 @@ def run_demo(
 ) -> DemoReport:
     """Run the demo against ``db`` (expected empty) and return what happened.
 
-    The catalog writers are passed in so the demo uses exactly the code paths of
+    Every marketplace of ``marketplaces`` (default: all that have a sandbox demo) gets its
+    sandbox and an active channel selling the one demo catalog; one daemon works all of
+    them.  The catalog writers are passed in so the demo uses exactly the code paths of
     ``pazar catalog import``, ``pazar stock set`` and ``pazar price set``.
     """
-    market = registry.marketplace(marketplace)
-    if market.sandbox_app is None or market.demo_setup is None:
-        raise PazarError(f"marketplace {marketplace!r} has no sandbox demo")
-    app = market.sandbox_app()
-    sandbox = serve_in_thread(app)
+    names = list(marketplaces or demo_marketplaces(registry))
+    if not names:
+        raise PazarError("no marketplace plugin with a sandbox demo is loaded")
+    for name in names:
+        market = registry.marketplace(name)
+        if market.sandbox_app is None or market.demo_setup is None:
+            raise PazarError(f"marketplace {name!r} has no sandbox demo")
+    demo: list[DemoChannel] = []
     try:
-        say(f"sandbox: {market.title} imitation serving at {sandbox.url}")
+        for name in names:
+            market = registry.marketplace(name)
+            app = market.sandbox_app()
+            demo.append(DemoChannel(market, app, serve_in_thread(app), demo_slug(name)))
+            say(f"sandbox: {market.title} imitation serving at {demo[-1].sandbox.url}")
         with tempfile.TemporaryDirectory(prefix="pazar-demo-") as tmp:
             files = write_catalog(Path(tmp), products)
             with db.session() as session:
@@ -216,31 +252,36 @@ def run_demo(
                     import_file(session, kind, files[kind])
         say(f"catalog: {products} products with prices and stocks imported")
         skus = [sku(n) for n in range(1, products + 1)]
-        config = dict(market.demo_setup(app, sandbox.url, skus))
-        config["catalog_code"] = DEMO_CATALOG
-        with db.session() as session:
-            channels = ChannelService(session, registry, clock=clock, hook=hook)
-            channels.apply(
-                {
-                    "channel": DEMO_SLUG,
-                    "plugin": marketplace,
-                    "name": f"{market.title} demo",
-                    "config": config,
-                    "status": "active",
-                }
-            )
-        say(f"channel: {DEMO_SLUG!r} ({marketplace}) active, pointed at the sandbox")
-        report = DemoReport(sandbox_url=sandbox.url, products=products, channel=DEMO_SLUG)
+        report = DemoReport(products=products)
+        for one in demo:
+            config = dict(one.market.demo_setup(one.app, one.sandbox.url, skus))
+            config["catalog_code"] = DEMO_CATALOG
+            with db.session() as session:
+                ChannelService(session, registry, clock=clock, hook=hook).apply(
+                    {
+                        "channel": one.slug,
+                        "plugin": one.market.name,
+                        "name": f"{one.market.title} demo",
+                        "config": config,
+                        "status": "active",
+                    }
+                )
+            say(f"channel: {one.slug!r} ({one.market.name}) active, pointed at its sandbox")
+            report.sandboxes[one.market.name] = one.sandbox.url
+            report.channels[one.market.name] = one.slug
+            one.work, one.checks = _flows(registry, one.market.name)
         daemon = Daemon(db, registry, clock=clock, hook=hook, say=lambda _msg: None)
-        daemon.drain()  # the flows the new channel's config asked for (category tree, attributes)
-        say(_store_summary(db, _channel(db, registry, clock).id))
-        if market.demo_mapping is not None:
-            _apply_demo_mapping(db, registry, clock, market.demo_mapping(), say)
-        work, checks = _flows(registry, marketplace)
-        _round(db, registry, clock, hook, work, checks, say, "first sync")
-        report.story = order_story(
-            db, registry, clock, market, app, _channel(db, registry, clock), say
-        )
+        daemon.drain()  # what the new channels' configs asked for (category tree, attributes)
+        for one in demo:
+            say(_store_summary(db, one.market.title, _channel(db, registry, clock, one.slug).id))
+            if one.market.demo_mapping is not None:
+                _apply_demo_mapping(db, registry, clock, one, say)
+        _round(db, registry, clock, hook, demo, say, "first sync")
+        for one in demo:
+            channel = _channel(db, registry, clock, one.slug)
+            report.story[one.market.name] = order_story(
+                db, registry, clock, one.market, one.app, channel, say
+            )
         with tempfile.TemporaryDirectory(prefix="pazar-demo-") as tmp:
             changes = write_changes(Path(tmp), products)
             with db.session() as session:
@@ -254,14 +295,16 @@ def run_demo(
             "changed: every 5th stock, every 7th price, every 20th product renamed, "
             "every 30th removed from the catalog"
         )
-        _round(db, registry, clock, hook, work, checks, say, "after changes")
-        channel_id = _channel(db, registry, clock).id
-        _tally_runs(db, channel_id, report)
-        _count_outcomes(db, channel_id, work, report)
-        report.why = explain_held_back(db, channel_id)
+        _round(db, registry, clock, hook, demo, say, "after changes")
+        for one in demo:
+            channel_id = _channel(db, registry, clock, one.slug).id
+            _tally_runs(db, channel_id, report)
+            _count_outcomes(db, channel_id, one.work, report)
+            report.why[one.market.name] = explain_held_back(db, channel_id)
         return report
     finally:
-        sandbox.stop()
+        for one in demo:
+            one.sandbox.stop()
 
 
 def _round(
@@ -269,42 +312,46 @@ def _round(
     registry: Any,
     clock: Any,
     hook: Any,
-    work: list[FlowDef],
-    checks: list[FlowDef],
+    demo: list[DemoChannel],
     say: Callable[[str], None],
     label: str,
 ) -> None:
-    """Queue the enabled flows and let a daemon work the queue, then check uploads."""
-    channel = _channel(db, registry, clock)
+    """Queue every channel's enabled flows and let one daemon work the queue, then check
+    uploads until no batch is open."""
     daemon = Daemon(db, registry, clock=clock, hook=hook, say=lambda _msg: None)
+    channels = {one.slug: _channel(db, registry, clock, one.slug) for one in demo}
 
-    def queue(flows: list[FlowDef]) -> None:
+    def queue(one: DemoChannel, flows: list[FlowDef]) -> None:
         with db.session() as session:
             for flow in flows:
                 enqueue(
-                    session, channel_id=channel.id, flow=flow.ref, trigger="demo", now=clock.now()
+                    session,
+                    channel_id=channels[one.slug].id,
+                    flow=flow.ref,
+                    trigger="demo",
+                    now=clock.now(),
                 )
 
-    flags = channel.config.get("feature_flags", {})
-    enabled = [f for f in work if flags.get(f.feature_flag)]
+    def enabled(one: DemoChannel) -> list[FlowDef]:
+        flags = channels[one.slug].config.get("feature_flags", {})
+        return [f for f in one.work if flags.get(f.feature_flag)]
+
     # Products first (created, updated, removed), then what refers to them (stock, price).
-    for stage in (
-        [f for f in enabled if f.content_type == "product"],
-        [f for f in enabled if f.content_type != "product"],
-    ):
-        if not stage:
-            continue
-        queue(stage)
+    for products_stage in (True, False):
+        for one in demo:
+            queue(one, [f for f in enabled(one) if (f.content_type == "product") == products_stage])
         daemon.drain()
         for _ in range(MAX_CHECK_ROUNDS):
-            if not _open_batches(db, channel.id):
+            waiting = [one for one in demo if _open_batches(db, channels[one.slug].id)]
+            if not waiting:
                 break
-            queue(checks)
+            for one in waiting:
+                queue(one, one.checks)
             daemon.drain()
     say(f"round: {label} done")
 
 
-def _store_summary(db: Database, channel_id: int) -> str:
+def _store_summary(db: Database, title: str, channel_id: int) -> str:
     with db.session() as session:
         categories = session.scalar(
             select(func.count())
@@ -316,28 +363,30 @@ def _store_summary(db: Database, channel_id: int) -> str:
             .select_from(MarketplaceAttribute)
             .where(MarketplaceAttribute.channel_id == channel_id)
         )
-    return f"marketplace catalog: {categories} categories and {attributes} attributes pulled"
+    return f"{title} catalog: {categories} categories and {attributes} attributes pulled"
 
 
 def _apply_demo_mapping(
-    db: Database, registry: Any, clock: Any, text: str, say: Callable[[str], None]
+    db: Database, registry: Any, clock: Any, one: DemoChannel, say: Callable[[str], None]
 ) -> None:
     """Apply the plugin's sample mapping and report what the go-live check says."""
     templates = build_template_env(registry)
     with db.session() as session:
-        channel = ChannelService(session, registry, clock=clock).get(DEMO_SLUG)
+        channel = ChannelService(session, registry, clock=clock).get(one.slug)
+        text = one.market.demo_mapping()
         apply_mapping(session, channel, text, "demo mapping", templates, clock.now())
         context = {"config": channel.config, "channel": channel_view(channel), "now": clock.now()}
         report = check_mapping(session, channel, templates, context)
     say(
-        f"mapping: sample mapping applied; check: {report.checked - len(report.failing)} "
-        f"products ok, {len(report.failing)} failing (they will be penalised, reason mapping)"
+        f"mapping ({one.market.title}): sample mapping applied; check: "
+        f"{report.checked - len(report.failing)} products ok, {len(report.failing)} failing "
+        "(they will be penalised, reason mapping)"
     )
 
 
-def _channel(db: Database, registry: Any, clock: Any) -> Any:
+def _channel(db: Database, registry: Any, clock: Any, slug: str) -> Any:
     with db.session() as session:
-        channel = ChannelService(session, registry, clock=clock).get(DEMO_SLUG)
+        channel = ChannelService(session, registry, clock=clock).get(slug)
         session.expunge(channel)
         return channel
 
@@ -463,4 +512,4 @@ def _count_outcomes(db: Database, channel_id: int, work: list[FlowDef], report: 
     for content_type, count in penalties:
         ref = flow_of.get(content_type, content_type)
         report.penalized[ref] = report.penalized.get(ref, 0) + count
-    report.open_batches = _open_batches(db, channel_id)
+    report.open_batches += _open_batches(db, channel_id)

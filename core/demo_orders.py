@@ -86,6 +86,8 @@ def order_story(
                 status="shipped",
                 tracking_number=f"7{order.remote_number}{n:02d}",
                 invoice_url=f"https://invoices.example.com/{order.number}.pdf",
+                invoice_number=f"INV-{order.remote_number}",
+                invoice_date=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             )
         update_order(session, session.get(Order, partial.id), now=now, status="preparing")
         cancel_locally(

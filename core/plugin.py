@@ -55,6 +55,11 @@ Order side (1.1)
     (what the marketplace holds after a success), ``StepContext.payload`` (a trigger's
     data), the order questions of :class:`Reads` and ``Marketplace.demo_story``.
 
+Order side (1.2)
+    :func:`split_plan` reads an OMS's Split Packages body against the local order (the
+    order it names, its live lines per requested package; :class:`SplitRefused` says why
+    not), so a marketplace plugin only makes the split its own way.
+
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
     ``__all__`` keep their meaning and signatures; new names and new optional parameters
@@ -65,6 +70,7 @@ Compatibility
 from __future__ import annotations
 
 from pazar.clock import Clock, parse_instant
+from pazar.commerce.split_plans import SplitPlan, SplitRefused, split_plan
 from pazar.config_maps import mapped
 from pazar.errors import ConfigError, PazarError, ValidationError
 from pazar.hookspecs import Register, hookimpl
@@ -96,7 +102,7 @@ from pazar.sandbox_kit import SandboxKit, SandboxReply
 from pazar.schema_kit import channel_schema, engine_properties
 from pazar.uploads import UploadSink
 
-PLUGIN_API_VERSION = "1.1"
+PLUGIN_API_VERSION = "1.2"
 
 __all__ = [
     "PLUGIN_API_VERSION",
@@ -121,6 +127,8 @@ __all__ = [
     "SandboxReply",
     "Sink",
     "Source",
+    "SplitPlan",
+    "SplitRefused",
     "Step",
     "StepContext",
     "StepType",
@@ -138,4 +146,5 @@ __all__ = [
     "params_schema",
     "parse_instant",
     "poll_sink_type",
+    "split_plan",
 ]

@@ -10,6 +10,8 @@ import click
 from pazar.cli.context import app
 from pazar.cli.output import emit
 from pazar.db import Database
+from pazar.errors import ValidationError
+from pazar.suggest import did_you_mean
 
 DEFAULT_DB_FILE = "pazar-demo.db"
 
@@ -17,9 +19,10 @@ DEFAULT_DB_FILE = "pazar-demo.db"
 @click.command()
 @click.option(
     "--marketplace",
-    default="hepsiburada",
-    show_default=True,
-    help="Which marketplace plugin's sandbox to sync with.",
+    "marketplaces",
+    multiple=True,
+    help="Only this marketplace's sandbox (repeatable; default: every marketplace with a "
+    "sandbox demo, side by side).",
 )
 @click.option(
     "--products",
@@ -36,19 +39,28 @@ DEFAULT_DB_FILE = "pazar-demo.db"
     "your PAZAR_DATABASE_URL is never touched).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def demo(marketplace: str, products: int, database_url: str | None, as_json: bool) -> None:
-    """Sync a generated catalog with a marketplace sandbox over real HTTP.
+def demo(
+    marketplaces: tuple[str, ...], products: int, database_url: str | None, as_json: bool
+) -> None:
+    """Sync a generated catalog with the marketplace sandboxes over real HTTP.
 
-    Starts the marketplace's sandbox on loopback, imports a sample catalog,
-    creates an active channel pointed at the sandbox, runs every enabled flow and
-    the upload checks, changes some stocks and prices, runs again, and prints
-    what was sent, accepted, rejected and penalised.
+    Starts each marketplace's sandbox on loopback, imports one sample catalog, creates an
+    active channel per marketplace pointed at its sandbox, runs every enabled flow with one
+    daemon, plays an order story, changes some stocks and prices, runs again, and prints
+    what was sent, accepted, rejected and penalised per marketplace and flow.
     """
     from pazar.commerce.importers import import_file
     from pazar.commerce.local import set_price, set_stock
-    from pazar.demo import DEMO_SLUG, run_demo
+    from pazar.demo import demo_marketplaces, run_demo
 
     ctx = app()
+    known = demo_marketplaces(ctx.registry)
+    for name in marketplaces:
+        if name not in known:
+            raise ValidationError(
+                f"--marketplace {name!r}: no sandbox demo{did_you_mean(name, known)} "
+                f"(marketplaces with one: {', '.join(known) or 'none'})"
+            )
     if database_url is None:
         path = Path(DEFAULT_DB_FILE)
         for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
@@ -62,7 +74,7 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
         db,
         ctx.registry,
         clock=ctx.clock,
-        marketplace=marketplace,
+        marketplaces=list(dict.fromkeys(marketplaces)) or None,
         products=products,
         hook=ctx.plugins.hook,
         say=say,
@@ -71,6 +83,7 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
         change_price=set_price,
     )
     seconds = time.monotonic() - started
+    columns = ("flow", "runs", "read", "sent", "succeeded", "failed", "skipped", "penalized")
     rows = [
         (
             ref,
@@ -82,57 +95,56 @@ def demo(marketplace: str, products: int, database_url: str | None, as_json: boo
             t.skipped,
             report.penalized.get(ref, 0),
         )
-        for ref, t in report.flows.items()
+        for ref, t in sorted(report.flows.items())
     ]
     data = {
         "database": database_url,
-        "sandbox": report.sandbox_url,
-        "channel": report.channel,
+        "sandboxes": report.sandboxes,
+        "channels": report.channels,
         "products": report.products,
         "seconds": round(seconds, 2),
         "open_batches": report.open_batches,
         "orders": report.story,
         "held_back": report.why,
-        "flows": [
-            dict(
-                zip(
-                    ("flow", "runs", "read", "sent", "succeeded", "failed", "skipped", "penalized"),
-                    row,
-                    strict=True,
-                )
-            )
-            for row in rows
-        ],
+        "flows": [dict(zip(columns, row, strict=True)) for row in rows],
     }
+    names = " and ".join(report.channels)
     emit(
         as_json,
         data,
-        ("flow", "runs", "read", "sent", "succeeded", "failed", "skipped", "penalized"),
+        columns,
         rows,
-        title=f"pazar demo: {report.products} products, {marketplace} sandbox, {seconds:.1f} s",
+        title=f"pazar demo: {report.products} products, {names} sandboxes, {seconds:.1f} s",
     )
     if as_json:
         return
+    for name, story in report.story.items():
+        if story:
+            click.echo(f"\nThe order story on {name} ({report.channels[name]}):")
+            for line in story:
+                click.echo(f"  {line}")
     env = f"PAZAR_DATABASE_URL={database_url}"
-    if report.why:
-        click.echo("\nWhat did not go out, and why:")
-        for line in report.why:
-            click.echo(f"  {line}")
-    if report.story:
-        click.echo("\nThe order story:")
-        for line in report.story:
-            click.echo(f"  {line}")
+    for name, why in report.why.items():
+        if why:
+            click.echo(f"\nWhat did not go out on {name}, and why:")
+            for line in why:
+                click.echo(f"  {line}")
+    first = next(iter(report.channels.values()))
     click.echo(
         "\nsucceeded/failed count what the marketplace accepted or rejected per record "
         "(uploads are checked asynchronously by the check flow).\n"
-        "Where to look next:\n"
-        f"  {env} pazar logs --channel {DEMO_SLUG}\n"
-        f"  {env} pazar penalties list --channel {DEMO_SLUG}\n"
-        f"  {env} pazar batches list --channel {DEMO_SLUG}\n"
-        f"  {env} pazar orders list --channel {DEMO_SLUG}\n"
-        f"  {env} pazar refunds list --channel {DEMO_SLUG}\n"
-        f"  {env} pazar channel show {DEMO_SLUG}\n"
-        f"  pazar sandbox {marketplace}    # serve the sandbox yourself and point a channel at it"
+        "Where to look next (one channel per marketplace: "
+        f"{', '.join(report.channels.values())}):\n"
+        f"  {env} pazar logs --channel {first}\n"
+        f"  {env} pazar penalties list --channel {first}\n"
+        f"  {env} pazar batches list --channel {first}\n"
+        f"  {env} pazar orders list\n"
+        f"  {env} pazar refunds list\n"
+        f"  {env} pazar channel show {first}\n"
+        + "".join(
+            f"  pazar sandbox {name}    # serve the sandbox yourself and point a channel at it\n"
+            for name in report.channels
+        ).rstrip("\n")
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -200,6 +201,8 @@ def order_view(session: Any, order: Any) -> dict[str, Any]:
         "tracking_number": order.tracking_number,
         "tracking_url": order.tracking_url,
         "invoice_url": order.invoice_url,
+        "invoice_number": ((order.extra or {}).get("invoice") or {}).get("number"),
+        "invoice_date": ((order.extra or {}).get("invoice") or {}).get("date"),
         "erp_code": (order.extra or {}).get("erp_code"),
         "cargo_label": ((order.extra or {}).get("cargo_label") or {}).get("format"),
         "created_at": order.created_at,
@@ -265,7 +268,13 @@ def _url(value: str | None, option: str) -> str | None:
 @click.option("--status", help="New status (preparing, shipped, delivered, undelivered, ...).")
 @click.option("--tracking-number", help="The carrier's tracking number.")
 @click.option("--tracking-url", help="The tracking URL (else made from shipping_provider).")
-@click.option("--invoice-url", help="A link to the invoice (PDF or HTML).")
+@click.option("--invoice-url", help="A link to the invoice (PDF or HTML; Fashfed: e-archive URL).")
+@click.option("--invoice-number", help="The invoice's number.")
+@click.option(
+    "--invoice-date",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%SZ"]),
+    help="The invoice's date (2025-07-01 or 2025-07-01T10:00:00Z).",
+)
 @json_option
 def orders_update(
     number: str,
@@ -274,12 +283,14 @@ def orders_update(
     tracking_number: str | None,
     tracking_url: str | None,
     invoice_url: str | None,
+    invoice_number: str | None,
+    invoice_date: datetime | None,
     as_json: bool,
 ) -> None:
-    """Move an order on in the commerce backend (status, tracking, invoice link).
+    """Move an order on in the commerce backend (status, tracking, invoice).
 
     The marketplace hears of it through its order update flows (Hepsiburada:
-    send_update_orders, send_invoice_link).
+    send_update_orders, send_invoice_link; Fashfed: send_update_orders).
     """
     from pazar.commerce.order_updates import update_order
     from pazar.commerce.statuses import ORDER_STATUSES
@@ -289,9 +300,10 @@ def orders_update(
             f"--status {status!r}: not an order status{did_you_mean(status, ORDER_STATUSES)} "
             f"(one of {', '.join(ORDER_STATUSES)})"
         )
-    if not any((status, tracking_number, tracking_url, invoice_url)):
+    if not any((status, tracking_number, tracking_url, invoice_url, invoice_number, invoice_date)):
         raise ValidationError(
-            "nothing to change: give --status, --tracking-number, --tracking-url or --invoice-url"
+            "nothing to change: give --status, --tracking-number, --tracking-url, "
+            "--invoice-url, --invoice-number or --invoice-date"
         )
     ctx = app()
     with ctx.db.session() as session:
@@ -304,6 +316,8 @@ def orders_update(
             tracking_number=tracking_number,
             tracking_url=_url(tracking_url, "--tracking-url"),
             invoice_url=_url(invoice_url, "--invoice-url"),
+            invoice_number=invoice_number,
+            invoice_date=invoice_date.strftime("%Y-%m-%dT%H:%M:%SZ") if invoice_date else None,
         )
         data = {"number": order.number, "status": order.status, "changed": changed}
     if as_json:

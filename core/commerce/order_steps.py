@@ -10,7 +10,7 @@ one transaction through the commerce backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pazar.commerce.order_updates import (
@@ -158,11 +158,19 @@ class RefundDecisions(_PagedSource):
         ]
 
 
-def marketplace_reason_ids(config: Mapping[str, Any]) -> list[int]:
-    """The local reasons a channel gives the marketplace's own cancellations
-    (``cancellation_reason_id`` and the values of ``cancellation_reason_mapping``)."""
-    ids: list[Any] = [config.get("cancellation_reason_id")]
-    ids += list((config.get("cancellation_reason_mapping") or {}).values())
+MARKETPLACE_REASON_KEYS = ("cancellation_reason_id", "cancellation_reason_mapping")
+
+
+def marketplace_reason_ids(
+    config: Mapping[str, Any], keys: Sequence[str] = MARKETPLACE_REASON_KEYS
+) -> list[int]:
+    """The local reasons a channel gives the marketplace's own cancellations: the config
+    keys ``keys`` name, each a reason id or a mapping whose values are reason ids (by
+    default ``cancellation_reason_id`` and ``cancellation_reason_mapping``)."""
+    ids: list[Any] = []
+    for key in keys:
+        value = config.get(key)
+        ids += list(value.values()) if isinstance(value, Mapping) else [value]
     out = []
     for value in ids:
         try:
@@ -176,8 +184,9 @@ class LocalCancellations(_PagedSource):
     """``commerce.local_cancellations``: order items cancelled here (``pazar orders
     cancel-items``), not sent yet, each once.  Never a cancellation that came from the
     marketplace (origin), nor one carrying a reason the channel uses for the
-    marketplace's cancellations (``cancellation_reason_id``,
-    ``cancellation_reason_mapping``; the seed's rule).  ``key``: ``ORDER/LINE``."""
+    marketplace's cancellations (the config keys ``reason_keys`` names; by default
+    ``cancellation_reason_id`` and ``cancellation_reason_mapping``; the seed's rule).
+    ``key``: ``ORDER/LINE``."""
 
     def query(self, after: int, limit: int) -> Any:
         return local_cancellations_query(
@@ -186,7 +195,10 @@ class LocalCancellations(_PagedSource):
             now=self.ctx.clock.now(),
             after=after,
             limit=limit,
-            marketplace_reasons=marketplace_reason_ids(self.ctx.config),
+            marketplace_reasons=marketplace_reason_ids(
+                self.ctx.config,
+                tuple(self.ctx.params.get("reason_keys") or MARKETPLACE_REASON_KEYS),
+            ),
         )
 
     def items(self, session: Any, rows: list[Mapping[str, Any]]) -> list[Item]:
@@ -347,7 +359,18 @@ STEP_TYPES = [
         name="commerce.local_cancellations",
         kind="source",
         factory=LocalCancellations,
-        params_schema=_page_params(),
+        params_schema=_page_params(
+            reason_keys={
+                "type": "array",
+                "items": {"type": "string", "minLength": 1},
+                "minItems": 1,
+                "uniqueItems": True,
+                "default": list(MARKETPLACE_REASON_KEYS),
+                "description": "Config keys holding the local reasons of the marketplace's own "
+                "cancellations (a reason id, or a mapping whose values are reason ids): "
+                "cancellations with these reasons are never sent.",
+            }
+        ),
         description="Order items cancelled in the commerce backend (never one the "
         "marketplace cancelled), not sent yet.",
     ),

@@ -138,6 +138,8 @@ def changed_order_record(row: Mapping[str, Any], items: list[dict[str, Any]]) ->
     of its status (``known_status``: the higher of the status last sent and the one it
     reported) and whether the local status is ahead of it (``status_ahead``)."""
     known = highest([row["last_state"], row["remote_status"]])
+    extra = dict(row["extra"] or {})
+    invoice = extra.get("invoice") if isinstance(extra.get("invoice"), Mapping) else {}
     status = row["status"]
     return {
         "order_id": row["id"],
@@ -153,7 +155,10 @@ def changed_order_record(row: Mapping[str, Any], items: list[dict[str, Any]]) ->
         "cargo_company": row["cargo_company"],
         "cargo_tracking_url": row["cargo_tracking_url"],
         "updated_at": row["updated_at"].isoformat() if row["updated_at"] else None,
-        "extra": dict(row["extra"] or {}),
+        "invoice_number": invoice.get("number"),
+        "invoice_date": invoice.get("date"),
+        "shipped_at": extra.get("shipped_at"),
+        "extra": extra,
         "items": items,
     }
 
@@ -316,10 +321,17 @@ def update_order(
     tracking_number: str | None = None,
     tracking_url: str | None = None,
     invoice_url: str | None = None,
+    invoice_number: str | None = None,
+    invoice_date: str | None = None,
 ) -> bool:
     """Change an order in the commerce backend (the seller's side moved it on); its live
     items follow the status.  Returns whether anything changed (a change takes a new
-    version, which the order flows pick up)."""
+    version, which the order flows pick up).
+
+    The invoice's number and date (Fashfed's Order Update sends them) live in the order's
+    ``extra.invoice``; the moment an order first became ``shipped`` here is kept as
+    ``extra.shipped_at``, so a shipped date sent later (with an invoice that came after)
+    stays the day it shipped."""
     from pazar.commerce.versioning import next_version
 
     changes = {
@@ -332,6 +344,17 @@ def update_order(
         }.items()
         if v is not None and getattr(order, k) != v
     }
+    extra = dict(order.extra or {})
+    invoice = dict(extra.get("invoice") or {})
+    for key, value in (("number", invoice_number), ("date", invoice_date)):
+        if value is not None and invoice.get(key) != value:
+            invoice[key] = value
+    if invoice != dict(extra.get("invoice") or {}):
+        extra["invoice"] = invoice
+    if changes.get("status") == "shipped" and not extra.get("shipped_at"):
+        extra["shipped_at"] = now.isoformat()
+    if extra != dict(order.extra or {}):
+        changes["extra"] = extra
     if not changes:
         return False
     for key, value in changes.items():

@@ -36,12 +36,21 @@ def _sandbox() -> Any:
     return sandbox.create_app()
 
 
+def _demo() -> Any:
+    from pazar_fashfed import demo  # imported on first use: only `pazar demo` needs it
+
+    return demo
+
+
 MARKETPLACE = Marketplace(
     name=NAME,
     title="Fashfed",
     config_schema=CONFIG_SCHEMA,
     client_factory=_client,
     sandbox_app=_sandbox,
+    demo_setup=lambda app, url, skus: _demo().demo_setup(app, url, skus),
+    demo_mapping=lambda: _demo().demo_mapping(),
+    demo_story=lambda app, act, orders: _demo().demo_story(app, act, orders),
 )
 
 
@@ -53,10 +62,12 @@ def pazar_register_marketplaces(register: Register) -> None:
 @hookimpl
 def pazar_register_steps(register: Register) -> None:
     from pazar_fashfed.catalog_steps import STEP_TYPES as CATALOG_STEPS
+    from pazar_fashfed.claim_steps import STEP_TYPES as CLAIM_STEPS
     from pazar_fashfed.order_steps import STEP_TYPES as ORDER_STEPS
+    from pazar_fashfed.package_steps import STEP_TYPES as PACKAGE_STEPS
     from pazar_fashfed.upload_steps import STEP_TYPES as UPLOAD_STEPS
 
-    register(*CATALOG_STEPS, *UPLOAD_STEPS, *ORDER_STEPS)
+    register(*CATALOG_STEPS, *UPLOAD_STEPS, *ORDER_STEPS, *PACKAGE_STEPS, *CLAIM_STEPS)
 
 
 @hookimpl

@@ -158,6 +158,54 @@ CLAIM_WINDOW_FILTER: Final = "updated_at__gte"
 PACKAGE_LABEL_PATH: Final = PREFIX + "/packages/{number}/label/"
 LABEL_CONTENT_TYPE: Final = "application/pdf"
 
+# Seed section 9: Updated Orders reads 24 hours back; Order Refund reads the claims still
+# awaiting a decision (the seed's "Open" and "Waiting"), since Refund Start Date when set.
+GET_UPDATED_ORDERS_WINDOW_HOURS: Final = 24
+REFUND_CLAIM_STATUSES: Final = ("open", "waiting")
+
+# ASSUMED: Order Update.  One call per package carries its status and, when known, the
+# invoice, tracking and waybill fields the seed's Order Update names (invoice_number,
+# invoice_date, e_archive_url; tracking_number, tracking_url, shipped_date; waybill_number):
+#   POST {PREFIX}/packages/{number}/status/  {status: <integer>, ...fields} → 200 the package
+# The status is the package's integer status (``PACKAGE_STATUS``); a package is never moved
+# back (400 ``{"status": [...]}``), and the status it holds may be sent again with new
+# fields (an invoice number that came later), so a repeated call is harmless.
+PACKAGE_STATUS_PATH: Final = PREFIX + "/packages/{number}/status/"
+UPDATE_STATUSES: Final = ("preparing", "shipped", "delivered")  # what Order Update sends
+INVOICE_FIELDS: Final = ("invoice_number", "invoice_date", "e_archive_url")
+TRACKING_FIELDS: Final = ("tracking_number", "tracking_url", "shipped_date")
+WAYBILL_FIELD: Final = "waybill_number"
+WAYBILL_STATUSES: Final = ("shipped", "delivered")  # seed: waybill_option applies to these
+BACKWARDS_MESSAGE: Final = "Package status cannot be updated retrospectively."
+
+# ASSUMED: one claim (CLM002 is probably its retrieve; not captured) and the decisions on a
+# refund claim awaiting one (the seed's "Approves or rejects the created return request"):
+#   GET  {PREFIX}/claims/{id}/                                  → the claim
+#   POST {PREFIX}/claims/{id}/approve/                          → 200 the claim (approved)
+#   POST {PREFIX}/claims/{id}/reject/  {reason, detail}         → 200 the claim (rejected)
+# A claim no longer awaiting a decision answers 400 ``{"non_field_errors": [...]}``.
+CLAIM_PATH: Final = PREFIX + "/claims/{claim_id}/"
+CLAIM_APPROVE_PATH: Final = PREFIX + "/claims/{claim_id}/approve/"
+CLAIM_REJECT_PATH: Final = PREFIX + "/claims/{claim_id}/reject/"
+DECIDED_STATUS: Final = {"approved": "approved", "rejected": "rejected"}
+
+# ASSUMED: a seller's cancellation (Send Cancel Order Items) is a cancel claim the seller
+# creates; claims list it with ``cancelled_by`` 2 (documented) and status completed:
+#   POST {PREFIX}/claims/  {type: "cancel", package_item, quantity, reason, detail} → 201 claim
+# ``reason`` carries the channel's Send Cancel Reason ID (seed section 2).  A line cancelled
+# already answers 400 ``{"package_item": [...]}``.
+SELLER_CANCEL_WINDOW_DAYS: Final = 30  # how far back a refused cancel is looked for (lost answer)
+
+# ASSUMED: Split Packages (seed: "forwards split order requests from Omnitron or another OMS
+# system to the marketplace"):
+#   POST {PREFIX}/packages/{number}/split/  {packages: [{items: [package_item id, ...]}, ...]}
+#   → 200 {packages: [{number, items: [...]}, ...]}
+# The package keeps the first group's items; every other group, and the items no group names,
+# become new packages (new numbers, status Preparing).  A package item keeps its id
+# ("<original package number>-<n>") wherever it moves, so claims still name it.  An item not
+# in the package answers 400 ``{"packages": [...]}``.
+PACKAGE_SPLIT_PATH: Final = PREFIX + "/packages/{number}/split/"
+
 
 def authorization(token: str) -> str:
     """The ``Authorization`` value for a token (see ``AUTH_SCHEME``)."""

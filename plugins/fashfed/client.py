@@ -209,6 +209,91 @@ class FashfedClient(MarketplaceClient):
             {"type": type, "status": status, api.CLAIM_WINDOW_FILTER: api.iso(since)},
         )
 
+    def refund_claims(self, *, since: datetime | None) -> Iterator[Mapping[str, Any]]:
+        """Refund claims still awaiting a decision (open, waiting), created since ``since``."""
+        params: dict[str, Any] = {
+            "type": "refund",
+            "status__in": ",".join(api.REFUND_CLAIM_STATUSES),
+        }
+        if since is not None:
+            params["created_at__gte"] = api.iso(since)
+        return self.pages(self.url(api.CLAIMS_PATH), params)
+
+    def seller_cancellations(self, *, since: datetime) -> Iterator[Mapping[str, Any]]:
+        """Cancel claims the seller made (``cancelled_by`` 2) since ``since``."""
+        return self.pages(
+            self.url(api.CLAIMS_PATH),
+            {
+                "type": "cancel",
+                "cancelled_by": api.CANCELLED_BY_SELLER,
+                "created_at__gte": api.iso(since),
+            },
+        )
+
+    def claim(self, claim_id: str) -> Mapping[str, Any]:
+        """One claim (assumed retrieve)."""
+        return self._object(self.request("GET", self.url(api.CLAIM_PATH, claim_id=claim_id)))
+
+    def approve_claim(self, claim_id: str) -> Mapping[str, Any]:
+        """Approve a refund claim awaiting a decision."""
+        path = api.CLAIM_APPROVE_PATH
+        return self._object(self.request("POST", self.url(path, claim_id=claim_id), json_body={}))
+
+    def reject_claim(self, claim_id: str, *, reason: str, detail: str) -> Mapping[str, Any]:
+        """Reject a refund claim awaiting a decision, with the reason and an explanation."""
+        return self._object(
+            self.request(
+                "POST",
+                self.url(api.CLAIM_REJECT_PATH, claim_id=claim_id),
+                json_body={"reason": reason, "detail": detail},
+            )
+        )
+
+    def cancel_item(
+        self, package_item: str, *, quantity: int, reason: int, detail: str = ""
+    ) -> Mapping[str, Any]:
+        """Cancel a package item as the seller (a cancel claim of the seller's)."""
+        body = {
+            "type": "cancel",
+            "package_item": package_item,
+            "quantity": quantity,
+            "reason": reason,
+            "detail": detail,
+        }
+        return self._object(self.request("POST", self.url(api.CLAIMS_PATH), json_body=body))
+
+    def package(self, number: str) -> Mapping[str, Any] | None:
+        """One package by its number (PKG101's ``number`` filter), or None."""
+        for row in self.pages(self.url(api.PACKAGES_PATH), {"number": number}):
+            if str(row.get("number")) == str(number):
+                return row
+        return None
+
+    def packages_updated(self, *, since: datetime) -> Iterator[Mapping[str, Any]]:
+        """Every package updated since ``since``, whatever its status."""
+        return self.pages(self.url(api.PACKAGES_PATH), {api.PACKAGE_WINDOW_FILTER: api.iso(since)})
+
+    def update_package(self, number: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Tell Fashfed a package's status with its invoice, tracking and waybill fields."""
+        return self._object(
+            self.request(
+                "POST", self.url(api.PACKAGE_STATUS_PATH, number=number), json_body=dict(body)
+            )
+        )
+
+    def split_package(
+        self, number: str, groups: Sequence[Sequence[str]]
+    ) -> list[Mapping[str, Any]]:
+        """Split a package into groups of its items; the packages it became (assumed)."""
+        body = {"packages": [{"items": list(group)} for group in groups]}
+        response = self.request(
+            "POST", self.url(api.PACKAGE_SPLIT_PATH, number=number), json_body=body
+        )
+        rows = self._object(response).get("packages")
+        if not isinstance(rows, list) or not all(isinstance(r, Mapping) for r in rows):
+            raise self._malformed(f"POST {response.request.url.path}", "no 'packages' list")
+        return rows
+
 
 def client_for_channel(
     channel: ChannelInfo | str, config: Mapping[str, Any], **options: Any

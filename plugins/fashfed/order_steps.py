@@ -9,7 +9,7 @@ only costs the marketplace read.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -53,9 +53,10 @@ class PreparingPackages:
         chosen = (p for p in rows if not wanted or str(p.get("number")) in wanted)
         for page in chunked(chosen, PAGE):
             numbers = [str(p.get("number") or "") for p in page]
-            stored = ctx.reads.stored_orders([(n, n) for n in numbers if n])
+            # By package: a package made by a split belongs to the order it was split from.
+            stored = ctx.reads.package_statuses(numbers)
             for package, number in zip(page, numbers, strict=True):
-                if (number, number) not in stored:
+                if number not in stored:
                     yield Item(key=number or "?", data=dict(package))
 
 
@@ -112,25 +113,30 @@ class CancelClaims:
         rows = ctx.client().claims(type="cancel", status="completed", since=since)
         for page in chunked(rows, PAGE):
             ids = [str(claim.get("id") or "") for claim in page]
-            stored = ctx.reads.stored_cancellations(ids)
-            for claim, claim_id in zip(page, ids, strict=True):
-                if claim_id not in stored:
-                    line = str(claim.get("package_item") or "?")
-                    yield Item(key=f"{api.package_of(line) or '?'}/{line}", data=dict(claim))
+            lines = [str(claim.get("package_item") or "") for claim in page]
+            # A line cancelled here is stored under its line id (Send Cancel Order Items
+            # sent it): Fashfed's claim for it is that same cancellation coming back.
+            stored = ctx.reads.stored_cancellations(ids + lines)
+            for claim, claim_id, line in zip(page, ids, lines, strict=True):
+                if claim_id not in stored and line not in stored:
+                    key = f"{api.package_of(line) or '?'}/{line or '?'}"
+                    yield Item(key=key, data=dict(claim))
 
 
-class ClaimCancellations:
-    """``fashfed.claim_cancellations``: a completed cancel claim as a cancellation to store
-    (``cancel_reason_mapping``, else ``cancellation_reason_id``)."""
+class ClaimRecords:
+    """A claim as the record an engine sink stores (``convert``: a cancellation, a refund
+    request); a claim that cannot be one fails with the reason (``remote``: broken;
+    ``mapping``: no local reason for it)."""
 
-    def __init__(self, ctx: StepContext) -> None:
+    def __init__(self, ctx: StepContext, convert: Callable[[Any, Any], dict[str, Any]]) -> None:
         self.ctx = ctx
+        self.convert = convert
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
         out: list[Item] = []
         for item in items:
             try:
-                item.data = cancellation_from_claim(item.data, self.ctx.config)
+                item.data = self.convert(item.data, self.ctx.config)
             except NotAnOrder as exc:
                 run.fail(item, exc.message, exc.reason)  # type: ignore[arg-type]
                 continue
@@ -138,7 +144,12 @@ class ClaimCancellations:
         return out
 
 
-def _window(what: str, default: int) -> dict[str, Any]:
+def claim_records(convert: Callable[[Any, Any], dict[str, Any]]) -> Callable[..., ClaimRecords]:
+    """The step factory of a :class:`ClaimRecords` converting with ``convert``."""
+    return lambda ctx: ClaimRecords(ctx, convert)
+
+
+def window_param(what: str, default: int) -> dict[str, Any]:
     return params_schema(
         hours={
             "type": "integer",
@@ -155,7 +166,7 @@ STEP_TYPES = [
         name="fashfed.packages",
         kind="source",
         factory=PreparingPackages,
-        params_schema=_window("Preparing packages", api.GET_ORDERS_WINDOW_HOURS),
+        params_schema=window_param("Preparing packages", api.GET_ORDERS_WINDOW_HOURS),
         description="Fashfed packages in status Preparing updated in the last hours, not "
         "imported yet.",
     ),
@@ -171,13 +182,13 @@ STEP_TYPES = [
         name="fashfed.cancel_claims",
         kind="source",
         factory=CancelClaims,
-        params_schema=_window("completed cancel claims", api.GET_CANCEL_ORDERS_WINDOW_HOURS),
+        params_schema=window_param("completed cancel claims", api.GET_CANCEL_ORDERS_WINDOW_HOURS),
         description="Fashfed cancel claims completed in the last hours, not stored yet.",
     ),
     StepType(
         name="fashfed.claim_cancellations",
         kind="step",
-        factory=ClaimCancellations,
+        factory=claim_records(cancellation_from_claim),
         params_schema=params_schema(),
         description="Turn cancel claims into cancellations for commerce.cancel_items "
         "(cancel_reason_mapping, else cancellation_reason_id).",

@@ -191,11 +191,9 @@ def order_from_package(
     }
 
 
-def cancellation_from_claim(claim: Any, config: Mapping[str, Any]) -> dict[str, Any]:
-    """A completed cancel claim as the backend's cancellation of one order line.
-
-    The local reason is ``cancel_reason_mapping[reason.id]``, else ``cancellation_reason_id``
-    (seed section 2)."""
+def claim_line(claim: Any) -> tuple[str, str, str]:
+    """A claim's package item, its package number and its reason's Fashfed id; raises
+    :class:`NotAnOrder` for a claim that names no line."""
     if not isinstance(claim, Mapping):
         raise NotAnOrder("claim is not an object")
     line = str(claim.get("package_item") or "")
@@ -203,19 +201,54 @@ def cancellation_from_claim(claim: Any, config: Mapping[str, Any]) -> dict[str, 
     if not claim.get("id") or not package:
         raise NotAnOrder(f"claim {claim.get('id')!r} has no id or package_item {line!r}")
     reason = claim.get("reason") if isinstance(claim.get("reason"), Mapping) else {}
-    code = str(reason.get("id") or "")
-    local = mapped(config.get("cancel_reason_mapping"), code, config.get("cancellation_reason_id"))
+    return line, package, str(reason.get("id") or "")
+
+
+def local_reason(config: Mapping[str, Any], mapping: str, fallback: str, code: str) -> int:
+    """The local reason id for a Fashfed reason: ``config[mapping][code]`` (any case), else
+    ``config[fallback]`` (seed section 2); raises :class:`NotAnOrder` (``mapping``)."""
+    local = mapped(config.get(mapping), code, config.get(fallback))
     if local in (None, ""):
         raise NotAnOrder(
-            f"no cancel_reason_mapping entry for Fashfed reason {code!r} and no "
-            "cancellation_reason_id: pazar channel set SLUG cancellation_reason_id=ID",
+            f"no {mapping} entry for Fashfed reason {code!r} and no {fallback}: "
+            f"pazar channel set SLUG {fallback}=ID",
             "mapping",
         )
+    try:
+        return int(local)
+    except (TypeError, ValueError):
+        raise NotAnOrder(
+            f"{mapping} gives {local!r} for {code!r}, which is not a reason id", "mapping"
+        ) from None
+
+
+def cancellation_from_claim(claim: Any, config: Mapping[str, Any]) -> dict[str, Any]:
+    """A completed cancel claim as the backend's cancellation of one order line.
+
+    The local reason is ``cancel_reason_mapping[reason.id]``, else ``cancellation_reason_id``
+    (seed section 2)."""
+    line, package, code = claim_line(claim)
     return {
         "remote_number": package,
         "item_remote_id": line,
         "remote_id": str(claim["id"]),
-        "reason_id": int(local),
+        "reason_id": local_reason(config, "cancel_reason_mapping", "cancellation_reason_id", code),
         "remote_reason": code or None,
         "cancelled_by": claim.get("cancelled_by"),
+    }
+
+
+def refund_from_claim(claim: Any, config: Mapping[str, Any]) -> dict[str, Any]:
+    """A refund claim as the backend's refund request: the reason is
+    ``refund_reason_mapping[reason.id]``, else ``default_reason_id`` (seed section 2)."""
+    line, package, code = claim_line(claim)
+    reason = claim.get("reason") if isinstance(claim.get("reason"), Mapping) else {}
+    return {
+        "remote_id": str(claim["id"]),
+        "remote_number": package,
+        "item_remote_id": line,
+        "reason_id": local_reason(config, "refund_reason_mapping", "default_reason_id", code),
+        "remote_reason": str(reason.get("subject") or code or "") or None,
+        "explanation": str(claim.get("detail") or "") or None,
+        "photo_urls": [],
     }

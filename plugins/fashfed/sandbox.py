@@ -21,8 +21,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from pazar.plugin import SandboxReply, parse_instant
-from pazar_fashfed import api
+from pazar_fashfed import api, sandbox_orders
 from pazar_fashfed.sandbox_bulk import BulkRefused, bulk_view, create_bulk, poll_bulk
+from pazar_fashfed.sandbox_orders import Refused
 from pazar_fashfed.sandbox_state import SandboxState
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -203,6 +204,42 @@ def claims(request: Request, state: SandboxState, body: bytes) -> Any:
     return paged(request, sorted(_dates(request, rows), key=lambda r: r["updated_at"]))
 
 
+def _answer(call: Callable[[], Any], created: bool = False) -> Any:
+    try:
+        body = call()
+    except Refused as exc:
+        raise _reply(exc.status, exc.body) from None
+    return JSONResponse(body, status_code=201) if created else body
+
+
+def claims_or_cancel(request: Request, state: SandboxState, body: bytes) -> Any:
+    if request.method == "POST":
+        return _answer(lambda: sandbox_orders.cancel_by_seller(state, _json(body)), created=True)
+    return claims(request, state, body)
+
+
+def package_status(request: Request, state: SandboxState, body: bytes) -> Any:
+    number = request.path_params["number"]
+    return _answer(lambda: sandbox_orders.update_status(state, number, _json(body)))
+
+
+def package_split(request: Request, state: SandboxState, body: bytes) -> Any:
+    number = request.path_params["number"]
+    return _answer(lambda: sandbox_orders.split(state, number, _json(body)))
+
+
+def claim_detail(request: Request, state: SandboxState, body: bytes) -> Any:
+    return _answer(lambda: sandbox_orders.claim_view(state, request.path_params["claim_id"]))
+
+
+def claim_decision(decision: str) -> Handler:
+    def handler(request: Request, state: SandboxState, body: bytes) -> Any:
+        claim_id = request.path_params["claim_id"]
+        return _answer(lambda: sandbox_orders.decide(state, claim_id, decision, _json(body)))
+
+    return handler
+
+
 # -- control ---------------------------------------------------------------------------------
 def _c_received(request: Request, state: SandboxState, doc: Any) -> Any:
     kind = request.query_params.get("kind", "stocks")
@@ -226,7 +263,19 @@ def _c_packages(request: Request, state: SandboxState, doc: Any) -> Any:
     if request.method == "POST":
         return state.add_packages((doc or {}).get("packages"))
     with state.lock:
-        return {"packages": copy.deepcopy(list(state.packages.values()))}
+        return {
+            "packages": copy.deepcopy(list(state.packages.values())),
+            "updates": copy.deepcopy(state.package_updates),
+            "seller_cancels": dict(state.seller_cancels),
+        }
+
+
+def _c_move(request: Request, state: SandboxState, doc: Any) -> Any:
+    with state.lock:
+        try:
+            return sandbox_orders.move(state, request.path_params["number"], doc)
+        except Refused as exc:
+            raise ValueError(str(exc.body.get("detail") or exc.body)) from None
 
 
 def _c_claims(request: Request, state: SandboxState, doc: Any) -> Any:
@@ -275,7 +324,12 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route(api.BULK_ERRORS_PATH, service(bulk_errors), methods=["GET"]),
         Route(api.PACKAGES_PATH, service(packages), methods=["GET"]),
         Route(api.PACKAGE_LABEL_PATH, service(package_label), methods=["GET"]),
-        Route(api.CLAIMS_PATH, service(claims), methods=["GET"]),
+        Route(api.CLAIMS_PATH, service(claims_or_cancel), methods=["GET", "POST"]),
+        Route(api.CLAIM_PATH, service(claim_detail), methods=["GET"]),
+        Route(api.CLAIM_APPROVE_PATH, service(claim_decision("approved")), methods=["POST"]),
+        Route(api.CLAIM_REJECT_PATH, service(claim_decision("rejected")), methods=["POST"]),
+        Route(api.PACKAGE_STATUS_PATH, service(package_status), methods=["POST"]),
+        Route(api.PACKAGE_SPLIT_PATH, service(package_split), methods=["POST"]),
         Route("/_sandbox/info", control(info), methods=["GET"]),
         Route("/_sandbox/reset", control(reset), methods=["POST"]),
         Route("/_sandbox/seed", control(lambda r, s, doc: s.seed(doc)), methods=["POST"]),
@@ -283,6 +337,7 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route("/_sandbox/products", control(_c_products), methods=["GET"]),
         Route("/_sandbox/packages", control(_c_packages), methods=["GET", "POST"]),
         Route("/_sandbox/claims", control(_c_claims), methods=["GET", "POST"]),
+        Route("/_sandbox/packages/{number}/move", control(_c_move), methods=["POST"]),
         *state.kit.control_routes(),
     ]
     app = Starlette(routes=routes)

@@ -118,6 +118,8 @@ class SandboxState:
             self.bulks: dict[str, dict[str, Any]] = {}
             self.packages: dict[str, dict[str, Any]] = {}
             self.claims: dict[str, dict[str, Any]] = {}
+            self.package_updates: list[dict[str, Any]] = []  # every Order Update call
+            self.seller_cancels: dict[str, int] = {}  # package item → seller cancellations
             self.counter = 0
             if not empty:
                 self.add_categories(default_categories())
@@ -138,6 +140,8 @@ class SandboxState:
                 f"GET  {url}/_sandbox/products  the seller's products as Fashfed holds them",
                 f"POST {url}/_sandbox/packages  {{packages: [...]}} add orders",
                 f"POST {url}/_sandbox/claims  {{claims: [...]}} add cancel/refund claims",
+                f"POST {url}/_sandbox/packages/NUMBER/move  {{status: shipped|delivered, "
+                "tracking_number}} Fashfed's carrier moves a package",
                 f"POST {url}/_sandbox/seed  {{products, categories, settings, now}}",
                 f"POST {url}/_sandbox/faults  latency, http_error, rate_limit, timeout, malformed, "
                 "reject_skus, stuck_bulks, failed_bulks",

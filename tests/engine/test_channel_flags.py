@@ -29,14 +29,23 @@ def test_a_misspelled_flag_is_refused_with_a_suggestion(cli: Any) -> None:
     assert flags(cli, "hb") == before
 
 
-def test_a_flag_without_a_flow_cannot_be_turned_on(cli: Any) -> None:
-    assert cli("channel", "add", "fashfed", "--slug", "ff").exit_code == 0
-    result = cli("channel", "set", "ff", "feature_flags.send_split_packages=true")
-    assert result.exit_code == 2
-    assert "feature_flags.send_split_packages: no fashfed flow exists yet for this flag" in (
-        result.output
+def test_a_flag_without_a_flow_cannot_be_turned_on(cli: Any, tmp_path: Path) -> None:
+    # An overlay that takes the test marketplace's only flagged flow off its flag leaves the
+    # flag declared with nothing behind it.
+    overlay = tmp_path / "overlay" / "testmarket"
+    overlay.mkdir(parents=True)
+    shipped = Path(__file__).parents[1] / "testplugin" / "flows" / "testmarket" / "push.yaml"
+    (overlay / "push.yaml").write_text(
+        shipped.read_text().replace("feature_flag: push\n", "feature_flag: null\n")
     )
-    assert flags(cli, "ff")["send_split_packages"] is False
+    env = {"PAZAR_FLOWS_PATH": str(tmp_path / "overlay")}
+    assert cli("channel", "add", "testmarket", "--slug", "tm", env=env).exit_code == 0
+    result = cli("channel", "set", "tm", "feature_flags.push=true", env=env)
+    assert result.exit_code == 2
+    assert "feature_flags.push: no testmarket flow exists yet for this flag" in result.output
+    assert flags(cli, "tm")["push"] is False
+    # without the overlay the flag has its flow again
+    assert cli("channel", "set", "tm", "feature_flags.push=true").exit_code == 0
 
 
 def test_every_hepsiburada_flag_has_a_flow(cli: Any) -> None:

@@ -1,4 +1,5 @@
-"""`pazar demo` — the README's main job — runs end to end and says what happened."""
+"""`pazar demo` — the README's main job — runs both marketplaces side by side from one
+catalog and one daemon, end to end, and says what happened per marketplace and flow."""
 
 from __future__ import annotations
 
@@ -39,22 +40,25 @@ def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:
     assert stock["penalized"] == 0
     # ... and the sandbox rejects two prices outside their band, on purpose
     assert price["failed"] == price["penalized"] == 2
-    why = summary["held_back"]
+    why = summary["held_back"]["hepsiburada"]
     assert any(line.startswith("28 product penalised (mapping)") for line in why)
     assert any(line.startswith("2 productprice penalised (remote)") for line in why)
     assert "28 productstock records wait (not penalised) for their product" in " ".join(why)
     assert "28 productprice records wait (not penalised) for their product" in " ".join(why)
     assert summary["open_batches"] == 0
     assert (tmp_path / "pazar-demo.db").exists()
+    assert summary["channels"] == {"fashfed": "demo-fashfed", "hepsiburada": "demo-hepsiburada"}
     # twelve paid orders, four packaged by the channel's Automatic Packing first, arrive once
     orders = flows["hepsiburada/get_orders"]
     assert (orders["runs"], orders["read"], orders["succeeded"], orders["failed"]) == (2, 12, 12, 0)
     listed = CliRunner(env={"PAZAR_DATABASE_URL": f"sqlite:///{tmp_path / 'pazar-demo.db'}"})
-    shown = json.loads(listed.invoke(cli, ["orders", "list", "--channel", "demo", "--json"]).stdout)
+    shown = json.loads(
+        listed.invoke(cli, ["orders", "list", "--channel", "demo-hepsiburada", "--json"]).stdout
+    )
     # twelve orders, one of them split into two packages by the order story
     assert len(shown) == 13 and all(o["number"].startswith("HB-51000") for o in shown)
     assert {o["status"] for o in shown} >= {"shipped", "cancelled", "preparing"}
-    story = summary["orders"]
+    story = summary["orders"]["hepsiburada"]
     assert story[0].startswith("9 orders invoiced and shipped")
     assert any("cancelled by the customer → items cancelled" in line for line in story)
     assert any("one line cancelled by the seller" in line for line in story)
@@ -71,10 +75,68 @@ def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:
         assert tally["failed"] == 0 and tally["succeeded"] >= 1, flow
 
 
+def test_fashfed_plays_beside_hepsiburada_from_the_same_catalog(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["demo", "--products", "200", "--json"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    flows = {row["flow"]: row for row in summary["flows"]}
+    # one row per (marketplace, flow); both channels sell the one demo catalog
+    assert {ref.split("/")[0] for ref in flows} == {"fashfed", "hepsiburada"}
+    assert flows["fashfed/product"]["read"] == flows["hepsiburada/product_create"]["read"] == 200
+    # Fashfed's sample mapping places clothes only: mugs and headphones (and garments
+    # without a size) are penalised for mapping; their stocks wait for them, unpenalised
+    product, stock = flows["fashfed/product"], flows["fashfed/stock"]
+    assert (product["succeeded"], product["failed"], product["penalized"]) == (132, 68, 68)
+    assert (stock["failed"], stock["penalized"]) == (0, 0)
+    assert flows["fashfed/product_delete"]["succeeded"] == 5
+    why = " ".join(summary["held_back"]["fashfed"])
+    assert "68 product penalised (mapping)" in why
+    assert "68 productstock records wait (not penalised) for their product" in why
+    assert summary["open_batches"] == 0
+    orders = flows["fashfed/get_orders"]
+    assert (orders["read"], orders["succeeded"], orders["failed"]) == (10, 10, 0)
+    story = summary["orders"]["fashfed"]
+    assert story[0].startswith("7 orders invoiced and shipped")
+    assert any("cancelled by the customer → items cancelled" in line for line in story)
+    assert any(line.endswith("approved → request approved") for line in story)
+    assert any("package split into" in line for line in story)
+    for flow in (
+        "send_update_orders",
+        "send_cancel_order_items",
+        "approve_refund",
+        "reject_refund",
+        "get_refund_orders",
+        "split_packages",
+    ):
+        tally = flows[f"fashfed/{flow}"]
+        assert tally["failed"] == 0 and tally["succeeded"] >= 1, flow
+    listed = CliRunner(env={"PAZAR_DATABASE_URL": f"sqlite:///{tmp_path / 'pazar-demo.db'}"})
+    shown = json.loads(
+        listed.invoke(cli, ["orders", "show", "FD-FF700003-3100000003", "--json"]).stdout
+    )
+    assert shown["status"] == "shipped" and shown["invoice_number"] == "INV-3100000003"
+
+
+def test_one_marketplace_alone_and_an_unknown_one_refused(tmp_path: Path) -> None:
+    alone = CliRunner().invoke(
+        cli, ["demo", "--products", "20", "--marketplace", "fashfed", "--json"]
+    )
+    assert alone.exit_code == 0, alone.output
+    summary = json.loads(alone.stdout)
+    assert summary["channels"] == {"fashfed": "demo-fashfed"}
+    assert {row["flow"].split("/")[0] for row in summary["flows"]} == {"fashfed"}
+    wrong = CliRunner().invoke(cli, ["demo", "--marketplace", "fashfet"])
+    assert wrong.exit_code == 2
+    assert "--marketplace 'fashfet': no sandbox demo; did you mean 'fashfed'?" in wrong.output
+
+
 def test_demo_prints_a_table_and_where_to_look_next(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--products", "20"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "hepsiburada/stock" in result.stdout
-    assert "pazar penalties list --channel demo" in result.stdout
-    assert "pazar orders list --channel demo" in result.stdout
-    assert "The order story:" in result.stdout
+    assert "hepsiburada/stock" in result.stdout and "fashfed/stock" in result.stdout
+    assert "pazar penalties list --channel demo-fashfed" in result.stdout
+    assert "pazar orders list" in result.stdout
+    assert "The order story on fashfed (demo-fashfed):" in result.stdout
+    assert "The order story on hepsiburada (demo-hepsiburada):" in result.stdout

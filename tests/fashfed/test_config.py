@@ -1,6 +1,6 @@
 """Fashfed config semantics as an operator sees them through ``pazar channel``: its own
-MAX_RETRY_COUNT reading, EXPIRATION_HOUR in hours, the Send Cancel Reason ID rule, flags
-whose flows come later, and a token that never shows."""
+MAX_RETRY_COUNT reading, EXPIRATION_HOUR in hours, the Send Cancel Reason ID rule, a flow
+behind every flag, and a token that never shows."""
 
 from __future__ import annotations
 
@@ -131,11 +131,15 @@ def test_apply_and_validate_apply_the_same_rule(ff: Cli, tmp_path: Path) -> None
     assert "no channel 'ff2'" in ff("channel", "show", "ff2").output
 
 
-def test_flags_of_flows_still_to_come_cannot_be_turned_on(ff: Cli) -> None:
-    refused = ff("channel", "set", "ff", "feature_flags.get_refund_orders=true")
-    assert refused.exit_code == 2
-    assert "feature_flags.get_refund_orders: no fashfed flow exists yet" in refused.output
-    assert ff("channel", "set", "ff", "feature_flags.stock=true").exit_code == 0
+def test_every_fashfed_flag_has_a_flow(ff: Cli) -> None:
+    shown = json.loads(ff("channel", "show", "ff", "--json").output)["config"]["feature_flags"]
+    every = sorted(shown)
+    assert len(every) == 13  # the seed's section 9 and default block, split_packages twice
+    result = ff("channel", "set", "ff", *(f"feature_flags.{flag}=true" for flag in every))
+    assert result.exit_code == 0, result.output
+    listed = ff("flows", "list", "--plugin", "fashfed", "--json").output
+    flagged = {row["feature_flag"] for row in json.loads(listed)} - {None}
+    assert flagged == set(every)
 
 
 def test_the_token_never_shows(ff: Cli) -> None:

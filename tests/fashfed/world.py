@@ -23,7 +23,7 @@ from pazar.clock import FixedClock
 from pazar.commerce.importers import import_file
 from pazar.db import Database
 from pazar.flows.loader import load_flows
-from pazar.models.commerce import Order, OrderItem
+from pazar.models.commerce import CancellationRequest, Order, OrderItem
 from pazar.models.state import FailedIntegration
 from pazar.plugins import load_plugins
 from pazar.runner import RunOptions, RunResult, run_flow
@@ -100,6 +100,12 @@ class Sandbox:
     def add_claims(self, *claims: dict[str, Any]) -> list[str]:
         return self.post("claims", claims=list(claims))["added"]
 
+    def packages(self) -> dict[str, dict[str, Any]]:
+        return {p["number"]: p for p in self.get("packages")["packages"]}
+
+    def claims(self) -> dict[str, dict[str, Any]]:
+        return {c["id"]: c for c in self.get("claims")["claims"]}
+
 
 @pytest.fixture(scope="session")
 def ff_sandbox_server() -> Iterator[Sandbox]:
@@ -162,7 +168,7 @@ class World:
             "base_url": sandbox.url,
             "access_token": TOKEN,
             "category_ids": [{"id": KADIN, "name": "Kadın"}, ERKEK],
-            "default_reason_id": 5,
+            "default_reason_id": 4,  # the catalog's refund reason (ids 1-3 are cancel reasons)
             "cancellation_reason_id": 1,
             "cargo_company_mapping": {"default": 1, "yurtici": 2},
             "feature_flags": {
@@ -172,6 +178,13 @@ class World:
                 "delete_product": True,
                 "get_orders": True,
                 "get_cancel_orders": True,
+                "get_refund_orders": True,
+                "send_update_orders": True,
+                "get_updated_orders": True,
+                "send_refund_order_status": True,
+                "send_cancel_order_items": True,
+                "split_packages": True,
+                "send_split_packages": True,
             },
             "catalog_code": "ff",
             "buffer_stock": 1,
@@ -241,6 +254,36 @@ class World:
                 _ = row.extra
             session.expunge_all()
         return {row.remote_number: row for row in rows}
+
+    def imported(self, *packages: dict[str, Any]) -> list[str]:
+        """Packages placed on Fashfed and imported by Order Create; their numbers."""
+        numbers = self.sandbox.add_packages(*packages)
+        assert self.run("get_orders").succeeded == len(numbers)
+        return numbers
+
+    def orders_of(self, remote_number: str) -> list[Order]:
+        """Every order of a Fashfed package number (a split package's are several)."""
+        with self.db.session() as session:
+            rows = list(
+                session.scalars(
+                    select(Order).where(Order.remote_number == remote_number).order_by(Order.id)
+                )
+            )
+            session.expunge_all()
+        return rows
+
+    def refunds(self) -> list[dict[str, Any]]:
+        """The refund requests: id, the claim (remote_id), line, status and reason, by id."""
+        r, i = CancellationRequest, OrderItem
+        with self.db.session() as session:
+            rows = session.execute(
+                select(r.id, r.remote_id, i.remote_id, r.status, r.reason_id)
+                .join(i, i.id == r.order_item_id)
+                .where(r.kind == "refund")
+                .order_by(r.id)
+            ).all()
+        keys = ("id", "remote_id", "item", "status", "reason_id")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
 
     def items(self) -> dict[str, OrderItem]:
         with self.db.session() as session:
