@@ -206,13 +206,16 @@ def _serve_http(
     host, port = _address(address)
     _check_tls(host, tls_cert, tls_key)
     server = serve_in_thread(
-        create_app(ctx.db, ctx.registry, clock=ctx.clock),
+        create_app(
+            ctx.db, ctx.registry, clock=ctx.clock, hook=ctx.plugins.hook, https=bool(tls_cert)
+        ),
         host=host,
         port=port,
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
     )
     say(f"flow-trigger API at {server.url}/flow-trigger/<channel>/<flow>")
+    say(f"web dashboard at {server.url}/ui/ (users: pazar users add)")
     return server
 
 
@@ -233,7 +236,9 @@ def serve_command(http: str, tls_cert: str | None, tls_key: str | None) -> None:
         f"flow-trigger API at {scheme}://{host}:{port}/flow-trigger/<channel>/<flow>", err=True
     )
     uvicorn.run(
-        create_app(ctx.db, ctx.registry, clock=ctx.clock),
+        create_app(
+            ctx.db, ctx.registry, clock=ctx.clock, hook=ctx.plugins.hook, https=bool(tls_cert)
+        ),
         host=host,
         port=port,
         log_level="warning",
