@@ -67,9 +67,12 @@ def _runs(page: Page) -> dict[str, Any]:
         if filters.flow:
             check_flow(session, page.web.registry, filters.flow)
         runs = list_runs(session, filters, limit=PAGE)
-        waiting = session.scalar(
-            select(func.count()).select_from(Job).where(Job.status.in_(("queued", "running")))
-        )
+        pending = select(func.count()).select_from(Job).where(Job.status.in_(("queued", "running")))
+        if filters.channel:
+            pending = pending.join(Channel, Channel.id == Job.channel_id).where(
+                Channel.slug == filters.channel
+            )
+        waiting = session.scalar(pending)
         channels = list(session.scalars(select(Channel.slug).order_by(Channel.slug)))
     titles = {f.ref: f.title for f in page.web.flows.all()}
     for run in runs:

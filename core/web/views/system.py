@@ -46,7 +46,6 @@ def login(page: Page) -> Response:
             page.session.clear()
             page.session.update({"uid": user.id, "epoch": user.session_epoch})
             page.session["lang"] = page.f("lang") or "en"
-            audit.record(session, who=user.username, action="login", now=page.now())
     if user is None:
         page.web.login_failures.take(client)
         return page.render(
