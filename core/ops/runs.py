@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pazar.clock import parse_instant
@@ -125,9 +125,9 @@ def list_runs(session: Session, filters: RunFilter, *, limit: int = 50) -> list[
         stmt = stmt.where(Run.status == filters.status)
     if filters.since is not None:
         stmt = stmt.where(Run.started_at >= filters.since)
-    if filters.sku:
+    if filters.sku:  # driven by the run_logs.object_id index: a SKU touches few runs
         stmt = stmt.where(
-            exists().where(RunLog.run_id == Run.id, RunLog.object_id == filters.sku.strip())
+            Run.id.in_(select(RunLog.run_id).where(RunLog.object_id == filters.sku.strip()))
         )
     if filters.before is not None:
         stmt = stmt.where(Run.id < filters.before)

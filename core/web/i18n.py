@@ -209,6 +209,8 @@ TR: dict[str, str] = {
     "first {n} rows": "ilk {n} satır",
     "{n} rows": "{n} satır",
     "No rows.": "Satır yok.",
+    "{n} rows at the last listings read ({when} UTC), before filters.": "Son ilan okumasında {n} satır ({when} UTC), süzmeden önce.",
+    "Show the first {n} rows here": "İlk {n} satırı burada göster",
     "In the catalog and saleable, not on sale": "Katalogda ve satılabilir, satışta değil",
     "Price differences": "Fiyat farkları",
     "Stock differences": "Stok farkları",

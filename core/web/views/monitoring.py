@@ -35,6 +35,11 @@ def _flow_choices(page: Page) -> list[dict[str, str]]:
     )
 
 
+def _loaded(page: Page, flow: str) -> bool:
+    """A loaded flow (``plugin/flow`` or a bare name): no need to ask the runs table."""
+    return any(f.ref == flow or f.flow == flow for f in page.web.flows.all())
+
+
 def _filters(page: Page) -> tuple[Any, dict[str, str]]:
     from pazar.ops.runs import STATUSES, RunFilter, parse_since
 
@@ -64,8 +69,8 @@ def _runs(page: Page) -> dict[str, Any]:
     with page.session_scope() as session:
         if filters.channel:
             check_channel(session, filters.channel)
-        if filters.flow:
-            check_flow(session, page.web.registry, filters.flow)
+        if filters.flow and not _loaded(page, filters.flow):
+            check_flow(session, page.web.registry, filters.flow)  # a typo, or a flow now gone
         runs = list_runs(session, filters, limit=PAGE)
         pending = select(func.count()).select_from(Job).where(Job.status.in_(("queued", "running")))
         if filters.channel:
@@ -152,6 +157,8 @@ def reports_page(page: Page) -> Response:
     problem = None
     with page.session_scope() as session:
         channels = [c.slug for c in channels_for(session, None)]
+    counts = None
+    preview = page.q("preview") == "1"
     if slug:
         with page.session_scope() as session:
             channel = channels_for(session, slug)[0]
@@ -160,7 +167,9 @@ def reports_page(page: Page) -> Response:
                 scope = report_scope(session, channel)
             except PazarError as exc:
                 problem, scope = exc.message, None
-        if scope is not None:
+            counts = _recorded_counts(session, channel.id)
+        # A report is computed over the whole catalog: only when asked (like a download).
+        if scope is not None and preview:
             source = spec.rows(page.web.db, scope)
             wanted = source if keep is None else (r for r in source if keep(r))
             rows = list(itertools.islice(wanted, PREVIEW + 1))
@@ -187,7 +196,29 @@ def reports_page(page: Page) -> Response:
         problem=problem,
         filters=filters,
         kinds=reasons if name == "not_listed" else STATES,
+        preview=preview,
+        counts=counts,
     )
+
+
+# The dashboard number that counts each report's rows (as the last listings read recorded it).
+COUNTED_BY = {
+    "not_listed": "sku_difference",
+    "price_differences": "price_differences",
+    "stock_differences": "stock_differences",
+}
+
+
+def _recorded_counts(session: Any, channel_id: int) -> dict[str, Any] | None:
+    from pazar.ops.dashboard import history
+
+    rows = history(session, channel_id, 1)
+    if not rows:
+        return None
+    last = rows[-1]
+    return {name: last[number] for name, number in COUNTED_BY.items()} | {
+        "recorded_at": last["recorded_at"]
+    }
 
 
 def report_download(page: Page) -> Response:
