@@ -78,6 +78,8 @@ def build(db: Database, registry: Any, products: int, runs: int) -> int:
     t = time.perf_counter()
     with db.engine.begin() as conn:
         make_catalog(conn, n=products, catalog_code="hb")
+        products_table = Channel.metadata.tables["products"]
+        conn.execute(products_table.update().values(categories=[], images=[]))
     phase(f"{products:,} products, prices, stocks", t)
     with db.session() as session:
         ChannelService(session, registry, clock=clock).apply(

@@ -1,8 +1,9 @@
 """A real Chromium driving the dashboard, served over real HTTP with the Hepsiburada sandbox.
 
 Debian's ``chromium`` (``/usr/bin/chromium``, or ``PAZAR_CHROMIUM``) is driven by
-Playwright for Python.  In CI (``CI`` set) a missing browser or Playwright fails the
-tests; elsewhere they are skipped with the command that installs it.  Screenshots of
+Playwright for Python.  In CI (``CI`` or ``PAZAR_REQUIRE_BROWSER`` set, as ``.ci/run``
+does) a missing browser or Playwright fails the tests; elsewhere they are skipped with the
+command that installs it.  Screenshots of
 every screen go to ``$PAZAR_SCREENSHOTS`` (default: the pytest temp directory), never
 into the repository.
 """
@@ -34,7 +35,7 @@ def chromium_path() -> str:
 
 def _unavailable(reason: str) -> None:
     message = f"{reason}; install it with: apt-get install -y chromium && pip install playwright"
-    if os.environ.get("CI"):
+    if os.environ.get("CI") or os.environ.get("PAZAR_REQUIRE_BROWSER"):
         pytest.fail(f"browser tests cannot run in CI: {message}", pytrace=False)
     pytest.skip(message)
 
@@ -74,7 +75,9 @@ class Shots:
         self.taken: list[Path] = []
 
     def __call__(self, page: Any, name: str) -> Path:
+        """The whole page, and what fits the window (``-view``, for documentation)."""
         path = self.folder / f"{self.prefix}{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(self.folder / f"{self.prefix}{name}-view.png"))
         self.taken.append(path)
         return path

@@ -193,11 +193,13 @@ def _prepare(
     sandbox.claim(line["id"], reason="PoorQuality", explanation="arrived broken")
     world.run("get_refund_orders")
     world.run("listings")
-    clock.advance(hours=1)
-    sandbox.http.post(
-        "/_sandbox/listings", json={"listings": [{"merchantSku": "HB-1", "price": 1}]}
-    )
-    world.run("listings")
+    for change in ({"price": 1}, {"stock": 3}, {"price": 100.5}):  # a trend to show
+        clock.advance(hours=1)
+        answer = sandbox.http.post(
+            "/_sandbox/listings", json={"listings": [{"merchantSku": "HB-1", **change}]}
+        )
+        assert answer.status_code == 200, answer.text
+        world.run("listings")
 
 
 @pytest.fixture(scope="module", params=database_params())
@@ -544,6 +546,9 @@ def test_every_screen_in_turkish_and_by_keyboard(world: World, browser_page: Any
     page.get_by_role("button", name="Türkçe").click()
     expect(page.get_by_role("heading", name="Gösterge Paneli")).to_be_visible()
     world.shots(page, "dashboard-tr")
+    page.goto("/ui/logs")
+    expect(page.get_by_role("heading", name="İzleme → Loglar")).to_be_visible()
+    world.shots(page, "logs-tr")
     page.goto("/ui/penalties?channel=hb")
     expect(page.get_by_role("heading", name="Cezalar")).to_be_visible()
     page.get_by_role("button", name="English").click()
