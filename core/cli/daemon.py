@@ -58,7 +58,12 @@ def _tls_options(command: Any) -> Any:
     help="How long a job stays leased without a heartbeat: a killed daemon's jobs are "
     "taken over by another daemon after this long.",
 )
-@click.option("--http", "http", metavar="HOST:PORT", help="Also serve the flow-trigger API.")
+@click.option(
+    "--http",
+    "http",
+    metavar="HOST:PORT",
+    help="Also serve the flow-trigger API and the web dashboard (/ui/).",
+)
 @_tls_options
 @_keep_days("jobs", "finished jobs and schedule ticks")
 @_keep_days("runs", "finished runs and their logs")

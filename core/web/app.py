@@ -55,7 +55,8 @@ STATIC = PREFIX + "/static/"
 SESSION_COOKIE = "pazar_session"
 SESSION_MAX_AGE = 12 * 3600
 DEFAULT_MAX_BODY = 25 * 1024 * 1024
-FLASH_MAX = 12
+FLASH_MAX = 4  # the session is a cookie (at most 4 KB): a few short notes
+FLASH_CHARS = 400
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -141,8 +142,10 @@ class Page:
 
     # -- answering -------------------------------------------------------------------
     def flash(self, message: str, kind: str = "ok") -> None:
-        notes = list(self.session.get("flash") or [])[-FLASH_MAX:]
-        notes.append([kind, message[:500]])
+        notes = list(self.session.get("flash") or [])[-(FLASH_MAX - 1) :]
+        notes.append(
+            [kind, message if len(message) <= FLASH_CHARS else message[:FLASH_CHARS] + "…"]
+        )
         self.session["flash"] = notes
 
     def render(self, template: str, code: int = 200, **context: Any) -> HTMLResponse:
