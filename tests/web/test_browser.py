@@ -556,6 +556,8 @@ def test_every_screen_in_turkish_and_by_keyboard(world: World, browser_page: Any
         "daemons": "/ui/daemons",
         "batches": "/ui/batches",
         "mapping": "/ui/mapping?channel=hb",
+        "mapping-default-attributes": "/ui/mapping/hb/categories/default",
+        "report-preview": "/ui/reports?channel=hb&report=price_differences&preview=1",
         "audit": "/ui/audit",
         "users": "/ui/users",
     }
