@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from pazar.api_ops import ops_routes
 from pazar.channels import feature_enabled
@@ -41,13 +41,22 @@ log = logging.getLogger("pazar.http")
 
 
 def create_app(
-    db: Any, registry: Any, *, clock: Any, limits: HttpLimits | None = None
+    db: Any,
+    registry: Any,
+    *,
+    clock: Any,
+    limits: HttpLimits | None = None,
+    hook: Any = None,
+    web: bool = True,
+    https: bool = False,
 ) -> Starlette:
     """The trigger API over one database and the loaded plugins.
 
     ``limits`` default to :meth:`HttpLimits.from_env`.  Other routes can be added
     to the returned app (``app.router.routes``) and share its body limit and,
-    through ``app.state.guard``, its token authentication.
+    through ``app.state.guard``, its token authentication.  With ``web`` the
+    dashboard (:mod:`pazar.web`, ``/ui/...``) is mounted beside the API; ``hook`` lets
+    its channel saves queue the flows plugins ask for, as the CLI's do.
     """
     limits = limits or HttpLimits.from_env()
     flows = load_flows(registry)
@@ -96,12 +105,21 @@ def create_app(
         log.info("flow-trigger %s %s by token %s: job %s", slug, ref, grant.name, job_id)
         return JSONResponse({"job_id": job_id}, status_code=202)
 
+    dashboard = []
+    if web:
+        from pazar.web import create_web_app
+
+        dashboard = [
+            Mount("", app=create_web_app(db, registry, clock=clock, hook=hook, https_only=https))
+        ]
     app = Starlette(
         routes=[
             Route("/flow-trigger/{channel_slug}/{flow}", trigger, methods=["POST"]),
             *ops_routes(db, registry, clock=clock, flows=flows),
+            *dashboard,
         ],
-        middleware=[Middleware(BodyLimit, max_bytes=limits.max_body)],
+        # the dashboard has its own, larger limit (photo uploads); see pazar.web.app
+        middleware=[Middleware(BodyLimit, max_bytes=limits.max_body, exempt=("/ui/",))],
         exception_handlers={HTTPProblem: problem_handler},
     )
     app.state.guard = guard

@@ -58,7 +58,12 @@ def _tls_options(command: Any) -> Any:
     help="How long a job stays leased without a heartbeat: a killed daemon's jobs are "
     "taken over by another daemon after this long.",
 )
-@click.option("--http", "http", metavar="HOST:PORT", help="Also serve the flow-trigger API.")
+@click.option(
+    "--http",
+    "http",
+    metavar="HOST:PORT",
+    help="Also serve the flow-trigger API and the web dashboard (/ui/).",
+)
 @_tls_options
 @_keep_days("jobs", "finished jobs and schedule ticks")
 @_keep_days("runs", "finished runs and their logs")
@@ -206,13 +211,16 @@ def _serve_http(
     host, port = _address(address)
     _check_tls(host, tls_cert, tls_key)
     server = serve_in_thread(
-        create_app(ctx.db, ctx.registry, clock=ctx.clock),
+        create_app(
+            ctx.db, ctx.registry, clock=ctx.clock, hook=ctx.plugins.hook, https=bool(tls_cert)
+        ),
         host=host,
         port=port,
         ssl_certfile=tls_cert,
         ssl_keyfile=tls_key,
     )
     say(f"flow-trigger API at {server.url}/flow-trigger/<channel>/<flow>")
+    say(f"web dashboard at {server.url}/ui/ (users: pazar users add)")
     return server
 
 
@@ -233,7 +241,9 @@ def serve_command(http: str, tls_cert: str | None, tls_key: str | None) -> None:
         f"flow-trigger API at {scheme}://{host}:{port}/flow-trigger/<channel>/<flow>", err=True
     )
     uvicorn.run(
-        create_app(ctx.db, ctx.registry, clock=ctx.clock),
+        create_app(
+            ctx.db, ctx.registry, clock=ctx.clock, hook=ctx.plugins.hook, https=bool(tls_cert)
+        ),
         host=host,
         port=port,
         log_level="warning",

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from pazar.cli.context import app
 from pazar.cli.output import emit, json_option, print_json, print_table
+from pazar.commerce.requests import refund_query, refund_rows
 from pazar.errors import NotFoundError, ValidationError
 from pazar.models.channels import Channel
 from pazar.models.commerce import (
-    CancellationReason,
     CancellationRequest,
     Order,
     OrderItem,
@@ -371,36 +371,6 @@ def refunds() -> None:
     """Refund requests (the seed's Reject Refund screen)."""
 
 
-def _refund_rows(session: Any, stmt: Any) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": r.id,
-            "channel": slug,
-            "order": number,
-            "sku": sku,
-            "status": r.status,
-            "reason": reason_name or r.remote_reason,
-            "explanation": r.explanation,
-            "photo_urls": r.photo_urls,
-            "created_at": r.created_at,
-        }
-        for r, slug, number, sku, reason_name in session.execute(stmt)
-    ]
-
-
-def _refund_query() -> Any:
-    return (
-        select(
-            CancellationRequest, Channel.slug, Order.number, OrderItem.sku, CancellationReason.name
-        )
-        .join(Channel, Channel.id == CancellationRequest.channel_id)
-        .join(OrderItem, OrderItem.id == CancellationRequest.order_item_id)
-        .join(Order, Order.id == OrderItem.order_id)
-        .outerjoin(CancellationReason, CancellationReason.id == CancellationRequest.reason_id)
-        .where(CancellationRequest.kind == "refund")
-    )
-
-
 @refunds.command("list")
 @click.option("--channel", "slug", help="Only this channel.")
 @click.option("--status", type=click.Choice(("open", "approved", "rejected")))
@@ -409,13 +379,13 @@ def _refund_query() -> Any:
 def refunds_list(slug: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """Refund requests, newest first."""
     with app().db.session() as session:
-        stmt = _refund_query()
+        stmt = refund_query()
         channel_id = _channel_id(session, slug)
         if channel_id is not None:
             stmt = stmt.where(CancellationRequest.channel_id == channel_id)
         if status:
             stmt = stmt.where(CancellationRequest.status == status)
-        rows = _refund_rows(session, stmt.order_by(CancellationRequest.id.desc()).limit(limit))
+        rows = refund_rows(session, stmt.order_by(CancellationRequest.id.desc()).limit(limit))
     emit(
         as_json,
         rows,
@@ -434,7 +404,7 @@ def refunds_list(slug: str | None, status: str | None, limit: int, as_json: bool
 def refunds_show(request_id: int, as_json: bool) -> None:
     """One refund request."""
     with app().db.session() as session:
-        rows = _refund_rows(session, _refund_query().where(CancellationRequest.id == request_id))
+        rows = refund_rows(session, refund_query().where(CancellationRequest.id == request_id))
     if not rows:
         raise NotFoundError(f"no refund request {request_id}")
     emit(as_json, rows[0], ("field", "value"), list(rows[0].items()))

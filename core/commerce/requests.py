@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from pazar.commerce.statuses import UNREPORTED_MESSAGE, UNREPORTED_STATUSES
 from pazar.commerce.versioning import reserve_versions
 from pazar.errors import NotFoundError, ValidationError
+from pazar.models.channels import Channel
 from pazar.models.commerce import CancellationReason, CancellationRequest, Order, OrderItem
 from pazar.models.state import FailedIntegration, IntegrationAction
 from pazar.sqlbulk import dialect_insert
@@ -453,3 +454,36 @@ def local_cancellations_query(
     if marketplace_reasons:
         conds.append(or_(r.c.reason_id.is_(None), r.c.reason_id.not_in(list(marketplace_reasons))))
     return _request_page(channel_id, content_type, now=now, after=after, limit=limit, conds=conds)
+
+
+# -- listing refund requests (pazar refunds, the web's Reject Refund screen) ----------------
+def refund_rows(session: Session, stmt: Any) -> list[dict[str, Any]]:
+    """Rows of :func:`refund_query` as ``pazar refunds`` and the web's Reject Refund show them."""
+    return [
+        {
+            "id": r.id,
+            "channel": slug,
+            "order": number,
+            "sku": sku,
+            "status": r.status,
+            "reason": reason_name or r.remote_reason,
+            "explanation": r.explanation,
+            "photo_urls": r.photo_urls,
+            "created_at": r.created_at,
+        }
+        for r, slug, number, sku, reason_name in session.execute(stmt)
+    ]
+
+
+def refund_query() -> Any:
+    """Refund requests with their channel, order number, SKU and reason name."""
+    return (
+        select(
+            CancellationRequest, Channel.slug, Order.number, OrderItem.sku, CancellationReason.name
+        )
+        .join(Channel, Channel.id == CancellationRequest.channel_id)
+        .join(OrderItem, OrderItem.id == CancellationRequest.order_item_id)
+        .join(Order, Order.id == OrderItem.order_id)
+        .outerjoin(CancellationReason, CancellationReason.id == CancellationRequest.reason_id)
+        .where(CancellationRequest.kind == "refund")
+    )

@@ -15,5 +15,6 @@ from pazar.models.marketplace import (  # noqa: F401
 )
 from pazar.models.runs import Run, RunLog
 from pazar.models.state import BatchRequest, FailedIntegration, IntegrationAction  # noqa: F401
+from pazar.models.web import StoredFile, WebAudit, WebSecret, WebUser  # noqa: F401
 
 __all__ = ["Base", "Channel", "ConfigChange", "Run", "RunLog"]

@@ -44,3 +44,6 @@ class RunLog(Base):
     level: Mapped[str] = mapped_column(String(8), default="info")
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    # The log screen's SKU filter: "which runs touched this record" (migration 0012).
+    __table_args__ = (Index("ix_run_logs_object_id", "object_id"),)

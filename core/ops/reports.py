@@ -334,13 +334,24 @@ def _xlsx(
         book.close()
 
 
-def write_report(db: Any, channel: Any, name: str, fmt: str, out: IO[bytes]) -> int:
-    """Write report ``name`` of ``channel`` as ``fmt`` to ``out``; returns the row count."""
+def write_report(
+    db: Any,
+    channel: Any,
+    name: str,
+    fmt: str,
+    out: IO[bytes],
+    *,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+) -> int:
+    """Write report ``name`` of ``channel`` as ``fmt`` to ``out``; returns the row count.
+
+    ``keep`` filters the rows as they stream (the web's filtered download)."""
     spec = report(name)
     check_format(fmt)
     with db.session() as session:
         scope = report_scope(session, channel)
-    rows = _Counted(spec.rows(db, scope))
+    source = spec.rows(db, scope)
+    rows = _Counted(source if keep is None else (row for row in source if keep(row)))
     if fmt == "xlsx":
         _xlsx(spec.title, spec.columns, iter(rows), out)
         return rows.count

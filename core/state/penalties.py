@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, update
 
 from pazar.errors import ConfigError
 from pazar.models.state import FailedIntegration
@@ -388,6 +388,9 @@ def list_penalties(
     content_type: str | None = None,
     exhausted: bool = False,
     limit: int | None = None,
+    reason_type: str | None = None,
+    key: str | None = None,
+    offset: int = 0,
 ) -> list[Any]:
     F = FailedIntegration
 
@@ -396,11 +399,53 @@ def list_penalties(
         stmt = stmt.where(F.channel_id == channel_id)
     if content_type is not None:
         stmt = stmt.where(F.content_type == content_type)
+    if reason_type is not None:
+        stmt = stmt.where(F.reason_type == reason_type)
+    if key is not None:
+        stmt = stmt.where(F.object_key == key)
     if exhausted:
         stmt = stmt.where(sql_is_exhausted(F.__table__, now), F.released_at.is_(None))
+    if offset:
+        stmt = stmt.offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit)
     return list(session.scalars(stmt))
+
+
+def penalty_counts(
+    session: Any, *, now: datetime, channel_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Penalties per (channel, content type, reason type): how many, how many exhausted
+    (parked until released) and how many released — one grouped query."""
+    F = FailedIntegration
+
+    parked = case((and_(F.released_at.is_(None), sql_is_exhausted(F.__table__, now)), 1), else_=0)
+    released = case((F.released_at.is_not(None), 1), else_=0)
+    stmt = (
+        select(
+            F.channel_id,
+            F.content_type,
+            F.reason_type,
+            func.count(),
+            func.sum(parked),
+            func.sum(released),
+        )
+        .group_by(F.channel_id, F.content_type, F.reason_type)
+        .order_by(F.channel_id, F.content_type, F.reason_type)
+    )
+    if channel_id is not None:
+        stmt = stmt.where(F.channel_id == channel_id)
+    return [
+        {
+            "channel_id": c,
+            "content_type": t,
+            "reason_type": r,
+            "total": int(n),
+            "exhausted": int(x or 0),
+            "released": int(rel or 0),
+        }
+        for c, t, r, n, x, rel in session.execute(stmt)
+    ]
 
 
 def release_penalties(

@@ -60,12 +60,17 @@ def read_sku_csv(path: str | Path) -> list[str]:
 
     file = Path(path)
     text = read_text(file)  # UTF-8 with or without BOM; else file:line:column of the bad byte
+    return parse_sku_csv(text, str(file))
+
+
+def parse_sku_csv(text: str, where: str) -> list[str]:
+    """:func:`read_sku_csv` for text already read (an upload); ``where`` names it in errors."""
     if "\x00" in text:
-        raise ValidationError(f"{file}: contains a NUL byte: this is not a CSV text file")
-    reader = csv.reader(io.StringIO(text))
+        raise ValidationError(f"{where}: contains a NUL byte: this is not a CSV text file")
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
     header = next(reader, None)
     if header is None or [h.strip() for h in header if h.strip()] != ["sku"]:
-        raise ValidationError(f"{file}:1: {CSV_HEADER_MESSAGE}")
+        raise ValidationError(f"{where}:1: {CSV_HEADER_MESSAGE}")
     skus: list[str] = []
     for row in reader:
         value = row[0].strip() if row else ""
