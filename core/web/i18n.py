@@ -368,6 +368,13 @@ TR: dict[str, str] = {
     "Overdue schedules": "Geciken zamanlamalar",
     "Due tick": "Vadesi gelen zaman",
     "No overdue schedules.": "Geciken zamanlama yok.",
+    "Waiting for another content type": "Başka bir içerik türünü bekleyenler",
+    "Not penalised: these records go out in the first run after what they need is accepted.": (
+        "Ceza değil: bu kayıtlar, bekledikleri kabul edildikten sonraki ilk çalışmada gönderilir."
+    ),
+    "Waits for": "Beklediği",
+    "Records": "Kayıtlar",
+    "Nothing waits.": "Bekleyen kayıt yok.",
     "Last runs": "Son çalışmalar",
     "Last run": "Son çalışma",
     "Last checked": "Son kontrol",

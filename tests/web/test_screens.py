@@ -455,3 +455,30 @@ def test_users_are_managed_with_the_cli(site: Site, cli) -> None:  # noqa: ANN00
     assert cli("users", "delete", "ayse").exit_code == 2
     audit = site.as_("admin").get("/ui/audit").text
     assert ">user.passwd<" in audit and ">user.delete<" in audit
+
+
+def test_the_daemons_screen_counts_records_waiting_for_their_product(
+    site: Site, tmp_path: Path
+) -> None:
+    from pazar.models.state import IntegrationWait
+
+    viewer = site.as_("viewer")
+    _add_channel(site.as_("admin"))
+    assert "Nothing waits." in viewer.get("/ui/daemons").text
+    ids = _products(site, tmp_path, ["A-1", "A-2"])
+    with site.db.session() as session:
+        channel = session.scalar(select(Channel).where(Channel.slug == "hb"))
+        session.add_all(
+            IntegrationWait(
+                channel_id=channel.id,
+                content_type="productstock",
+                object_id=object_id,
+                object_key=sku,
+                needs="product",
+                since=site.clock.now(),
+            )
+            for sku, object_id in ids.items()
+        )
+    page = viewer.get("/ui/daemons").text
+    row = re.search(r"<tr><td>hb</td><td>productstock</td><td>product</td>.*?</tr>", page)
+    assert row and '<td class="num">2</td>' in row.group(0)
