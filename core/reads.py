@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from pazar.commerce.orders import existing_orders, known_cancellations
+from pazar.commerce.orders import existing_orders
 from pazar.commerce.requests import known_requests, package_statuses
 from pazar.mapping.store import leaf_categories
 
@@ -41,19 +41,20 @@ class Reads:
 
     def stored_cancellations(self, remote_ids: Iterable[str]) -> set[str]:
         """Which of the marketplace's cancellation ids (cancelled line ids) are stored."""
-        wanted = [i for i in remote_ids if i]
-        if not wanted:
-            return set()
-        with self._db.session() as session:
-            return known_cancellations(session, self._channel_id, wanted)
+        return self._stored_requests("cancel", remote_ids)
 
     def stored_refunds(self, remote_ids: Iterable[str]) -> set[str]:
         """Which of the marketplace's refund (claim) ids are stored as refund requests."""
+        return self._stored_requests("refund", remote_ids)
+
+    def _stored_requests(self, kind: str, remote_ids: Iterable[str]) -> set[str]:
+        """Cancellations and refunds are both cancellation requests (by ``kind``): one
+        question answers both."""
         wanted = [i for i in remote_ids if i]
         if not wanted:
             return set()
         with self._db.session() as session:
-            return known_requests(session, self._channel_id, "refund", wanted)
+            return known_requests(session, self._channel_id, kind, wanted)
 
     def package_statuses(self, package_ids: Iterable[str]) -> dict[str, str]:
         """The local status of the orders made of these marketplace packages: ``cancelled``

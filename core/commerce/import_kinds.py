@@ -62,6 +62,24 @@ class Importer:
         raise NotImplementedError
 
 
+class ReferenceImporter(Importer):
+    """A kind of reference data (cargo companies, cancellation reasons): unversioned rows
+    identified by ``key``, missing optional columns filled from ``defaults``, ``fields``
+    updated in place.  The kinds differ only in these attributes, so they share ``write``."""
+
+    table: Any
+    fields: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = {}
+
+    def write(
+        self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
+    ) -> int:
+        rows = dedupe([{**self.defaults, **row} for _, row in chunk], list(self.key))
+        return upsert_changed(
+            session, self.table, rows, list(self.key), self.fields, versioned=False
+        )
+
+
 class Products(Importer):
     columns = (
         Column("sku", req_text, required=True),
@@ -224,7 +242,7 @@ class CatalogItems(Importer):
         )
 
 
-class CargoCompanies(Importer):
+class CargoCompanies(ReferenceImporter):
     columns = (
         Column("code", req_text, required=True),
         Column("name", req_text, required=True),
@@ -232,22 +250,12 @@ class CargoCompanies(Importer):
         Column("id", clean_text, ignored=True),
     )
     key = ("code",)
-
-    def write(
-        self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
-    ) -> int:
-        rows = dedupe([{"tracking_url": None, **row} for _, row in chunk], ["code"])
-        return upsert_changed(
-            session,
-            CargoCompany.__table__,
-            rows,
-            ["code"],
-            ("name", "tracking_url"),
-            versioned=False,
-        )
+    table = CargoCompany.__table__
+    fields = ("name", "tracking_url")
+    defaults: Mapping[str, Any] = {"tracking_url": None}
 
 
-class CancellationReasons(Importer):
+class CancellationReasons(ReferenceImporter):
     columns = (
         Column("kind", reason_kind, required=True),
         Column("code", req_text, required=True),
@@ -256,19 +264,9 @@ class CancellationReasons(Importer):
         Column("id", clean_text, ignored=True),
     )
     key = ("kind", "code")
-
-    def write(
-        self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
-    ) -> int:
-        rows = dedupe([{"active": True, **row} for _, row in chunk], ["kind", "code"])
-        return upsert_changed(
-            session,
-            CancellationReason.__table__,
-            rows,
-            ["kind", "code"],
-            ("name", "active"),
-            versioned=False,
-        )
+    table = CancellationReason.__table__
+    fields = ("name", "active")
+    defaults: Mapping[str, Any] = {"active": True}
 
 
 class Addresses(Importer):

@@ -23,10 +23,9 @@ from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session
 
 from pazar.commerce.statuses import FINAL, highest, is_ahead, rank
+from pazar.commerce.unsent import unsent_changes
 from pazar.commerce.versioning import reserve_versions
 from pazar.models.commerce import CancellationRequest, CargoCompany, Order, OrderItem
-from pazar.models.state import FailedIntegration, IntegrationAction
-from pazar.state.penalties import sql_holds_back
 
 ORDER_FIELDS = ("invoice_url", "tracking_number", "tracking_url")
 
@@ -46,22 +45,12 @@ def changed_orders_query(
     sent them: not penalised (unless the retry is due), with every field of ``needs`` set,
     and without an open refund request when ``skip_open_refunds``."""
     o = Order.__table__
-    a = IntegrationAction.__table__.alias("sent")
-    f = FailedIntegration.__table__.alias("held")
+    unsent = unsent_changes(channel_id, content_type, o.c.id, o.c.version, now=now, after=after)
+    a = unsent.sent
     r = CancellationRequest.__table__.alias("refund")
     i = OrderItem.__table__.alias("refund_item")
     c = CargoCompany.__table__
-    conds: list[Any] = [
-        o.c.channel_id == channel_id,
-        o.c.version > after,
-        or_(a.c.id.is_(None), a.c.version < o.c.version),
-        ~exists().where(
-            f.c.channel_id == channel_id,
-            f.c.content_type == content_type,
-            f.c.object_id == o.c.id,
-            sql_holds_back(f, now),
-        ),
-    ]
+    conds: list[Any] = [o.c.channel_id == channel_id, *unsent.where]
     for name in needs:
         column = o.c[name]
         conds.append(and_(column.is_not(None), column != ""))
@@ -76,12 +65,7 @@ def changed_orders_query(
         )
     if numbers is not None:
         conds.append(o.c.number.in_(list(numbers)))
-    base = o.outerjoin(
-        a,
-        and_(
-            a.c.channel_id == channel_id, a.c.content_type == content_type, a.c.object_id == o.c.id
-        ),
-    ).outerjoin(c, c.c.id == o.c.cargo_company_id)
+    base = o.outerjoin(a, unsent.on).outerjoin(c, c.c.id == o.c.cargo_company_id)
     return (
         select(
             o.c.id,

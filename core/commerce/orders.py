@@ -409,21 +409,3 @@ def cancel_items(
         ],
     )
     return results
-
-
-def known_cancellations(session: Session, channel_id: int, remote_ids: Sequence[str]) -> set[str]:
-    """Which of the marketplace's cancellation ids are stored already (one query a page)."""
-    requests = CancellationRequest.__table__
-    found: set[str] = set()
-    unique = sorted(set(remote_ids))
-    for start in range(0, len(unique), 900):
-        found.update(
-            session.scalars(
-                select(requests.c.remote_id).where(
-                    requests.c.channel_id == channel_id,
-                    requests.c.kind == "cancel",
-                    requests.c.remote_id.in_(unique[start : start + 900]),
-                )
-            )
-        )
-    return found

@@ -15,17 +15,16 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, case, exists, func, or_, select
+from sqlalchemy import bindparam, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from pazar.commerce.statuses import UNREPORTED_MESSAGE, UNREPORTED_STATUSES
+from pazar.commerce.unsent import unsent_changes
 from pazar.commerce.versioning import reserve_versions
 from pazar.errors import NotFoundError, ValidationError
 from pazar.models.channels import Channel
 from pazar.models.commerce import CancellationReason, CancellationRequest, Order, OrderItem
-from pazar.models.state import FailedIntegration, IntegrationAction
 from pazar.sqlbulk import dialect_insert
-from pazar.state.penalties import sql_holds_back
 
 
 def known_requests(
@@ -367,19 +366,12 @@ def _request_page(
     r = CancellationRequest.__table__
     t = OrderItem.__table__
     o = Order.__table__
-    a = IntegrationAction.__table__.alias("sent")
-    f = FailedIntegration.__table__.alias("held")
+    unsent = unsent_changes(channel_id, content_type, r.c.id, r.c.version, now=now, after=after)
+    a = unsent.sent
     base = (
         r.join(t, t.c.id == r.c.order_item_id)
         .join(o, o.c.id == t.c.order_id)
-        .outerjoin(
-            a,
-            and_(
-                a.c.channel_id == channel_id,
-                a.c.content_type == content_type,
-                a.c.object_id == r.c.id,
-            ),
-        )
+        .outerjoin(a, unsent.on)
     )
     return (
         select(
@@ -401,18 +393,7 @@ def _request_page(
             a.c.payload_hash.label("last_payload_hash"),
         )
         .select_from(base)
-        .where(
-            r.c.channel_id == channel_id,
-            r.c.version > after,
-            or_(a.c.id.is_(None), a.c.version < r.c.version),
-            ~exists().where(
-                f.c.channel_id == channel_id,
-                f.c.content_type == content_type,
-                f.c.object_id == r.c.id,
-                sql_holds_back(f, now),
-            ),
-            *conds,
-        )
+        .where(r.c.channel_id == channel_id, *unsent.where, *conds)
         .order_by(r.c.version)
         .limit(limit)
     )

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from pazar.models.channels import Channel
 from pazar.models.jobs import Job
 from pazar.models.runs import Run, RunLog
+from pazar.ops.runs import run_outcome
 
 
 def job_status(session: Session, job_id: int, *, limit: int = 1000) -> dict[str, Any] | None:
@@ -43,19 +44,7 @@ def job_status(session: Session, job_id: int, *, limit: int = 1000) -> dict[str,
     run = session.get(Run, job.run_id) if job.run_id is not None else None
     if run is None:
         return out
-    out["run"] = {
-        "id": run.id,
-        "status": run.status,
-        "started_at": run.started_at,
-        "finished_at": run.finished_at,
-        "duration_ms": run.duration_ms,
-        "read": run.read,
-        "sent": run.sent,
-        "succeeded": run.succeeded,
-        "failed": run.failed,
-        "skipped": run.skipped,
-        "error": run.error,
-    }
+    out["run"] = {"id": run.id, **run_outcome(run)}
     lines = list(
         session.execute(
             select(RunLog.object_id, RunLog.level, RunLog.message, RunLog.created_at)

@@ -86,6 +86,22 @@ def scope_for(session: Session, channel: Any, read: ListingRead) -> Scope:
     )
 
 
+def in_flight_batch(channel_id: int, content_type: str, object_id: Any) -> Any:
+    """The local batch id of a batch that holds ``object_id`` in flight for this content
+    type (a scalar subquery, NULL when none): the reconciliation's differences and the
+    not-listed report both say a product is in flight this way, so they agree."""
+    item = BatchRequestItem.__table__.alias("flight")
+    batch = BatchRequest.__table__.alias("flight_batch")
+    return (
+        select(batch.c.local_batch_id)
+        .select_from(item.join(batch, batch.c.id == item.c.batch_id))
+        .where(item.c.channel_id == channel_id, item.c.content_type == content_type)
+        .where(item.c.object_id == object_id, item.c.in_flight.is_(true()))
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
 def difference_query(kind: Kind, scope: Scope) -> Select[Any]:
     """Every catalog product whose listing shows another ``kind`` than pazar's, by SKU,
     with the local and marketplace values and its state (one of ``STATES``)."""
@@ -93,8 +109,6 @@ def difference_query(kind: Kind, scope: Scope) -> Select[Any]:
     ct = CONTENT_TYPE[kind]
     ia = IntegrationAction.__table__.alias("ia")
     pen = FailedIntegration.__table__.alias("pen")
-    item = BatchRequestItem.__table__.alias("flight")
-    batch = BatchRequest.__table__.alias("flight_batch")
     fix = ReconcileCorrection.__table__.alias("fix")
     if kind == "price":
         local_table = Price.__table__
@@ -133,14 +147,7 @@ def difference_query(kind: Kind, scope: Scope) -> Select[Any]:
         .limit(1)
         .scalar_subquery()
     )
-    in_flight = (
-        select(batch.c.local_batch_id)
-        .select_from(item.join(batch, batch.c.id == item.c.batch_id))
-        .where(item.c.channel_id == scope.channel_id, item.c.content_type == ct)
-        .where(item.c.object_id == p.c.id, item.c.in_flight.is_(true()))
-        .limit(1)
-        .scalar_subquery()
-    )
+    in_flight = in_flight_batch(scope.channel_id, ct, p.c.id)
     queued = (
         select(fix.c.id)
         .where(fix.c.read_id == scope.read_id, fix.c.content_type == ct)

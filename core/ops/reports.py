@@ -30,8 +30,8 @@ from pazar.commerce.saleability import saleable_clause
 from pazar.errors import PazarError, ValidationError
 from pazar.models.commerce import Price, Product, Stock
 from pazar.models.ops import ListingRead, ListingSnapshot
-from pazar.models.state import BatchRequest, BatchRequestItem, FailedIntegration, IntegrationAction
-from pazar.ops.reconcile import Scope, difference_query, scope_for
+from pazar.models.state import FailedIntegration, IntegrationAction
+from pazar.ops.reconcile import Scope, difference_query, in_flight_batch, scope_for
 from pazar.ops.settings import PRODUCT_CONTENT_TYPE
 from pazar.ops.snapshot import current_read
 from pazar.suggest import did_you_mean
@@ -98,8 +98,6 @@ def not_listed_query(scope: Scope, dialect: str) -> Any:
     pr, st = Price.__table__, Stock.__table__
     ia = IntegrationAction.__table__.alias("sent")
     pen = FailedIntegration.__table__.alias("pen")
-    item = BatchRequestItem.__table__.alias("flight")
-    batch = BatchRequest.__table__.alias("flight_batch")
     ct = PRODUCT_CONTENT_TYPE
     other = FailedIntegration.__table__.alias("other_pen")
     other_penalty = (
@@ -109,14 +107,7 @@ def not_listed_query(scope: Scope, dialect: str) -> Any:
         .limit(1)
         .scalar_subquery()
     )
-    in_flight = (
-        select(batch.c.local_batch_id)
-        .select_from(item.join(batch, batch.c.id == item.c.batch_id))
-        .where(item.c.channel_id == scope.channel_id, item.c.content_type == ct)
-        .where(item.c.object_id == p.c.id, item.c.in_flight.is_(true()))
-        .limit(1)
-        .scalar_subquery()
-    )
+    in_flight = in_flight_batch(scope.channel_id, ct, p.c.id)
     base = (
         p.outerjoin(pr, pr.c.product_id == p.c.id)
         .outerjoin(st, st.c.product_id == p.c.id)

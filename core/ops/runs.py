@@ -49,6 +49,14 @@ def run_dict(run: Run, slug: str) -> dict[str, Any]:
         "flow": f"{run.plugin}/{run.flow}",
         "channel": slug,
         "trigger": run.trigger,
+        **run_outcome(run),
+    }
+
+
+def run_outcome(run: Run) -> dict[str, Any]:
+    """How a run went (status, times, counts, error): the part of a run that the run
+    list and ``GET /jobs/{id}`` both show, so both name the same fields."""
+    return {
         "status": run.status,
         "started_at": run.started_at,
         "finished_at": run.finished_at,

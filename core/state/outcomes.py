@@ -22,6 +22,7 @@ from pazar.sqlbulk import dialect_insert
 from pazar.state.actions import payload_hash, upsert, upsert_actions
 from pazar.state.penalties import (
     PenaltyState,
+    Policy,
     RetryCountReading,
     next_failure,
     policy_for,
@@ -256,6 +257,52 @@ def _state(row: FailedIntegration) -> PenaltyState | None:
     )
 
 
+def _penalty_row(
+    channel_id: int,
+    ct: str,
+    failure: Failure,
+    previous: FailedIntegration | None,
+    policy: Policy,
+    now: datetime,
+    *,
+    payload: Any,
+) -> dict[str, Any]:
+    """The penalty table row of one failure, counted on from its previous penalty.
+
+    Shared by the two upserts of :func:`penalize` (by object id, by key) so the retry
+    counting and the columns written cannot drift apart; ``payload`` is the record as
+    read for a key penalty, None for an object's (its object is read again)."""
+    state, due = next_failure(_state(previous) if previous else None, policy, now)
+    return {
+        "channel_id": channel_id,
+        "content_type": ct,
+        "object_id": failure.object_id,
+        "object_key": failure.object_key,
+        "version": failure.version,
+        "payload": payload,
+        "reason_type": failure.reason_type,
+        "message": failure.message,
+        "run_id": failure.run_id,
+        "batch_id": failure.batch_id,
+        "retry_count": state.retry_count,
+        "max_retry_count": state.max_retry_count,
+        "retry_interval": state.retry_interval,
+        "expiration_seconds": policy.expiration_seconds,
+        "first_failed_at": state.first_failed_at,
+        "last_failed_at": state.last_failed_at,
+        "expires_at": state.expires_at,
+        "next_retry_at": due,
+        "released_at": None,
+    }
+
+
+def _expire_penalties(session: Session) -> None:
+    """The penalty rows the ORM read before an upsert are stale after it: expire them."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, FailedIntegration):
+            session.expire(obj)
+
+
 def penalize(
     session: Session,
     *,
@@ -300,30 +347,7 @@ def penalize(
             existing.update({row.object_id: row for row in session.scalars(stmt)})
         for object_id, failure in objects.items():
             previous = existing.get(object_id)
-            state, due = next_failure(_state(previous) if previous else None, policy, now)
-            rows.append(
-                {
-                    "channel_id": channel_id,
-                    "content_type": ct,
-                    "object_id": object_id,
-                    "object_key": failure.object_key,
-                    "version": failure.version,
-                    "payload": None,
-                    "reason_type": failure.reason_type,
-                    "message": failure.message,
-                    "run_id": failure.run_id,
-                    "batch_id": failure.batch_id,
-                    "retry_count": state.retry_count,
-                    "max_retry_count": state.max_retry_count,
-                    "retry_interval": state.retry_interval,
-                    "expiration_seconds": policy.expiration_seconds,
-                    "first_failed_at": state.first_failed_at,
-                    "last_failed_at": state.last_failed_at,
-                    "expires_at": state.expires_at,
-                    "next_retry_at": due,
-                    "released_at": None,
-                }
-            )
+            rows.append(_penalty_row(channel_id, ct, failure, previous, policy, now, payload=None))
     columns = [c for c in rows[0] if c not in PENALTY_KEYS]
     upsert(
         session,
@@ -332,10 +356,7 @@ def penalize(
         PENALTY_KEYS,
         {col: (lambda name: lambda ex, t: getattr(ex, name))(col) for col in columns},
     )
-    # The ORM objects read above are now stale.
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, FailedIntegration):
-            session.expire(obj)
+    _expire_penalties(session)
 
 
 def _penalize_keyed(
@@ -367,29 +388,10 @@ def _penalize_keyed(
             existing.update({row.object_key: row for row in session.scalars(stmt)})
         for key, failure in records.items():
             previous = existing.get(key)
-            state, due = next_failure(_state(previous) if previous else None, policy, now)
             rows.append(
-                {
-                    "channel_id": channel_id,
-                    "content_type": ct,
-                    "object_id": None,
-                    "object_key": key,
-                    "version": failure.version,
-                    "payload": failure.payload,
-                    "reason_type": failure.reason_type,
-                    "message": failure.message,
-                    "run_id": failure.run_id,
-                    "batch_id": failure.batch_id,
-                    "retry_count": state.retry_count,
-                    "max_retry_count": state.max_retry_count,
-                    "retry_interval": state.retry_interval,
-                    "expiration_seconds": policy.expiration_seconds,
-                    "first_failed_at": state.first_failed_at,
-                    "last_failed_at": state.last_failed_at,
-                    "expires_at": state.expires_at,
-                    "next_retry_at": due,
-                    "released_at": None,
-                }
+                _penalty_row(
+                    channel_id, ct, failure, previous, policy, now, payload=failure.payload
+                )
             )
     table = FailedIntegration.__table__
     stmt = dialect_insert(session, table)
@@ -400,6 +402,4 @@ def _penalize_keyed(
         set_={c: getattr(stmt.excluded, c) for c in rows[0] if c not in keys_},
     )
     session.execute(stmt, rows)
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, FailedIntegration):
-            session.expire(obj)
+    _expire_penalties(session)

@@ -23,19 +23,12 @@ from pazar.plugin import (
     StepType,
     chunked,
     params_schema,
-    parse_instant,
 )
 from pazar_hepsiburada import api
+from pazar_hepsiburada.orders import feed_moment
 
 PAGE = 100
 DEFAULT_REFUNDABLE_DAYS = 15
-
-
-def _moment(raw: Any) -> datetime | None:
-    try:
-        return parse_instant(raw) if raw else None
-    except ValueError:
-        return None
 
 
 def _log(ctx: StepContext, key: str | None, message: str, level: str = "info") -> None:
@@ -56,7 +49,7 @@ class Claims:
         days = self.ctx.config.get("orders_refundable_days")
         days = DEFAULT_REFUNDABLE_DAYS if days is None else int(days)
         begin = now - timedelta(days=days)
-        start = _moment(self.ctx.config.get("refund_start_date"))
+        start = feed_moment(self.ctx.config.get("refund_start_date"))
         if start is not None and start > begin:
             begin = start
         return begin, now + timedelta(minutes=1)
@@ -101,7 +94,7 @@ class ClaimRefunds:
             if missing:
                 run.fail(item, f"claim has no {', '.join(missing)}", "remote")
                 continue
-            ordered = _moment(claim.get("orderDate"))
+            ordered = feed_moment(claim.get("orderDate"))
             if ordered is not None and ordered < now - timedelta(days=self.days):
                 run.skip(
                     item,
@@ -155,7 +148,7 @@ class PackageFeeds:
             ("undelivered", "UndeliveredDate"),
         ):
             for row in client.package_feed(feed):
-                when = _moment(row.get(field))
+                when = feed_moment(row.get(field))
                 number = str(row.get("PackageNumber") or "")
                 if when is not None and when < since or (wanted and number not in wanted):
                     continue

@@ -15,7 +15,7 @@ once it has left the 12-hour window (the penalty keeps the package as read).
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pazar.plugin import (
@@ -26,12 +26,12 @@ from pazar.plugin import (
     StepType,
     chunked,
     params_schema,
-    parse_instant,
 )
 from pazar_hepsiburada import api
 from pazar_hepsiburada.orders import (
     DEFAULT_ORDER_NUMBER_FORMAT,
     PackageProblem,
+    feed_moment,
     orders_from_package,
 )
 
@@ -199,7 +199,7 @@ class CancelledLines:
         recent = (
             line
             for line in self.ctx.client().cancelled_lines()
-            if (when := _moment(line.get("cancelDate"))) is None or when >= since
+            if (when := feed_moment(line.get("cancelDate"))) is None or when >= since
         )
         for page in chunked(recent, PAGE):
             yield from self._new(page)
@@ -210,14 +210,6 @@ class CancelledLines:
         for line, line_id in zip(page, ids, strict=True):
             if line_id not in stored:
                 yield Item(key=f"{line.get('orderNumber')}/{line_id}", data=dict(line))
-
-
-def _moment(raw: Any) -> datetime | None:
-    """A feed date (ISO, ``Z`` or offset; no zone means UTC); None when unreadable."""
-    try:
-        return parse_instant(raw)
-    except ValueError:
-        return None
 
 
 class LineCancellations:

@@ -12,9 +12,11 @@ one holding lines of several orders becomes one order per order number, each key
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pazar.plugin import parse_instant
 from pazar_hepsiburada import api
 
 DEFAULT_ORDER_NUMBER_FORMAT = "{orderNumber}-{id}"
@@ -27,6 +29,16 @@ class PackageProblem(ValueError):
         super().__init__(message)
         self.message = message
         self.reason = reason
+
+
+def feed_moment(raw: Any) -> datetime | None:
+    """A date of a Hepsiburada claim or feed row, or of the channel config (ISO, ``Z`` or
+    offset; no zone means UTC); None when missing or unreadable, so one odd row does not
+    fail a page.  The order-side and the claim/feed sources read dates alike through it."""
+    try:
+        return parse_instant(raw)
+    except ValueError:
+        return None
 
 
 def _amount(value: Any, where: str) -> Decimal:

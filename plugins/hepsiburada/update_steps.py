@@ -20,10 +20,12 @@ from pazar.plugin import (
     MarketplaceError,
     PazarError,
     RunHandle,
+    SplitRefused,
     StepContext,
     StepType,
     batch_size_param,
     params_schema,
+    split_plan,
 )
 from pazar_hepsiburada import api
 
@@ -358,7 +360,9 @@ class SplitPackages:
     """``hepsiburada.split_packages`` (Split Packages): the OMS's split of an order's package
     is made on Hepsiburada, then the new packages and their lines are read back so the
     local order can follow them (``commerce.split_orders``).  A split that happened
-    already (a re-run after a crash) is recognised by its lines and not made twice."""
+    already (a re-run after a crash) is recognised by its lines and not made twice.
+    The request is read against the order with the door's ``split_plan``, as Fashfed
+    reads it; the order is found first with ``_orders_for`` (Hepsiburada's messages)."""
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
@@ -373,12 +377,16 @@ class SplitPackages:
                 names = ", ".join(o["number"] for o in orders)
                 run.fail(item, f"order {item.key} is {len(orders)} packages: name one ({names})")
                 continue
-            order = orders[0]
             try:
-                groups = self._groups(order, item.data.get("packages") or [])
-            except ValueError as exc:
-                run.fail(item, str(exc), "local")
+                plan = split_plan(orders, item.data)
+            except SplitRefused as exc:
+                run.fail(item, exc.message, "local")
                 continue
+            order = plan.order
+            groups = [
+                [{"orderLineId": line["remote_id"], "quantity": line["quantity"]} for line in group]
+                for group in plan.groups
+            ]
             if self.ctx.dry_run:
                 item.data = {"package": order["package_id"], "split": groups}
                 out.append(item)
@@ -390,48 +398,9 @@ class SplitPackages:
                     raise
                 run.fail(item, exc.remote_message or exc.message, "remote")
                 continue
-            item.data = {
-                "remote_number": order["remote_number"],
-                "package_id": order["package_id"],
-                "packages": made,
-            }
+            item.data = plan.record(made)
             out.append(item)
         return out
-
-    @staticmethod
-    def _groups(order: Mapping[str, Any], packages: list[Any]) -> list[list[dict[str, Any]]]:
-        live = [i for i in order["items"] if i["status"] != "cancelled"]
-        by_id = {i["remote_id"]: i for i in live}
-        by_sku: dict[str, list[dict[str, Any]]] = {}
-        for line in live:
-            by_sku.setdefault(line["sku"], []).append(line)
-        groups, used = [], set()
-        for n, package in enumerate(packages):
-            group = []
-            for ref in package.get("lines") or []:
-                if "line_id" in ref:
-                    line = by_id.get(str(ref["line_id"]))
-                else:
-                    line = next(
-                        (
-                            x
-                            for x in by_sku.get(str(ref.get("sku")), [])
-                            if x["remote_id"] not in used
-                        ),
-                        None,
-                    )
-                if line is None or line["remote_id"] in used:
-                    names = ", ".join(f"{x['remote_id']} {x['sku']}" for x in live)
-                    raise ValueError(
-                        f"packages[{n}]: no live line {ref!r} left in order {order['number']} "
-                        f"(lines: {names})"
-                    )
-                used.add(line["remote_id"])
-                group.append({"orderLineId": line["remote_id"], "quantity": line["quantity"]})
-            groups.append(group)
-        if not [x for x in live if x["remote_id"] not in used] and len(groups) < 2:
-            raise ValueError("a split needs lines in at least two packages")
-        return groups
 
     def _split(self, order: Mapping[str, Any], groups: list[list[dict[str, Any]]]) -> list[Any]:
         client = self.ctx.client()
