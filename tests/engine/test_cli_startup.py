@@ -201,14 +201,19 @@ def test_the_migration_headers_name_alembic_s_head() -> None:
     [("0001", "run `pazar db upgrade`"), ("9999", "which this pazar does not know")],
 )
 def test_a_database_at_another_revision_is_still_refused(
-    tmp_path: Path, stored: str, message: str
+    db: Database, stored: str, message: str
 ) -> None:
-    database = _migrated(tmp_path)
-    with database.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": stored})
-    database.dispose()
-    result = CliRunner().invoke(
-        cli, ["status"], env={"PAZAR_DATABASE_URL": f"sqlite:///{tmp_path / 'startup.db'}"}
-    )
+    db.ensure_ready()
+    head = newest_migration_file()
+
+    def set_revision(revision: str | None) -> None:
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
+
+    set_revision(stored)
+    try:  # the PostgreSQL database is shared by the session's tests: put the revision back
+        result = CliRunner().invoke(cli, ["status"], env={"PAZAR_DATABASE_URL": db.url})
+    finally:
+        set_revision(head)
     assert result.exit_code == 1
     assert message in result.output
