@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, select, type_coerce
 from sqlalchemy.orm import Session
 
-from pazar.channels import feature_enabled
+from pazar.channel_flags import feature_enabled
 from pazar.flows.model import FlowDef
 from pazar.flows.schedule import parse_schedule
 from pazar.models.channels import Channel
