@@ -11,6 +11,7 @@ files are reported together.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,6 +220,45 @@ def check_file(file: FlowFile, registry: Any) -> FileResult:
     return FileResult(file, check, flow)
 
 
+class _CheckedFiles:
+    """The files already checked, each with the bytes it was checked from.
+
+    Checking a file (YAML with positions, JSON Schema, every step's parameters) costs
+    about a millisecond, and some callers ask for the flows at every turn: a run that
+    asks whether its ``needs`` is in force, the HTTP trigger per request.  A daemon has
+    one such run per (channel, flow) and process, so three daemons over hundreds of
+    channels checked every file of every marketplace thousands of times, and that cost
+    grew with the number of daemons.  A file is checked again when its bytes differ
+    (timestamps are too coarse to tell two quick edits apart) or the registry is another
+    one; reading a small file costs far less than checking it.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.registry: Any = None
+        self.results: dict[FlowFile, tuple[bytes, FileResult]] = {}
+
+    def check(self, file: FlowFile, registry: Any) -> FileResult:
+        try:
+            content = file.path.read_bytes()
+        except OSError:
+            return check_file(file, registry)  # it says why it cannot be read
+        with self.lock:
+            if self.registry is not registry:
+                self.registry, self.results = registry, {}
+            kept = self.results.get(file)
+        if kept is not None and kept[0] == content:
+            return kept[1]
+        result = check_file(file, registry)
+        with self.lock:
+            if self.registry is registry:
+                self.results[file] = (content, result)
+        return result
+
+
+_checked = _CheckedFiles()
+
+
 def _collect(results: list[FileResult]) -> tuple[FlowCatalog, list[FlowError]]:
     """Later files override earlier ones; two files of one source defining one flow is an error."""
     catalog = FlowCatalog(files=results)
@@ -264,7 +304,7 @@ def scan_flows(
 ) -> tuple[FlowCatalog, list[FlowError]]:
     """Like :func:`load_flows` but returns the errors instead of raising."""
     files, problems = discover(flow_sources(registry, dirs))
-    catalog, errors = _collect([check_file(f, registry) for f in files])
+    catalog, errors = _collect([_checked.check(f, registry) for f in files])
     return catalog, problems + errors
 
 

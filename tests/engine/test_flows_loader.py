@@ -203,3 +203,27 @@ def test_non_yaml_files_are_ignored(registry: Registry, tmp_path: Path) -> None:
     write(flows / "testmarket" / "notes.txt", "not a flow\n")
     write(flows / "testmarket" / "numbers.yml", flow_yaml("numbers", "Yml"))
     assert [f.ref for f in load_flows(registry, dirs=[flows]).all()] == ["testmarket/numbers"]
+
+
+def test_a_flow_file_is_checked_again_exactly_when_its_bytes_change(
+    registry: Registry, tmp_path: Path
+) -> None:
+    flows = tmp_path / "flows"
+    path = write(flows / "testmarket" / "numbers.yaml", flow_yaml("numbers", "Numbers", count=1))
+    first = load_flows(registry, dirs=[flows]).get("testmarket/numbers")
+    # Unchanged: the flow checked before is given again (a daemon asks in every run).
+    assert load_flows(registry, dirs=[flows]).get("testmarket/numbers") is first
+    # An edit of the same size at once, which a file's timestamp may not tell apart.
+    write(path, flow_yaml("numbers", "Numbers", count=2))
+    assert load_flows(registry, dirs=[flows]).get("testmarket/numbers").source.params == {
+        "count": 2
+    }
+    write(path, "flow: numbers\n")
+    with pytest.raises(ValidationError):
+        load_flows(registry, dirs=[flows])
+    # Another registry (other plugins, other step types) checks every file again.
+    write(path, flow_yaml("numbers", "Numbers", count=1))
+    again = load_flows(registry, dirs=[flows]).get("testmarket/numbers")
+    other = Registry()
+    other.steps, other.marketplaces = dict(registry.steps), dict(registry.marketplaces)
+    assert load_flows(other, dirs=[flows]).get("testmarket/numbers") is not again
