@@ -634,6 +634,7 @@ def build_flow(check: FlowCheck, registry: Any, *, path: Any = None) -> FlowDef:
         content_type=data.get("content_type", "DEFAULT"),
         needs=data.get("needs"),
         batch_size=data.get("batch_size", 500),
+        wake_window=data.get("wake_window"),
         description=data.get("description", ""),
         path=path,
         raw=data,
