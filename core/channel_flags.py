@@ -98,3 +98,11 @@ def stored_flag_problems(catalog: FlagCatalog, config: Mapping[str, Any], slug: 
         elif value is True and flag not in catalog.flows_of:
             problems.append(catalog.no_flow_message(str(flag)))
     return problems
+
+
+def feature_enabled(channel: Any, flag: str | None) -> bool:
+    """Whether a flow gated by ``flag`` may run for the channel (no flag: always)."""
+    if not flag:
+        return True
+    flags = (channel.config or {}).get("feature_flags") or {}
+    return bool(flags.get(flag, False)) if isinstance(flags, Mapping) else False

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pazar import config_schema as cs
+from pazar.channel_flags import feature_enabled as feature_enabled  # where callers look for it
 from pazar.channel_flags import flag_catalog, flag_change_problems, stored_flag_problems
 from pazar.channel_refs import missing_references
 from pazar.errors import ConfigError, NotFoundError, ValidationError
@@ -604,11 +605,3 @@ def config_for_use(channel: Any, schema: Mapping[str, Any]) -> dict[str, Any]:
         return cs.resolve_secrets_in_place(schema, merged)
     except ConfigError as exc:
         raise ConfigError(f"channel {channel.slug!r}: {exc.message}") from None
-
-
-def feature_enabled(channel: Channel, flag: str | None) -> bool:
-    """Whether a flow gated by ``flag`` may run for the channel (no flag: always)."""
-    if not flag:
-        return True
-    flags = (channel.config or {}).get("feature_flags") or {}
-    return bool(flags.get(flag, False)) if isinstance(flags, Mapping) else False

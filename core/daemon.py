@@ -34,7 +34,8 @@ from pazar.jobs.queue import (
     retry_later,
 )
 from pazar.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS, prune
-from pazar.jobs.scheduler import PassCache, enqueue_due_cached
+from pazar.jobs.scheduler import PassCache, _active_channels, enqueue_due_cached
+from pazar.jobs.wake import DEFAULT_WINDOW, ChangeListener, WakeUps, enqueue_wakes
 from pazar.models.channels import Channel
 from pazar.models.jobs import Daemon as DaemonRow
 from pazar.models.runs import Run
@@ -162,6 +163,7 @@ class Daemon:
         lease_seconds: int = DEFAULT_LEASE_SECONDS,
         say: Callable[[str], None] | None = None,
         retention: Retention | None = None,
+        wake_window: float = DEFAULT_WINDOW,
     ) -> None:
         self.db = db
         self.registry = registry
@@ -189,6 +191,9 @@ class Daemon:
         self._pruned_at: datetime | None = None
         self._pruner: threading.Thread | None = None
         self._alarms = AlarmTicker(db, self.flows, clock, say=self.say)
+        # Change and upload wake-ups (pazar.jobs.wake); PostgreSQL hears of changes by
+        # LISTEN, SQLite reads the change marks every pass.
+        self.wakes = WakeUps(window=wake_window, listening=db.dialect == "postgresql")
 
     # --- registration -------------------------------------------------------
 
@@ -240,6 +245,28 @@ class Daemon:
             raise
         if ticks is not None:
             self._pass.ticks = ticks
+        self.stats.enqueued += len(jobs)
+        return len(jobs)
+
+    def wake(self) -> int:
+        """Queue the flows a change or a sent upload made due (see pazar.jobs.wake).
+
+        Uses the active channels the last :meth:`schedule` pass read.
+        """
+        now = self.clock.now()
+        try:
+            with self.db.session() as session:
+                channels = (
+                    self._pass.channels
+                    if self._pass.stamp is not None
+                    else _active_channels(session)
+                )
+                wakes = self.wakes.due(session, channels, self.flows.all(), now)
+                jobs = enqueue_wakes(session, wakes, now)
+        except BaseException:
+            self.wakes.forget()
+            raise
+        self.wakes.confirm()
         self.stats.enqueued += len(jobs)
         return len(jobs)
 
@@ -370,8 +397,9 @@ class Daemon:
                     # Config-change jobs prepare a channel (categories) before it goes live.
                     force=job.trigger in ("manual", "http", "config_change"),
                     on_final=finish_with_run,
-                    # A scheduled check that found nothing leaves its job row, not a run.
-                    record_empty=job.trigger != "schedule",
+                    # A scheduled or woken check that found nothing leaves its job row,
+                    # not a run.
+                    record_empty=job.trigger not in ("schedule", "change", "upload"),
                     config=config,
                     memo=self._memo(channel, flow),
                     resend=bool(job.payload.get("resend")),
@@ -389,6 +417,8 @@ class Daemon:
             error = f"{type(exc).__name__}: {exc}"
         finally:
             self._heartbeats.release(job)
+        if run_id is not None:  # it may have sent an upload: follow it (pazar.jobs.wake)
+            self.wakes.ring(uploads=True)
         if not finished and ok and run_id is None:
             # An empty scheduled check: its job ends in the transaction of this worker's
             # next lease, one transaction less per check (see work_one).
@@ -487,18 +517,27 @@ class Daemon:
         ]
         for thread in threads:
             thread.start()
+        listener = None
+        if self.wakes.listening:
+            listener = ChangeListener(self.db.url, self.wakes.ring)
+            listener.start()
         try:
             while not self.stopping.is_set():
                 try:
                     self.schedule()
+                    self.wake()
                     self._beat()
                     self.maybe_prune()
                     self._alarms.maybe_run()
                 except PazarError as exc:
                     self.report(f"scheduler: {exc.message}", level=logging.ERROR)
-                self.stopping.wait(self.poll_seconds)
+                # A notification or an ended run rings the bell: the next pass is now.
+                self.wakes.bell.wait(self.poll_seconds)
+                self.wakes.bell.clear()
         finally:
             self.stopping.set()
+            if listener is not None:
+                listener.stop()
             for thread in threads:
                 thread.join()
             if self._pruner is not None:
@@ -520,3 +559,4 @@ class Daemon:
 
     def stop(self) -> None:
         self.stopping.set()
+        self.wakes.bell.set()

@@ -28,13 +28,14 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Literal
-
-import httpx
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pazar.errors import PazarError
 from pazar.http_pool import shared_http_client
 from pazar.tls import shared_tls_context
+
+if TYPE_CHECKING:  # httpx is imported when a client is built: plugins load without it
+    import httpx
 
 log = logging.getLogger("pazar.http")
 
@@ -188,6 +189,8 @@ class MarketplaceClient:
         self._pending_wait = 0.0
         self._auth = auth
         self._headers = {"Accept": "application/json", **(headers or {})}
+        import httpx
+
         # A transport (tests) gets a client of its own; otherwise the process's shared pool.
         self._owns_http = transport is not None
         self._http = (
@@ -249,6 +252,8 @@ class MarketplaceClient:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         """Send one request with the retry policy; return a 2xx/3xx answer or raise."""
+        import httpx
+
         what = f"{method} {httpx.URL(url).path}"
         if json_body is not None:
             content = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode()

@@ -12,10 +12,12 @@ httpx clients are safe to share between threads.
 from __future__ import annotations
 
 import threading
-
-import httpx
+from typing import TYPE_CHECKING
 
 from pazar.tls import shared_tls_context
+
+if TYPE_CHECKING:
+    import httpx
 
 MAX_CONNECTIONS = 100
 MAX_KEEPALIVE = 20
@@ -26,6 +28,8 @@ _pools: dict[float, httpx.Client] = {}
 
 def shared_http_client(timeout: float) -> httpx.Client:
     """The process's pooled client for requests with this timeout (built on first use)."""
+    import httpx
+
     with _lock:
         client = _pools.get(timeout)
         if client is None or client.is_closed:

@@ -69,38 +69,103 @@ Compatibility
 
 from __future__ import annotations
 
-from pazar.clock import Clock, parse_instant
-from pazar.commerce.split_plans import SplitPlan, SplitRefused, split_plan
-from pazar.config_maps import mapped
-from pazar.errors import ConfigError, PazarError, ValidationError
-from pazar.hookspecs import Register, hookimpl
-from pazar.http_client import ErrorKind, MarketplaceClient, MarketplaceError, excerpt
-from pazar.pipeline import (
-    ChannelInfo,
-    Item,
-    ReasonType,
-    RunHandle,
-    Sink,
-    Source,
-    Step,
-    StepContext,
-    chunked,
-)
-from pazar.polling import Poll, PollSink, poll_sink_type
-from pazar.reactions import flows_when_changed
-from pazar.reads import Reads
-from pazar.registry import (
-    CommerceBackendType,
-    Marketplace,
-    StepType,
-    TemplateFilter,
-    batch_size_param,
-    params_schema,
-)
-from pazar.runner import RunResult
-from pazar.sandbox_kit import SandboxKit, SandboxReply
-from pazar.schema_kit import channel_schema, engine_properties
-from pazar.uploads import UploadSink
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pazar.clock import Clock, parse_instant
+    from pazar.commerce.split_plans import SplitPlan, SplitRefused, split_plan
+    from pazar.config_maps import mapped
+    from pazar.errors import ConfigError, PazarError, ValidationError
+    from pazar.hookspecs import Register, hookimpl
+    from pazar.http_client import ErrorKind, MarketplaceClient, MarketplaceError, excerpt
+    from pazar.pipeline import (
+        ChannelInfo,
+        Item,
+        ReasonType,
+        RunHandle,
+        Sink,
+        Source,
+        Step,
+        StepContext,
+        chunked,
+    )
+    from pazar.polling import Poll, PollSink, poll_sink_type
+    from pazar.reactions import flows_when_changed
+    from pazar.reads import Reads
+    from pazar.registry import (
+        CommerceBackendType,
+        Marketplace,
+        StepType,
+        TemplateFilter,
+        batch_size_param,
+        params_schema,
+    )
+    from pazar.runner import RunResult
+    from pazar.sandbox_kit import SandboxKit, SandboxReply
+    from pazar.schema_kit import channel_schema, engine_properties
+    from pazar.uploads import UploadSink
+
+# Each name is imported from its module on first use (PEP 562), so loading a plugin that
+# registers steps does not import the HTTP client, the runner or the sandbox server until
+# a run needs them; ``pazar status`` and ``pazar --help`` stay quick.
+_HOME: dict[str, str] = {
+    "Clock": "pazar.clock",
+    "parse_instant": "pazar.clock",
+    "SplitPlan": "pazar.commerce.split_plans",
+    "SplitRefused": "pazar.commerce.split_plans",
+    "split_plan": "pazar.commerce.split_plans",
+    "mapped": "pazar.config_maps",
+    "ConfigError": "pazar.errors",
+    "PazarError": "pazar.errors",
+    "ValidationError": "pazar.errors",
+    "Register": "pazar.hookspecs",
+    "hookimpl": "pazar.hookspecs",
+    "ErrorKind": "pazar.http_client",
+    "MarketplaceClient": "pazar.http_client",
+    "MarketplaceError": "pazar.http_client",
+    "excerpt": "pazar.http_client",
+    "ChannelInfo": "pazar.pipeline",
+    "Item": "pazar.pipeline",
+    "ReasonType": "pazar.pipeline",
+    "RunHandle": "pazar.pipeline",
+    "Sink": "pazar.pipeline",
+    "Source": "pazar.pipeline",
+    "Step": "pazar.pipeline",
+    "StepContext": "pazar.pipeline",
+    "chunked": "pazar.pipeline",
+    "Poll": "pazar.polling",
+    "PollSink": "pazar.polling",
+    "poll_sink_type": "pazar.polling",
+    "flows_when_changed": "pazar.reactions",
+    "Reads": "pazar.reads",
+    "CommerceBackendType": "pazar.registry",
+    "Marketplace": "pazar.registry",
+    "StepType": "pazar.registry",
+    "TemplateFilter": "pazar.registry",
+    "batch_size_param": "pazar.registry",
+    "params_schema": "pazar.registry",
+    "RunResult": "pazar.runner",
+    "SandboxKit": "pazar.sandbox_kit",
+    "SandboxReply": "pazar.sandbox_kit",
+    "channel_schema": "pazar.schema_kit",
+    "engine_properties": "pazar.schema_kit",
+    "UploadSink": "pazar.uploads",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 PLUGIN_API_VERSION = "1.2"
 

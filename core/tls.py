@@ -9,10 +9,10 @@ from __future__ import annotations
 import functools
 import ssl
 
-import httpx
-
 
 @functools.cache
 def shared_tls_context() -> ssl.SSLContext:
     """The default verifying context (certifi's CA bundle), built on first use."""
+    import httpx
+
     return httpx.create_ssl_context()

@@ -1,17 +1,17 @@
 """The ``pazar`` command line.
 
-Every module in this package that defines ``COMMANDS`` (a list of click commands
-or groups) is added to the root group, so command areas live in their own files.
+Command areas live in their own modules, each listing its top-level commands in
+``COMMANDS``; the root group names them in ``COMMAND_TABLE`` (module, attribute and
+one-line help) and imports a module only when its command runs, so ``pazar --help``
+answers without loading the database, flow or web stack.  A new top-level command
+goes into both; tests/engine/test_cli_startup.py checks they agree.
 Expected errors become one line on stderr and an exit code (2 for bad input);
 tracebacks appear only with ``--debug``.
 """
 
 from __future__ import annotations
 
-import importlib
-import logging
 import os
-import pkgutil
 import sys
 from typing import Any
 
@@ -19,11 +19,46 @@ import click
 
 import pazar
 from pazar.cli.context import AppContext
+from pazar.cli.lazy_group import LazyCommand, LazyGroup
 from pazar.cli.output import OutputClosed
 from pazar.errors import PazarError
 
+# name -> where the command lives, and the first sentence of its help (for `pazar --help`).
+COMMAND_TABLE: dict[str, LazyCommand] = {
+    name: LazyCommand(f"pazar.cli.{target}", short_help)
+    for name, target, short_help in [
+        ("alarms", "alarms:alarms_group", "Alarm rules: error rate, average flow time, exhausted penalties, expired batch requests, overdue schedules, daemon heartbeat."),
+        ("batches", "batches:batches_group", "Batch requests: uploads waiting on a marketplace, per-object outcomes."),
+        ("catalog", "catalog:catalog", "The seller's catalog in the local commerce backend."),
+        ("channel", "channel:channel_group", "Channels: one seller account on one marketplace, with its config."),
+        ("daemon", "daemon:daemon_command", "Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0)."),
+        ("dashboard", "dashboard:dashboard_command", "The eight numbers: SKUs in the catalog and on sale, saleable SKUs not on sale, price and stock differences, stock in the catalog and on sale (see docs/operations.md)."),
+        ("db", "db:db_group", "Database schema: show the revision, upgrade to the newest."),
+        ("demo", "demo:demo", "Sync a generated catalog with the marketplace sandboxes over real HTTP."),
+        ("flows", "flows:flows_group", "Flow definitions (flows.d/<plugin>/<flow>.yaml and PAZAR_FLOWS_PATH)."),
+        ("logs", "logs:logs", "Runs, newest first; `pazar logs show RUN_ID` for one run's record log."),
+        ("mapping", "mapping:mapping_group", "Map products to marketplace categories and attributes, and check before go-live."),
+        ("orders", "orders:orders", "Orders imported from marketplaces."),
+        ("penalties", "penalties:penalties_group", "Failed integrations: records held back after a failure, and releasing them."),
+        ("plugins", "plugins:plugins_group", "Loaded plugins."),
+        ("price", "catalog:price", "Prices in the local commerce backend."),
+        ("prune", "daemon:prune_command", "Delete old finished jobs, schedule ticks and runs (a running daemon does this hourly)."),
+        ("refunds", "orders:refunds", "Refund requests (the seed's Reject Refund screen)."),
+        ("reports", "reports:reports_command", "Write report NAME for a channel: not_listed (saleable, not on sale, and why), price_differences or stock_differences (with each difference's correction state)."),
+        ("run", "run:run_command", "Run a flow for one channel now, in the foreground."),
+        ("sandbox", "sandbox:sandbox_command", "Serve the sandbox of marketplace NAME (e.g. hepsiburada) until Ctrl-C or SIGTERM."),
+        ("serve", "daemon:serve_command", "Serve only the flow-trigger API (jobs are run by a daemon)."),
+        ("status", "status:status_command", "What the daemons are doing and what waits."),
+        ("stock", "catalog:stock", "Stock levels in the local commerce backend."),
+        ("tokens", "tokens:tokens", "Tokens for POST /flow-trigger/{channel}/{flow} (stored hashed)."),
+        ("trigger", "trigger:trigger_cmd", "Run PLUGIN/FLOW on CHANNEL for just the given records, changed or not, or with the data an OMS would send (--payload FILE.json: Update Warehouse, Split Packages)."),
+        ("users", "users:users_group", "Web dashboard users: viewer (reads), operator (changes but users and secrets), admin."),
+        ("web", "web:web_command", "Serve the web dashboard at /ui/ (with the flow-trigger and operations API)."),
+    ]
+}  # fmt: skip
 
-class PazarGroup(click.Group):
+
+class PazarGroup(LazyGroup):
     """Turns expected errors into one line and an exit code, inside click.
 
     Doing it here rather than only in ``main`` means click's test runner and any
@@ -56,6 +91,7 @@ class PazarGroup(click.Group):
 
 @click.group(
     cls=PazarGroup,
+    lazy_commands=COMMAND_TABLE,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
@@ -67,23 +103,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Database: PAZAR_DATABASE_URL (default: pazar.db in the working directory).
     Extra flow directories: PAZAR_FLOWS_PATH. Extra plugin modules: PAZAR_PLUGINS.
     """
+    import logging
+
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     ctx.obj = AppContext(debug=debug)
-
-
-def _load_command_modules() -> None:
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("_") or info.name in {"context", "output"}:
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        for command in getattr(module, "COMMANDS", []):
-            cli.add_command(command)
-
-
-_load_command_modules()
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -59,6 +59,14 @@ def _tls_options(command: Any) -> Any:
     "taken over by another daemon after this long.",
 )
 @click.option(
+    "--wake-window",
+    type=click.FloatRange(0, 3600),
+    default=3.0,
+    show_default=True,
+    help="Seconds from a stock, price or product change to the run of the flows that send "
+    "it (changes within them go out together); a flow may ask for longer (wake_window:).",
+)
+@click.option(
     "--http",
     "http",
     metavar="HOST:PORT",
@@ -89,6 +97,7 @@ def daemon_command(
     once: bool,
     poll_seconds: float,
     lease_seconds: int,
+    wake_window: float,
     http: str | None,
     keep_jobs_days: int,
     keep_runs_days: int,
@@ -126,6 +135,7 @@ def daemon_command(
             retention,
             as_json,
             tls=(tls_cert, tls_key),
+            wake_window=wake_window,
         )
     finally:
         restore()
@@ -141,8 +151,10 @@ def _run_daemon(
     retention: Any,
     as_json: bool = False,
     tls: tuple[str | None, str | None] = (None, None),
+    wake_window: float | None = None,
 ) -> None:
     from pazar.daemon import Daemon
+    from pazar.jobs.wake import DEFAULT_WINDOW
 
     daemon = Daemon(
         ctx.db,
@@ -153,6 +165,7 @@ def _run_daemon(
         poll_seconds=poll_seconds,
         lease_seconds=lease_seconds,
         retention=retention,
+        wake_window=DEFAULT_WINDOW if wake_window is None else wake_window,
     )
     if once:
         stats = daemon.run_once()

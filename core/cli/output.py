@@ -1,4 +1,8 @@
-"""Tables for people, JSON for scripts: one helper so every command does both."""
+"""Tables for people, JSON for scripts: one helper so every command does both.
+
+rich is imported when a table is printed, not with this module: the root group needs
+:class:`OutputClosed` from here, and ``pazar --help`` should not pay for rich.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ import os
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.table import Table
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -34,18 +40,25 @@ def print_json(data: Any) -> None:
     click.echo(to_json(data))
 
 
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        # rich would exit 1 here; a closed pipe is how `| head` ends the output.
-        self.quiet = True
-        raise OutputClosed
+@cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit 1 here; a closed pipe is how `| head` ends the output.
+            self.quiet = True
+            raise OutputClosed
+
+    return _Console
 
 
 def console(stderr: bool = False) -> Console:
     """A rich console; when piped, wide enough that tables stay greppable, one row a line."""
-    out = _Console(stderr=stderr, highlight=False, soft_wrap=False)
+    console_class = _console_class()
+    out = console_class(stderr=stderr, highlight=False, soft_wrap=False)
     if not out.is_terminal and "COLUMNS" not in os.environ:
-        out = _Console(stderr=stderr, highlight=False, soft_wrap=False, width=200)
+        out = console_class(stderr=stderr, highlight=False, soft_wrap=False, width=200)
     return out
 
 
@@ -72,6 +85,8 @@ def print_table(
     if not rows:
         click.echo(empty)
         return
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False, header_style="bold")
     for col in columns:
         table.add_column(col, overflow="fold")

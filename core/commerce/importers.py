@@ -26,6 +26,7 @@ from pazar.commerce.import_reader import FORMATS, detect_format, read_rows
 from pazar.commerce.import_values import RowError, decimal, json_object
 from pazar.commerce.import_writer import product_ids, upsert_changed
 from pazar.errors import ValidationError
+from pazar.jobs.wake import IMPORT_MARKS, mark_changes
 from pazar.textfiles import DEFAULT_ENCODING, check_encoding
 
 CHUNK = 5000
@@ -125,4 +126,6 @@ def import_file(
         total += len(chunk)
         if on_rows is not None:
             on_rows(total)
+    if changed:  # however the rows were written: the flows that send them wake on commit
+        mark_changes(session, IMPORT_MARKS.get(kind, ()), now)
     return ImportResult(kind=kind, path=path, rows=total, changed=min(changed, total))

@@ -25,6 +25,7 @@ from pazar.commerce.requests import cancel_packages, create_refund_requests
 from pazar.commerce.saleability import reasons_not_saleable
 from pazar.commerce.versioning import next_version
 from pazar.errors import NotFoundError, ValidationError
+from pazar.jobs.wake import mark_changes
 from pazar.models.commerce import (
     CancellationReason,
     CancellationRequest,
@@ -63,9 +64,9 @@ def set_stock(
         row["extra"] = (
             session.scalar(select(Stock.extra).where(Stock.product_id == row["product_id"])) or {}
         )
-    upsert_changed(
-        session, Stock.__table__, [row], ["product_id"], compare, now=(clock or SystemClock()).now()
-    )
+    now = (clock or SystemClock()).now()
+    if upsert_changed(session, Stock.__table__, [row], ["product_id"], compare, now=now):
+        mark_changes(session, ("stocks",), now)
 
 
 def set_price(
@@ -98,14 +99,10 @@ def set_price(
         "currency": (currency or (current.currency if current else "TRY")).upper(),
         "tax_rate": current.tax_rate if current else None,
     }
-    upsert_changed(
-        session,
-        Price.__table__,
-        [row],
-        ["product_id"],
-        ("price", "retail_price", "currency", "tax_rate"),
-        now=(clock or SystemClock()).now(),
-    )
+    now = (clock or SystemClock()).now()
+    compare = ("price", "retail_price", "currency", "tax_rate")
+    if upsert_changed(session, Price.__table__, [row], ["product_id"], compare, now=now):
+        mark_changes(session, ("prices",), now)
 
 
 class LocalCommerce:

@@ -35,6 +35,7 @@ class FlowDef:
     content_type: str = "DEFAULT"
     needs: str | None = None  # a content type the records need integrated first
     batch_size: int = 500
+    wake_window: float | None = None  # least seconds from a change to the run it wakes
     description: str = ""
     path: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, select, type_coerce
 from sqlalchemy.orm import Session
 
-from pazar.channels import feature_enabled
+from pazar.channel_flags import feature_enabled
 from pazar.flows.model import FlowDef
 from pazar.flows.schedule import parse_schedule
 from pazar.models.channels import Channel
@@ -169,16 +169,20 @@ def enqueue_due(
         due = [d for d in due if seen.get((d.channel_id, d.flow)) != d.tick]
     if not due:
         return []
-    claimed = _claim(session, due, now)
+    claimed = claim_ticks(session, due, now)
     if seen is not None:
         seen.update({(d.channel_id, d.flow): d.tick for d in due})
     if not claimed:
         return []
-    return _enqueue_claimed(session, claimed, now)
+    return enqueue_claimed(session, claimed, now)
 
 
-def _claim(session: Session, due: list[Due], now: datetime) -> dict[tuple[int, str], int]:
-    """Insert the tick rows nobody has yet: (channel id, flow) → tick row id."""
+def claim_ticks(session: Session, due: list[Due], now: datetime) -> dict[tuple[int, str], int]:
+    """Insert the tick rows nobody has yet: (channel id, flow) → tick row id.
+
+    Cron ticks and change wake-ups (:mod:`pazar.jobs.wake`) alike: the unique
+    (channel, flow, tick) row is what makes each happen once across daemons.
+    """
     ticks = ScheduleTick.__table__
     insert = dialect_insert(session, ticks)
     claimed: dict[tuple[int, str], int] = {}
@@ -196,11 +200,17 @@ def _claim(session: Session, due: list[Due], now: datetime) -> dict[tuple[int, s
     return claimed
 
 
-def _enqueue_claimed(
-    session: Session, claimed: dict[tuple[int, str], int], now: datetime
+def enqueue_claimed(
+    session: Session,
+    claimed: dict[tuple[int, str], int],
+    now: datetime,
+    *,
+    trigger: str = "schedule",
+    not_before: dict[tuple[int, str], datetime] | None = None,
 ) -> list[int]:
     """A job per claimed tick, reusing one already queued for the same (channel, flow);
-    returns the jobs the ticks now point to."""
+    returns the jobs the ticks now point to.  ``not_before``: when each new job may run
+    (default: now)."""
     jobs = Job.__table__
     channel_ids = sorted({channel_id for channel_id, _ in claimed})
     waiting: dict[tuple[int, str], int] = {}
@@ -227,10 +237,10 @@ def _enqueue_claimed(
                     {
                         "channel_id": channel_id,
                         "flow": flow,
-                        "trigger": "schedule",
+                        "trigger": trigger,
                         "status": "queued",
                         "payload": {},
-                        "not_before": now,
+                        "not_before": (not_before or {}).get((channel_id, flow), now),
                         "attempts": 0,
                         "created_at": now,
                     }

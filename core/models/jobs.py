@@ -10,7 +10,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pazar.models.base import Base, JSONType, UTCDateTime
@@ -65,6 +74,21 @@ class ScheduleTick(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (UniqueConstraint("channel_id", "flow", "tick"),)
+
+
+class ChangeMark(Base):
+    """The last change to one kind of commerce record (``stocks``, ``prices``, ``products``).
+
+    Written in the transaction of the change itself, so a daemon that reads a new
+    ``serial`` knows the change is committed and wakes the flows that send it
+    (:mod:`pazar.jobs.wake`).  One row per kind: a burst of changes is one row.
+    """
+
+    __tablename__ = "change_marks"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    serial: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Daemon(Base):

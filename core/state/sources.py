@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, update
 
-from pazar.channels import feature_enabled
+from pazar.channel_flags import feature_enabled
 from pazar.flows.loader import load_flows
 from pazar.models.state import IntegrationAction
 from pazar.pipeline import Item, RunHandle, StepContext

@@ -65,15 +65,18 @@ class Daemons:
             "PYTHONPATH": str(ROOT),
         }
         self.log = (tmp_path / "daemons.log").open("a")  # what the daemons said, for a failure
+        self.started: list[subprocess.Popen[str]] = []
 
     def start(self) -> subprocess.Popen[str]:
-        return subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "pazar", "daemon", "--poll", "0.1", "--lease-seconds", "1"],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
             text=True,
         )
+        self.started.append(process)
+        return process
 
     def finish(self, db: Database, queue: Callable[[], None], done: Callable[[], bool]) -> None:
         """Restart a daemon and queue work until ``done()``; it then exits 0 on SIGTERM."""
@@ -91,6 +94,11 @@ class Daemons:
                 process.kill()
 
     def close(self) -> None:
+        """Kill what a failed wait left running: a live daemon would take the next test's jobs."""
+        for process in self.started:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
         self.log.close()
 
 
