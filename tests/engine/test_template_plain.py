@@ -261,3 +261,47 @@ def test_compiled_templates_keep_the_bounds() -> None:
     assert big.render({"record": {"q": 2**20}}) == 2**40
     with pytest.raises(TemplateError, match="exceeds a bound"):
         tight.expression("{{ record.tags }}", "f").render({"record": {"tags": list(range(11))}})
+
+
+# ----------------------------------------------------------------------------- the compiled path
+
+FIELD_MAPS = [
+    "record.sku",
+    "[record.quantity - (config.buffer_stock or 0), 0] | max",
+    "(record.extra or {}).get('mpq')",
+    "record.quantity * 2 + 1",
+    "record.quantity // 3 if record.quantity > 0 else -1",
+    "record.sku ~ '-' ~ record.quantity",
+    "record.sku | upper | trim",
+    "record.tags | length",
+    "[record.quantity, 5] | min",
+    "record.quantity is even and record.sku is string",
+    "{'sku': record.sku, 'q': [record.quantity, 0] | max}",
+    "record.extra.get('mpq', 0) | int",
+]
+well_typed = st.fixed_dictionaries(
+    {
+        "sku": st.text(max_size=6),
+        "quantity": st.integers(-(2**40), 2**40),
+        "extra": st.fixed_dictionaries({}, optional={"mpq": st.integers(0, 9)}),
+        "tags": st.lists(st.text(max_size=3), max_size=3),
+    }
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(FIELD_MAPS), well_typed, st.one_of(st.none(), st.integers(0, 5)))
+def test_the_compiled_function_itself_gives_jinja_s_value(
+    source: str, record: Any, buffer: Any
+) -> None:
+    from jinja2.parser import Parser
+
+    from pazar.template_plain import compile_value
+
+    node = Parser(compiled.env, source, state="variable").parse_expression()
+    plain = compile_value(node, compiled.env, compiled.limits)
+    assert plain is not None
+    ctx = context(record, buffer)
+    value = plain(ctx)  # no fallback: these records are what the compiled path handles
+    expected = jinja.expression("{{ " + source + " }}", "f").render(ctx)
+    assert (type(value), value) == (type(expected), expected)
