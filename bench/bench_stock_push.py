@@ -25,6 +25,7 @@ import argparse
 import contextlib
 import json
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -236,6 +237,8 @@ def main() -> None:
     )
     parser.add_argument("--serve-sandbox", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    # Stopped from outside: still drop the PostgreSQL schema and stop the sandbox.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if args.serve_sandbox:
         serve_sandbox()
         return
