@@ -1,6 +1,7 @@
 """Stock push end to end: N changed stocks to the Hepsiburada sandbox over real HTTP.
 
 Usage: python bench/bench_stock_push.py [--count 100000 ...] [--database URL] [--pushes 2]
+       [--analyze]
 
 pazar: the built-in ``hepsiburada/stock`` flow (selection, mapping with buffer
 stock, skip-unchanged, uploads of 1000 rows opened as batch requests) followed by
@@ -12,9 +13,11 @@ each push prints its own rate: a later push must be as fast as the first (no man
 Floor: what a minimal script does for the same work in the same run — one SQL
 query streamed in pages, each page dumped as JSON and uploaded, then every upload's
 status read once, on one connection pool.
-The sandbox runs in a process of its own, so pazar's peak RSS is pazar's (the
-sandbox keeps every listing and upload it received).  Peak RSS is taken before the
-floor runs.  Several ``--count`` values run one after another, each in a fresh
+The sandbox runs in a process of its own and the untimed imports in child
+processes, so the peak RSS printed is the pushes' own (the sandbox keeps every
+listing and upload it received); it is taken before the floor runs.  ``--analyze``
+(PostgreSQL) runs ANALYZE after each untimed import, to measure apart from
+stale-statistics plans; the acceptance runs without it.  Several ``--count`` values run one after another, each in a fresh
 process, and end with a table.  Targets (issue 19): >= 80% of the floor at 100k and
 1M records, peak RSS <= 250 MB and flat between the two, on SQLite and PostgreSQL.
 """
@@ -144,7 +147,56 @@ def floor(db: Database, config: dict[str, Any]) -> float:
     return time.perf_counter() - started
 
 
-def run_one(n: int, database: str | None, pushes: int) -> dict[str, Any]:
+def prepare(url: str, n: int, tmp: str, push: int, sandbox: dict[str, Any], analyze: bool) -> None:
+    """The untimed part, in a child process (its memory is not the push's): import the
+    catalog and stocks and create the channel (push 0), or change every stock (push > 0)."""
+    registry = load_plugins().registry
+    clock = SystemClock()
+    root = Path(tmp)
+    db = Database(url)
+    write_stocks(root / "stocks.csv", n, push)
+    kinds = ["stocks"]
+    if push == 0:
+        with (root / "products.csv").open("w") as out:
+            out.write("sku,name,categories,images\n")
+            out.writelines(f"S{i:07d},P{i},A,https://img/{i}.jpg\n" for i in range(n))
+        with (root / "catalog_items.csv").open("w") as out:
+            out.write("catalog,sku\n")
+            out.writelines(f"hb,S{i:07d}\n" for i in range(n))
+        kinds = ["products", "stocks", "catalog_items"]
+    with db.session() as session:
+        for kind in kinds:
+            import_file(session, kind, root / f"{kind}.csv")
+    if push == 0:
+        with db.session() as session:
+            ChannelService(session, registry, clock=clock).apply(
+                {
+                    "channel": "hb",
+                    "plugin": "hepsiburada",
+                    "config": channel_config(sandbox),
+                    "status": "active",
+                }
+            )
+    if analyze and db.dialect == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    db.dispose()
+
+
+def channel_config(sandbox: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **sandbox,
+        "category_ids": [60001001],
+        "default_reason_id": 1,
+        "cancellation_reason_id": 1,
+        "cargo_company_mapping": {"default": 1},
+        "feature_flags": {"stock": True},
+        "catalog_code": "hb",
+        "buffer_stock": BUFFER,
+    }
+
+
+def run_one(n: int, database: str | None, pushes: int, analyze: bool) -> dict[str, Any]:
     registry = load_plugins().registry
     clock = SystemClock()
     out: dict[str, Any] = {"count": n, "pushes": []}
@@ -153,34 +205,16 @@ def run_one(n: int, database: str | None, pushes: int) -> dict[str, Any]:
         tempfile.TemporaryDirectory() as tmp,
         database_url(database, tmp) as url,
     ):
-        root = Path(tmp)
-        (root / "products.csv").write_text(
-            "sku,name,categories,images\n"
-            + "".join(f"S{i:07d},P{i},A,https://img/{i}.jpg\n" for i in range(n))
-        )
-        (root / "catalog_items.csv").write_text(
-            "catalog,sku\n" + "".join(f"hb,S{i:07d}\n" for i in range(n))
-        )
-        write_stocks(root / "stocks.csv", n, 0)
+        config = channel_config(sandbox)
+
+        def untimed(push: int) -> None:
+            command = [sys.executable, __file__, "--prepare", url, str(n), tmp, str(push)]
+            flags = ["--analyze"] if analyze else []
+            subprocess.run([*command, json.dumps(sandbox), *flags], check=True)
+
+        untimed(0)
         db = Database(url)
         out["database"] = db.dialect
-        with db.session() as session:
-            for kind in ("products", "stocks", "catalog_items"):
-                import_file(session, kind, root / f"{kind}.csv")
-        config = {
-            **sandbox,
-            "category_ids": [60001001],
-            "default_reason_id": 1,
-            "cancellation_reason_id": 1,
-            "cargo_company_mapping": {"default": 1},
-            "feature_flags": {"stock": True},
-            "catalog_code": "hb",
-            "buffer_stock": BUFFER,
-        }
-        with db.session() as session:
-            ChannelService(session, registry, clock=clock).apply(
-                {"channel": "hb", "plugin": "hepsiburada", "config": config, "status": "active"}
-            )
         with db.session() as session:
             channel = ChannelService(session, registry, clock=clock).get("hb")
             session.expunge(channel)
@@ -188,9 +222,7 @@ def run_one(n: int, database: str | None, pushes: int) -> dict[str, Any]:
 
         for push in range(pushes):
             if push:
-                write_stocks(root / "stocks.csv", n, push)
-                with db.session() as session:
-                    import_file(session, "stocks", root / "stocks.csv")
+                untimed(push)
             started, cpu = time.perf_counter(), time.process_time()
             pushed = run_flow(db, registry, flows.get("hepsiburada/stock"), channel, clock=clock)
             checked = run_flow(
@@ -235,22 +267,35 @@ def main() -> None:
     parser.add_argument(
         "--pushes", type=int, default=1, help="Pushes, every stock changed before each."
     )
+    parser.add_argument(
+        "--analyze",
+        action="store_true",
+        help="PostgreSQL: ANALYZE after each untimed import (to measure apart from stale "
+        "statistics; issue 19's acceptance runs without it).",
+    )
     parser.add_argument("--serve-sandbox", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--prepare", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     # Stopped from outside: still drop the PostgreSQL schema and stop the sandbox.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     if args.serve_sandbox:
         serve_sandbox()
         return
+    if args.prepare:
+        url, n, tmp, push, sandbox = args.prepare
+        prepare(url, int(n), tmp, int(push), json.loads(sandbox), args.analyze)
+        return
     if args.pushes < 1:
         parser.error("--pushes must be at least 1")
     counts = args.count or [100_000]
     if len(counts) == 1:
-        print(RESULT + json.dumps(run_one(counts[0], args.database, args.pushes)))
+        result = run_one(counts[0], args.database, args.pushes, args.analyze)
+        print(RESULT + json.dumps(result))
         return
     results = []
     for n in counts:  # each size in a fresh process: peak RSS is that size's own
         extra = ["--database", args.database] if args.database else []
+        extra += ["--analyze"] if args.analyze else []
         command = [sys.executable, __file__, "--count", str(n), "--pushes", str(args.pushes)]
         child = subprocess.run([*command, *extra], capture_output=True, text=True, check=True)
         for line in child.stdout.splitlines():
