@@ -46,6 +46,7 @@ from pazar.template_bounds import (
     check_result,
     check_str_method,
     current_budget,
+    in_render,
 )
 from pazar.template_plain import compile_text, compile_value
 
@@ -106,7 +107,9 @@ class Expression:
 
     def render(self, context: Mapping[str, Any]) -> Any:
         plain = self._plain
-        if plain is not None:
+        # Nested in another render (a filter rendering a channel format), Jinja renders
+        # it: its work is charged to the outer render's budget, as it always was.
+        if plain is not None and not in_render():
             try:
                 return plain(context)
             except Exception:  # noqa: BLE001, S110 - not decided there: Jinja decides below
@@ -520,9 +523,11 @@ class TemplateEnv:
     def _predicate(self, text: str, where: str) -> Expression:
         single = _single_expression(text, self._parse(text, where)) if "{{" in text else None
         expr = self._compile_expression(single if single is not None else text, text, where)
-        return Expression(
+        predicate = Expression(
             text, where, lambda context: bool(expr.render(context)), expr.names, expr.fields
         )
+        predicate.plain = expr.plain  # the wrapped expression renders on its own
+        return predicate
 
     def format(self, source: str, where: str = "") -> Expression:
         """A channel format: the seed's ``{name}`` placeholders and Jinja both work."""
@@ -530,13 +535,15 @@ class TemplateEnv:
 
     def _format(self, source: str, where: str) -> Expression:
         compiled = self._compile_text(translate_placeholders(source), where)
-        return Expression(
+        formatted = Expression(
             str(source),
             where,
             lambda context: str(compiled.render(context)),
             compiled.names,
             compiled.fields,
         )
+        formatted.plain = compiled.plain  # the wrapped text renders on its own
+        return formatted
 
 
 @functools.lru_cache(maxsize=512)

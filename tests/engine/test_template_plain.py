@@ -305,3 +305,15 @@ def test_the_compiled_function_itself_gives_jinja_s_value(
     value = plain(ctx)  # no fallback: these records are what the compiled path handles
     expected = jinja.expression("{{ " + source + " }}", "f").render(ctx)
     assert (type(value), value) == (type(expected), expected)
+
+
+def test_a_format_rendered_inside_a_render_charges_the_outer_budget() -> None:
+    """A filter rendering a channel format inside a template shares its caller's budget:
+    the compiled path steps aside there, so the outer bound holds as with Jinja."""
+    from pazar.template_bounds import budget
+
+    inner = compiled.format("{{ name ~ name }}", "f")
+    assert inner.plain
+    with budget(Limits(work=5)), pytest.raises(TemplateError, match="exceeds a bound"):
+        inner.render({"name": "abcdef"})
+    assert inner.render({"name": "abcdef"}) == "abcdefabcdef"
