@@ -28,6 +28,9 @@ out of reach because the compiled function reads the same context Jinja reads
 here (refused when the template is compiled).  Plain templates have no loops
 and at most a handful of calls, so the step and time bounds cannot be reached
 by them; the output, work and integer bounds are checked as Jinja checks them.
+A template rendered inside another render (a filter rendering a channel format)
+is left to Jinja, so its work is charged to the outer render's budget
+(:meth:`pazar.templating.Expression.render`).
 """
 
 from __future__ import annotations
