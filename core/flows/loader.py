@@ -11,7 +11,6 @@ files are reported together.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -209,14 +208,6 @@ def check_file(file: FlowFile, registry: Any) -> FileResult:
             ],
         )
         return FileResult(file, check)
-    # Flows are loaded again and again (each CLI command, the start of a run that asks
-    # which flows a channel has on): a file whose text did not change is not parsed and
-    # validated again.  Kept per registry, whose step schemas the check depends on.
-    cache = _checked(registry)
-    key = (file, text)
-    found = cache.get(key)
-    if found is not None:
-        return found
     check = check_text(
         text,
         registry,
@@ -225,24 +216,7 @@ def check_file(file: FlowFile, registry: Any) -> FileResult:
         expect_flow=file.expect_flow,
     )
     flow = build_flow(check, registry, path=file.path) if check.ok else None
-    result = FileResult(file, check, flow)
-    if len(cache) >= _CHECKED_MAX:
-        cache.clear()
-    cache[key] = result
-    return result
-
-
-_CHECKED_MAX = 1024
-
-
-def _checked(registry: Any) -> dict[tuple[FlowFile, str], FileResult]:
-    """The checked flow files of ``registry``, by file and text."""
-    cache = getattr(registry, "_checked_flow_files", None)
-    if cache is None:
-        cache = {}
-        with contextlib.suppress(AttributeError):  # a registry without attributes: no cache
-            registry._checked_flow_files = cache
-    return cache
+    return FileResult(file, check, flow)
 
 
 def _collect(results: list[FileResult]) -> tuple[FlowCatalog, list[FlowError]]:
