@@ -8,7 +8,7 @@ column by column keeps the cost in the driver, where it belongs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Table
@@ -42,10 +42,36 @@ def executemany(session: Session, table: Table, stmt: Any, rows: list[dict[str, 
     SQLAlchemy would apply: JSON, UTC timestamps) is applied column by column.
     Returns the rows the statement affected (the driver's sum over the batch).
     """
+    return executemany_columns(session, table, stmt, _RowColumns(rows), len(rows))
+
+
+class _RowColumns(Mapping[str, list[Any]]):
+    """Dict rows seen column by column: the statement's keys are the first row's, and a
+    column is every row's value of it (None where a row lacks it)."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def __getitem__(self, name: str) -> list[Any]:
+        return [row.get(name) for row in self.rows]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows[0])
+
+    def __len__(self) -> int:
+        return len(self.rows[0])
+
+
+def executemany_columns(
+    session: Session, table: Table, stmt: Any, columns: Mapping[str, list[Any]], count: int
+) -> int:
+    """:func:`executemany` for values held column by column (``count`` values in each
+    list): a caller that builds its rows from objects skips a dict per row."""
     conn = session.connection()
     dialect = conn.dialect
-    compiled = stmt.inline().compile(dialect=dialect, column_keys=list(rows[0]))
+    compiled = stmt.inline().compile(dialect=dialect, column_keys=list(columns))
     names = list(compiled.positiontup or compiled.binds)
+    missing = [None] * count
     processors = {}
     for name in names:
         column = table.c.get(name)
@@ -57,9 +83,9 @@ def executemany(session: Session, table: Table, stmt: Any, rows: list[dict[str, 
         if processor is not None:
             processors[name] = processor
     columns = {
-        name: _processed(processors[name], [row.get(name) for row in rows])
+        name: _processed(processors[name], columns.get(name, missing))
         if name in processors
-        else [row.get(name) for row in rows]
+        else columns.get(name, missing)
         for name in names
     }
     if compiled.positiontup:

@@ -114,6 +114,11 @@ def budget(limits: Limits) -> Iterator[Budget]:
         _BUDGET.reset(token)
 
 
+def in_render() -> bool:
+    """True inside a render (a filter rendering a format of its own shares this budget)."""
+    return _BUDGET.get() is not None
+
+
 def current_budget() -> Budget:
     found = _BUDGET.get()
     # Outside a render (a test calling a filter directly): bound by the defaults.

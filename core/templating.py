@@ -46,7 +46,9 @@ from pazar.template_bounds import (
     check_result,
     check_str_method,
     current_budget,
+    in_render,
 )
+from pazar.template_plain import compile_text, compile_value
 
 # Jinja tags, left alone when seed-style placeholders are translated.
 _JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
@@ -93,14 +95,25 @@ class Expression:
         render: Callable[[Mapping[str, Any]], Any],
         names: frozenset[str] = frozenset(),
         fields: frozenset[tuple[str, str]] = frozenset(),
+        plain: Callable[[Mapping[str, Any]], Any] | None = None,
     ) -> None:
         self.source = source
         self.where = where
         self._render = render
+        self._plain = plain
         self.names = names
         self.fields = fields
+        self.plain = plain is not None
 
     def render(self, context: Mapping[str, Any]) -> Any:
+        plain = self._plain
+        # Nested in another render (a filter rendering a channel format), Jinja renders
+        # it: its work is charged to the outer render's budget, as it always was.
+        if plain is not None and not in_render():
+            try:
+                return plain(context)
+            except Exception:  # noqa: BLE001, S110 - not decided there: Jinja decides below
+                pass
         try:
             return self._render(context)
         except UndefinedError as exc:
@@ -274,55 +287,6 @@ def _single_expression(source: str, tree: nodes.Template) -> str | None:
     return inner
 
 
-def _lookup_path(node: nodes.Expr) -> list[str] | None:
-    """``record.sku`` / ``record['a'].b`` as ``["record", "sku"]``; None for anything else."""
-    path: list[str] = []
-    while True:
-        if isinstance(node, nodes.Getattr):
-            path.append(node.attr)
-            node = node.node
-        elif (
-            isinstance(node, nodes.Getitem)
-            and isinstance(node.arg, nodes.Const)
-            and isinstance(node.arg.value, str)
-        ):
-            path.append(node.arg.value)
-            node = node.node
-        elif isinstance(node, nodes.Name) and path:
-            path.append(node.name)
-            return path[::-1]
-        else:
-            return None
-
-
-def _direct_lookup(
-    path: list[str], render: Callable[[Mapping[str, Any]], Any]
-) -> Callable[[Mapping[str, Any]], Any]:
-    """Evaluate a plain field path by dict lookups, the way Jinja would resolve it.
-
-    Most flow fields are ``{{ record.sku }}``; going through a Jinja context
-    for them costs more than the rest of a record's mapping.  Only names that
-    are not attributes of ``dict`` are looked up directly (Jinja would return
-    ``dict.items`` for ``record.items``); anything else, and any miss, takes
-    the full Jinja path, so results and error messages are Jinja's own.
-    """
-    name, *keys = path
-    if any(hasattr(dict, key) for key in keys):
-        return render
-
-    def lookup(context: Mapping[str, Any]) -> Any:
-        value = context.get(name, missing)
-        for key in keys:
-            if type(value) is not dict or key not in value:
-                return render(context)
-            value = value[key]
-        if value is missing:
-            return render(context)
-        return value
-
-    return lookup
-
-
 def translate_placeholders(source: str) -> str:
     """Turn the seed's ``{name}`` / ``${name}`` placeholders into Jinja variables.
 
@@ -363,16 +327,24 @@ class _Undefined(StrictUndefined):
 
 
 class TemplateEnv:
-    """Compiles templates with one set of filters; every method compiles once."""
+    """Compiles templates with one set of filters; every method compiles once.
+
+    A template that is a plain field map renders as compiled Python with Jinja as its
+    fallback (:mod:`pazar.template_plain`); ``plain=False`` renders everything with Jinja
+    (the tests compare the two).
+    """
 
     def __init__(
         self,
         filters: Mapping[str, Callable[..., Any]] | None = None,
         *,
         limits: Limits = DEFAULT_LIMITS,
+        plain: bool = True,
     ) -> None:
         self.env = _Sandbox(undefined=_Undefined, autoescape=False)
         self.limits = limits
+        # Plain templates render as compiled Python (pazar.template_plain); off: all Jinja.
+        self.plain = plain
         every = {**self.env.filters, **(filters or {})}
         self.env.filters = {name: bounded_filter(name, f) for name, f in every.items()}
         # A daemon runs the same flows over and over: compile each template once per process.
@@ -437,6 +409,8 @@ class TemplateEnv:
         self._check_known(tree, where)
         names = _names_read(tree)
         fields = _fields_read(tree, names)
+        # Before Jinja's code generator rewrites the tree (see _Bounder).
+        plain = compile_value(parsed, self.env, self.limits) if self.plain else None
         template = self._from_string(tree, where)
         run = self._runner(template)
         limits = self.limits
@@ -448,15 +422,13 @@ class TemplateEnv:
                     str(value)  # raises UndefinedError naming the variable
             return check_output(value, limits)
 
-        path = _lookup_path(parsed)
-        if path is not None:
-            return Expression(source, where, _direct_lookup(path, render), names, fields)
-        return Expression(source, where, render, names, fields)
+        return Expression(source, where, render, names, fields, plain)
 
     def _compile_text(self, source: str, where: str) -> Expression:
         tree = self._parse(source, where)
         names = _names_read(tree)
         fields = _fields_read(tree, names)
+        plain = compile_text(tree, self.env, self.limits) if self.plain else None
         template = self._from_string(source, where)
         root, run = template.root_render_func, self._runner(template)
         limits = self.limits
@@ -473,7 +445,7 @@ class TemplateEnv:
                     parts.append(part)
             return "".join(parts)
 
-        return Expression(source, where, render, names, fields)
+        return Expression(source, where, render, names, fields, plain)
 
     def _runner(self, template: Any) -> Callable[..., Any]:
         """Per-record evaluation with the template's globals flattened once."""
@@ -500,25 +472,37 @@ class TemplateEnv:
         """
         if isinstance(source, Mapping):
             members = {k: self.expression(v, f"{where}/{k}") for k, v in source.items()}
-            return Expression(
+
+            def mapping(c: Mapping[str, Any]) -> dict[Any, Any]:
+                return {k: e.render(c) for k, e in members.items()}
+
+            expr = Expression(
                 repr(source),
                 where,
-                lambda c: {k: e.render(c) for k, e in members.items()},
+                mapping,
                 frozenset().union(*(e.names for e in members.values())),
                 frozenset().union(*(e.fields for e in members.values())),
             )
+            expr.plain = all(e.plain for e in members.values())  # each member renders on its own
+            return expr
         if isinstance(source, list | tuple):
             elements = [self.expression(v, f"{where}/{i}") for i, v in enumerate(source)]
-            return Expression(
+
+            def sequence(c: Mapping[str, Any]) -> list[Any]:
+                return [e.render(c) for e in elements]
+
+            expr = Expression(
                 repr(source),
                 where,
-                lambda c: [e.render(c) for e in elements],
+                sequence,
                 frozenset().union(*(e.names for e in elements)),
                 frozenset().union(*(e.fields for e in elements)),
             )
+            expr.plain = all(e.plain for e in elements)  # each member renders on its own
+            return expr
         if not isinstance(source, str):
             value = source
-            return Expression(repr(source), where, lambda _context: value)
+            return Expression(repr(source), where, lambda _context: value, plain=lambda _c: value)
         return self._memo("expression", source, where, lambda: self._text_expression(source, where))
 
     def _text_expression(self, source: str, where: str) -> Expression:
@@ -527,7 +511,7 @@ class TemplateEnv:
         if single is not None:
             return self._compile_expression(single, source, where)
         if not any(tag in source for tag in ("{{", "{%", "{#")):
-            return Expression(source, where, lambda _context: source)
+            return Expression(source, where, lambda _context: source, plain=lambda _c: source)
         return self._compile_text(source, where)
 
     def predicate(self, source: str, where: str = "") -> Expression:
@@ -539,9 +523,11 @@ class TemplateEnv:
     def _predicate(self, text: str, where: str) -> Expression:
         single = _single_expression(text, self._parse(text, where)) if "{{" in text else None
         expr = self._compile_expression(single if single is not None else text, text, where)
-        return Expression(
+        predicate = Expression(
             text, where, lambda context: bool(expr.render(context)), expr.names, expr.fields
         )
+        predicate.plain = expr.plain  # the wrapped expression renders on its own
+        return predicate
 
     def format(self, source: str, where: str = "") -> Expression:
         """A channel format: the seed's ``{name}`` placeholders and Jinja both work."""
@@ -549,13 +535,15 @@ class TemplateEnv:
 
     def _format(self, source: str, where: str) -> Expression:
         compiled = self._compile_text(translate_placeholders(source), where)
-        return Expression(
+        formatted = Expression(
             str(source),
             where,
             lambda context: str(compiled.render(context)),
             compiled.names,
             compiled.fields,
         )
+        formatted.plain = compiled.plain  # the wrapped text renders on its own
+        return formatted
 
 
 @functools.lru_cache(maxsize=512)

@@ -27,6 +27,7 @@ from pazar.hookspecs import hookimpl
 from pazar.http_client import MarketplaceError
 from pazar.pipeline import Item, RunHandle, StepContext
 from pazar.polling import Poll, PollSink, poll_sink_type
+from pazar.row_check import quick_check
 from pazar.state.batches import mark_sent, open_batch
 
 
@@ -57,6 +58,8 @@ class UploadSink:
         self._validator = (
             Draft202012Validator(dict(self.row_schema)) if self.row_schema is not None else None
         )
+        # Rows the schema certainly accepts skip the validator's walk (most of them).
+        self._certain = quick_check(self.row_schema)
         self._screened: dict[int, Any] = {}  # id(item) -> its row, from screen() to send()
 
     # -- what a marketplace writes -----------------------------------------------------------
@@ -110,6 +113,8 @@ class UploadSink:
 
     def _problem(self, row: Any) -> str | None:
         if self._validator is None:
+            return None
+        if self._certain is not None and self._certain(row):
             return None
         error = next(iter(self._validator.iter_errors(row)), None)
         if error is None:

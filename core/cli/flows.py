@@ -14,7 +14,7 @@ from pazar.errors import NotFoundError, ValidationError
 from pazar.flows.loader import FileResult, load_flows, scan_flows, validate_paths
 from pazar.flows.model import FlowDef
 from pazar.flows.schema import composed_schema
-from pazar.flows.validate import FlowError
+from pazar.flows.validate import FlowError, template_modes
 from pazar.suggest import did_you_mean
 
 
@@ -84,13 +84,20 @@ def show_flow(ref: str, as_json: bool) -> None:
     catalog = load_flows(app().registry)
     flow = catalog.get(ref)
     overrides = catalog.overrides_of(flow.ref)
+    modes = template_modes(flow, app().registry)
     if as_json:
-        print_json({**_flow_summary(flow, overrides), "definition": flow.raw})
+        templates = [{"pointer": where, "compiled": compiled} for where, compiled in modes]
+        print_json(
+            {**_flow_summary(flow, overrides), "definition": flow.raw, "templates": templates}
+        )
         return
     click.echo(f"# {flow.ref}: {flow.title}")
     click.echo(f"# from {flow.path}")
     for path in overrides:
         click.echo(f"# overrides {path}")
+    for where, compiled in modes:
+        how = "compiled to Python" if compiled else "rendered by Jinja per record"
+        click.echo(f"# template {where}: {how}")
     text = flow.path.read_text(encoding="utf-8") if flow.path else ""
     click.echo(text.rstrip("\n"))
 

@@ -403,6 +403,25 @@ def _template_errors(
     return errors
 
 
+def template_modes(flow: Any, registry: Any) -> list[tuple[str, bool]]:
+    """``(pointer, compiled)`` for every template of a loaded flow: compiled is true when
+    it renders as Python (a plain field map), false when each render goes through Jinja
+    (see pazar.template_plain).  For ``pazar flows show``."""
+    env = _template_env(registry)
+    if env is None:
+        return []
+    modes: list[tuple[str, bool]] = []
+    for step in (flow.source, *flow.steps, flow.sink):
+        registered = registry.steps.get(step.type)
+        if registered is None:
+            continue
+        for where, kind, source, _schema in _templates_in(
+            step.params, registered.params_schema, step.pointer
+        ):
+            modes.append((where, bool(getattr(env, kind)(source, where).plain)))
+    return modes
+
+
 def _config_schema(registry: Any, plugin: Any) -> dict[str, Any] | None:
     """The channel config schema of the flow's marketplace (None for core flows)."""
     if not isinstance(plugin, str) or plugin not in getattr(registry, "marketplaces", {}):

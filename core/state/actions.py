@@ -34,7 +34,7 @@ def _prepare(obj: Any) -> Any:
     if kind is int:
         return {"#": str(obj)}  # the same text _number gives an int
     if kind is dict:
-        return {str(k): _prepare(v) for k, v in obj.items()}
+        return _prepare_dict(obj)
     if isinstance(obj, Mapping):
         return {str(k): _prepare(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple | set | frozenset):
@@ -49,14 +49,34 @@ def _prepare(obj: Any) -> Any:
     raise TypeError(f"cannot hash a {type(obj).__name__} in a payload")
 
 
+def _prepare_dict(obj: dict[Any, Any]) -> dict[str, Any]:
+    """``_prepare`` of a dict, with a payload's usual str/int/None fields done inline."""
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        key = k if type(k) is str else str(k)
+        kind = type(v)
+        if kind is str or v is None or kind is bool:
+            out[key] = v
+        elif kind is int:
+            out[key] = {"#": str(v)}
+        else:
+            out[key] = _prepare(v)
+    return out
+
+
 def payload_hash(payload: Any) -> str:
     """A stable SHA-256 of a JSON-like payload.
 
     Key order does not matter and ``10``, ``10.0`` and ``Decimal("10.00")`` hash
     alike, so a re-read record that maps to the same payload is recognised.
     """
-    text = json.dumps(_prepare(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _ENCODER.encode(_prepare(payload))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# What json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False) builds per
+# call, built once: the same text.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def upsert(

@@ -32,7 +32,7 @@ from pazar.models.state import (
     IntegrationAction,
 )
 from pazar.pipeline import Item
-from pazar.sqlbulk import dialect_insert, executemany
+from pazar.sqlbulk import dialect_insert, executemany_columns
 from pazar.state.actions import ACTION_COLUMNS, payload_hash, success_upsert
 from pazar.state.outcomes import Failure, penalize, record_successes
 from pazar.state.penalties import sent_to_remote_hours
@@ -108,31 +108,32 @@ def open_batch(
     )
     session.add(batch)
     session.flush()
-    rows = []
-    for item in items:
-        if item.object_id is None:
-            continue
-        named = result_key(item) if result_key is not None else None
-        rows.append(
-            {
-                "batch_id": batch.id,
-                "channel_id": channel_id,
-                "content_type": str(
-                    (item.content_type if content_type_of_items else None) or content_type
-                ),
-                "object_id": int(item.object_id),
-                "object_key": str(item.key),
-                "result_key": None if named in (None, item.key) else str(named),
-                "version": None if item.version is None else int(item.version),
-                "payload_hash": item.payload_hash or payload_hash(item.data),
-                "in_flight": True,
-                "status": "pending",
-            }
-        )
-    if rows:
+    tracked = [item for item in items if item.object_id is not None]
+    count = len(tracked)
+    if count:
+        # Column by column, straight from the items: one INSERT for the whole batch.
+        named = [result_key(i) for i in tracked] if result_key is not None else [None] * count
+        columns = {
+            "batch_id": [batch.id] * count,
+            "channel_id": [channel_id] * count,
+            "content_type": [
+                str((i.content_type if content_type_of_items else None) or content_type)
+                for i in tracked
+            ],
+            "object_id": [int(i.object_id) for i in tracked],  # type: ignore[arg-type]
+            "object_key": [str(i.key) for i in tracked],
+            "result_key": [
+                None if n is None or n == i.key else str(n)
+                for i, n in zip(tracked, named, strict=True)
+            ],
+            "version": [None if i.version is None else int(i.version) for i in tracked],
+            "payload_hash": [i.payload_hash or payload_hash(i.data) for i in tracked],
+            "in_flight": [True] * count,
+            "status": ["pending"] * count,
+        }
         table = BatchRequestItem.__table__
-        executemany(session, table, table.insert(), rows)
-    batch.item_count = len(rows)
+        executemany_columns(session, table, table.insert(), columns, count)
+    batch.item_count = count
     return batch
 
 

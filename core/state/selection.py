@@ -423,8 +423,11 @@ def _page(
     if scope.needs is not None:
         params["sel_needs"] = scope.needs
     # Core statements go straight to the connection: the ORM layer adds nothing here
-    # and costs more than an idle channel's query itself.
-    return session.connection().execute(stmt, params).mappings().all()
+    # and costs more than an idle channel's query itself.  Rows become plain dicts with
+    # the page's keys read once (a RowMapping's keys() costs more than its values).
+    result = session.connection().execute(stmt, params)
+    keys = tuple(result.keys())
+    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 def wants_fence(dialect: str) -> bool:
@@ -596,8 +599,10 @@ def iter_selection(
                 if rows:
                     reads.close()
                     session = None
+                stream = not (retries or ready)
                 for row in rows:
-                    yield {**dict(row), "_stream": not (retries or ready), "_waited": ready}
+                    row["_stream"], row["_waited"] = stream, ready
+                    yield row
                 if remaining is not None:
                     remaining -= len(rows)
                 if len(rows) < page:

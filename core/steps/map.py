@@ -23,13 +23,13 @@ class MapStep:
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
         out: list[Item] = []
-        base = self.ctx.template_context()
+        # One context for the batch, its record swapped per item: templates only read it.
+        context = self.ctx.template_context()
+        fields = list(self.fields.items())
         for item in items:
-            context = {**base, "record": item.data}
+            context["record"] = item.data
             try:
-                mapped: dict[str, Any] = {
-                    name: expr.render(context) for name, expr in self.fields.items()
-                }
+                mapped: dict[str, Any] = {name: expr.render(context) for name, expr in fields}
             except TemplateError as exc:
                 run.fail(item, exc.message, "mapping")
                 continue

@@ -210,3 +210,19 @@ def test_schema_is_json_schema_that_validates_flows(flows: FlowsCli) -> None:
     ]
     extra_key = {**good, "sink": {"type": "flowtest.collect", "labl": "x"}}
     assert list(validator.iter_errors(extra_key))
+
+
+def test_show_says_which_templates_compile_to_python(flows: FlowsCli, tmp_path: Path) -> None:
+    result = flows("show", "hepsiburada/stock")
+    assert "# template /steps/0/fields/availableStock: compiled to Python" in result.stdout
+    overlay = tmp_path / "overlay" / "hepsiburada"
+    overlay.mkdir(parents=True)
+    stock = yaml.safe_load(flows("show", "hepsiburada/stock", "--json").stdout)["definition"]
+    stock["steps"][0]["fields"]["merchantSku"] = "{% if record.sku %}{{ record.sku }}{% endif %}"
+    (overlay / "stock.yaml").write_text(yaml.safe_dump(stock))
+    env = {"PAZAR_FLOWS_PATH": str(tmp_path / "overlay")}
+    result = flows("show", "hepsiburada/stock", env=env)
+    assert "# template /steps/0/fields/merchantSku: rendered by Jinja per record" in result.stdout
+    assert "# template /steps/0/fields/availableStock: compiled to Python" in result.stdout
+    data = json.loads(flows("show", "hepsiburada/stock", "--json", env=env).stdout)
+    assert {"pointer": "/steps/0/fields/merchantSku", "compiled": False} in data["templates"]
