@@ -60,6 +60,10 @@ Order side (1.2)
     order it names, its live lines per requested package; :class:`SplitRefused` says why
     not), so a marketplace plugin only makes the split its own way.
 
+Uploads (1.3)
+    ``UploadSink.supersedes``: an upload sink of absolute values (stock, price) declares that
+    a record's newer value may go out while an older upload of it is unconfirmed.
+
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
     ``__all__`` keep their meaning and signatures; new names and new optional parameters
@@ -167,7 +171,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-PLUGIN_API_VERSION = "1.2"
+PLUGIN_API_VERSION = "1.3"
 
 __all__ = [
     "PLUGIN_API_VERSION",

@@ -47,9 +47,18 @@ class UploadSink:
 
     An empty or unrecognised status answer must be reported as ``pending``: only the
     marketplace saying so makes an upload done.
+
+    ``supersedes``: set it to True when each row carries an absolute value (a stock, a
+    price) and the marketplace applies a record's uploads in the order it received them.
+    A record changed again while an older upload of it is unconfirmed then goes out at
+    once instead of waiting for that answer; the older upload's answer is recorded on its
+    batch item only (it neither integrates nor penalises the record's newer value).  Leave
+    it False (the default) when an older request must finish first: a product create, an
+    update whose rows are not whole values.
     """
 
     kind: ClassVar[str] = "upload"
+    supersedes: ClassVar[bool] = False
     row_schema: ClassVar[Mapping[str, Any] | None] = None
     title: ClassVar[str] = ""
 

@@ -186,8 +186,11 @@ def show_cmd(batch_id: str, as_json: bool) -> None:
         f"objects: {data['items']} (ok {data['ok']}, failed {data['failed']}, pending {data['pending']})"
     )
     print_table(
-        ["sku", "status", "remote id", "message"],
-        [[o["sku"], o["status"], o["remote_id"], o["message"]] for o in data["objects"]],
+        ["sku", "version", "status", "remote id", "message"],
+        [
+            [o["sku"], o["version"], o["status"], o["remote_id"], o["message"]]
+            for o in data["objects"]
+        ],
         empty="no objects",
     )
 

@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, func, literal, null, select, update
+from sqlalchemy import and_, bindparam, exists, func, literal, null, or_, select, true, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from pazar.clock import Clock, SystemClock
 from pazar.errors import NotFoundError, PazarError
@@ -49,6 +50,66 @@ _NEXT = {
 
 # A result as a plugin reports it: (object_id, ok, remote_id | None, message | None).
 Result = tuple[int, bool, str | None, str | None]
+
+
+OUTDATED = (
+    "outdated: a newer version of this record was uploaded after this one; this answer is "
+    "about the version it carried (no penalty, no integration recorded)"
+)
+
+
+def _superseded(t: Any) -> ColumnElement[bool]:
+    """A batch item (``t``) whose object went out again in a later batch: in flight
+    there, or already answered (its integration action or penalty names the later batch).
+
+    Only a sink that ``supersedes`` sends an object again while an older upload of it is
+    in flight; for every other sink a later batch cannot exist while this one holds the
+    object, so the rule never touches them.  Three index probes per item.
+    """
+    newer = BatchRequestItem.__table__.alias("newer")
+    ia = IntegrationAction.__table__.alias("answered")
+    held = FailedIntegration.__table__.alias("rejected_later")
+
+    def same(x: Any) -> ColumnElement[bool]:
+        return and_(
+            x.c.channel_id == t.c.channel_id,
+            x.c.content_type == t.c.content_type,
+            x.c.object_id == t.c.object_id,
+        )
+
+    return or_(
+        exists().where(same(newer), newer.c.in_flight.is_(True), newer.c.batch_id > t.c.batch_id),
+        exists().where(same(ia), ia.c.batch_id > t.c.batch_id),
+        exists().where(same(held), held.c.batch_id > t.c.batch_id),
+    )
+
+
+def _outdated_ids(session: Session, batch: BatchRequest) -> set[int]:
+    """Objects of a batch, still in flight, that a later batch superseded.
+
+    A run sends each record once, so only a later batch of another run can supersede: a
+    cheap probe of the batch table first, and the per-item query only when there is one
+    (not for the batches of a push nothing followed, nor for most batches of a quiet
+    channel)."""
+    b = BatchRequest.__table__
+    other_run = (
+        or_(b.c.run_id.is_(None), b.c.run_id != batch.run_id)
+        if batch.run_id is not None
+        else true()
+    )
+    later = select(b.c.id).where(b.c.channel_id == batch.channel_id, b.c.id > batch.id, other_run)
+    conn = session.connection()
+    if conn.execute(later.limit(1)).first() is None:
+        return set()
+    t = BatchRequestItem.__table__
+    stmt = select(t.c.object_id).where(
+        t.c.batch_id == batch.id, t.c.in_flight.is_(True), _superseded(t)
+    )
+    return {int(oid) for oid in conn.execute(stmt).scalars()}
+
+
+def _outdated_note(message: str | None) -> str:
+    return f"{message} ({OUTDATED})" if message else OUTDATED
 
 
 def _now(clock: Clock | None) -> datetime:
@@ -257,6 +318,7 @@ def record_done(
     t = BatchRequestItem.__table__
     in_flight = and_(t.c.batch_id == batch.id, t.c.in_flight.is_(True))
     refused: dict[str, str] = {}
+    outdated = _outdated_ids(session, batch)
     keys = list(rejected)
     named = func.coalesce(t.c.result_key, t.c.object_key)
     for start in range(0, len(keys), 5000):
@@ -271,18 +333,41 @@ def record_done(
             [(oid, False, None, rejected[row.named]) for oid, row in pending.items()],
             now,
             config,
+            outdated,
         )
-        refused.update({row.object_key: rejected[row.named] for row in pending.values()})
-    succeeded = _succeed_in_flight(session, batch, now)
+        refused.update(
+            {
+                row.object_key: _outdated_note(rejected[row.named])
+                if row.object_id in outdated
+                else rejected[row.named]
+                for row in pending.values()
+            }
+        )
+    succeeded = _succeed_in_flight(session, batch, now, outdated)
     _move(batch, "done", now)
     batch.finished_at = now
     return succeeded, refused
 
 
-def _succeed_in_flight(session: Session, batch: BatchRequest, now: datetime) -> int:
-    """Every object still in flight in ``batch`` succeeded: actions, penalties, items."""
+def _succeed_in_flight(
+    session: Session, batch: BatchRequest, now: datetime, outdated: set[int]
+) -> int:
+    """Every object still in flight in ``batch`` succeeded: actions, penalties, items.
+
+    Objects a later batch superseded (``outdated``) only have their item marked: the
+    later batch decides their integration action and penalty."""
     t = BatchRequestItem.__table__
     in_flight = and_(t.c.batch_id == batch.id, t.c.in_flight.is_(True))
+    conn = session.connection()
+    retired = 0
+    ids = sorted(outdated)
+    for start in range(0, len(ids), 5000):
+        result = conn.execute(
+            update(t)
+            .where(in_flight, t.c.object_id.in_(ids[start : start + 5000]))
+            .values(in_flight=False, status="ok", message=OUTDATED)
+        )
+        retired += int(result.rowcount or 0)
     actions = IntegrationAction.__table__
     rows = select(
         t.c.channel_id,
@@ -299,7 +384,6 @@ def _succeed_in_flight(session: Session, batch: BatchRequest, now: datetime) -> 
         literal(now, actions.c.updated_at.type),
     ).where(in_flight)
     stmt = success_upsert(dialect_insert(session, actions).from_select(list(ACTION_COLUMNS), rows))
-    conn = session.connection()
     conn.execute(stmt)
     penalties = FailedIntegration.__table__
     conn.execute(
@@ -313,7 +397,7 @@ def _succeed_in_flight(session: Session, batch: BatchRequest, now: datetime) -> 
         )
     )
     result = conn.execute(update(t).where(in_flight).values(in_flight=False, status="ok"))
-    return int(result.rowcount or 0)
+    return int(result.rowcount or 0) + retired
 
 
 def _finish_items(
@@ -323,22 +407,33 @@ def _finish_items(
     results: Sequence[Result],
     now: datetime,
     config: Mapping[str, Any],
+    outdated: set[int] | None = None,
 ) -> None:
+    """Record per-object answers: item rows, integration actions, penalties.
+
+    An object a later batch superseded (``outdated``, read here when not given) keeps the
+    answer on its item only: it is about the version this batch carried, not the record's
+    current one, so it neither integrates nor penalises the record."""
     if not results:
         return
+    if outdated is None:
+        outdated = _outdated_ids(session, batch)
     updates = []
     successes = []
     failures = []
     for object_id, ok, remote_id, message in results:
         item = pending[object_id]
+        stale = item.object_id in outdated
         updates.append(
             {
                 "b_id": item.id,
                 "b_status": "ok" if ok else "failed",
                 "b_remote": remote_id,
-                "b_message": message,
+                "b_message": _outdated_note(message) if stale else message,
             }
         )
+        if stale:
+            continue
         if ok:
             successes.append(
                 {

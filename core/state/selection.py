@@ -3,7 +3,8 @@
 "Changed since last integration" for a channel and content type means: the
 record's version is newer than its integration action (or it has none), it is
 in the channel's catalog, it is not held back by a penalty and it is not in
-flight in an open batch request.  All of that is decided inside the query
+flight in an open batch request (for a flow whose sink ``supersedes``: not in flight
+at its current version — a newer value goes out while an older upload is unconfirmed).  All of that is decided inside the query
 (anti-joins on indexed columns), so a mountain of exhausted penalties never
 delays a healthy record.  Pages are keyset-paginated by version, so a source
 streams a catalog of any size.
@@ -78,12 +79,18 @@ def catalog_id(session: Session, code: str) -> int | None:
 @dataclass(frozen=True)
 class Scope:
     """Whose state a selection reads: one channel, one content type, one catalog; and the
-    content type its records need integrated first, if any."""
+    content type its records need integrated first, if any.
+
+    ``supersedes``: the flow's sink uploads absolute values (``UploadSink.supersedes``), so
+    a record in flight at an older version than its current one is selected again: its
+    newer value goes out without waiting for the older upload's answer.
+    """
 
     channel_id: int
     content_type: str
     catalog_id: int | None
     needs: str | None = None
+    supersedes: bool = False
 
 
 def _parts(source: str) -> tuple[Any, Any, Any, list[Any]]:
@@ -164,7 +171,17 @@ def _none_of(table: Any, *conds: ColumnElement[bool], probe: bool = False) -> Co
     return ~sub.exists()
 
 
-def not_in_flight(scope: Scope, object_id: Any, *, probe: bool = False) -> ColumnElement[bool]:
+def _in_flight_blocks(bi: Any, scope: Scope, version: Any) -> list[ColumnElement[bool]]:
+    """Which in-flight items hold a record back: any, or (``scope.supersedes``) only one
+    carrying its current version or a newer one (an item without a version always)."""
+    if not scope.supersedes or version is None:
+        return []
+    return [func.coalesce(bi.c.version, version) >= version]
+
+
+def not_in_flight(
+    scope: Scope, object_id: Any, *, probe: bool = False, version: Any = None
+) -> ColumnElement[bool]:
     bi = BatchRequestItem.__table__.alias("flight")
     return _none_of(
         bi,
@@ -172,6 +189,7 @@ def not_in_flight(scope: Scope, object_id: Any, *, probe: bool = False) -> Colum
         bi.c.content_type == scope.content_type,
         bi.c.object_id == object_id,
         bi.c.in_flight.is_(True),
+        *_in_flight_blocks(bi, scope, version),
         probe=probe,
     )
 
@@ -198,7 +216,7 @@ def not_penalized(scope: Scope, object_id: Any, *, probe: bool = False) -> Colum
     )
 
 
-def not_held_or_in_flight(scope: Scope, object_id: Any) -> ColumnElement[bool]:
+def not_held_or_in_flight(scope: Scope, object_id: Any, version: Any = None) -> ColumnElement[bool]:
     """Neither penalised nor in flight, as ``NOT (EXISTS penalty OR EXISTS in-flight)``.
 
     PostgreSQL does not turn sublinks under OR into anti-joins: they stay per-row
@@ -217,6 +235,7 @@ def not_held_or_in_flight(scope: Scope, object_id: Any) -> ColumnElement[bool]:
         bi.c.content_type == scope.content_type,
         bi.c.object_id == object_id,
         bi.c.in_flight.is_(True),
+        *_in_flight_blocks(bi, scope, version),
     )
     return ~or_(penalised, in_flight)
 
@@ -281,7 +300,8 @@ def selection_query(
       integrated as it since, whatever their version;
     - ``keys``: exactly these SKUs, changed or not, unless a penalty holds them
       back (manual triggers).
-    In-flight records (open batch requests) are excluded in every mode.  With
+    In-flight records (open batch requests) are excluded in every mode (with
+    ``scope.supersedes``, only those in flight at their current version).  With
     ``scope.needs`` every row says whether its object is ``ready``.
 
     ``fence`` (use it on PostgreSQL, see :func:`wants_fence`) keeps the stream's
@@ -304,7 +324,7 @@ def selection_query(
             products.c.sku.in_(list(keys)),
             not_held_back(scope, object_id, now),
         ]
-        conds.append(not_in_flight(scope, object_id))
+        conds.append(not_in_flight(scope, object_id, version=version))
         if source == "deleted_products":
             conds.append(deleted_pending)
     elif ready:
@@ -320,7 +340,7 @@ def selection_query(
         conds += [
             version > after,
             integrated_as(scope.channel_id, w.c.needs, object_id),
-            not_in_flight(scope, object_id),
+            not_in_flight(scope, object_id, version=version),
         ]
     elif retries:
         f = FailedIntegration.__table__
@@ -332,7 +352,11 @@ def selection_query(
                 f.c.object_id == object_id,
             ),
         )
-        conds += [version > after, sql_is_due(f, now), not_in_flight(scope, object_id)]
+        conds += [
+            version > after,
+            sql_is_due(f, now),
+            not_in_flight(scope, object_id, version=version),
+        ]
         if source == "deleted_products":
             conds.append(deleted_pending)
     else:
@@ -340,9 +364,12 @@ def selection_query(
         # they become the first filters of the version index scan.
         conds = [version > after]
         if fence:
-            conds.append(not_held_or_in_flight(scope, object_id))
+            conds.append(not_held_or_in_flight(scope, object_id, version))
         else:
-            conds += [not_penalized(scope, object_id), not_in_flight(scope, object_id)]
+            conds += [
+                not_penalized(scope, object_id),
+                not_in_flight(scope, object_id, version=version),
+            ]
         if scope.needs is not None:
             conds.append(not_waiting(scope, object_id))
         if source == "deleted_products":
@@ -371,7 +398,13 @@ def selection_query(
 
 @functools.lru_cache(maxsize=64)
 def _page_statement(
-    source: str, retries: bool, ready: bool, fence: bool, in_a_catalog: bool, needs: bool
+    source: str,
+    retries: bool,
+    ready: bool,
+    fence: bool,
+    in_a_catalog: bool,
+    needs: bool,
+    supersedes: bool = False,
 ) -> Select[Any]:
     """The stream/retry page query with every value bound: built once per shape.
 
@@ -383,6 +416,7 @@ def _page_statement(
         content_type=bindparam("sel_content_type"),  # type: ignore[arg-type]
         catalog_id=bindparam("sel_catalog") if in_a_catalog else None,  # type: ignore[arg-type]
         needs=bindparam("sel_needs") if needs else None,  # type: ignore[arg-type]
+        supersedes=supersedes,
     )
     return selection_query(
         source,
@@ -409,7 +443,13 @@ def _page(
     ready: bool = False,
 ) -> list[Any]:
     stmt = _page_statement(
-        source, retries, ready, fence, scope.catalog_id is not None, scope.needs is not None
+        source,
+        retries,
+        ready,
+        fence,
+        scope.catalog_id is not None,
+        scope.needs is not None,
+        scope.supersedes,
     )
     params = {
         "sel_channel": scope.channel_id,

@@ -13,11 +13,16 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, or_, select, true, update
 
 from pazar.channel_flags import feature_enabled
 from pazar.flows.loader import load_flows
-from pazar.models.state import IntegrationAction
+from pazar.models.state import (
+    OPEN_BATCH_STATUSES,
+    BatchRequest,
+    BatchRequestItem,
+    IntegrationAction,
+)
 from pazar.pipeline import Item, RunHandle, StepContext
 from pazar.registry import StepType
 from pazar.state.actions import actions_for, payload_hash
@@ -73,6 +78,28 @@ def dependency_in_force(registry: Any, channel: Any, flow: Any) -> str | None:
     return None
 
 
+def sink_supersedes(registry: Any, flow: Any) -> bool:
+    """Whether ``flow``'s sink declares ``supersedes`` (an upload sink of absolute values,
+    ``UploadSink.supersedes``): its records' newer versions go out while older uploads are
+    unconfirmed.  Read from the registered sink class, so neither a flow file nor an
+    operator can turn it on for a sink whose uploads must finish in order."""
+    sink = getattr(getattr(flow, "sink", None), "type", None)
+    step = registry.steps.get(sink) if registry is not None and sink else None
+    return (
+        step is not None
+        and step.kind == "sink"
+        and getattr(step.factory, "supersedes", False) is True
+    )
+
+
+def flow_supersedes(ctx: StepContext) -> bool:
+    """:func:`sink_supersedes` for a run, kept in the run memo."""
+    key = ("supersedes", getattr(ctx.flow, "ref", None))
+    if key not in ctx.memo:
+        ctx.memo[key] = sink_supersedes(ctx.registry, ctx.flow)
+    return bool(ctx.memo[key])
+
+
 def needs_in_force(ctx: StepContext) -> str | None:
     """:func:`dependency_in_force` for a run, kept in the run memo (a daemon empties it
     when the channel changes)."""
@@ -119,6 +146,7 @@ class ChangeSource:
             content_type=self.content_type,
             catalog_id=cat,
             needs=needs_in_force(self.ctx),
+            supersedes=flow_supersedes(self.ctx),
         )
 
     def _store_scope(self, cat: int | None) -> Scope:
@@ -129,6 +157,7 @@ class ChangeSource:
             content_type=self.content_type,
             catalog_id=cat,
             needs=needs_in_force(self.ctx),
+            supersedes=flow_supersedes(self.ctx),
         )
 
     def __iter__(self) -> Iterator[Item]:
@@ -188,10 +217,17 @@ class SkipUnchanged:
     Place it after the mapping steps: it hashes ``item.data`` as the sink will
     send it.  A skipped record's integration action takes the new version, so the
     record no longer counts as changed.
+
+    For a sink that ``supersedes``, the last one sent may still be unconfirmed (an older
+    version in flight): the newest in-flight payload is the one compared, since it is what
+    the marketplace will hold.  A record skipped against it lets that upload answer for its
+    current version too (the in-flight item takes the version: same payload, same answer),
+    instead of claiming an integration nobody confirmed yet.
     """
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
+        self._earlier_open: bool | None = None
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
         missing = [i for i in items if not i.state_read and i.object_id is not None]
@@ -202,16 +238,26 @@ class SkipUnchanged:
                     ids = [int(i.object_id) for i in missing if self._ct(i) == ct]  # type: ignore[arg-type]
                     found = actions_for(session, self.ctx.channel.id, ct, ids)
                     known.update({oid: a.payload_hash for oid, a in found.items()})
+        unconfirmed = self._unconfirmed(items, run) if flow_supersedes(self.ctx) else {}
         keep: list[Item] = []
         bumps: list[dict[str, Any]] = []
+        carried: list[dict[str, Any]] = []
         for item in items:
             digest = payload_hash(item.data)
             item.payload_hash = digest
             object_id = item.object_id
-            last = item.last_payload_hash if item.state_read else known.get(object_id)  # type: ignore[arg-type]
+            on_way = unconfirmed.get(object_id) if item.version is not None else None  # type: ignore[arg-type]
+            if on_way is not None:
+                last: str | None = on_way[1]
+            else:
+                last = item.last_payload_hash if item.state_read else known.get(object_id)  # type: ignore[arg-type]
             unchanged = object_id is not None and last is not None and last == digest
             # `pazar trigger --force`: the operator wants these records sent, changed or not
             if unchanged and not item.deleted and not self.ctx.resend:
+                if on_way is not None:
+                    run.skip(item, "unchanged since the last upload, whose answer counts for it")
+                    carried.append({"i": on_way[0], "v": int(item.version)})  # type: ignore[arg-type]
+                    continue
                 run.skip(item, "unchanged since the last integration")
                 if item.version is not None:
                     bumps.append(
@@ -238,10 +284,80 @@ class SkipUnchanged:
             )
             with self.ctx.db.session() as session:
                 session.connection().execute(stmt, bumps)
+        if carried and not getattr(run, "dry_run", False) and not self.ctx.dry_run:
+            with self.ctx.db.session() as session:
+                session.connection().execute(_CARRY_IN_FLIGHT, carried)
         return keep
+
+    def _unconfirmed(self, items: list[Item], run: RunHandle) -> dict[int, tuple[int, str | None]]:
+        """Object id → (batch item id, payload hash) of its newest in-flight upload, one
+        query per content type (and 5,000 objects).
+
+        A run reads each record once, so only uploads of earlier runs can hold an older
+        version of this batch's records: while none of the channel's open batches comes
+        from another run (an initial push, a quiet channel), no query is made."""
+        if not self._earlier_uploads_open(run):
+            return {}
+        found: dict[int, tuple[int, int, str | None]] = {}
+        by_ct: dict[str, list[int]] = {}
+        for item in items:
+            if item.object_id is not None:
+                by_ct.setdefault(self._ct(item), []).append(int(item.object_id))
+        if not by_ct:
+            return {}
+        t = BatchRequestItem.__table__
+        with self.ctx.db.session() as session:
+            for ct, ids in by_ct.items():
+                for start in range(0, len(ids), 5000):
+                    rows = session.connection().execute(
+                        select(t.c.object_id, t.c.id, t.c.version, t.c.payload_hash).where(
+                            t.c.channel_id == self.ctx.channel.id,
+                            t.c.content_type == ct,
+                            t.c.object_id.in_(ids[start : start + 5000]),
+                            t.c.in_flight.is_(True),
+                        )
+                    )
+                    for object_id, item_id, version, digest in rows:
+                        rank = (int(version or 0), int(item_id))
+                        best = found.get(object_id)
+                        if best is None or rank > best[:2]:
+                            found[object_id] = (rank[0], rank[1], digest)
+        return {oid: (item_id, digest) for oid, (_, item_id, digest) in found.items()}
+
+    def _earlier_uploads_open(self, run: RunHandle) -> bool:
+        """Whether the channel has an open batch from another run (asked once per run: a
+        batch opened by another run of this flow cannot appear while this one runs)."""
+        if self._earlier_open is None:
+            b = BatchRequest.__table__
+            this_run = getattr(run, "run_id", None)
+            stmt = (
+                select(b.c.id)
+                .where(
+                    b.c.channel_id == self.ctx.channel.id,
+                    b.c.status.in_(OPEN_BATCH_STATUSES),
+                    or_(b.c.run_id.is_(None), b.c.run_id != this_run)
+                    if this_run is not None
+                    else true(),
+                )
+                .limit(1)
+            )
+            with self.ctx.db.session() as session:
+                self._earlier_open = session.connection().execute(stmt).first() is not None
+        return self._earlier_open
 
     def _ct(self, item: Item) -> str:
         return str(item.content_type or self.ctx.flow.content_type or "DEFAULT")
+
+
+_BI = BatchRequestItem.__table__
+# A record skipped against an unconfirmed upload of the same payload: that upload's item
+# takes the record's version, so its answer (success or rejection) is about this version.
+# Nothing happens when the batch ended meanwhile: the next run compares with its outcome.
+_CARRY_IN_FLIGHT = (
+    update(_BI)
+    .where(_BI.c.id == bindparam("i"), _BI.c.in_flight.is_(True), _BI.c.version < bindparam("v"))
+    .values(version=bindparam("v"))
+)
 
 
 def _source(name: str) -> Any:
