@@ -243,22 +243,6 @@ def integrated_as(channel_id: Any, content_type: Any, object_id: Any) -> ColumnE
     )
 
 
-def not_integrated(
-    scope: Scope, object_id: Any, version: Any, *, probe: bool = False
-) -> ColumnElement[bool]:
-    """No integration action at this version or newer (a deleted one does not count)."""
-    done = IntegrationAction.__table__.alias("done")
-    return _none_of(
-        done,
-        done.c.channel_id == scope.channel_id,
-        done.c.content_type == scope.content_type,
-        done.c.object_id == object_id,
-        done.c.version >= version,
-        done.c.status != "deleted",
-        probe=probe,
-    )
-
-
 def selection_query(
     source: str,
     scope: Scope,
