@@ -4,7 +4,7 @@ Row-by-row parameter binding and a SKU → id query per few hundred rows kept
 PostgreSQL imports at a quarter of SQLite's speed: every row paid a network
 round trip's worth of protocol work.  Here a chunk travels once (``COPY ...
 FROM STDIN`` into a temporary table that lives only for the import's
-transaction), unknown SKUs are found by one anti-join, and one ``INSERT ...
+transaction), unknown SKUs are found by one outer join, and one ``INSERT ...
 SELECT ... JOIN ... ON CONFLICT DO UPDATE`` per table resolves SKUs to ids,
 assigns versions in file order and touches only rows whose values differ, the
 same rules :func:`pazar.commerce.import_writer.upsert_changed` applies on SQLite.
@@ -60,8 +60,11 @@ def stage(
     conn.exec_driver_sql(f'TRUNCATE "{name}"')
     as_json = [isinstance(c.type, JSON) for c in table.columns]
     names = ", ".join(f'"{c.name}"' for c in table.columns)
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy:
+    driver = conn.connection.driver_connection
+    with (
+        driver.cursor() as cursor,  # type: ignore[union-attr]
+        cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy,
+    ):
         if any(as_json):
             for row in rows:
                 copy.write_row(
