@@ -86,10 +86,16 @@ def _count(
     if rows is None or rows <= 0:
         return
     match = _WRITE.match(statement)
-    if match is None:
-        return
+    if match is not None:
+        note_written(conn, match[1], rows)
+
+
+def note_written(conn: Connection, table: str, rows: int) -> None:
+    """Count ``rows`` written to ``table`` in ``conn``'s transaction.  Statements run through
+    SQLAlchemy are counted already; a writer that goes round it (a ``COPY`` on the driver's
+    cursor straight into a pazar table) says what it wrote here."""
     written = conn.info.setdefault(_KEY, {})
-    written[match[1]] = written.get(match[1], 0) + rows
+    written[table] = written.get(table, 0) + rows
 
 
 def _forget(conn: Connection) -> None:
