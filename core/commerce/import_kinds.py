@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from pazar.commerce import import_staging as staging
 from pazar.commerce.import_values import (
     Column,
     boolean,
@@ -108,14 +109,31 @@ class Products(Importer):
     def write(
         self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
     ) -> int:
-        rows = dedupe(
-            [
-                {**self.defaults, **{k: v for k, v in row.items() if k != "parent_sku"}}
-                for _, row in chunk
-            ],
-            ["sku"],
-        )
-        changed = upsert_changed(session, Product.__table__, rows, ["sku"], self.fields, now=now)
+        if staging.uses_staging(session):
+            defaults, fields = self.defaults, self.fields
+            changed = staging.merge(
+                session,
+                Product.__table__,
+                chunk,
+                where,
+                fields=fields,
+                values=lambda row: tuple(row.get(name, defaults[name]) for name in fields),
+                keys=["sku"],
+                compare=fields,
+                now=now,
+                by_sku=False,
+            )
+        else:
+            rows = dedupe(
+                [
+                    {**self.defaults, **{k: v for k, v in row.items() if k != "parent_sku"}}
+                    for _, row in chunk
+                ],
+                ["sku"],
+            )
+            changed = upsert_changed(
+                session, Product.__table__, rows, ["sku"], self.fields, now=now
+            )
         parents = [(line, row) for line, row in chunk if row.get("parent_sku")]
         if parents:
             ids = resolve_skus(session, parents, where, "parent_sku")
@@ -127,7 +145,7 @@ class Products(Importer):
                 .values(parent_id=bindparam("b_parent")),
                 [{"b_sku": row["sku"], "b_parent": ids[row["parent_sku"]]} for _, row in parents],
             ).rowcount
-        return min(changed, len(rows))
+        return min(changed, len(chunk))
 
 
 class Prices(Importer):
@@ -144,6 +162,24 @@ class Prices(Importer):
     def write(
         self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
     ) -> int:
+        fields = ("price", "retail_price", "currency", "tax_rate")
+        if staging.uses_staging(session):
+            return staging.merge(
+                session,
+                Price.__table__,
+                chunk,
+                where,
+                fields=fields,
+                values=lambda row: (
+                    row["price"],
+                    row.get("retail_price"),
+                    row.get("currency") or "TRY",
+                    row.get("tax_rate"),
+                ),
+                keys=["product_id"],
+                compare=fields,
+                now=now,
+            )
         ids = resolve_skus(session, chunk, where)
         rows = dedupe(
             [
@@ -163,7 +199,7 @@ class Prices(Importer):
             Price.__table__,
             rows,
             ["product_id"],
-            ("price", "retail_price", "currency", "tax_rate"),
+            fields,
             now=now,
         )
 
@@ -180,6 +216,18 @@ class Stocks(Importer):
     def write(
         self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
     ) -> int:
+        if staging.uses_staging(session):
+            return staging.merge(
+                session,
+                Stock.__table__,
+                chunk,
+                where,
+                fields=("quantity", "extra"),
+                values=lambda row: (row["quantity"], row.get("extra", {})),
+                keys=["product_id"],
+                compare=("quantity", "extra"),
+                now=now,
+            )
         ids = resolve_skus(session, chunk, where)
         rows = dedupe(
             [
@@ -209,7 +257,8 @@ class CatalogItems(Importer):
     def write(
         self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
     ) -> int:
-        ids = resolve_skus(session, chunk, where)
+        staged = staging.uses_staging(session)
+        ids = {} if staged else resolve_skus(session, chunk, where)
         catalogs = Catalog.__table__
         codes = sorted({row["catalog"] for _, row in chunk})
         session.execute(
@@ -221,6 +270,21 @@ class CatalogItems(Importer):
                 select(catalogs.c.code, catalogs.c.id).where(catalogs.c.code.in_(codes))
             ).all()
         )
+        if staged:
+            return staging.merge(
+                session,
+                CatalogItem.__table__,
+                chunk,
+                where,
+                fields=("catalog_id", "deleted"),
+                values=lambda row: (
+                    catalog_ids[row["catalog"]],
+                    bool(row.get("deleted", False)),
+                ),
+                keys=["catalog_id", "product_id"],
+                compare=("deleted",),
+                now=now,
+            )
         rows = dedupe(
             [
                 {

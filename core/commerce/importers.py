@@ -14,6 +14,7 @@ file changes nothing and nothing is re-sent to marketplaces.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from pazar.clock import SystemClock
 from pazar.commerce.import_kinds import IMPORTERS, Importer
 from pazar.commerce.import_reader import FORMATS, detect_format, read_rows
+from pazar.commerce.import_staging import uses_staging
 from pazar.commerce.import_values import RowError, decimal, json_object
 from pazar.commerce.import_writer import product_ids, upsert_changed
 from pazar.errors import ValidationError
@@ -102,30 +104,86 @@ def import_file(
     fmt = detect_format(path, fmt)
     encoding = check_encoding(encoding)
     now = (clock or SystemClock()).now()
-    total = changed = 0
+    total = 0
     seen: dict[tuple[Any, ...], int] = {}
     chunk: list[tuple[int, dict[str, Any]]] = []
-    for line, row in read_rows(path, fmt, handler.columns, encoding=encoding):
-        if handler.key:
-            identity = tuple(row.get(name) for name in handler.key)
-            first = seen.setdefault(identity, line)
-            if first != line:
-                raise ValidationError(
-                    f"{path.name}:{line}: {_describe(handler.key, row)} is also on line {first}; "
-                    f"a file may name each {kind[:-1].replace('_', ' ')} once"
-                )
-        chunk.append((line, row))
-        if len(chunk) >= chunk_size:
-            changed += handler.write(session, chunk, path.name, now)
-            total += len(chunk)
-            chunk = []
-            if on_rows is not None:
-                on_rows(total)
-    if chunk:
-        changed += handler.write(session, chunk, path.name, now)
-        total += len(chunk)
-        if on_rows is not None:
-            on_rows(total)
+    with _Writer(session, handler, path.name, now, on_rows) as writer:
+        try:
+            for line, row in read_rows(path, fmt, handler.columns, encoding=encoding):
+                if handler.key:
+                    identity = tuple(row.get(name) for name in handler.key)
+                    first = seen.setdefault(identity, line)
+                    if first != line:
+                        raise ValidationError(
+                            f"{path.name}:{line}: {_describe(handler.key, row)} is also on line "
+                            f"{first}; a file may name each {kind[:-1].replace('_', ' ')} once"
+                        )
+                chunk.append((line, row))
+                if len(chunk) >= chunk_size:
+                    writer.write(chunk)
+                    total += len(chunk)
+                    chunk = []
+            if chunk:
+                writer.write(chunk)
+                total += len(chunk)
+        except BaseException:
+            writer.finish()  # an earlier chunk's error names an earlier line: it wins
+            raise
+        changed = writer.finish()
     if changed:  # however the rows were written: the flows that send them wake on commit
         mark_changes(session, IMPORT_MARKS.get(kind, ()), now)
     return ImportResult(kind=kind, path=path, rows=total, changed=min(changed, total))
+
+
+class _Writer:
+    """Writes the chunks of one import, in order.
+
+    On PostgreSQL a chunk is written on a worker thread while the next one is
+    read and checked: the server's merge and the Python parsing then overlap
+    instead of taking turns (the thread waits on the socket without the GIL).
+    At most one chunk is in flight, and :meth:`finish` waits for it, so the
+    session is never used by two threads at once and the caller's commit or
+    rollback comes after every write.  SQLite writes in-process, in the caller.
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        handler: Importer,
+        where: str,
+        now: Any,
+        on_rows: Callable[[int], None] | None,
+    ) -> None:
+        self.session, self.handler, self.where, self.now = session, handler, where, now
+        self.on_rows = on_rows
+        self.written = self.changed = 0
+        self.pool = ThreadPoolExecutor(1) if uses_staging(session) else None
+        self.pending: tuple[Future[int], int] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+
+    def write(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+        self.finish()
+        if self.pool is None:
+            self._done(self.handler.write(self.session, chunk, self.where, self.now), len(chunk))
+            return
+        future = self.pool.submit(self.handler.write, self.session, chunk, self.where, self.now)
+        self.pending = (future, len(chunk))
+
+    def finish(self) -> int:
+        """Wait for the chunk in flight (raising its error); the rows changed so far."""
+        if self.pending is not None:
+            (future, rows), self.pending = self.pending, None
+            self._done(future.result(), rows)
+        return self.changed
+
+    def _done(self, changed: int, rows: int) -> None:
+        self.changed += changed
+        self.written += rows
+        if self.on_rows is not None:
+            self.on_rows(self.written)

@@ -262,22 +262,6 @@ def integrated_as(channel_id: Any, content_type: Any, object_id: Any) -> ColumnE
     )
 
 
-def not_integrated(
-    scope: Scope, object_id: Any, version: Any, *, probe: bool = False
-) -> ColumnElement[bool]:
-    """No integration action at this version or newer (a deleted one does not count)."""
-    done = IntegrationAction.__table__.alias("done")
-    return _none_of(
-        done,
-        done.c.channel_id == scope.channel_id,
-        done.c.content_type == scope.content_type,
-        done.c.object_id == object_id,
-        done.c.version >= version,
-        done.c.status != "deleted",
-        probe=probe,
-    )
-
-
 def selection_query(
     source: str,
     scope: Scope,
@@ -375,12 +359,29 @@ def selection_query(
         if source == "deleted_products":
             conds += [_in_catalog(source, scope, object_id), deleted_pending]
         else:
+            # "Not integrated at this version" read from the action row the query
+            # already joins by its unique key, not from a second probe: without
+            # statistics (autovacuum behind a bulk write) the planner served such a
+            # probe from the channel's index and read every action of the channel
+            # for each candidate.
             conds += [
-                not_integrated(scope, object_id, version, probe=fence),
+                or_(ia.c.id.is_(None), ia.c.version < version, ia.c.status == "deleted"),
                 _in_catalog(source, scope, object_id),
             ]
     if scope.needs is not None:
-        cols = [*cols, integrated_as(scope.channel_id, scope.needs, object_id).label("ready")]
+        # Joined by the unique key like the action row above (an EXISTS here was
+        # planned as a hash of every needed action of the channel, per page).
+        need = IntegrationAction.__table__.alias("needed")
+        base = base.outerjoin(
+            need,
+            and_(
+                need.c.channel_id == scope.channel_id,
+                need.c.content_type == scope.needs,
+                need.c.object_id == object_id,
+            ),
+        )
+        ready_now = func.coalesce(need.c.status == "success", false())
+        cols = [*cols, ready_now.label("ready")]
     return (
         select(
             object_id.label("object_id"),

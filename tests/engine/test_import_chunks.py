@@ -1,0 +1,104 @@
+"""Imports that span many chunks: the same errors, versions and change marks on every
+database, whichever way the chunks are written (PostgreSQL stages them with COPY and
+merges one chunk while the next is read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from pazar.commerce.importers import import_file
+from pazar.db import Database
+from pazar.errors import ValidationError
+from pazar.models.commerce import CatalogItem, Price, Product, Stock
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _import(db: Database, kind: str, path: Path) -> int:
+    with db.session() as session:
+        return import_file(session, kind, path, chunk_size=2).changed
+
+
+def _state(db: Database) -> list[tuple]:
+    with db.session() as s:
+        rows = [tuple(r) for r in s.execute(select(Product.sku, Product.version, Product.name))]
+        rows += [
+            tuple(r) for r in s.execute(select(Stock.product_id, Stock.quantity, Stock.version))
+        ]
+        rows += [tuple(r) for r in s.execute(select(Price.product_id, Price.price, Price.version))]
+    return sorted(rows, key=repr)
+
+
+def _products(tmp_path: Path, n: int) -> Path:
+    return _write(tmp_path / "products.csv", ["sku,name"] + [f"P-{i},N{i}" for i in range(n)])
+
+
+def test_an_unknown_sku_wins_over_a_bad_value_in_a_later_chunk(
+    db: Database, tmp_path: Path
+) -> None:
+    _import(db, "products", _products(tmp_path, 6))
+    before = _state(db)
+    # Line 3 (first chunk) names no product; line 4, read while the first chunk may still
+    # be being written, is not a number: the earlier line is the one reported.
+    bad = _write(tmp_path / "stocks.csv", ["sku,quantity", "P-0,1", "P-9,1", "P-1,x", "P-2,1"])
+    with pytest.raises(ValidationError, match=r"stocks.csv:3: column 'sku': unknown SKU 'P-9'"):
+        _import(db, "stocks", bad)
+    assert _state(db) == before
+
+
+def test_a_bad_value_after_good_chunks_changes_nothing(db: Database, tmp_path: Path) -> None:
+    _import(db, "products", _products(tmp_path, 6))
+    before = _state(db)
+    rows = ["sku,price"] + [f"P-{i},{i + 1}" for i in range(5)] + ["P-5,-1"]
+    with pytest.raises(ValidationError, match=r"prices.csv:7:2: column 'price'"):
+        _import(db, "prices", _write(tmp_path / "prices.csv", rows))
+    assert _state(db) == before
+
+
+def test_versions_follow_the_file_and_only_changed_rows_move(db: Database, tmp_path: Path) -> None:
+    assert _import(db, "products", _products(tmp_path, 5)) == 5
+    stocks = ["sku,quantity"] + [f"P-{i},{10 + i}" for i in (4, 0, 3, 1, 2)]
+    assert _import(db, "stocks", _write(tmp_path / "stocks.csv", stocks)) == 5
+    with db.session() as s:
+        order = [
+            sku
+            for (sku,) in s.execute(
+                select(Product.sku)
+                .join(Stock, Stock.product_id == Product.id)
+                .order_by(Stock.version)
+            )
+        ]
+    assert order == ["P-4", "P-0", "P-3", "P-1", "P-2"]
+    before = _state(db)
+    assert _import(db, "stocks", _write(tmp_path / "stocks.csv", stocks)) == 0
+    assert _import(db, "products", _products(tmp_path, 5)) == 0
+    assert _state(db) == before
+    with db.session() as s:
+        latest = max(s.execute(select(Stock.version)).scalars())
+    stocks[3] = "P-3,99"
+    assert _import(db, "stocks", _write(tmp_path / "stocks.csv", stocks)) == 1
+    moved = [row for row in _state(db) if row not in before]
+    assert len(moved) == 1 and moved[0][1] == 99 and moved[0][2] > latest
+
+
+def test_parents_and_catalog_items_across_chunks(db: Database, tmp_path: Path) -> None:
+    rows = ["sku,name,parent_sku", "M,Model,", "M-S,Small,M", "M-L,Large,M", "X,Other,"]
+    assert _import(db, "products", _write(tmp_path / "products.csv", rows)) == 4
+    items = _write(tmp_path / "items.csv", ["catalog,sku", "hb,M-S", "hb,M-L", "ff,M-S"])
+    assert _import(db, "catalog_items", items) == 3
+    assert _import(db, "catalog_items", items) == 0
+    with db.session() as s:
+        parent = dict(s.execute(select(Product.sku, Product.parent_id)).all())
+        ids = dict(s.execute(select(Product.sku, Product.id)).all())
+        listed = s.execute(select(CatalogItem.product_id)).scalars().all()
+    assert parent == {"M": None, "M-S": ids["M"], "M-L": ids["M"], "X": None}
+    assert sorted(listed) == sorted([ids["M-S"], ids["M-L"], ids["M-S"]])
+    unknown = _write(tmp_path / "items.csv", ["catalog,sku", "hb,X", "hb,M", "hb,NOPE"])
+    with pytest.raises(ValidationError, match=r"items.csv:4: column 'sku': unknown SKU 'NOPE'"):
+        _import(db, "catalog_items", unknown)
