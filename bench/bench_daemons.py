@@ -28,10 +28,7 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,7 +41,8 @@ PLUGINS = "pazar_hepsiburada"
 os.environ["PAZAR_PLUGINS"] = PLUGINS
 os.environ["PAZAR_DISABLE_PLUGIN_AUTOLOAD"] = "1"
 
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
+from benchkit import database_url, hepsiburada_config  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from pazar.channels import ChannelService  # noqa: E402
 from pazar.clock import SystemClock  # noqa: E402
@@ -81,24 +79,6 @@ class Outcome:
         return self.jobs / self.seconds
 
 
-@contextmanager
-def fresh_schema(base_url: str) -> Iterator[str]:
-    """A migrated schema of its own on ``base_url``; yields a URL that uses it, drops it after."""
-    schema = f"pazar_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in base_url else "?"
-        url = f"{base_url}{sep}options=-csearch_path%3D{schema}"
-        Database(url).upgrade()
-        yield url
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def set_up(db: Database, sandbox_config: dict, args: argparse.Namespace, tmp: Path) -> None:
     """Catalog, stocks and prices for every round's SKUs; ``--channels`` inactive channels
     (the scheduler then queues nothing of its own: only the backlog runs)."""
@@ -114,14 +94,7 @@ def set_up(db: Database, sandbox_config: dict, args: argparse.Namespace, tmp: Pa
     with db.session() as session:
         for kind in ("products", "stocks", "prices", "catalog_items"):
             import_file(session, kind, tmp / f"{kind}.csv")
-    config = {
-        **sandbox_config,
-        "category_ids": [60001001],
-        "default_reason_id": 1,
-        "cancellation_reason_id": 1,
-        "cargo_company_mapping": {"default": 1},
-        "catalog_code": "hb",
-    }
+    config = hepsiburada_config(sandbox_config)
     with db.session() as session:
         service = ChannelService(session, registry, clock=SystemClock())
         for c in range(args.channels):
@@ -231,7 +204,7 @@ def measure(base_url: str, args: argparse.Namespace, daemons: int, latency_ms: i
     state = app.state.sandbox
     state.seed({"settings": {"accept_unknown_skus": True}})
     state.kit.set_faults({"latency_ms": latency_ms} if latency_ms else {"latency_ms": None})
-    with tempfile.TemporaryDirectory() as tmpdir, fresh_schema(base_url) as url:
+    with tempfile.TemporaryDirectory() as tmpdir, database_url(base_url, tmpdir) as url:
         tmp = Path(tmpdir)
         db = Database(url)
         set_up(db, state.channel_config(sandbox.url), args, tmp)

@@ -29,13 +29,12 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchkit import database_url, hepsiburada_config  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from pazar.channels import ChannelService  # noqa: E402
@@ -51,19 +50,7 @@ from pazar.models.state import IntegrationAction  # noqa: E402
 from pazar.plugins import load_plugins  # noqa: E402
 from pazar.runner import run_flow  # noqa: E402
 from pazar.sandbox_server import serve_in_thread  # noqa: E402
-from pazar.testing import postgres_schema  # noqa: E402
 from pazar_hepsiburada.sandbox import create_app  # noqa: E402
-
-
-@contextmanager
-def database_url(given: str | None, tmp: str) -> Iterator[str]:
-    if given is None:
-        url = f"sqlite:///{tmp}/latency.db"
-        Database(url).upgrade()
-        yield url
-    else:
-        with postgres_schema(given) as url:
-            yield url
 
 
 class Watcher:
@@ -161,7 +148,7 @@ def main() -> None:
     app.state.sandbox.seed({"settings": {"accept_unknown_skus": True}})
     registry = load_plugins().registry
     clock = SystemClock()
-    with tempfile.TemporaryDirectory() as tmp, database_url(args.database, tmp) as url:
+    with tempfile.TemporaryDirectory() as tmp, database_url(args.database, tmp, "latency") as url:
         root = Path(tmp)
         (root / "products.csv").write_text(
             "sku,name,categories,images\n"
@@ -177,15 +164,9 @@ def main() -> None:
         with db.session() as session:
             for kind in ("products", "stocks", "catalog_items"):
                 import_file(session, kind, root / f"{kind}.csv")
-        config = {
-            **app.state.sandbox.channel_config(sandbox.url),
-            "category_ids": [60001001],
-            "default_reason_id": 1,
-            "cancellation_reason_id": 1,
-            "cargo_company_mapping": {"default": 1},
-            "feature_flags": {"stock": True},
-            "catalog_code": "hb",
-        }
+        config = hepsiburada_config(
+            app.state.sandbox.channel_config(sandbox.url), feature_flags={"stock": True}
+        )
         with db.session() as session:
             ChannelService(session, registry, clock=clock).apply(
                 {"channel": "hb", "plugin": "hepsiburada", "config": config, "status": "active"}

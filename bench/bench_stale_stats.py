@@ -26,6 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchkit import hepsiburada_config  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from pazar.channels import ChannelService  # noqa: E402
@@ -122,16 +123,11 @@ def main() -> None:
         with db.session() as session:
             for kind in ("products", "stocks", "catalog_items"):
                 import_file(session, kind, root / f"{kind}.csv")
-        config = {
-            **app.state.sandbox.channel_config(sandbox.url),
-            "category_ids": [60001001],
-            "default_reason_id": 1,
-            "cancellation_reason_id": 1,
-            "cargo_company_mapping": {"default": 1},
-            "feature_flags": {"stock": True},
-            "catalog_code": "hb",
-            "buffer_stock": 2,
-        }
+        config = hepsiburada_config(
+            app.state.sandbox.channel_config(sandbox.url),
+            feature_flags={"stock": True},
+            buffer_stock=2,
+        )
         with db.session() as session:
             ChannelService(session, registry, clock=clock).apply(
                 {"channel": "hb", "plugin": "hepsiburada", "config": config, "status": "active"}

@@ -33,7 +33,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from benchkit import database_url, hepsiburada_config  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from pazar.channels import ChannelService  # noqa: E402
 from pazar.clock import SystemClock  # noqa: E402
@@ -88,28 +88,6 @@ def sandbox_process() -> Iterator[dict[str, Any]]:
         assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=30)
-
-
-@contextlib.contextmanager
-def database_url(given: str | None, tmp: str) -> Iterator[str]:
-    """A SQLite file in ``tmp``, or a fresh schema of the PostgreSQL database ``given``."""
-    if not given:
-        yield f"sqlite:///{tmp}/bench.db"
-        return
-    if not given.startswith("postgresql"):
-        yield given
-        return
-    schema = f"pazar_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(given.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in given else "?"
-        yield f"{given}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def write_stocks(path: Path, n: int, push: int) -> None:
@@ -173,7 +151,9 @@ def prepare(url: str, n: int, tmp: str, push: int, sandbox: dict[str, Any], anal
                 {
                     "channel": "hb",
                     "plugin": "hepsiburada",
-                    "config": channel_config(sandbox),
+                    "config": hepsiburada_config(
+                        sandbox, feature_flags={"stock": True}, buffer_stock=BUFFER
+                    ),
                     "status": "active",
                 }
             )
@@ -181,19 +161,6 @@ def prepare(url: str, n: int, tmp: str, push: int, sandbox: dict[str, Any], anal
         with db.engine.begin() as conn:
             conn.execute(text("ANALYZE"))
     db.dispose()
-
-
-def channel_config(sandbox: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **sandbox,
-        "category_ids": [60001001],
-        "default_reason_id": 1,
-        "cancellation_reason_id": 1,
-        "cargo_company_mapping": {"default": 1},
-        "feature_flags": {"stock": True},
-        "catalog_code": "hb",
-        "buffer_stock": BUFFER,
-    }
 
 
 def run_one(n: int, database: str | None, pushes: int, analyze: bool) -> dict[str, Any]:
@@ -205,7 +172,7 @@ def run_one(n: int, database: str | None, pushes: int, analyze: bool) -> dict[st
         tempfile.TemporaryDirectory() as tmp,
         database_url(database, tmp) as url,
     ):
-        config = channel_config(sandbox)
+        config = hepsiburada_config(sandbox, feature_flags={"stock": True}, buffer_stock=BUFFER)
 
         def untimed(push: int) -> None:
             command = [sys.executable, __file__, "--prepare", url, str(n), tmp, str(push)]
