@@ -148,7 +148,9 @@ class MarketplaceClient:
     :class:`MarketplaceError` subclass), pass ``auth`` and ``headers`` for their channel, and
     may override :meth:`remote_message` and :meth:`error_code` for their service's error
     shapes.  ``RATE_REMAINING_HEADER``/``RATE_RESET_HEADER`` name the rate-window headers
-    (None: the service sends none); ``AUTH_REFUSED`` is what an empty 401/403 says.  Call
+    (None: the service sends none); ``AUTH_REFUSED`` is what an empty 401/403 says;
+    ``BUSY_WORDS`` are fragments of the service's own words that make a 4xx mean "not now"
+    (too many uploads in progress, an allowance used up) rather than "not this".  Call
     :meth:`request` and :meth:`json_body`.
     """
 
@@ -158,6 +160,10 @@ class MarketplaceClient:
     RATE_RESET_HEADER: ClassVar[str | None] = "X-RateLimit-Reset"
     # What a 401/403 with an empty body says (a marketplace may name more than credentials).
     AUTH_REFUSED: ClassVar[str] = "credentials refused"
+    # Some services refuse with a 4xx when they are busy, not when the content is wrong; such
+    # an answer is throttling (retry the job), never the records' fault.  Matched in the
+    # service's own message, case-insensitively.
+    BUSY_WORDS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -350,6 +356,8 @@ class MarketplaceClient:
         status = response.status_code
         remote = self.remote_message(response)
         kind: ErrorKind = "auth" if status in (401, 403) else "rejected"
+        if kind == "rejected" and remote and self._busy(remote):
+            kind = "rate_limited"
         text = remote or (self.AUTH_REFUSED if kind == "auth" else "no message")
         correlation = response.headers.get("x-correlation-id")
         return self.error(
@@ -360,6 +368,10 @@ class MarketplaceClient:
             code=self.error_code(response),
             details=[f"correlation id: {correlation}"] if correlation else None,
         )
+
+    def _busy(self, remote: str) -> bool:
+        lowered = remote.lower()
+        return any(word.lower() in lowered for word in self.BUSY_WORDS)
 
     def json_body(self, response: httpx.Response) -> Any:
         """The answer's JSON; an empty or unparsable body is ``malformed`` (transient)."""

@@ -64,6 +64,11 @@ Uploads (1.3)
     ``UploadSink.supersedes``: an upload sink of absolute values (stock, price) declares that
     a record's newer value may go out while an older upload of it is unconfirmed.
 
+Clients (1.4)
+    ``MarketplaceClient.BUSY_WORDS``: the words with which a service refuses with a 4xx
+    because it is busy (too many uploads in progress, an allowance used up); such an answer
+    is ``rate_limited``, so the job is retried and no record is penalised.
+
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
     ``__all__`` keep their meaning and signatures; new names and new optional parameters
@@ -171,7 +176,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-PLUGIN_API_VERSION = "1.3"
+PLUGIN_API_VERSION = "1.4"
 
 __all__ = [
     "PLUGIN_API_VERSION",

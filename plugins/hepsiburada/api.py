@@ -74,6 +74,9 @@ MAX_UPLOAD_ROWS: Final = 4000
 # enforce it (control setting ``max_pending_uploads``) but does not by default, so a flow that
 # sends many batches before it polls still works; the refusal is a 400 with a message, not 429.
 MAX_PENDING_UPLOADS_REAL: Final = 5
+# The words of those refusals, and of a used-up daily upload allowance (same sources): a 400
+# that says "not now", so the job is retried and no SKU of the upload is penalised.
+BUSY_WORDS: Final = ("too many ongoing", "exceeds his inventory upload limit")
 
 # ``merchantSkuList`` filter on the listing list: at most 50 SKUs (DOC).
 MAX_LISTING_SKU_FILTER: Final = 50

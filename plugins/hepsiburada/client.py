@@ -48,6 +48,7 @@ class HepsiburadaClient(CatalogCalls, ListingCalls, OrderCalls, PackageCalls, Cl
     RATE_REMAINING_HEADER: ClassVar[str | None] = api.HEADER_RL_REMAINING
     RATE_RESET_HEADER: ClassVar[str | None] = api.HEADER_RL_RESET
     AUTH_REFUSED: ClassVar[str] = "credentials or User-Agent refused"
+    BUSY_WORDS: ClassVar[tuple[str, ...]] = api.BUSY_WORDS
 
     def __init__(
         self,

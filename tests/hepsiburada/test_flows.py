@@ -216,6 +216,24 @@ def test_two_unconfirmed_stock_uploads_land_in_order(world: World) -> None:
     assert world.run("stock").read == 0
 
 
+def test_too_many_ongoing_uploads_is_throttling_not_a_rejection(world: World) -> None:
+    world.sandbox.seed(settings={"max_pending_uploads": 1})  # Hepsiburada's limit, made small
+    assert world.run("stock").sent == 4  # one upload, unanswered for now
+    with world.db.session() as session:
+        set_stock(session, "HB-4", 50)
+    busy = world.attempt("stock")
+    assert busy.status == "failed" and busy.retryable
+    assert "too many ongoing" in (busy.error or "")
+    assert world.penalties() == {}  # a busy marketplace is nobody's record's fault
+    for _ in range(3):
+        world.run("check_uploads")  # the first upload is answered: room for the next
+    assert world.run("stock").sent == 1
+    for _ in range(3):
+        world.run("check_uploads")
+    assert world.sandbox.listings()["HB-4"]["availableStock"] == 47
+    assert world.penalties() == {}
+
+
 def test_dry_run_renders_payloads_and_sends_nothing(world: World) -> None:
     payloads: list[Any] = []
     result = run_flow(
