@@ -23,15 +23,14 @@ import resource
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, text  # noqa: E402
+from benchkit import database_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 
 from pazar.clock import FixedClock  # noqa: E402
 from pazar.db import Database  # noqa: E402
@@ -197,18 +196,12 @@ def run(db: Database, count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skus", type=int, default=1_000_000)
-    parser.add_argument("--database", help="Database URL (default: a temp SQLite file).")
+    parser.add_argument(
+        "--database",
+        help="postgresql://… (a schema of its own, dropped after); default: a temp SQLite file",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database or f"sqlite:///{tmp}/bench.db"
-        schema: str | None = None
-        admin: Any = None
-        if url.startswith("postgresql"):
-            schema = f"pazar_bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-            with admin.begin() as conn:
-                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-            url += ("&" if "?" in url else "?") + f"options=-csearch_path%3D{schema}"
+    with tempfile.TemporaryDirectory() as tmp, database_url(args.database, tmp) as url:
         db = Database(url)
         try:
             db.ensure_ready()
@@ -216,10 +209,6 @@ def main() -> None:
             run(db, args.skus)
         finally:
             db.dispose()
-            if admin is not None:
-                with admin.begin() as conn:
-                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-                admin.dispose()
 
 
 if __name__ == "__main__":

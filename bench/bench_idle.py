@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import insert, text  # noqa: E402
+from benchkit import database_url  # noqa: E402
+from sqlalchemy import insert  # noqa: E402
 
 from pazar.clock import SystemClock  # noqa: E402
 from pazar.daemon import Daemon  # noqa: E402
@@ -73,7 +74,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--warmup", type=float, default=30)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--database")
+    parser.add_argument(
+        "--database",
+        help="postgresql://… (a schema of its own, dropped after); default: a temp SQLite file",
+    )
     args = parser.parse_args()
     registry = load_plugins().registry
     flags = sorted(
@@ -82,8 +86,8 @@ def main() -> None:
     clock = SystemClock()
     sandbox, connection = start_sandbox()
     config = {**CONFIG, **connection, "feature_flags": dict.fromkeys(flags, True)}
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(args.database or f"sqlite:///{tmp}/idle.db")
+    with tempfile.TemporaryDirectory() as tmp, database_url(args.database, tmp, "idle") as url:
+        db = Database(url)
         db.ensure_ready()
         now = clock.now()
         with db.session() as session:
@@ -120,10 +124,6 @@ def main() -> None:
             flush=True,
         )
         sandbox.terminate()
-        if args.database:  # ready for the next run of the bench
-            with db.engine.begin() as conn:
-                for table in ("runs", "jobs", "schedule_ticks", "channels", "catalogs"):
-                    conn.execute(text(f"DELETE FROM {table}"))
         db.dispose()
 
 

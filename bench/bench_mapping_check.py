@@ -25,6 +25,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchkit import database_url  # noqa: E402
+
 from pazar.clock import SystemClock  # noqa: E402
 from pazar.commerce.importers import import_file  # noqa: E402
 from pazar.db import Database  # noqa: E402
@@ -149,10 +151,13 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=100_000)
     parser.add_argument("--categories", type=int, default=500)
     parser.add_argument("--attributes", type=int, default=20)
-    parser.add_argument("--database", help="Database URL (default: a temp SQLite file).")
+    parser.add_argument(
+        "--database",
+        help="postgresql://… (a schema of its own, dropped after); default: a temp SQLite file",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(args.database or f"sqlite:///{tmp}/bench.db")
+    with tempfile.TemporaryDirectory() as tmp, database_url(args.database, tmp) as url:
+        db = Database(url)
         db.ensure_ready()
         now = SystemClock().now()
         with db.session() as session:

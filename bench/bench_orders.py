@@ -1,7 +1,7 @@
 """The order side end to end: N Hepsiburada packages through import, update and refund
 flows over real HTTP.
 
-Usage: python bench/bench_orders.py [--count 10000] [--database URL]
+Usage: python bench/bench_orders.py [--count 10000] [--database postgresql://…]
 
 Import: see below.  Update: every order is then marked shipped with a tracking number in
 the commerce backend and ``hepsiburada/send_update_orders`` (Send Shipping Info on) tells
@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchkit import database_url  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
 from pazar.channels import ChannelService  # noqa: E402
@@ -84,7 +85,9 @@ def orders(count: int, packaged_at: str) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--database", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--database", help="postgresql://… (a schema of its own, dropped after); default SQLite"
+    )
     args = parser.parse_args()
     app = create_app()
     sandbox = serve_in_thread(app)
@@ -95,9 +98,9 @@ def main() -> None:
     registry = load_plugins().registry
     flows = load_flows(registry)
     clock = SystemClock()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, database_url(args.database, tmp, "orders") as url:
         root = Path(tmp)
-        db = Database(args.database or f"sqlite:///{root}/orders.db")
+        db = Database(url)
         db.ensure_ready()
         (root / "products.csv").write_text(
             "sku,name\n" + "".join(f"S{i:05d},P{i}\n" for i in range(SKUS))

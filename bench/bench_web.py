@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("PAZAR_DISABLE_PLUGIN_AUTOLOAD", "1")
 os.environ.setdefault("PAZAR_PLUGINS", "pazar_hepsiburada,pazar_fashfed")
 
+from benchkit import database_url  # noqa: E402
 from sqlalchemy import (  # noqa: E402
     Boolean,
     Integer,
@@ -41,7 +41,6 @@ from sqlalchemy import (  # noqa: E402
     String,
     case,
     cast,
-    create_engine,
     literal,
     select,
     text,
@@ -340,32 +339,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--products", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=100_000)
-    parser.add_argument("--database", help="PostgreSQL URL (default: a temp SQLite file)")
+    parser.add_argument(
+        "--database",
+        help="postgresql://… (a schema of its own, dropped after); default: a temp SQLite file",
+    )
     args = parser.parse_args()
-    schema = None
-    if args.database:
-        schema = f"bench_web_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(args.database)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-        sep = "&" if "?" in args.database else "?"
-        url = f"{args.database}{sep}options=-csearch_path%3D{schema}"
-    else:
-        url = f"sqlite:///{tempfile.mkdtemp(prefix='bench-web-')}/pazar.db"
-    print(f"database: {url.split('?')[0]}  products {args.products:,}  runs {args.runs:,}")
-    db = Database(url)
-    db.upgrade()
-    plugins = load_plugins()
-    try:
-        build(db, plugins.registry, args.products, args.runs)
-        app = create_app(db, plugins.registry, clock=FixedClock(T0), hook=plugins.hook)
-        slow = measure(app, args.runs)
-        print(f"\n{len(PAGES)} pages, {slow} at or over 300 ms")
-    finally:
-        db.dispose()
-        if schema:
-            with admin.begin() as conn:
-                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    with tempfile.TemporaryDirectory() as tmp, database_url(args.database, tmp, "web") as url:
+        print(f"database: {url.split('?')[0]}  products {args.products:,}  runs {args.runs:,}")
+        db = Database(url)
+        plugins = load_plugins()
+        try:
+            build(db, plugins.registry, args.products, args.runs)
+            app = create_app(db, plugins.registry, clock=FixedClock(T0), hook=plugins.hook)
+            slow = measure(app, args.runs)
+            print(f"\n{len(PAGES)} pages, {slow} at or over 300 ms")
+        finally:
+            db.dispose()
 
 
 if __name__ == "__main__":
