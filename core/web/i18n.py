@@ -71,6 +71,8 @@ TR: dict[str, str] = {
     "manual": "elle",
     "http": "http",
     "config_change": "ayar değişikliği",
+    "change": "değişiklik",
+    "upload": "yükleme kontrolü",
     "debug": "ayrıntı",
     "info": "bilgi",
     "warning": "uyarı",
