@@ -349,6 +349,42 @@ def record_done(
     return succeeded, refused
 
 
+def _older_landed_last(
+    conn: Any, batch: BatchRequest, object_ids: list[int], now: datetime
+) -> None:
+    """A newer upload of these objects was confirmed before this older one: record that the
+    marketplace now holds the older value, so the current one goes out again.
+
+    A marketplace that applies an upload when it finishes processing it (the sandboxes do)
+    may apply the older one last; one that applies in arrival order holds the newer value,
+    and the only cost is one upload too many.  Objects whose newer upload is still in
+    flight need nothing: it finishes after this one.
+    """
+    actions = IntegrationAction.__table__
+    t = BatchRequestItem.__table__
+    mine = and_(
+        t.c.batch_id == batch.id,
+        t.c.in_flight.is_(True),
+        t.c.object_id == actions.c.object_id,
+        t.c.content_type == actions.c.content_type,
+    )
+    conn.execute(
+        update(actions)
+        .where(
+            actions.c.channel_id == batch.channel_id,
+            actions.c.object_id.in_(object_ids),
+            actions.c.batch_id > batch.id,
+            exists().where(mine),
+        )
+        .values(
+            version=select(func.coalesce(t.c.version, 0)).where(mine).scalar_subquery(),
+            payload_hash=select(t.c.payload_hash).where(mine).scalar_subquery(),
+            batch_id=batch.id,
+            updated_at=now,
+        )
+    )
+
+
 def _succeed_in_flight(
     session: Session, batch: BatchRequest, now: datetime, outdated: set[int]
 ) -> int:
@@ -362,6 +398,7 @@ def _succeed_in_flight(
     retired = 0
     ids = sorted(outdated)
     for start in range(0, len(ids), 5000):
+        _older_landed_last(conn, batch, ids[start : start + 5000], now)
         result = conn.execute(
             update(t)
             .where(in_flight, t.c.object_id.in_(ids[start : start + 5000]))
