@@ -222,7 +222,9 @@ class SkipUnchanged:
     version in flight): the newest in-flight payload is the one compared, since it is what
     the marketplace will hold.  A record skipped against it lets that upload answer for its
     current version too (the in-flight item takes the version: same payload, same answer),
-    instead of claiming an integration nobody confirmed yet.
+    instead of claiming an integration nobody confirmed yet.  Both writes are conditional on
+    what was compared still holding (the action's hash, the item still in flight): another
+    daemon's check may confirm an older upload between this run's read and its write.
     """
 
     def __init__(self, ctx: StepContext) -> None:
@@ -266,6 +268,7 @@ class SkipUnchanged:
                             "t": self._ct(item),
                             "o": int(object_id),
                             "v": int(item.version),
+                            "h": last,
                         }
                     )
             else:
@@ -279,6 +282,9 @@ class SkipUnchanged:
                     ia.c.content_type == bindparam("t"),
                     ia.c.object_id == bindparam("o"),
                     ia.c.version < bindparam("v"),
+                    # only if it still holds the payload compared: an older upload confirmed
+                    # since the read (it landed last) leaves the record changed, to go out again
+                    ia.c.payload_hash == bindparam("h"),
                 )
                 .values(version=bindparam("v"), updated_at=self.ctx.clock.now())
             )

@@ -9,6 +9,7 @@ was uploaded, the integration actions, penalties, batch items and run logs.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
@@ -363,3 +364,43 @@ def test_a_sink_whose_requests_must_finish_in_order_still_waits(ordered_shop: Sh
     shop.market.accept("U2")
     shop.check()
     assert shop.action("SKU-1") == (v2, _hash("SKU-1", 50))
+
+
+def test_an_older_upload_confirmed_while_a_run_compares_does_not_pass_for_the_new_value(
+    shop: Shop,
+) -> None:
+    """The run read SKU-1's last integration (50, from U2); before it compares, the check
+    confirms the older U1 last, so the marketplace holds 1.  The run must not record its
+    50 as integrated on the strength of what it read."""
+    shop.run()  # U1 carries SKU-1 = 1
+    shop.set_stock("SKU-1", 50)
+    shop.run()  # U2 carries 50
+    shop.market.accept("U2")
+    shop.check()
+    v3 = shop.set_stock("SKU-1", 50, {"note": "not in the payload"})  # same payload, newer
+    shop.market.accept("U1")
+
+    class Meanwhile:
+        """Between the read and the comparison, another daemon checks the uploads."""
+
+        def __init__(self, ctx: Any) -> None:
+            pass
+
+        def process(self, items: list[Any], run: Any) -> list[Any]:
+            shop.check()
+            return items
+
+    shop.registry.registrar("newer-meanwhile")(
+        StepType(name="newer.meanwhile", kind="step", factory=Meanwhile, description="check")
+    )
+    mapped, skip = shop.flow.steps
+    meanwhile = StepDef(type="newer.meanwhile", params={}, pointer="/steps/1")
+    racing = dataclasses.replace(shop.flow, steps=(mapped, meanwhile, skip))
+    shop.run(racing)
+    assert shop.action("SKU-1") != (v3, _hash("SKU-1", 50))  # U1's value is what landed
+    again = shop.run()
+    assert (again.read, again.sent) == (1, 1)  # so 50 goes out once more
+    assert shop.market.uploads[-1] == [{"sku": "SKU-1", "stock": 50}]
+    shop.market.accept(f"U{len(shop.market.uploads)}")
+    shop.check()
+    assert shop.action("SKU-1") == (v3, _hash("SKU-1", 50))
