@@ -137,6 +137,7 @@ class BulkUpload(UploadSink):
 
 class StockBulk(BulkUpload):
     # Absolute values, applied in the order uploaded: a newer one need not wait.
+    supersedes: ClassVar[bool] = True
     kind: ClassVar[str] = "stocks"
     title: ClassVar[str] = "stock bulk"
     row_schema: ClassVar[Mapping[str, Any] | None] = STOCK_ROW
@@ -144,6 +145,7 @@ class StockBulk(BulkUpload):
 
 class PriceBulk(BulkUpload):
     # Absolute values, applied in the order uploaded: a newer one need not wait.
+    supersedes: ClassVar[bool] = True
     kind: ClassVar[str] = "prices"
     title: ClassVar[str] = "price bulk"
     row_schema: ClassVar[Mapping[str, Any] | None] = PRICE_ROW

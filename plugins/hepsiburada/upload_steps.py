@@ -78,12 +78,14 @@ class ListingUpload(UploadSink):
 
 class StockUploads(ListingUpload):
     # Absolute values, applied in the order uploaded: a newer one need not wait.
+    supersedes: ClassVar[bool] = True
     kind: ClassVar[str] = "stock-uploads"
     row_schema: ClassVar[Mapping[str, Any] | None] = STOCK_ROW
 
 
 class PriceUploads(ListingUpload):
     # Absolute values, applied in the order uploaded: a newer one need not wait.
+    supersedes: ClassVar[bool] = True
     kind: ClassVar[str] = "price-uploads"
     row_schema: ClassVar[Mapping[str, Any] | None] = PRICE_ROW
 

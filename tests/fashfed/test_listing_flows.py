@@ -235,3 +235,24 @@ def test_the_seeds_csv_trigger_messages(world: World, tmp_path: Path) -> None:
     assert (
         "FF-1: The relevant record is processing in another queue, LocalBatchId:" in result.output
     )
+
+
+def test_a_newer_price_goes_out_while_the_older_bulk_is_unconfirmed(world: World) -> None:
+    sell_listings_made_elsewhere(world)
+    world.sandbox.post("seed", products=[{"sku": s} for s in SKUS])
+    world.sandbox.faults(stuck_bulks=1)  # the first price bulk never finishes
+    world.run("price")
+    world.clock.advance(hours=3)
+    with world.db.session() as session:
+        set_price(session, "FF-2", 150)
+    again = world.run("price")
+    assert (again.read, again.sent) == (1, 1)  # FF-2's older bulk is unanswered: no matter
+    for _ in range(2):
+        world.run("check_uploads")
+    fashfed = {p["sku"]: p for p in world.sandbox.get("products")["products"]}
+    assert fashfed["FF-2"]["price"] == "150.00"
+    assert integrated(world, "productprice") == ["FF-2"]
+    assert world.run("price").read == 0
+    world.clock.advance(hours=3)  # the first bulk is 6 h old: failed
+    world.run("check_uploads")
+    assert sorted(world.penalties()) == ["FF-1", "FF-3", "FF-4"]  # FF-2 went out since

@@ -175,27 +175,62 @@ def stock_state(world: World, sku: str) -> tuple[int, int | None]:
     return int(current), integrated
 
 
-def test_in_flight_records_are_not_taken_by_another_run(world: World) -> None:
-    world.sandbox.faults(stuck_uploads=1)
+def test_a_newer_stock_goes_out_while_the_older_upload_is_unconfirmed(world: World) -> None:
+    world.sandbox.faults(stuck_uploads=1)  # the first upload never gets an answer
     assert world.run("stock").sent == 4
     with world.db.session() as session:
         set_stock(session, "HB-4", 50)
-    assert world.run("stock").read == 0  # HB-4 changed, but its upload is still open
+    again = world.run("stock")
+    assert (again.read, again.sent) == (1, 1)  # HB-4's upload is unanswered: no matter
+    assert [b["rows"] for b in world.sandbox.received("stock")["batches"]][1] == [
+        {"merchantSku": "HB-4", "availableStock": 47}
+    ]
+    assert world.run("stock").read == 0  # its newest value is in flight: not sent twice
+    for _ in range(3):
+        world.run("check_uploads")
+    assert world.sandbox.listings()["HB-4"]["availableStock"] == 47
+    current, integrated = stock_state(world, "HB-4")
+    assert integrated == current
+    # The first upload expires; only the records nothing newer carries are penalised.
+    world.clock.advance(timedelta(hours=1, seconds=1).total_seconds())
+    world.run("check_uploads")
+    assert sorted(world.penalties()) == ["HB-1", "HB-2", "HB-3"]
+    assert stock_state(world, "HB-4") == (current, current)
+
+
+def test_two_unconfirmed_stock_uploads_land_in_order(world: World) -> None:
+    world.run("stock")
+    with world.db.session() as session:
+        set_stock(session, "HB-1", 20)
+    world.run("stock")
+    with world.db.session() as session:
+        set_stock(session, "HB-1", 30)
+    world.run("stock")
+    assert len(world.sandbox.received("stock")["batches"]) == 3  # none waited for an answer
+    for _ in range(3):
+        world.run("check_uploads")
+    assert world.sandbox.listings()["HB-1"]["availableStock"] == 27
+    current, integrated = stock_state(world, "HB-1")
+    assert integrated == current
+    assert world.penalties() == {}
+    assert world.run("stock").read == 0
 
 
 def test_too_many_ongoing_uploads_is_throttling_not_a_rejection(world: World) -> None:
     world.sandbox.seed(settings={"max_pending_uploads": 1})  # Hepsiburada's limit, made small
-    assert world.run("price").sent == 4  # one upload, unanswered for now
+    assert world.run("stock").sent == 4  # one upload, unanswered for now
+    with world.db.session() as session:
+        set_stock(session, "HB-4", 50)
     busy = world.attempt("stock")
     assert busy.status == "failed" and busy.retryable
     assert "too many ongoing" in (busy.error or "")
     assert world.penalties() == {}  # a busy marketplace is nobody's record's fault
     for _ in range(3):
-        world.run("check_uploads")  # the price upload is answered: room for the next
-    assert world.run("stock").sent == 4
+        world.run("check_uploads")  # the first upload is answered: room for the next
+    assert world.run("stock").sent == 1
     for _ in range(3):
         world.run("check_uploads")
-    assert world.sandbox.listings()["HB-4"]["availableStock"] == 1  # 4 minus buffer stock 3
+    assert world.sandbox.listings()["HB-4"]["availableStock"] == 47
     assert world.penalties() == {}
 
 
