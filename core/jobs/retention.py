@@ -6,9 +6,10 @@ and scheduler pass slows down with them.  Pruning deletes, in batches of
 ``BATCH`` rows (each its own short transaction, so it never holds the queue):
 
 - finished jobs (``done``/``failed``) older than ``keep_jobs``;
-- schedule ticks older than ``keep_jobs``, except each (channel, flow)'s latest:
-  the scheduler compares the latest due tick with it, and a schedule that ticks
-  less often than the retention (a monthly cron) would otherwise run again;
+- schedule ticks older than ``keep_jobs``, except each (channel, flow)'s latest
+  cron tick: the scheduler claims the latest due tick by inserting it, and a
+  schedule that ticks less often than the retention (a monthly cron) would
+  otherwise run again — a change wake-up newer than it does not count;
 - finished runs older than ``keep_runs``, with their log lines.
 
 Queued and running jobs and running runs are never touched.
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select
 
 from pazar.models.jobs import Job, ScheduleTick
 from pazar.models.runs import Run, RunLog
@@ -53,10 +54,16 @@ def _old_ticks(cutoff: datetime) -> Any:
     later = ScheduleTick.__table__.alias("later")
     newest = (
         select(func.max(later.c.tick))
-        .where(later.c.channel_id == ScheduleTick.channel_id, later.c.flow == ScheduleTick.flow)
+        .where(
+            later.c.channel_id == ScheduleTick.channel_id,
+            later.c.flow == ScheduleTick.flow,
+            later.c.trigger == "schedule",
+        )
         .scalar_subquery()
     )
-    return select(ScheduleTick.id).where(ScheduleTick.tick < cutoff, ScheduleTick.tick < newest)
+    # a wake-up is never compared with again; the newest cron tick always is
+    kept = or_(ScheduleTick.trigger != "schedule", ScheduleTick.tick < newest)
+    return select(ScheduleTick.id).where(ScheduleTick.tick < cutoff, kept)
 
 
 def _old_runs(cutoff: datetime) -> Any:

@@ -31,6 +31,7 @@ class Due:
     channel_id: int
     flow: str
     tick: datetime
+    trigger: str = "schedule"  # or the wake-up's: change | upload
 
 
 def dependency_order(flows: list[FlowDef]) -> list[FlowDef]:
@@ -188,7 +189,13 @@ def claim_ticks(session: Session, due: list[Due], now: datetime) -> dict[tuple[i
     claimed: dict[tuple[int, str], int] = {}
     for start in range(0, len(due), 1000):
         rows = [
-            {"channel_id": d.channel_id, "flow": d.flow, "tick": d.tick, "created_at": now}
+            {
+                "channel_id": d.channel_id,
+                "flow": d.flow,
+                "tick": d.tick,
+                "trigger": d.trigger,
+                "created_at": now,
+            }
             for d in due[start : start + 1000]
         ]
         stmt = (

@@ -267,7 +267,7 @@ def enqueue_wakes(session: Session, wakes: list[Wake], now: datetime) -> list[in
 
     if not wakes:
         return []
-    claimed = claim_ticks(session, [Due(w.channel_id, w.flow, w.at) for w in wakes], now)
+    claimed = claim_ticks(session, [Due(w.channel_id, w.flow, w.at, w.trigger) for w in wakes], now)
     if not claimed:
         return []
     by_key = {(w.channel_id, w.flow): w for w in wakes}

@@ -70,6 +70,8 @@ class ScheduleTick(Base):
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(160))
     tick: Mapped[datetime] = mapped_column(UTCDateTime)
+    # schedule (a cron tick) | change | upload (a wake-up): pruning keeps the newest cron tick
+    trigger: Mapped[str] = mapped_column(String(16), server_default="schedule")
     job_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

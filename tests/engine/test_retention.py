@@ -17,6 +17,7 @@ from pazar.flows.loader import load_flows
 from pazar.jobs import retention
 from pazar.jobs.retention import prune
 from pazar.jobs.scheduler import enqueue_due
+from pazar.jobs.wake import Wake, enqueue_wakes
 from pazar.models.jobs import Job, ScheduleTick
 from pazar.models.runs import Run, RunLog
 from pazar.plugins import load_plugins
@@ -135,6 +136,26 @@ def test_a_schedule_rarer_than_the_retention_does_not_run_again(
     assert (pruned.jobs, pruned.ticks) == (1, 0)
     with db.session() as s:
         assert enqueue_due(s, [monthly], NOW + timedelta(hours=1)) == []
+
+
+def test_a_change_wake_up_after_a_rare_cron_tick_does_not_let_it_run_again(
+    db: Database, registry, channel_id: int
+) -> None:  # noqa: ANN001
+    (push,) = [f for f in load_flows(registry).all() if f.ref == "testmarket/push"]
+    monthly = replace(push, schedule="0 0 1 * *")
+    with db.session() as s:  # the 1 March tick, then a change woke the flow on 5 March
+        (job_id,) = enqueue_due(s, [monthly], datetime(2026, 3, 1, 0, 0, 30, tzinfo=UTC))
+        s.get(Job, job_id).status = "done"
+        woke = Wake(channel_id, monthly.ref, datetime(2026, 3, 5, 9, 0, tzinfo=UTC), "change")
+        (wake_job,) = enqueue_wakes(s, [woke], datetime(2026, 3, 5, 9, 0, tzinfo=UTC))
+        s.get(Job, wake_job).status = "done"
+
+    pruned = prune(db, now=NOW)  # both older than the 7 days kept
+
+    assert pruned.ticks == 1  # the wake-up: nothing compares with it again
+    with db.session() as s:
+        assert enqueue_due(s, [monthly], NOW + timedelta(hours=1)) == []  # 1 March stays done
+        assert s.scalars(select(ScheduleTick.trigger)).all() == ["schedule"]
 
 
 def test_the_daemon_prunes_once_an_hour_in_the_background(
