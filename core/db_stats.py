@@ -14,8 +14,10 @@ those writes are substantial: together with the changes the server counted
 since the table's last analyze, at least :data:`SHARE` of the rows the planner
 believes it holds (autovacuum's own rule, without waiting for a worker).
 Transactions that wrote fewer than :data:`BULK_ROWS` rows to every table pay
-nothing but the counting; ``ANALYZE`` inside the transaction sees its own rows,
-and runs in a savepoint so that it can never fail the commit.  SQLite plans
+nothing but the counting: their rows are carried on the connection to the next
+commit, so many small transactions (a push writes its state page by page) add
+up to a check as one large one does.  ``ANALYZE`` inside the transaction sees
+its own rows, and runs in a savepoint so that it can never fail the commit.  SQLite plans
 without such statistics (``ANALYZE`` there is optional) and is left alone.
 """
 
@@ -31,13 +33,15 @@ from sqlalchemy.engine import Connection, Engine
 log = logging.getLogger(__name__)
 
 BULK_ROWS = 1000
-"""A transaction writing fewer rows than this to a table never analyzes it."""
+"""Rows written to a table (in one transaction, or in several committed on one connection
+since its last check) before a commit checks whether its statistics are stale."""
 
 SHARE = 0.1
 """Changed rows (as a share of the table's believed size) that make statistics stale."""
 
 _WRITE = re.compile(r'\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.IGNORECASE)
-_KEY = "pazar_rows_written"
+_KEY = "pazar_rows_written"  # this transaction's rows, per table
+_CARRIED = "pazar_rows_committed"  # committed on this connection, not checked yet
 
 _STALE = """
 SELECT w.name
@@ -103,9 +107,14 @@ def _forget(conn: Connection) -> None:
 
 
 def _analyze_stale(conn: Connection) -> None:
-    written = {t: n for t, n in conn.info.pop(_KEY, {}).items() if n >= BULK_ROWS}
+    carried = conn.info.setdefault(_CARRIED, {})
+    for table, rows in conn.info.pop(_KEY, {}).items():
+        carried[table] = carried.get(table, 0) + rows
+    written = {t: n for t, n in carried.items() if n >= BULK_ROWS}
     if not written:
         return
+    for table in written:
+        del carried[table]
     driver = conn.connection.driver_connection
     try:
         with driver.transaction():  # type: ignore[union-attr]  # a savepoint: never fails the commit

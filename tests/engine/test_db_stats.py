@@ -53,6 +53,17 @@ def test_a_large_import_leaves_current_statistics(pg_url: str, tmp_path: Path) -
             import_file(session, "stocks", stocks)
             session.rollback()
         assert _stats(db, "stocks") == (3000, analyzed)  # a rolled-back import neither
+        for part in range(4):  # small transactions add up, as a push writes page by page
+            rows_csv = tmp_path / f"part{part}.csv"
+            rows_csv.write_text(
+                "sku,quantity\n"
+                + "".join(f"P-{i},{20 + part}\n" for i in range(part * 300, part * 300 + 300))
+            )
+            with db.session() as session:
+                import_file(session, "stocks", rows_csv)
+            if part == 2:  # 20 + 900 rows so far: not checked yet
+                assert _stats(db, "stocks") == (3000, analyzed)
+        assert _stats(db, "stocks")[1] != analyzed  # 1,220 rows: analyzed at that commit
     finally:
         with db.engine.begin() as conn:
             for table in ("products", "stocks"):
