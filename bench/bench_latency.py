@@ -12,6 +12,10 @@ over ``--spread`` seconds.  For each change it measures the seconds from its com
 - confirmation: pazar recorded the upload's success for that version (``check_uploads``
   polled it to the end).
 
+With ``--again S`` every SKU changes a second time S seconds after its first change
+(while the first upload is typically unconfirmed), and the figures are about the second,
+latest value: how long a seller waits for the value the shop holds now (issue 19 item 4).
+
 Prints p50 / p95 / max of both, and the daemon's jobs by trigger.  ``--database
 postgresql://...`` runs in a throwaway schema of that database.
 Goal (issue 19): p95 <= 10 s to the marketplace, <= 20 s to confirmation.
@@ -140,6 +144,12 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=float, default=240.0, help="Seconds to wait after the last change."
     )
+    parser.add_argument(
+        "--again",
+        type=float,
+        default=0.0,
+        help="Change each SKU once more this many seconds later; measure the latest value.",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     n = args.products
@@ -200,10 +210,21 @@ def main() -> None:
             started = time.time()
             moments = sorted(rng.uniform(0, args.spread) for _ in range(args.changes))
             skus = rng.sample(range(n), args.changes)
+            # (moment, SKU index, quantity, measured): the second change of a SKU is what
+            # counts with --again; its quantities never repeat the first one's
+            changes = [
+                (m, i, 100 + rng.randrange(1000), not args.again)
+                for m, i in zip(moments, skus, strict=True)
+            ]
+            if args.again:
+                changes += [
+                    (m + args.again, i, 1100 + rng.randrange(1000), True) for m, i, _, _ in changes
+                ]
+                changes.sort()
             committed: dict[tuple[str, int], float] = {}
-            for moment, index in zip(moments, skus, strict=True):
+            for moment, index, quantity, measured in changes:
                 time.sleep(max(0.0, started + moment - time.time()))
-                sku, quantity = f"S{index:06d}", 100 + rng.randrange(1000)
+                sku = f"S{index:06d}"
                 with db.session() as session:
                     set_stock(session, sku, quantity, clock=clock)
                     product_id, version = session.execute(
@@ -211,7 +232,8 @@ def main() -> None:
                         .join(Stock, Stock.product_id == Product.id)
                         .where(Product.sku == sku)
                     ).one()
-                committed[(sku, quantity)] = time.time()
+                if measured:
+                    committed[(sku, quantity)] = time.time()
                 watcher.expect(sku, product_id, quantity, version)
             deadline = time.time() + args.timeout
             while watcher.pending() and time.time() < deadline:
@@ -233,8 +255,10 @@ def main() -> None:
                     .group_by(Job.trigger)
                 ).all()
             )
+        again = f", each changed again {args.again:g} s later (latest value measured)"
         print(
-            f"{args.changes} stock changes over {args.spread:.0f} s, {db.dialect}, "
+            f"{args.changes} stock changes over {args.spread:.0f} s"
+            f"{again if args.again else ''}, {db.dialect}, "
             f"{n} products, daemon with default settings"
         )
         print(summary("to marketplace", to_market, len(committed)))
