@@ -66,7 +66,7 @@ def trigger_cmd(
     from pazar.channels import ChannelService
     from pazar.flows.loader import load_flows
     from pazar.runner import check_marketplace
-    from pazar.state.sources import dependency_in_force
+    from pazar.state.sources import dependency_in_force, sink_supersedes
     from pazar.state.triggers import check_trigger, gather_keys
 
     a = app()
@@ -93,6 +93,7 @@ def trigger_cmd(
             keys=keys,
             now=a.clock.now(),
             needs=dependency_in_force(registry, channel, flow),
+            supersedes=sink_supersedes(registry, flow),
         )
     data = body.get("payload")
     for key, message in check.rejected:

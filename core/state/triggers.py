@@ -100,11 +100,15 @@ def check_trigger(
     keys: Sequence[str],
     now: Any,
     needs: str | None = None,
+    supersedes: bool = False,
 ) -> TriggerCheck:
     """Sort ``keys`` into those the flow can take now and those it cannot (with the reason).
 
     ``needs``: the content type the flow's records wait for on this channel (see
     ``dependency_in_force``); a record whose object lacks it is refused as waiting.
+    ``supersedes``: the flow's sink lets a newer value go out while an older upload is
+    unconfirmed (``sink_supersedes``); a record in flight at an older version is then taken,
+    as the flow's own run takes it, and only one in flight at its current version is refused.
 
     Set-based: one query for the SKUs, one for open batches, one selection query
     per 1000 SKUs.
@@ -128,8 +132,12 @@ def check_trigger(
             )
         )
     in_flight = open_batch_of(session, channel.id, content_type, list(ids.values()))
-    scope = Scope(channel.id, content_type, catalog_id(session, catalog_code(channel)), needs)
-    candidates = [k for k in keys if k in ids and ids[k] not in in_flight]
+    supersedes = supersedes and source != "new_products"
+    scope = Scope(
+        channel.id, content_type, catalog_id(session, catalog_code(channel)), needs, supersedes
+    )
+    # the selection itself leaves out what a superseding flow's in-flight uploads hold back
+    candidates = [k for k in keys if k in ids and (supersedes or ids[k] not in in_flight)]
     eligible: set[str] = set()
     waiting: set[str] = set()
     created: set[int] = set()
@@ -148,12 +156,12 @@ def check_trigger(
     for key in keys:
         if key not in ids:
             result.rejected.append((key, UNKNOWN_SKU_MESSAGE.format(sku=key)))
+        elif key in eligible:
+            result.accepted.append(key)
         elif ids[key] in in_flight:
             result.rejected.append(
                 (key, IN_FLIGHT_MESSAGE.format(local_batch_id=in_flight[ids[key]]))
             )
-        elif key in eligible:
-            result.accepted.append(key)
         elif key in waiting:
             result.rejected.append((key, WAITING_MESSAGE.format(needs=needs)))
         elif ids[key] in created:

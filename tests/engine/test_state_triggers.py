@@ -163,3 +163,45 @@ def test_trigger_queues_for_a_running_daemon(cli, db, tmp_path):
             {"skus": ["SKU-3"]},
         )
         assert session.scalars(select(Job.id)).all() == [job_id]
+
+
+def test_a_superseding_flow_takes_a_record_whose_older_value_is_in_flight(db, clock):
+    """As its own run does: only the record in flight at its current version is refused."""
+    from sqlalchemy import select
+
+    from pazar.models.commerce import Product, Stock
+
+    flow = FlowDef(
+        flow="stock",
+        title="Stock",
+        plugin="testmarket",
+        source=StepDef("commerce.changed_stocks", {}, "/source"),
+        sink=StepDef("testmarket.collect", {}, "/sink"),
+        content_type="productstock",
+    )
+    with db.session() as session:
+        channel = make_channel(session, "shop", EXHAUSTING)
+        make_catalog(session.connection(), n=3, catalog_code="shop")
+        version = dict(
+            session.execute(
+                select(Product.sku, Stock.version).join(Stock, Stock.product_id == Product.id)
+            ).all()
+        )
+        items = [
+            Item("SKU-1", {}, object_id=1, version=version["SKU-1"]),  # its current value
+            Item("SKU-2", {}, object_id=2, version=version["SKU-2"] - 1),  # an older one
+        ]
+        local = open_batch(
+            session, channel.id, "productstock", flow, None, items, clock=clock
+        ).local_batch_id
+    in_flight = f"The relevant record is processing in another queue, LocalBatchId: {local}"
+    with db.session() as session:
+        keys = ["SKU-1", "SKU-2", "SKU-3"]
+        waiting = check_trigger(session, channel=channel, flow=flow, keys=keys, now=clock.now())
+        superseding = check_trigger(
+            session, channel=channel, flow=flow, keys=keys, now=clock.now(), supersedes=True
+        )
+    assert waiting.accepted == ["SKU-3"]
+    assert dict(waiting.rejected) == {"SKU-1": in_flight, "SKU-2": in_flight}
+    assert superseding.accepted == ["SKU-2", "SKU-3"]
+    assert dict(superseding.rejected) == {"SKU-1": in_flight}

@@ -282,6 +282,7 @@ def trigger_page(
 def trigger_run(page: Page) -> Response:
     from pazar.daemon import live_daemons
     from pazar.jobs.queue import enqueue
+    from pazar.state.sources import dependency_in_force, sink_supersedes
     from pazar.state.triggers import check_trigger, parse_sku_csv
 
     form = {k: page.f(k) for k in ("channel", "flow", "skus")} | {"force": bool(page.f("force"))}
@@ -305,7 +306,16 @@ def trigger_run(page: Page) -> Response:
                 raise ValidationError(
                     f"flow {flow.ref} is not a flow of channel {channel.slug} ({channel.plugin})"
                 )
-            check = check_trigger(session, channel=channel, flow=flow, keys=keys, now=page.now())
+            registry = page.web.registry
+            check = check_trigger(
+                session,
+                channel=channel,
+                flow=flow,
+                keys=keys,
+                now=page.now(),
+                needs=dependency_in_force(registry, channel, flow),
+                supersedes=sink_supersedes(registry, flow),
+            )
             job_id = None
             if check.accepted:
                 job_id = enqueue(
