@@ -385,6 +385,13 @@ def _older_landed_last(
     )
 
 
+def _not_newer(penalty_version: Any, item_version: Any) -> ColumnElement[bool]:
+    """A success clears a penalty unless the penalty is about a newer version than the
+    upload carried: a superseding sink's newer value may have failed locally (a mapping
+    problem) while the older upload was open, and that failure still holds."""
+    return or_(penalty_version.is_(None), item_version.is_(None), penalty_version <= item_version)
+
+
 def _succeed_in_flight(
     session: Session, batch: BatchRequest, now: datetime, outdated: set[int]
 ) -> int:
@@ -430,6 +437,7 @@ def _succeed_in_flight(
                 in_flight,
                 t.c.object_id == penalties.c.object_id,
                 t.c.content_type == penalties.c.content_type,
+                _not_newer(penalties.c.version, t.c.version),
             ),
         )
     )
@@ -512,7 +520,7 @@ def _finish_items(
         ),
         updates,
     )
-    record_successes(session, successes)
+    record_successes(session, successes, newer_penalties_stay=True)
     penalize(session, channel_id=batch.channel_id, config=config, now=now, failures=failures)
     session.expire_all()
 

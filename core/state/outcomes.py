@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import BigInteger, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
 
 from pazar.models.channels import Channel
@@ -196,16 +196,48 @@ def _mark(marks: dict[tuple[str, str], int], item: Item, ct: str) -> None:
         marks[key] = max(marks.get(key, 0), int(item.version))
 
 
-def record_successes(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Upsert the actions and clear the penalties of these objects."""
+def record_successes(
+    session: Session, rows: Sequence[dict[str, Any]], *, newer_penalties_stay: bool = False
+) -> None:
+    """Upsert the actions and clear the penalties of these objects.
+
+    ``newer_penalties_stay``: the successes answer uploads that may be older than the
+    record's last attempt (a batch polled later); a penalty about a newer version than a
+    row's stays."""
     if not rows:
         return
     upsert_actions(session, rows)
+    if newer_penalties_stay:
+        _clear_penalties_up_to(session, rows)
+        return
     by_scope: dict[tuple[int, str], set[int]] = defaultdict(set)
     for row in rows:
         by_scope[(row["channel_id"], row["content_type"])].add(row["object_id"])
     for (channel_id, ct), ids in by_scope.items():
         clear_penalties(session, channel_id, ct, ids)
+
+
+def _clear_penalties_up_to(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Clear each row's object's penalty unless it is about a newer version: one statement,
+    executed for the rows (a polled batch's successes)."""
+    t = FailedIntegration.__table__
+    version = bindparam("v", type_=BigInteger)
+    stmt = delete(t).where(
+        t.c.channel_id == bindparam("c"),
+        t.c.content_type == bindparam("t"),
+        t.c.object_id == bindparam("o"),
+        or_(t.c.version.is_(None), version.is_(None), t.c.version <= version),
+    )
+    params = [
+        {
+            "c": row["channel_id"],
+            "t": row["content_type"],
+            "o": row["object_id"],
+            "v": row.get("version") or None,
+        }
+        for row in rows
+    ]
+    session.connection().execute(stmt, params)
 
 
 def clear_penalties(

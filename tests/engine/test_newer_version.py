@@ -60,10 +60,14 @@ class _Uploads(UploadSink):
 
 
 class AbsoluteUploads(_Uploads):
-    """Stock rows: whole values, applied in order."""
+    """Stock rows: whole values, applied in order; the marketplace takes at most 10,000."""
 
     kind: ClassVar[str] = "stocks"
     supersedes: ClassVar[bool] = True
+    row_schema: ClassVar[dict[str, Any]] = {
+        "type": "object",
+        "properties": {"stock": {"type": "integer", "maximum": 10_000}},
+    }
 
 
 class OrderedUploads(_Uploads):
@@ -404,3 +408,19 @@ def test_an_older_upload_confirmed_while_a_run_compares_does_not_pass_for_the_ne
     shop.market.accept(f"U{len(shop.market.uploads)}")
     shop.check()
     assert shop.action("SKU-1") == (v3, _hash("SKU-1", 50))
+
+
+def test_an_older_success_leaves_the_penalty_of_a_newer_value_that_failed_locally(
+    shop: Shop,
+) -> None:
+    shop.run()  # U1 carries SKU-1 = 1
+    v2 = shop.set_stock("SKU-1", 20_000)
+    failed = shop.run()
+    assert (failed.read, failed.sent, failed.failed) == (1, 0, 1)  # over the maximum: no upload
+    assert set(shop.penalties()) == {"SKU-1"}
+    shop.market.accept("U1")
+    shop.check()
+    # U1's success is about the value it carried; SKU-1's current value still cannot go out
+    assert set(shop.penalties()) == {"SKU-1"}
+    assert shop.action("SKU-1") is not None and shop.action("SKU-1")[0] < v2
+    assert len(shop.market.uploads) == 1
