@@ -28,15 +28,18 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+STOCK_FLOW = FlowDef(
+    flow="stock",
+    title="Stock",
+    plugin="testmarket",
+    source=StepDef("commerce.changed_stocks", {}, "/source"),
+    sink=StepDef("testmarket.collect", {}, "/sink"),
+    content_type="productstock",
+)
+
+
 def test_trigger_check_reports_the_seed_messages(db, clock):
-    flow = FlowDef(
-        flow="stock",
-        title="Stock",
-        plugin="testmarket",
-        source=StepDef("commerce.changed_stocks", {}, "/source"),
-        sink=StepDef("testmarket.collect", {}, "/sink"),
-        content_type="productstock",
-    )
+    flow = STOCK_FLOW
     with db.session() as session:
         channel = make_channel(session, "shop", EXHAUSTING)
         make_catalog(session.connection(), n=4, catalog_code="shop")
@@ -171,14 +174,7 @@ def test_a_superseding_flow_takes_a_record_whose_older_value_is_in_flight(db, cl
 
     from pazar.models.commerce import Product, Stock
 
-    flow = FlowDef(
-        flow="stock",
-        title="Stock",
-        plugin="testmarket",
-        source=StepDef("commerce.changed_stocks", {}, "/source"),
-        sink=StepDef("testmarket.collect", {}, "/sink"),
-        content_type="productstock",
-    )
+    flow = STOCK_FLOW
     with db.session() as session:
         channel = make_channel(session, "shop", EXHAUSTING)
         make_catalog(session.connection(), n=3, catalog_code="shop")
