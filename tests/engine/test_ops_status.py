@@ -8,9 +8,12 @@ from typing import Any
 
 from pazar.clock import FixedClock
 from pazar.db import Database
+from pazar.flows.model import FlowDef, StepDef
+from pazar.flows.schedule import parse_schedule
 from pazar.models import Channel, Run
-from pazar.models.jobs import Daemon, Job
+from pazar.models.jobs import Daemon, Job, ScheduleTick
 from pazar.models.state import IntegrationWait
+from pazar.ops.status import daemon_status
 
 
 def test_every_section_shows_what_the_database_holds(
@@ -114,3 +117,39 @@ def test_every_section_shows_what_the_database_holds(
     table = cli("status", env={"COLUMNS": "200"}).stdout
     assert "d-1" in table and "d-0" not in table
     assert "hepsiburada/price" in table and "nothing running" not in table
+
+
+def test_overdue_lists_the_scheduled_flows_whose_latest_tick_nobody_claimed(
+    db: Database, clock: FixedClock
+) -> None:
+    now = clock.now()
+    step = StepDef(type="x", params={}, pointer="/source")
+
+    def flow(name: str) -> FlowDef:
+        return FlowDef(
+            flow=name,
+            title=name,
+            plugin="hepsiburada",
+            source=step,
+            sink=step,
+            schedule="every 60s",
+        )
+
+    tick = parse_schedule("every 60s").previous_at_or_before(now)
+    with db.session() as session:
+        hb = Channel(
+            slug="hb",
+            name="HB",
+            plugin="hepsiburada",
+            status="active",
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(hb)
+        session.flush()
+        session.add(
+            ScheduleTick(channel_id=hb.id, flow="hepsiburada/stock", tick=tick, created_at=now)
+        )
+    with db.session() as session:
+        report = daemon_status(session, [flow("stock"), flow("price")], now)
+    assert report["overdue"] == [{"channel": "hb", "flow": "hepsiburada/price", "tick": tick}]
