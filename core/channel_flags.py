@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pazar.flows.loader import scan_flows
-from pazar.flows.validate import declared_feature_flags
 from pazar.suggest import did_you_mean
 
 
@@ -54,6 +53,8 @@ class FlagCatalog:
 
 def flag_catalog(registry: Any, plugin: str) -> FlagCatalog:
     """The flags of ``plugin`` and which loaded flows each one gates."""
+    from pazar.flows.validate import declared_feature_flags  # jsonschema: not for the scheduler
+
     flows, errors = scan_flows(registry)
     flows_of: dict[str, list[str]] = {}
     for flow in flows.for_plugin(plugin):

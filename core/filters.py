@@ -13,9 +13,16 @@ from urllib.parse import quote
 
 from pazar.errors import ValidationError
 from pazar.registry import TemplateFilter
-from pazar.templating import render_format
 
 DEFAULT_ORDER_NUMBER_FORMAT = "{orderNumber}-{id}"
+
+
+def render_format(fmt: str, **values: Any) -> str:
+    """:func:`pazar.templating.render_format`, whose module (and Jinja) is imported when a
+    filter first runs rather than whenever the plugins load."""
+    from pazar.templating import render_format as render
+
+    return render(fmt, **values)
 
 
 def order_number(fmt: str | None, **fields: Any) -> str:

@@ -19,8 +19,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-from jsonschema import Draft202012Validator
-
 from pazar.errors import PazarError
 from pazar.flows.loader import load_flows
 from pazar.hookspecs import hookimpl
@@ -63,6 +61,8 @@ class UploadSink:
     title: ClassVar[str] = ""
 
     def __init__(self, ctx: StepContext) -> None:
+        from jsonschema import Draft202012Validator  # a run's cost, not every command's
+
         self.ctx = ctx
         self._validator = (
             Draft202012Validator(dict(self.row_schema)) if self.row_schema is not None else None

@@ -74,6 +74,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[N
     # way the plugin guide tells anyone with autoload off: by PAZAR_PLUGINS.
     monkeypatch.setenv("PAZAR_DISABLE_PLUGIN_AUTOLOAD", "1")
     monkeypatch.setenv("PAZAR_PLUGINS", BUILTIN_MARKETPLACES)
+    # The validated-flow cache of this test only, never the user's ~/.cache/pazar (the
+    # XDG variable reaches the subprocesses that drop every PAZAR_ variable).
+    monkeypatch.setenv("PAZAR_CACHE_DIR", str(tmp_path / "pazar-cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
     monkeypatch.chdir(tmp_path)
     reset_plugin_system()
     yield

@@ -159,7 +159,7 @@ def validate_flows(paths: tuple[Path, ...], as_json: bool) -> None:
         results, problems = validate_paths(paths, registry)
         _report(results, problems, as_json)
         return
-    catalog, errors = scan_flows(registry)
+    catalog, errors = scan_flows(registry, fresh=True)
     file_errors = {id(e) for r in catalog.files for e in r.errors}
     problems = [e for e in errors if id(e) not in file_errors]
     _report(catalog.files, problems, as_json)

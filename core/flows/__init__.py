@@ -4,10 +4,9 @@ The names most callers need are re-exported here; see the submodules for the res
 """
 
 from pazar.flows.loader import FlowCatalog, load_flow_file, load_flows, validate_files
-from pazar.flows.model import FlowDef, StepDef
+from pazar.flows.model import FlowDef, FlowError, StepDef
 from pazar.flows.schedule import Schedule, parse_schedule
 from pazar.flows.schema import composed_schema
-from pazar.flows.validate import FlowError
 
 __all__ = [
     "FlowCatalog",

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from pazar.errors import NotFoundError, ValidationError
-from pazar.flows.model import FlowDef
-from pazar.flows.validate import CORE_PLUGIN, FlowCheck, FlowError, build_flow, check_text
+from pazar.flows.model import CORE_PLUGIN, FlowCheck, FlowDef, FlowError
 from pazar.paths import builtin_flows_dir, overlay_flow_dirs
 from pazar.suggest import did_you_mean
-from pazar.textfiles import read_text
+from pazar.textfiles import decode_text, read_text
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 
@@ -188,11 +187,14 @@ def discover(sources: Iterable[FlowSource]) -> tuple[list[FlowFile], list[FlowEr
     return files, problems
 
 
-def check_file(file: FlowFile, registry: Any) -> FileResult:
-    """Read, validate and (when valid) build one flow file."""
+def check_file(file: FlowFile, registry: Any, content: bytes | None = None) -> FileResult:
+    """Read (unless ``content`` holds its bytes), validate and (when valid) build one flow
+    file."""
+    from pazar.flows.validate import build_flow, check_text  # jsonschema, YAML: on a miss
+
     shown = str(file.path)
     try:
-        text = read_text(file.path, name=shown)
+        text = read_text(file.path, name=shown) if content is None else decode_text(content, shown)
     except ValidationError as exc:  # not UTF-8 (with its line and column), unreadable
         where, _, reason = exc.message.partition(": ")
         line = where[len(shown) + 1 :].split(":")[0] if where.startswith(shown + ":") else ""
@@ -220,6 +222,25 @@ def check_file(file: FlowFile, registry: Any) -> FileResult:
     return FileResult(file, check, flow)
 
 
+def check_file_cached(file: FlowFile, registry: Any, content: bytes) -> FileResult:
+    """:func:`check_file` of ``content``, through the validated-flow cache on disk
+    (:mod:`pazar.flows.cache`): a valid file checked by an earlier process is not checked
+    again; an invalid one is, every time, so its errors keep their lines."""
+    from pazar.flows.cache import flow_cache
+
+    cache = flow_cache(registry)
+    if cache is None:
+        return check_file(file, registry, content)
+    flow = cache.get(file.path, file.expect_plugin, file.expect_flow, content)
+    if flow is not None:
+        return FileResult(file, FlowCheck(str(file.path), None, []), flow)
+    result = check_file(file, registry, content)
+    doc = result.check.doc
+    if result.flow is not None and doc is not None:
+        cache.put(file.path, file.expect_plugin, file.expect_flow, content, doc.data, doc.line_of)
+    return result
+
+
 class _CheckedFiles:
     """The files already checked, each with the bytes it was checked from.
 
@@ -230,7 +251,8 @@ class _CheckedFiles:
     channels checked every file of every marketplace thousands of times, and that cost
     grew with the number of daemons.  A file is checked again when its bytes differ
     (timestamps are too coarse to tell two quick edits apart) or the registry is another
-    one; reading a small file costs far less than checking it.
+    one; reading a small file costs far less than checking it.  A file this process has
+    not checked yet comes from the cache on disk when an earlier process checked it.
     """
 
     def __init__(self) -> None:
@@ -249,7 +271,7 @@ class _CheckedFiles:
             kept = self.results.get(file)
         if kept is not None and kept[0] == content:
             return kept[1]
-        result = check_file(file, registry)
+        result = check_file_cached(file, registry, content)
         with self.lock:
             if self.registry is registry:
                 self.results[file] = (content, result)
@@ -300,11 +322,14 @@ def _raise_if(errors: list[FlowError], what: str = "flow") -> None:
 
 
 def scan_flows(
-    registry: Any, *, dirs: Iterable[Path] | None = None
+    registry: Any, *, dirs: Iterable[Path] | None = None, fresh: bool = False
 ) -> tuple[FlowCatalog, list[FlowError]]:
-    """Like :func:`load_flows` but returns the errors instead of raising."""
+    """Like :func:`load_flows` but returns the errors instead of raising.
+
+    ``fresh`` checks every file now, past both caches (``pazar flows validate``)."""
     files, problems = discover(flow_sources(registry, dirs))
-    catalog, errors = _collect([_checked.check(f, registry) for f in files])
+    check = check_file if fresh else _checked.check
+    catalog, errors = _collect([check(f, registry) for f in files])
     return catalog, problems + errors
 
 

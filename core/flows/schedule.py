@@ -11,10 +11,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-
-from croniter import croniter
+from typing import Any
 
 from pazar.errors import ValidationError
+
+
+def croniter(*args: Any) -> Any:
+    """croniter, imported when a cron expression is first used: interval schedules and
+    commands that never compute a tick (``pazar status`` on most setups) skip its import."""
+    from croniter import croniter as cls
+
+    return cls(*args)
+
+
+def _cron_valid(expression: str) -> bool:
+    from croniter import croniter as cls
+
+    return bool(cls.is_valid(expression))
+
 
 EXPECTED = "expected a cron expression ('*/5 * * * *') or 'every 30s'"
 
@@ -178,6 +192,6 @@ def parse_schedule(text: str) -> Schedule:
         croniter(cleaned)
     except Exception:  # noqa: BLE001
         raise ScheduleError(text, _cron_field_problem(fields)) from None
-    if not croniter.is_valid(cleaned):
+    if not _cron_valid(cleaned):
         raise ScheduleError(text, _cron_field_problem(fields))
     return Schedule(text=text, kind="cron", cron=cleaned)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from pazar.paths import schemas_dir
+from pazar.paths import builtin_flows_dir, schemas_dir
 
 KINDS = ("source", "step", "sink")
 TOP_LEVEL_KEYS = (
@@ -43,6 +45,31 @@ def _base_schema_text() -> str:
 def base_schema() -> dict[str, Any]:
     """A fresh copy of ``schemas/flow.schema.json``."""
     return json.loads(_base_schema_text())
+
+
+def marketplace_flows_dir(registry: Any, plugin: str) -> Path:
+    """Where the flows of marketplace ``plugin`` live: its own ``flows_dir``, else
+    pazar's ``flows.d/<plugin>``."""
+    market = registry.marketplaces.get(plugin)
+    flows_dir = getattr(market, "flows_dir", None)
+    return Path(flows_dir) if flows_dir is not None else builtin_flows_dir() / plugin
+
+
+_CONTENT_TYPE_LINE = re.compile(r"^content_type:\s*['\"]?([A-Za-z0-9_]+)", re.M)
+
+
+@lru_cache(maxsize=64)
+def content_types_in(directory: str) -> frozenset[str]:
+    """The content types the flow files of ``directory`` declare (a line scan, no YAML):
+    a flow of that marketplace may name them in ``content_type`` and ``needs``."""
+    found: set[str] = set()
+    for path in Path(directory).glob("*.y*ml"):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        found.update(m.group(1) for m in _CONTENT_TYPE_LINE.finditer(text))
+    return frozenset(found)
 
 
 def step_def_key(name: str) -> str:

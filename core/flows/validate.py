@@ -10,13 +10,9 @@ it is about (see :mod:`pazar.flows.yamlpos`).
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -24,13 +20,12 @@ from jsonschema import ValidationError as SchemaValidationError
 from jsonschema.exceptions import SchemaError, best_match
 
 from pazar.errors import PazarError
-from pazar.flows.model import FlowDef, StepDef
+from pazar.flows.model import CORE_PLUGIN, FlowCheck, FlowDef, FlowError, flow_from_data
 from pazar.flows.schedule import ScheduleError, parse_schedule
-from pazar.flows.schema import KINDS, base_schema
+from pazar.flows.schema import KINDS, base_schema, content_types_in, marketplace_flows_dir
 from pazar.flows.yamlpos import PositionedDocument, load_positioned, pointer_join
 from pazar.suggest import did_you_mean, nearest
 
-CORE_PLUGIN = "core"
 _JSON_TYPES = {
     bool: "boolean",
     int: "integer",
@@ -49,44 +44,6 @@ _ARTICLES = {
     "object": "a mapping",
     "null": "null",
 }
-
-
-@dataclass(frozen=True)
-class FlowError:
-    """One problem in one flow file: ``path:line: /pointer: message``."""
-
-    path: str
-    line: int | None
-    pointer: str | None
-    message: str
-    column: int | None = field(default=None, compare=False)
-
-    def __str__(self) -> str:
-        where = self.path
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.pointer is None and self.column is not None:
-                where += f":{self.column}"
-        if self.pointer is None:
-            return f"{where}: {self.message}"
-        return f"{where}: {self.pointer or '/'}: {self.message}"
-
-
-@dataclass
-class FlowCheck:
-    """The outcome of checking one flow document."""
-
-    path: str
-    doc: PositionedDocument | None
-    errors: list[FlowError]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    @property
-    def data(self) -> Any:
-        return self.doc.data if self.doc else None
 
 
 def _json_type(value: Any) -> str:
@@ -468,29 +425,8 @@ def known_content_types(registry: Any, plugin: str) -> list[str]:
         return []  # the marketplace declares no penalty policies: nothing to check against
     known.update(k for k in (policies.get("default") or {}) if k != "sent_to_remote")
     known.update(k for k in (policies.get("properties") or {}) if k != "sent_to_remote")
-    market = registry.marketplaces.get(plugin)
-    flows_dir = getattr(market, "flows_dir", None)
-    if flows_dir is None:
-        from pazar.paths import builtin_flows_dir
-
-        flows_dir = builtin_flows_dir() / plugin
-    known.update(_content_types_in(str(flows_dir)))
+    known.update(content_types_in(str(marketplace_flows_dir(registry, plugin))))
     return sorted(known)
-
-
-@functools.lru_cache(maxsize=64)
-def _content_types_in(directory: str) -> frozenset[str]:
-    found: set[str] = set()
-    for path in Path(directory).glob("*.y*ml"):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        found.update(m.group(1) for m in _CONTENT_TYPE_LINE.finditer(text))
-    return frozenset(found)
-
-
-_CONTENT_TYPE_LINE = re.compile(r"^content_type:\s*['\"]?([A-Za-z0-9_]+)", re.M)
 
 
 def check_document(
@@ -612,55 +548,17 @@ def check_text(
     return FlowCheck(path=path, doc=doc, errors=errors)
 
 
-def _with_defaults(params: dict[str, Any], schema: Any) -> dict[str, Any]:
-    """Top-level ``default`` values of the params schema filled in."""
-    if not isinstance(schema, dict):
-        return dict(params)
-    filled = dict(params)
-    for key, prop in schema.get("properties", {}).items():
-        if key not in filled and isinstance(prop, dict) and "default" in prop:
-            filled[key] = copy.deepcopy(prop["default"])
-    return filled
-
-
 def build_flow(check: FlowCheck, registry: Any, *, path: Any = None) -> FlowDef:
     """A :class:`FlowDef` from a document that passed :func:`check_document`."""
     if not check.ok:
         raise ValueError("build_flow needs a flow without errors")
-    data: dict[str, Any] = check.data
     doc = check.doc
     assert doc is not None
-
-    def step_def(pointer: str, entry: dict[str, Any]) -> StepDef:
-        params = {k: v for k, v in entry.items() if k != "type"}
-        step = registry.steps.get(entry["type"])
-        if step is not None:
-            params = _with_defaults(params, step.params_schema)
-        return StepDef(
-            type=entry["type"], params=params, pointer=pointer, line=doc.line_of(pointer)
-        )
-
-    return FlowDef(
-        flow=data["flow"],
-        title=data["title"],
-        plugin=data["plugin"],
-        source=step_def("/source", data["source"]),
-        sink=step_def("/sink", data["sink"]),
-        steps=tuple(step_def(f"/steps/{i}", e) for i, e in enumerate(data.get("steps") or [])),
-        feature_flag=data.get("feature_flag"),
-        schedule=data.get("schedule"),
-        triggers=tuple(data.get("triggers") or ()),
-        content_type=data.get("content_type", "DEFAULT"),
-        needs=data.get("needs"),
-        batch_size=data.get("batch_size", 500),
-        wake_window=data.get("wake_window"),
-        description=data.get("description", ""),
-        path=path,
-        raw=data,
-    )
+    return flow_from_data(check.data, doc.line_of, registry, path=path)
 
 
 __all__ = [
+    "CORE_PLUGIN",
     "KINDS",
     "FlowCheck",
     "FlowError",

@@ -270,11 +270,12 @@ def overdue(session: Session, flows: list[FlowDef], now: datetime) -> list[dict[
     """Scheduled (channel, flow) pairs whose latest tick has no tick row yet."""
     channels = _active_channels(session)
     due = due_ticks(channels, flows, now)
+    ticks = ScheduleTick.__table__  # columns, not the mapped class: no mapper configuration
     claimed = {
         (c, f, t)
         for c, f, t in session.execute(
-            select(ScheduleTick.channel_id, ScheduleTick.flow, ScheduleTick.tick).where(
-                ScheduleTick.tick.in_(sorted({d.tick for d in due}))
+            select(ticks.c.channel_id, ticks.c.flow, ticks.c.tick).where(
+                ticks.c.tick.in_(sorted({d.tick for d in due}))
             )
         ).all()
     }

@@ -8,10 +8,8 @@ re-implements them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pazar.mapping.engine import Mapper
-from pazar.mapping.service import stored_mapping
 from pazar.mapping.store import (
     delete_unseen_values,
     mark_unseen_attributes,
@@ -23,6 +21,9 @@ from pazar.mapping.store import (
 )
 from pazar.pipeline import Item, RunHandle, StepContext
 from pazar.registry import StepType, params_schema
+
+if TYPE_CHECKING:
+    from pazar.mapping.engine import Mapper
 
 _COMPLETE = {
     "type": "boolean",
@@ -146,6 +147,11 @@ class RenderMapping:
         """Loaded with the first product: a scheduled run with nothing new to send
         neither reads the catalog store nor fails for want of a mapping."""
         if self._mapper is None:
+            # Imported here: the engine brings Jinja and JSON Schema, which loading the
+            # plugins (every command, `pazar status` too) does not need.
+            from pazar.mapping.engine import Mapper
+            from pazar.mapping.service import stored_mapping
+
             with self.ctx.db.session() as session:
                 document = stored_mapping(session, self.ctx.channel).document
                 self._mapper = Mapper.load(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pazar.pipeline import Item, RunHandle, StepContext
 from pazar.registry import StepType
-from pazar.templating import TemplateError
 
 
 class FilterStep:
@@ -18,6 +17,8 @@ class FilterStep:
         self.message = ctx.templates.format(message, f"{where}/message") if message else None
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
+        from pazar.templating import TemplateError  # loaded already: ctx.templates built ours
+
         out: list[Item] = []
         base = self.ctx.template_context()
         for item in items:

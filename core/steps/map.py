@@ -6,7 +6,6 @@ from typing import Any
 
 from pazar.pipeline import Item, RunHandle, StepContext
 from pazar.registry import StepType
-from pazar.templating import TemplateError
 
 
 class MapStep:
@@ -22,6 +21,8 @@ class MapStep:
         }
 
     def process(self, items: list[Item], run: RunHandle) -> list[Item]:
+        from pazar.templating import TemplateError  # loaded already: ctx.templates built ours
+
         out: list[Item] = []
         # One context for the batch, its record swapped per item: templates only read it.
         context = self.ctx.template_context()

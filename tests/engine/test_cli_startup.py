@@ -159,6 +159,32 @@ def test_status_reads_the_database_without_the_http_or_web_stack(tmp_path: Path)
     assert loaded == []
 
 
+# What a `pazar status` whose flows come from the validated-flow cache does not load.
+NOT_FOR_CACHED_STATUS = [
+    *NOT_FOR_STATUS,
+    "jinja2",
+    "jsonschema",
+    "yaml",
+    "pazar.flows.validate",
+    "pazar.flows.yamlpos",
+    "pazar.templating",
+]
+
+
+def test_a_second_status_takes_the_flows_from_the_cache_without_checking_them(
+    tmp_path: Path,
+) -> None:
+    _migrated(tmp_path).dispose()
+    cache = {"PAZAR_CACHE_DIR": str(tmp_path / "cache")}
+    first, loaded_first = _probe(tmp_path, NOT_FOR_CACHED_STATUS, "status", **cache)
+    assert first.returncode == 0, first.stderr
+    assert "jsonschema" in loaded_first  # the first one checked the flow files
+    second, loaded = _probe(tmp_path, NOT_FOR_CACHED_STATUS, "status", **cache)
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert loaded == []
+
+
 def test_completing_a_command_name_offers_its_help_without_importing_it(tmp_path: Path) -> None:
     done, loaded = _probe(
         tmp_path,
