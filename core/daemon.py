@@ -481,7 +481,7 @@ class Daemon:
         except Exception:  # noqa: BLE001 - the next round tries again
             log.warning("pruning failed", exc_info=True)
             return
-        if pruned.jobs or pruned.ticks or pruned.runs:
+        if pruned:
             self.report(f"pruned {pruned}")
 
     # --- loops ----------------------------------------------------------------

@@ -42,7 +42,7 @@ COMMAND_TABLE: dict[str, LazyCommand] = {
         ("penalties", "penalties:penalties_group", "Failed integrations: records held back after a failure, and releasing them."),
         ("plugins", "plugins:plugins_group", "Loaded plugins."),
         ("price", "catalog:price", "Prices in the local commerce backend."),
-        ("prune", "daemon:prune_command", "Delete old finished jobs, schedule ticks and runs (a running daemon does this hourly)."),
+        ("prune", "daemon:prune_command", "Delete old finished jobs, schedule ticks, runs and batch requests (a running daemon does this hourly)."),
         ("refunds", "orders:refunds", "Refund requests (the seed's Reject Refund screen)."),
         ("reports", "reports:reports_command", "Write report NAME for a channel: not_listed (saleable, not on sale, and why), price_differences or stock_differences (with each difference's correction state)."),
         ("run", "run:run_command", "Run a flow for one channel now, in the foreground."),

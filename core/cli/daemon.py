@@ -74,7 +74,7 @@ def _tls_options(command: Any) -> Any:
 )
 @_tls_options
 @_keep_days("jobs", "finished jobs and schedule ticks")
-@_keep_days("runs", "finished runs and their logs")
+@_keep_days("runs", "finished runs and their logs, ended batch requests and their items")
 @click.option("--no-prune", is_flag=True, help="Never prune (e.g. another daemon or cron does).")
 @click.option(
     "--log-format",
@@ -267,14 +267,15 @@ def serve_command(http: str, tls_cert: str | None, tls_key: str | None) -> None:
 
 @click.command("prune")
 @_keep_days("jobs", "finished jobs and schedule ticks")
-@_keep_days("runs", "finished runs and their logs")
+@_keep_days("runs", "finished runs and their logs, ended batch requests and their items")
 @click.option("--dry-run", is_flag=True, help="Only count what would be deleted.")
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
 def prune_command(keep_jobs_days: int, keep_runs_days: int, dry_run: bool, as_json: bool) -> None:
-    """Delete old finished jobs, schedule ticks and runs (a running daemon does this hourly).
+    """Delete old finished jobs, schedule ticks, runs and batch requests (a running daemon
+    does this hourly).
 
-    Queued and running work is never touched, and each (channel, flow) keeps its
-    latest schedule tick, so no schedule runs twice because of a prune.
+    Queued and running work and open batch requests are never touched, and each
+    (channel, flow) keeps its latest cron tick, so no schedule runs twice because of a prune.
     """
     from pazar.jobs.retention import prune
 

@@ -10,7 +10,11 @@ and scheduler pass slows down with them.  Pruning deletes, in batches of
   cron tick: the scheduler claims the latest due tick by inserting it, and a
   schedule that ticks less often than the retention (a monthly cron) would
   otherwise run again — a change wake-up newer than it does not count;
-- finished runs older than ``keep_runs``, with their log lines.
+- finished runs older than ``keep_runs``, with their log lines;
+- ended batch requests (``done``/``fail``) that finished before ``keep_runs``, with
+  their items: a push of a million records leaves a million item rows, which nothing
+  reads once the batch ended but ``pazar batches show``.  Fewer batches go per
+  transaction (:data:`BATCHES_PER_STEP`), since each holds up to a thousand items.
 
 Queued and running jobs and running runs are never touched.
 """
@@ -26,8 +30,10 @@ from sqlalchemy import delete, func, or_, select
 
 from pazar.models.jobs import Job, ScheduleTick
 from pazar.models.runs import Run, RunLog
+from pazar.models.state import FINAL_BATCH_STATUSES, BatchRequest, BatchRequestItem
 
 BATCH = 5_000
+BATCHES_PER_STEP = 20
 DEFAULT_KEEP_JOBS = timedelta(days=7)
 DEFAULT_KEEP_RUNS = timedelta(days=30)
 FINISHED_JOBS = ("done", "failed")
@@ -38,9 +44,16 @@ class Pruned:
     jobs: int = 0
     ticks: int = 0
     runs: int = 0
+    batches: int = 0
 
     def __str__(self) -> str:
-        return f"{self.jobs} jobs, {self.ticks} schedule ticks, {self.runs} runs"
+        return (
+            f"{self.jobs} jobs, {self.ticks} schedule ticks, {self.runs} runs, "
+            f"{self.batches} batch requests"
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.jobs or self.ticks or self.runs or self.batches)
 
 
 def _old_jobs(cutoff: datetime) -> Any:
@@ -70,6 +83,13 @@ def _old_runs(cutoff: datetime) -> Any:
     return select(Run.id).where(Run.status != "running", Run.started_at < cutoff)
 
 
+def _old_batches(cutoff: datetime) -> Any:
+    return select(BatchRequest.id).where(
+        BatchRequest.status.in_(FINAL_BATCH_STATUSES),
+        func.coalesce(BatchRequest.finished_at, BatchRequest.updated_at) < cutoff,
+    )
+
+
 def prune(
     db: Any,
     *,
@@ -89,6 +109,7 @@ def prune(
         ("jobs", Job, _old_jobs(jobs_cutoff)),
         ("ticks", ScheduleTick, _old_ticks(jobs_cutoff)),
         ("runs", Run, _old_runs(runs_cutoff)),
+        ("batches", BatchRequest, _old_batches(runs_cutoff)),
     ):
         if dry_run:
             with db.session() as session:
@@ -96,16 +117,22 @@ def prune(
             setattr(result, field, int(count or 0))
             continue
         total = 0
+        step = BATCHES_PER_STEP if model is BatchRequest else BATCH
         while True:
             with db.session() as session:
-                ids = list(session.scalars(chosen.order_by(model.id).limit(BATCH)))
+                ids = list(session.scalars(chosen.order_by(model.id).limit(step)))
                 if not ids:
                     break
-                if model is Run:  # the log lines first: not every database cascades
+                # the rows that hang on them first: not every database cascades
+                if model is Run:
                     session.execute(delete(RunLog).where(RunLog.run_id.in_(ids)))
+                if model is BatchRequest:
+                    session.execute(
+                        delete(BatchRequestItem).where(BatchRequestItem.batch_id.in_(ids))
+                    )
                 session.execute(delete(model).where(model.id.in_(ids)))
             total += len(ids)
-            if len(ids) < BATCH or stopping():
+            if len(ids) < step or stopping():
                 break
         setattr(result, field, total)
     return result

@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from pazar.channels import ChannelService
 from pazar.clock import FixedClock
@@ -20,6 +20,7 @@ from pazar.jobs.scheduler import enqueue_due
 from pazar.jobs.wake import Wake, enqueue_wakes
 from pazar.models.jobs import Job, ScheduleTick
 from pazar.models.runs import Run, RunLog
+from pazar.models.state import BatchRequest, BatchRequestItem
 from pazar.plugins import load_plugins
 
 NOW = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
@@ -110,6 +111,50 @@ def test_prune_deletes_only_old_finished_work(db: Database, channel_id: int) -> 
     assert prune(db, now=NOW).jobs == 0  # nothing left to do
 
 
+def _batch(session, channel_id: int, status: str, finished: datetime | None, items: int) -> None:  # noqa: ANN001
+    from pazar.pipeline import Item
+    from pazar.state.batches import open_batch
+
+    batch = open_batch(
+        session,
+        channel_id,
+        "productstock",
+        "testmarket/stock",
+        None,
+        [Item(f"S-{n}", {}, object_id=n, version=1) for n in range(items)],
+        clock=FixedClock(NOW - 60 * DAY),
+    )
+    batch.status, batch.finished_at = status, finished
+    if status not in ("done", "fail"):
+        return
+    session.execute(
+        update(BatchRequestItem)
+        .where(BatchRequestItem.batch_id == batch.id)
+        .values(in_flight=False, status="ok")
+    )
+
+
+def test_ended_batch_requests_go_with_their_items_after_the_runs_retention(
+    db: Database, channel_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retention, "BATCHES_PER_STEP", 2)  # several transactions
+    with db.session() as s:
+        for status in ("done", "fail", "done"):
+            _batch(s, channel_id, status, NOW - 31 * DAY, items=3)
+        _batch(s, channel_id, "done", NOW - 29 * DAY, items=2)  # within the 30 days
+        _batch(s, channel_id, "sent_to_remote", None, items=4)  # open: its items are in flight
+
+    assert prune(db, now=NOW, dry_run=True).batches == 3
+    assert prune(db, now=NOW).batches == 3
+
+    with db.session() as s:
+        assert sorted(s.scalars(select(BatchRequest.status))) == ["done", "sent_to_remote"]
+        left = s.execute(
+            select(BatchRequestItem.in_flight, func.count()).group_by(BatchRequestItem.in_flight)
+        ).all()
+    assert sorted(left) == [(False, 2), (True, 4)]
+
+
 def test_prune_works_in_batches(
     db: Database, channel_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -187,10 +232,9 @@ def test_prune_command_reports_what_it_deleted(cli, db: Database, channel_id: in
     with db.session() as s:
         _job(s, channel_id, "done", datetime.now(UTC) - 10 * DAY)
     dry = cli("prune", "--dry-run")
-    assert (
-        dry.exit_code == 0 and dry.output.strip() == "would delete 1 jobs, 0 schedule ticks, 0 runs"
-    )
+    assert dry.exit_code == 0
+    assert dry.output.strip() == "would delete 1 jobs, 0 schedule ticks, 0 runs, 0 batch requests"
     done = json.loads(cli("prune", "--json", "--keep-jobs-days", "8").output)
-    assert done == {"dry_run": False, "jobs": 1, "ticks": 0, "runs": 0}
+    assert done == {"dry_run": False, "jobs": 1, "ticks": 0, "runs": 0, "batches": 0}
     bad = cli("prune", "--keep-jobs-days", "0")
     assert bad.exit_code == 2 and "--keep-jobs-days" in bad.output
