@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from pazar.clock import SystemClock
 from pazar.commerce.import_kinds import IMPORTERS, Importer
 from pazar.commerce.import_reader import FORMATS, detect_format, read_rows
-from pazar.commerce.import_staging import uses_staging
+from pazar.commerce.import_staging import Lines, uses_staging
 from pazar.commerce.import_values import RowError, decimal, json_object
 from pazar.commerce.import_writer import product_ids, upsert_changed
 from pazar.errors import ValidationError
@@ -107,6 +107,8 @@ def import_file(
     total = 0
     seen: dict[tuple[Any, ...], int] = {}
     chunk: list[tuple[int, dict[str, Any]]] = []
+    stage = handler.stage if uses_staging(session) else None
+    lines = stage.lines() if stage is not None else None
     with _Writer(session, handler, path.name, now, on_rows) as writer:
         try:
             for line, row in read_rows(path, fmt, handler.columns, encoding=encoding):
@@ -118,14 +120,22 @@ def import_file(
                             f"{path.name}:{line}: {_describe(handler.key, row)} is also on line "
                             f"{first}; a file may name each {kind[:-1].replace('_', ' ')} once"
                         )
+                if lines is not None:
+                    lines.add(line, row)
+                    if len(lines) >= chunk_size:
+                        writer.write(lines)
+                        total += len(lines)
+                        lines = lines.stage.lines()
+                    continue
                 chunk.append((line, row))
                 if len(chunk) >= chunk_size:
                     writer.write(chunk)
                     total += len(chunk)
                     chunk = []
-            if chunk:
-                writer.write(chunk)
-                total += len(chunk)
+            for rest in (chunk, lines):
+                if rest:
+                    writer.write(rest)
+                    total += len(rest)
         except BaseException:
             writer.finish()  # an earlier chunk's error names an earlier line: it wins
             raise
@@ -167,13 +177,17 @@ class _Writer:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
 
-    def write(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+    def write(self, chunk: list[tuple[int, dict[str, Any]]] | Lines) -> None:
+        """Write a chunk: parsed rows through the kind's ``write``, or a stage's COPY lines."""
         self.finish()
+        if isinstance(chunk, Lines):
+            args: tuple[Any, ...] = (chunk.stage.write, self.session, chunk, self.where, self.now)
+        else:
+            args = (self.handler.write, self.session, chunk, self.where, self.now)
         if self.pool is None:
-            self._done(self.handler.write(self.session, chunk, self.where, self.now), len(chunk))
+            self._done(args[0](*args[1:]), len(chunk))
             return
-        future = self.pool.submit(self.handler.write, self.session, chunk, self.where, self.now)
-        self.pending = (future, len(chunk))
+        self.pending = (self.pool.submit(*args), len(chunk))
 
     def finish(self) -> int:
         """Wait for the chunk in flight (raising its error); the rows changed so far."""
