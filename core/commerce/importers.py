@@ -32,9 +32,13 @@ from pazar.jobs.wake import IMPORT_MARKS, mark_changes
 from pazar.textfiles import DEFAULT_ENCODING, check_encoding
 
 CHUNK = 5000
+STAGED_CHUNK = 10_000
+"""Rows per chunk of COPY lines on PostgreSQL: each chunk costs a few round trips and
+statements whatever its size, and a line takes a tenth of a parsed row's memory."""
 
 __all__ = [
     "CHUNK",
+    "STAGED_CHUNK",
     "FORMATS",
     "IMPORTERS",
     "ImportResult",
@@ -95,7 +99,7 @@ def import_file(
     fmt: str | None = None,
     clock: Any = None,
     on_rows: Callable[[int], None] | None = None,
-    chunk_size: int = CHUNK,
+    chunk_size: int | None = None,
     encoding: str = DEFAULT_ENCODING,
 ) -> ImportResult:
     """Import one file of ``kind`` inside the session's transaction (the caller commits)."""
@@ -105,15 +109,17 @@ def import_file(
     encoding = check_encoding(encoding)
     now = (clock or SystemClock()).now()
     total = 0
-    seen: dict[tuple[Any, ...], int] = {}
+    key = handler.key
+    seen: dict[Any, int] = {}  # identity (the value itself for a one-column key): first line
     chunk: list[tuple[int, dict[str, Any]]] = []
     stage = handler.stage if uses_staging(session) else None
     lines = stage.lines() if stage is not None else None
+    chunk_size = chunk_size or (CHUNK if lines is None else STAGED_CHUNK)
     with _Writer(session, handler, path.name, now, on_rows) as writer:
         try:
             for line, row in read_rows(path, fmt, handler.columns, encoding=encoding):
-                if handler.key:
-                    identity = tuple(row.get(name) for name in handler.key)
+                if key:
+                    identity = row.get(key[0]) if len(key) == 1 else tuple(map(row.get, key))
                     first = seen.setdefault(identity, line)
                     if first != line:
                         raise ValidationError(
