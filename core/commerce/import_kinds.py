@@ -56,6 +56,9 @@ class Importer:
 
     columns: Sequence[Column] = ()
     key: tuple[str, ...] = ()
+    stage: staging.Stage | None = None
+    """On PostgreSQL, kinds with a stage have each row made into a COPY line as it is read
+    and their chunks written by :meth:`pazar.commerce.import_staging.Stage.write`."""
 
     def write(
         self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
@@ -106,34 +109,38 @@ class Products(Importer):
         "active": True,
     }
 
+    stage = staging.Stage(
+        Product.__table__,
+        fields=fields,
+        values=lambda row: (
+            row.get("name", ""),
+            row.get("base_code"),
+            row.get("product_type", "simple"),
+            row.get("categories", []),
+            row.get("images", []),
+            row.get("attributes", {}),
+            row.get("active", True),
+        ),
+        keys=["sku"],
+        compare=fields,
+        by_sku=False,
+        extra=["parent_sku"],
+        after=staging.link_parents,
+    )
+
     def write(
         self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
     ) -> int:
         if staging.uses_staging(session):
-            defaults, fields = self.defaults, self.fields
-            changed = staging.merge(
-                session,
-                Product.__table__,
-                chunk,
-                where,
-                fields=fields,
-                values=lambda row: tuple(row.get(name, defaults[name]) for name in fields),
-                keys=["sku"],
-                compare=fields,
-                now=now,
-                by_sku=False,
-            )
-        else:
-            rows = dedupe(
-                [
-                    {**self.defaults, **{k: v for k, v in row.items() if k != "parent_sku"}}
-                    for _, row in chunk
-                ],
-                ["sku"],
-            )
-            changed = upsert_changed(
-                session, Product.__table__, rows, ["sku"], self.fields, now=now
-            )
+            return min(self.stage.write_chunk(session, chunk, where, now), len(chunk))
+        rows = dedupe(
+            [
+                {**self.defaults, **{k: v for k, v in row.items() if k != "parent_sku"}}
+                for _, row in chunk
+            ],
+            ["sku"],
+        )
+        changed = upsert_changed(session, Product.__table__, rows, ["sku"], self.fields, now=now)
         parents = [(line, row) for line, row in chunk if row.get("parent_sku")]
         if parents:
             ids = resolve_skus(session, parents, where, "parent_sku")
@@ -158,28 +165,26 @@ class Prices(Importer):
         Column("version", clean_text, ignored=True),
     )
     key = ("sku",)
+    fields = ("price", "retail_price", "currency", "tax_rate")
+    stage = staging.Stage(
+        Price.__table__,
+        fields=fields,
+        values=lambda row: (
+            row["price"],
+            row.get("retail_price"),
+            row.get("currency") or "TRY",
+            row.get("tax_rate"),
+        ),
+        keys=["product_id"],
+        compare=fields,
+    )
 
     def write(
         self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
     ) -> int:
-        fields = ("price", "retail_price", "currency", "tax_rate")
         if staging.uses_staging(session):
-            return staging.merge(
-                session,
-                Price.__table__,
-                chunk,
-                where,
-                fields=fields,
-                values=lambda row: (
-                    row["price"],
-                    row.get("retail_price"),
-                    row.get("currency") or "TRY",
-                    row.get("tax_rate"),
-                ),
-                keys=["product_id"],
-                compare=fields,
-                now=now,
-            )
+            return self.stage.write_chunk(session, chunk, where, now)
+        fields = self.fields
         ids = resolve_skus(session, chunk, where)
         rows = dedupe(
             [
@@ -212,22 +217,19 @@ class Stocks(Importer):
         Column("version", clean_text, ignored=True),
     )
     key = ("sku",)
+    stage = staging.Stage(
+        Stock.__table__,
+        fields=("quantity", "extra"),
+        values=lambda row: (row["quantity"], row.get("extra", {})),
+        keys=["product_id"],
+        compare=("quantity", "extra"),
+    )
 
     def write(
         self, session: Session, chunk: list[tuple[int, dict[str, Any]]], where: str, now: Any
     ) -> int:
         if staging.uses_staging(session):
-            return staging.merge(
-                session,
-                Stock.__table__,
-                chunk,
-                where,
-                fields=("quantity", "extra"),
-                values=lambda row: (row["quantity"], row.get("extra", {})),
-                keys=["product_id"],
-                compare=("quantity", "extra"),
-                now=now,
-            )
+            return self.stage.write_chunk(session, chunk, where, now)
         ids = resolve_skus(session, chunk, where)
         rows = dedupe(
             [
@@ -271,20 +273,13 @@ class CatalogItems(Importer):
             ).all()
         )
         if staged:
-            return staging.merge(
-                session,
+            return staging.Stage(
                 CatalogItem.__table__,
-                chunk,
-                where,
                 fields=("catalog_id", "deleted"),
-                values=lambda row: (
-                    catalog_ids[row["catalog"]],
-                    bool(row.get("deleted", False)),
-                ),
+                values=lambda row: (catalog_ids[row["catalog"]], bool(row.get("deleted", False))),
                 keys=["catalog_id", "product_id"],
                 compare=("deleted",),
-                now=now,
-            )
+            ).write_chunk(session, chunk, where, now)
         rows = dedupe(
             [
                 {

@@ -4,30 +4,42 @@ Row-by-row parameter binding and a SKU → id query per few hundred rows kept
 PostgreSQL imports at a quarter of SQLite's speed: every row paid a network
 round trip's worth of protocol work.  Here a chunk travels once (``COPY ...
 FROM STDIN`` into a temporary table that lives only for the import's
-transaction), unknown SKUs are found by one outer join, and one ``INSERT ...
-SELECT ... JOIN ... ON CONFLICT DO UPDATE`` per table resolves SKUs to ids,
-assigns versions in file order and touches only rows whose values differ, the
-same rules :func:`pazar.commerce.import_writer.upsert_changed` applies on SQLite.
+transaction) and one statement per table resolves SKUs to ids (refusing the
+chunk's first unknown SKU), assigns versions in file order and touches only
+rows whose values differ, the same rules
+:func:`pazar.commerce.import_writer.upsert_changed` applies on SQLite.
+
+The client's share of the work is kept small because it competes with the
+server for the machine and with itself for the GIL (the merge of one chunk
+runs on a worker thread while the next is parsed): each row becomes one line
+of COPY text as it is read (:meth:`Stage.line`), with none of the per-value
+adaptation a generic ``write_row`` does, and a chunk is sent as one string.
+The statement text is built once per kind, not compiled per chunk.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, literal, or_, select, true
+from sqlalchemy import JSON, Boolean, Integer, Numeric, Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
-from sqlalchemy.schema import CreateTable
-from sqlalchemy.types import JSON
+from sqlalchemy.types import TypeEngine
 
 from pazar.commerce.versioning import reserve_versions
+from pazar.db_stats import note_written
 from pazar.errors import ValidationError
-from pazar.models.base import UTCDateTime
-from pazar.models.commerce import Product
 
 Chunk = list[tuple[int, dict[str, Any]]]
+
+NULL = r"\N"
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+_JSON_ESCAPE = re.compile('[\x00-\x1f"\\\\\ud800-\udfff]')
+"""What a JSON string may not hold unescaped (and lone surrogates, which UTF-8 cannot)."""
 
 
 def uses_staging(session: Session) -> bool:
@@ -36,151 +48,260 @@ def uses_staging(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def stage(
-    session: Session,
-    name: str,
-    columns: Sequence[Column[Any]],
-    rows: list[tuple[Any, ...]],
-) -> Table:
-    """COPY ``rows`` (values in ``columns`` order) into the temporary table ``name``.
+def copy_text(value: Any) -> str:
+    """``value`` as a field of COPY's text format (backslash, tab and line breaks escaped)."""
+    if value is None:
+        return NULL
+    text = value if isinstance(value, str) else str(value)
+    if _SPECIAL.search(text) is None:
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
-    The table is created on first use in the transaction (``ON COMMIT DROP``: a
-    rollback or commit leaves nothing behind) and emptied before each chunk.  JSON
-    values are sent as JSON text; everything else through psycopg's own dumpers.
+
+def copy_json(value: Any) -> str:
+    """A JSON value as COPY text.
+
+    The shapes a spreadsheet gives (``a|b|c`` lists, flat objects of strings) are
+    written directly when no string needs escaping, a third of ``json.dumps``'s cost
+    per value (three such values per product were a quarter of the client's time);
+    anything else goes through ``json.dumps``, which escapes every control and
+    non-ASCII character, so only its backslashes need doubling for COPY.
     """
-    table = Table(
-        name,
-        MetaData(),
-        *(Column(c.name, c.type) for c in columns),
-        prefixes=["TEMPORARY"],
-        postgresql_on_commit="DROP",
-    )
-    conn = session.connection()
-    conn.execute(CreateTable(table, if_not_exists=True))
-    conn.exec_driver_sql(f'TRUNCATE "{name}"')
-    as_json = [isinstance(c.type, JSON) for c in table.columns]
-    names = ", ".join(f'"{c.name}"' for c in table.columns)
-    driver = conn.connection.driver_connection
-    with (
-        driver.cursor() as cursor,  # type: ignore[union-attr]
-        cursor.copy(f'COPY "{name}" ({names}) FROM STDIN') as copy,
-    ):
-        if any(as_json):
-            for row in rows:
-                copy.write_row(
-                    [
-                        json.dumps(v) if j and v is not None else v
-                        for v, j in zip(row, as_json, strict=True)
-                    ]
-                )
-        else:
-            for row in rows:
-                copy.write_row(row)
-    return table
+    if value is None:
+        return NULL
+    kind = type(value)
+    if kind is list or kind is dict:
+        if not value:
+            return "[]" if kind is list else "{}"
+        try:  # str.join takes only strings: a TypeError is any other item
+            if kind is list:
+                if _JSON_ESCAPE.search("".join(value)) is None:
+                    return '["' + '","'.join(value) + '"]'
+            elif _JSON_ESCAPE.search("".join(value) + "".join(value.values())) is None:
+                return '{"' + '","'.join(map('":"'.join, value.items())) + '"}'
+        except TypeError:
+            pass
+    text = json.dumps(value)
+    return text.replace("\\", "\\\\") if "\\" in text else text
 
 
-def product_id(sku: Any) -> Any:
-    """The id of the product named ``sku``, as a LATERAL lookup per staged row.
-
-    The ``LIMIT`` keeps the planner from turning the lookup into a hash join that
-    reads every product for each chunk (which it prefers on a large catalog, and
-    more so when the statistics are stale after a bulk load): each row costs one
-    probe of the unique index on ``sku``, whatever the statistics say.
-    """
-    products = Product.__table__
-    return select(products.c.id).where(products.c.sku == sku).limit(1).lateral()
+def copy_number(value: Any) -> str:
+    return NULL if value is None else str(value)
 
 
-def refuse_unknown(session: Session, staged: Table, where: str) -> None:
-    """The same error :func:`pazar.commerce.import_writer.resolve_skus` gives, for the
-    chunk's first line (in file order) whose SKU names no product."""
-    found = product_id(staged.c.sku)
-    first = session.execute(
-        select(staged.c.line, staged.c.sku)
-        .select_from(staged.outerjoin(found, true()))
-        .where(found.c.id.is_(None))
-        .order_by(staged.c.line)
-        .limit(1)
-    ).first()
-    if first is not None:
-        raise ValidationError(
-            f"{where}:{first[0]}: column 'sku': unknown SKU {first[1]!r} "
-            "(import the products first)"
-        )
+def copy_bool(value: Any) -> str:
+    return NULL if value is None else ("t" if value else "f")
 
 
-def merge(
-    session: Session,
-    table: Table,
-    chunk: Chunk,
-    where: str,
-    *,
-    fields: Sequence[str],
-    values: Callable[[dict[str, Any]], tuple[Any, ...]],
-    keys: Sequence[str],
-    compare: Sequence[str],
-    now: Any,
-    by_sku: bool = True,
-) -> int:
-    """Upsert a chunk into ``table``: insert new rows, update existing ones only where a
-    ``compare`` column differs, versions from one reserved range in file order.
+def copy_format(type_: TypeEngine[Any]) -> Callable[[Any], str]:
+    """How a value of a column of ``type_`` is written as COPY text."""
+    if isinstance(type_, JSON):
+        return copy_json
+    if isinstance(type_, Boolean):
+        return copy_bool
+    if isinstance(type_, Integer | Numeric):
+        return copy_number
+    return copy_text
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+class Stage:
+    """How chunks of one kind reach ``table`` on PostgreSQL.
 
     ``fields`` are ``table``'s columns a row supplies (``values(row)`` gives them in
-    order).  With ``by_sku`` the row's ``sku`` is resolved to ``product_id`` (an
-    unknown SKU is refused first).  Returns how many rows were inserted or changed.
+    order; ``sku`` among them is the row's own key, not a column to resolve).  With
+    ``by_sku`` the row's ``sku`` is resolved to ``product_id`` and an unknown SKU is
+    refused.  ``keys`` identify a row of ``table``; only rows where a ``compare``
+    column differs are written, with versions from one reserved range in file order.
+    ``extra`` names more text columns a row brings to the staging table only; when a
+    chunk has a value in one of them, ``after`` runs once its rows are merged (it
+    returns the rows it changed).
     """
-    targets = [name for name in fields if name != "sku"]
-    columns = [
-        Column("ord", Integer()),
-        Column("line", Integer()),
-        Column("sku", String()),
-        *(Column(name, table.c[name].type) for name in targets),
-    ]
-    rows = [(ord_, line, row["sku"], *values(row)) for ord_, (line, row) in enumerate(chunk)]
-    staged = stage(session, f"pazar_import_{table.name}", columns, rows)
-    if by_sku:
-        refuse_unknown(session, staged, where)
-    first = reserve_versions(session, len(rows))
-    source: dict[str, Any] = {name: staged.c[name] for name in targets}
-    joined: Any = staged
-    if by_sku:
-        found = product_id(staged.c.sku)
-        joined = joined.join(found, true())
-        source = {"product_id": found.c.id, **source}
-    else:
-        source = {"sku": staged.c.sku, **source}
-    # Rows that would change nothing are left out before the upsert: an unchanged
-    # row that reached ON CONFLICT would still be locked (a heap write) for nothing,
-    # and re-importing a whole file where little changed is the common case.
-    current = (
-        select(literal(True).label("present"), *[table.c[name] for name in compare])
-        .where(*[table.c[name] == source[name] for name in keys])
-        .limit(1)
-        .lateral()
-    )
-    joined = joined.outerjoin(current, true())
-    unseen = current.c.present.is_(None)
-    select_rows = (
-        select(
-            *source.values(),
-            (literal(first) + staged.c.ord).label("version"),
-            literal(now, UTCDateTime()).label("updated_at"),
+
+    def __init__(
+        self,
+        table: Table,
+        *,
+        fields: Sequence[str],
+        values: Callable[[dict[str, Any]], tuple[Any, ...]],
+        keys: Sequence[str],
+        compare: Sequence[str],
+        by_sku: bool = True,
+        extra: Sequence[str] = (),
+        after: Callable[[Session, Stage, str], int] | None = None,
+    ) -> None:
+        self.table, self.values, self.by_sku = table, values, by_sku
+        self.targets = [name for name in fields if name != "sku"]
+        self.extra, self.after = list(extra), after
+        self.name = f"pazar_import_{table.name}"
+        self.formats = [copy_format(table.c[name].type) for name in self.targets]
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        columns = [
+            ("ord", "integer"),
+            ("line", "integer"),
+            ("sku", "text"),
+            *((name, table.c[name].type.compile(dialect=dialect)) for name in self.targets),
+            *((name, "text") for name in self.extra),
+        ]
+        self.create = (
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_q(self.name)} "
+            f"({', '.join(f'{_q(n)} {t}' for n, t in columns)}) ON COMMIT DROP; "
+            f"TRUNCATE {_q(self.name)}"
         )
-        .select_from(joined)
-        .where(or_(unseen, *[current.c[name].is_distinct_from(source[name]) for name in compare]))
-        .order_by(staged.c.ord)
-    )
-    stmt = postgresql.insert(table).from_select([*source, "version", "updated_at"], select_rows)
-    excluded = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={
-            **{name: excluded[name] for name in compare},
-            "version": excluded.version,
-            "updated_at": excluded.updated_at,
-        },
-        where=or_(*[table.c[name].is_distinct_from(excluded[name]) for name in compare]),
-    )
-    # SQLAlchemy keeps an INSERT's row count only when asked to.
-    result = session.execute(stmt.execution_options(preserve_rowcount=True))
-    return int(result.rowcount or 0)
+        self.copy = f"COPY {_q(self.name)} ({', '.join(_q(n) for n, _ in columns)}) FROM STDIN"
+        self.merge = self._merge_sql(list(keys), list(compare))
+
+    def line(self, ord_: int, line: int, row: dict[str, Any]) -> str:
+        """The COPY line of one parsed row, ``ord_`` its place in the chunk."""
+        fields = [str(ord_), str(line), copy_text(row["sku"])]
+        fields += [fmt(v) for fmt, v in zip(self.formats, self.values(row), strict=True)]
+        if self.extra:
+            fields += [copy_text(row.get(name) or None) for name in self.extra]
+        return "\t".join(fields) + "\n"
+
+    def lines(self) -> Lines:
+        return Lines(self)
+
+    def write(self, session: Session, lines: Lines, where: str, now: Any) -> int:
+        """COPY a chunk's lines and merge them; how many rows were inserted or changed."""
+        conn = session.connection()
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(self.create)  # one round trip: CREATE ... IF NOT EXISTS; TRUNCATE
+            with cursor.copy(self.copy) as copy:
+                copy.write("".join(lines.lines))
+        first = reserve_versions(session, len(lines))
+        with driver.cursor() as cursor:  # type: ignore[union-attr]
+            cursor.execute(self.merge, {"first": first, "now": now.astimezone(UTC)})
+            row = cursor.fetchone()
+        assert row is not None
+        changed, unknown_line, unknown_sku = row
+        if unknown_line is not None:
+            raise ValidationError(
+                f"{where}:{unknown_line}: column 'sku': unknown SKU {unknown_sku!r} "
+                "(import the products first)"
+            )
+        note_written(conn, self.table.name, changed)
+        if lines.extra and self.after is not None:
+            changed += self.after(session, self, where)
+        return int(changed)
+
+    def write_chunk(self, session: Session, chunk: Chunk, where: str, now: Any) -> int:
+        """:meth:`write` for parsed rows (kinds whose values need the database first)."""
+        lines = self.lines()
+        for line, row in chunk:
+            lines.add(line, row)
+        return self.write(session, lines, where, now)
+
+    def _merge_sql(self, keys: list[str], compare: list[str]) -> str:
+        """One statement: resolve SKUs (once per row, materialized), find the first unknown
+        one, and upsert the rows that would change something, in file order.
+
+        Rows that would change nothing are left out before the upsert: an unchanged row
+        that reached ON CONFLICT would still be locked (a heap write) for nothing, and
+        re-importing a whole file where little changed is the common case.  The ``LIMIT``
+        of each lookup keeps the planner from a hash join that reads the whole table per
+        chunk (which it prefers on a large catalog when statistics are stale): every row
+        costs one index probe, whatever the statistics say.
+        """
+        table = _q(self.table.name)
+        targets = [_q(n) for n in self.targets]
+        if self.by_sku:
+            resolved = (
+                "SELECT s.ord, s.line, s.sku, p.id AS product_id"
+                + "".join(f", s.{t}" for t in targets)
+                + f" FROM {_q(self.name)} s LEFT JOIN LATERAL"
+                " (SELECT id FROM products WHERE products.sku = s.sku LIMIT 1) p ON true"
+            )
+            into = ["product_id", *self.targets]
+            unknown = "SELECT line, sku FROM src WHERE product_id IS NULL ORDER BY line LIMIT 1"
+        else:
+            resolved = f"SELECT * FROM {_q(self.name)}"  # read once: inlined, no copy
+            into = ["sku", *self.targets]
+            unknown = "SELECT NULL::integer AS line, NULL::text AS sku WHERE false"
+        current = (
+            "SELECT true AS present"
+            + "".join(f", c.{_q(n)}" for n in compare)
+            + f" FROM {table} c WHERE "
+            + " AND ".join(f"c.{_q(k)} = src.{_q(k)}" for k in keys)
+            + " LIMIT 1"
+        )
+        differs = " OR ".join(f"cur.{_q(n)} IS DISTINCT FROM src.{_q(n)}" for n in compare)
+        updates = ", ".join(
+            f"{_q(n)} = excluded.{_q(n)}" for n in [*compare, "version", "updated_at"]
+        )
+        changed = " OR ".join(f"{table}.{_q(n)} IS DISTINCT FROM excluded.{_q(n)}" for n in compare)
+        return f"""
+WITH src AS {"MATERIALIZED" if self.by_sku else "NOT MATERIALIZED"} ({resolved}),
+unknown AS ({unknown}),
+merged AS (
+  INSERT INTO {table} ({", ".join(_q(n) for n in into)}, version, updated_at)
+  SELECT {", ".join(f"src.{_q(n)}" for n in into)},
+         %(first)s::bigint + src.ord, %(now)s::timestamptz
+  FROM src LEFT JOIN LATERAL ({current}) cur ON true
+  WHERE NOT EXISTS (SELECT FROM unknown) AND (cur.present IS NULL OR {differs})
+  ORDER BY src.ord
+  ON CONFLICT ({", ".join(_q(k) for k in keys)}) DO UPDATE SET {updates} WHERE {changed}
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM merged), (SELECT line FROM unknown), (SELECT sku FROM unknown)
+"""
+
+
+class Lines:
+    """The COPY lines of one chunk, made in the thread that parses while the previous
+    chunk is merged; knows whether any row filled one of the stage's ``extra`` columns."""
+
+    def __init__(self, stage: Stage) -> None:
+        self.stage, self.lines, self.extra = stage, list[str](), False
+
+    def add(self, line: int, row: dict[str, Any]) -> None:
+        stage = self.stage
+        self.lines.append(stage.line(len(self.lines), line, row))
+        if stage.extra and not self.extra:
+            self.extra = any(row.get(name) for name in stage.extra)
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def link_parents(session: Session, stage: Stage, where: str) -> int:
+    """Set ``parent_id`` from the staged chunk's ``parent_sku`` column (after the chunk's
+    products are merged, so a parent earlier in the file or in the same chunk is
+    found); refuses the first unknown parent SKU.  How many links changed."""
+    conn = session.connection()
+    driver = conn.connection.driver_connection
+    with driver.cursor() as cursor:  # type: ignore[union-attr]
+        cursor.execute(_LINK_PARENTS.format(stage=_q(stage.name)))
+        row = cursor.fetchone()
+    assert row is not None
+    changed, unknown_line, unknown_sku = row
+    if unknown_line is not None:
+        raise ValidationError(
+            f"{where}:{unknown_line}: column 'parent_sku': unknown SKU {unknown_sku!r} "
+            "(import the products first)"
+        )
+    note_written(conn, "products", changed)
+    return int(changed)
+
+
+_LINK_PARENTS = """
+WITH src AS MATERIALIZED (
+  SELECT s.line, s.sku, s.parent_sku, p.id AS parent_id
+  FROM {stage} s LEFT JOIN LATERAL
+    (SELECT id FROM products WHERE products.sku = s.parent_sku LIMIT 1) p ON true
+  WHERE s.parent_sku IS NOT NULL
+),
+unknown AS (SELECT line, parent_sku FROM src WHERE parent_id IS NULL ORDER BY line LIMIT 1),
+linked AS (
+  UPDATE products SET parent_id = src.parent_id FROM src
+  WHERE products.sku = src.sku AND NOT EXISTS (SELECT FROM unknown)
+    AND products.parent_id IS DISTINCT FROM src.parent_id
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM linked), (SELECT line FROM unknown),
+       (SELECT parent_sku FROM unknown)
+"""

@@ -41,6 +41,11 @@ def _no_nul(value: Any) -> Any:
     return value
 
 
+_ESCAPED_NUL = "\\u0000"
+"""JSON text can hold U+0000 only escaped (``clean_text`` refused a raw one), so a text
+without this needs no walk through the parsed value."""
+
+
 def opt_text(value: Any) -> str | None:
     text = clean_text(value)
     return text or None
@@ -115,7 +120,7 @@ def json_list(value: Any) -> list[Any]:
             raise RowError(f"is not a valid JSON list ({exc.msg})") from None
         if not isinstance(parsed, list):
             raise RowError("is not a JSON list")
-        return _no_nul(parsed)
+        return _no_nul(parsed) if _ESCAPED_NUL in text else parsed
     return [part.strip() for part in text.split("|") if part.strip()]
 
 
@@ -131,7 +136,7 @@ def json_object(value: Any) -> dict[str, Any]:
         raise RowError(f"is not a valid JSON object ({exc.msg})") from None
     if not isinstance(parsed, dict):
         raise RowError("is not a JSON object")
-    return _no_nul(parsed)
+    return _no_nul(parsed) if _ESCAPED_NUL in text else parsed
 
 
 def product_type(value: Any) -> str:

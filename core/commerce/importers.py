@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from pazar.clock import SystemClock
 from pazar.commerce.import_kinds import IMPORTERS, Importer
 from pazar.commerce.import_reader import FORMATS, detect_format, read_rows
-from pazar.commerce.import_staging import uses_staging
+from pazar.commerce.import_staging import Lines, uses_staging
 from pazar.commerce.import_values import RowError, decimal, json_object
 from pazar.commerce.import_writer import product_ids, upsert_changed
 from pazar.errors import ValidationError
@@ -32,9 +32,13 @@ from pazar.jobs.wake import IMPORT_MARKS, mark_changes
 from pazar.textfiles import DEFAULT_ENCODING, check_encoding
 
 CHUNK = 5000
+STAGED_CHUNK = 10_000
+"""Rows per chunk of COPY lines on PostgreSQL: each chunk costs a few round trips and
+statements whatever its size, and a line takes a tenth of a parsed row's memory."""
 
 __all__ = [
     "CHUNK",
+    "STAGED_CHUNK",
     "FORMATS",
     "IMPORTERS",
     "ImportResult",
@@ -95,7 +99,7 @@ def import_file(
     fmt: str | None = None,
     clock: Any = None,
     on_rows: Callable[[int], None] | None = None,
-    chunk_size: int = CHUNK,
+    chunk_size: int | None = None,
     encoding: str = DEFAULT_ENCODING,
 ) -> ImportResult:
     """Import one file of ``kind`` inside the session's transaction (the caller commits)."""
@@ -105,27 +109,39 @@ def import_file(
     encoding = check_encoding(encoding)
     now = (clock or SystemClock()).now()
     total = 0
-    seen: dict[tuple[Any, ...], int] = {}
+    key = handler.key
+    seen: dict[Any, int] = {}  # identity (the value itself for a one-column key): first line
     chunk: list[tuple[int, dict[str, Any]]] = []
+    stage = handler.stage if uses_staging(session) else None
+    lines = stage.lines() if stage is not None else None
+    chunk_size = chunk_size or (CHUNK if lines is None else STAGED_CHUNK)
     with _Writer(session, handler, path.name, now, on_rows) as writer:
         try:
             for line, row in read_rows(path, fmt, handler.columns, encoding=encoding):
-                if handler.key:
-                    identity = tuple(row.get(name) for name in handler.key)
+                if key:
+                    identity = row.get(key[0]) if len(key) == 1 else tuple(map(row.get, key))
                     first = seen.setdefault(identity, line)
                     if first != line:
                         raise ValidationError(
                             f"{path.name}:{line}: {_describe(handler.key, row)} is also on line "
                             f"{first}; a file may name each {kind[:-1].replace('_', ' ')} once"
                         )
+                if lines is not None:
+                    lines.add(line, row)
+                    if len(lines) >= chunk_size:
+                        writer.write(lines)
+                        total += len(lines)
+                        lines = lines.stage.lines()
+                    continue
                 chunk.append((line, row))
                 if len(chunk) >= chunk_size:
                     writer.write(chunk)
                     total += len(chunk)
                     chunk = []
-            if chunk:
-                writer.write(chunk)
-                total += len(chunk)
+            for rest in (chunk, lines):
+                if rest:
+                    writer.write(rest)
+                    total += len(rest)
         except BaseException:
             writer.finish()  # an earlier chunk's error names an earlier line: it wins
             raise
@@ -167,13 +183,17 @@ class _Writer:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
 
-    def write(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+    def write(self, chunk: list[tuple[int, dict[str, Any]]] | Lines) -> None:
+        """Write a chunk: parsed rows through the kind's ``write``, or a stage's COPY lines."""
         self.finish()
+        if isinstance(chunk, Lines):
+            args: tuple[Any, ...] = (chunk.stage.write, self.session, chunk, self.where, self.now)
+        else:
+            args = (self.handler.write, self.session, chunk, self.where, self.now)
         if self.pool is None:
-            self._done(self.handler.write(self.session, chunk, self.where, self.now), len(chunk))
+            self._done(args[0](*args[1:]), len(chunk))
             return
-        future = self.pool.submit(self.handler.write, self.session, chunk, self.where, self.now)
-        self.pending = (future, len(chunk))
+        self.pending = (self.pool.submit(*args), len(chunk))
 
     def finish(self) -> int:
         """Wait for the chunk in flight (raising its error); the rows changed so far."""

@@ -102,3 +102,36 @@ def test_parents_and_catalog_items_across_chunks(db: Database, tmp_path: Path) -
     unknown = _write(tmp_path / "items.csv", ["catalog,sku", "hb,X", "hb,M", "hb,NOPE"])
     with pytest.raises(ValidationError, match=r"items.csv:4: column 'sku': unknown SKU 'NOPE'"):
         _import(db, "catalog_items", unknown)
+
+
+def test_values_that_need_escaping_arrive_as_written(db: Database, tmp_path: Path) -> None:
+    """Tabs, line breaks, backslashes, quotes and non-ASCII text in names and JSON values are
+    stored as the file holds them, and importing the file again changes nothing."""
+    path = tmp_path / "products.csv"
+    path.write_text(
+        "sku,name,categories,images,attributes,parent_sku\n"
+        'E-0,"tab\there","a|b""c|ş",,"{""k"": ""v""}",\n'
+        'E-1,"two\nlines \\ back","[""x\\\\y"", 1]","[]","{""n"": 1.5, ""l"": [""ğ""]}",E-0\n'
+        'E-2,"quote "" ş",Ana/Alt,"[""\\u00fc""]","{""a\\\\b"": ""c\\td""}",E-0\n',
+        encoding="utf-8",
+    )
+    assert _import(db, "products", path) == 3
+    with db.session() as s:
+        rows = {
+            sku: (name, categories, images, attributes)
+            for sku, name, categories, images, attributes in s.execute(
+                select(
+                    Product.sku,
+                    Product.name,
+                    Product.categories,
+                    Product.images,
+                    Product.attributes,
+                )
+            )
+        }
+    assert rows == {
+        "E-0": ("tab\there", ["a", 'b"c', "ş"], [], {"k": "v"}),
+        "E-1": ("two\nlines \\ back", ["x\\y", 1], [], {"n": 1.5, "l": ["ğ"]}),
+        "E-2": ('quote " ş', ["Ana/Alt"], ["ü"], {"a\\b": "c\td"}),
+    }
+    assert _import(db, "products", path) == 0
