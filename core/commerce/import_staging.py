@@ -176,14 +176,7 @@ class Stage:
         first = reserve_versions(session, len(lines))
         with driver.cursor() as cursor:  # type: ignore[union-attr]
             cursor.execute(self.merge, {"first": first, "now": now.astimezone(UTC)})
-            row = cursor.fetchone()
-        assert row is not None
-        changed, unknown_line, unknown_sku = row
-        if unknown_line is not None:
-            raise ValidationError(
-                f"{where}:{unknown_line}: column 'sku': unknown SKU {unknown_sku!r} "
-                "(import the products first)"
-            )
+            changed = _merged(cursor.fetchone(), where, "sku")
         note_written(conn, self.table.name, changed)
         if lines.extra and self.after is not None:
             changed += self.after(session, self, where)
@@ -276,15 +269,21 @@ def link_parents(session: Session, stage: Stage, where: str) -> int:
     driver = conn.connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
         cursor.execute(_LINK_PARENTS.format(stage=_q(stage.name)))
-        row = cursor.fetchone()
+        changed = _merged(cursor.fetchone(), where, "parent_sku")
+    note_written(conn, "products", changed)
+    return changed
+
+
+def _merged(row: Any, where: str, column: str) -> int:
+    """A merge statement's answer (rows changed, first unknown SKU's line, that SKU): the
+    count, or the refusal located at that line of the file."""
     assert row is not None
     changed, unknown_line, unknown_sku = row
     if unknown_line is not None:
         raise ValidationError(
-            f"{where}:{unknown_line}: column 'parent_sku': unknown SKU {unknown_sku!r} "
+            f"{where}:{unknown_line}: column '{column}': unknown SKU {unknown_sku!r} "
             "(import the products first)"
         )
-    note_written(conn, "products", changed)
     return int(changed)
 
 
