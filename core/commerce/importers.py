@@ -186,14 +186,12 @@ class _Writer:
     def write(self, chunk: list[tuple[int, dict[str, Any]]] | Lines) -> None:
         """Write a chunk: parsed rows through the kind's ``write``, or a stage's COPY lines."""
         self.finish()
-        if isinstance(chunk, Lines):
-            args: tuple[Any, ...] = (chunk.stage.write, self.session, chunk, self.where, self.now)
-        else:
-            args = (self.handler.write, self.session, chunk, self.where, self.now)
+        write = chunk.stage.write if isinstance(chunk, Lines) else self.handler.write
+        args = (self.session, chunk, self.where, self.now)
         if self.pool is None:
-            self._done(args[0](*args[1:]), len(chunk))
+            self._done(write(*args), len(chunk))
             return
-        self.pending = (self.pool.submit(*args), len(chunk))
+        self.pending = (self.pool.submit(write, *args), len(chunk))
 
     def finish(self) -> int:
         """Wait for the chunk in flight (raising its error); the rows changed so far."""

@@ -118,7 +118,7 @@ def fingerprint(registry: Any) -> str:
     """What, besides a file and its location, decides whether a flow file is valid and
     what it loads as.  Keep in step with ``pazar.flows.validate.check_document``."""
     import pazar
-    from pazar.flows.schema import _base_schema_text, content_types_in, marketplace_flows_dir
+    from pazar.flows.schema import base_schema_text, content_types_in, marketplace_flows_dir
 
     digest = hashlib.sha256()
     digest.update(f"format {CACHE_FORMAT}\npazar {pazar.__version__}\n".encode())
@@ -133,7 +133,7 @@ def fingerprint(registry: Any) -> str:
                 digest.update(f"{root}:{info.st_size}:{info.st_mtime_ns}\n".encode())
             except OSError:
                 digest.update(f"{root}: missing\n".encode())
-    digest.update(_base_schema_text().encode())
+    digest.update(base_schema_text().encode())
     for name in sorted(registry.steps):
         step = registry.steps[name]
         schema = json.dumps(step.params_schema, sort_keys=True, default=repr)

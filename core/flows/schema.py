@@ -38,13 +38,13 @@ TOP_LEVEL_KEYS = (
 
 
 @lru_cache(maxsize=1)
-def _base_schema_text() -> str:
+def base_schema_text() -> str:
     return (schemas_dir() / "flow.schema.json").read_text(encoding="utf-8")
 
 
 def base_schema() -> dict[str, Any]:
     """A fresh copy of ``schemas/flow.schema.json``."""
-    return json.loads(_base_schema_text())
+    return json.loads(base_schema_text())
 
 
 def marketplace_flows_dir(registry: Any, plugin: str) -> Path:

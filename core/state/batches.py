@@ -35,7 +35,7 @@ from pazar.models.state import (
 from pazar.pipeline import Item
 from pazar.sqlbulk import dialect_insert, executemany_columns
 from pazar.state.actions import ACTION_COLUMNS, payload_hash, success_upsert
-from pazar.state.outcomes import Failure, penalize, record_successes
+from pazar.state.outcomes import Failure, penalize, penalty_not_newer, record_successes
 from pazar.state.penalties import sent_to_remote_hours
 
 STATUSES = ("initialized", "commit", "sent_to_remote", "ongoing", "done", "fail")
@@ -385,13 +385,6 @@ def _older_landed_last(
     )
 
 
-def _not_newer(penalty_version: Any, item_version: Any) -> ColumnElement[bool]:
-    """A success clears a penalty unless the penalty is about a newer version than the
-    upload carried: a superseding sink's newer value may have failed locally (a mapping
-    problem) while the older upload was open, and that failure still holds."""
-    return or_(penalty_version.is_(None), item_version.is_(None), penalty_version <= item_version)
-
-
 def _succeed_in_flight(
     session: Session, batch: BatchRequest, now: datetime, outdated: set[int]
 ) -> int:
@@ -437,7 +430,7 @@ def _succeed_in_flight(
                 in_flight,
                 t.c.object_id == penalties.c.object_id,
                 t.c.content_type == penalties.c.content_type,
-                _not_newer(penalties.c.version, t.c.version),
+                penalty_not_newer(penalties.c.version, t.c.version),
             ),
         )
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, bindparam, delete, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import ColumnElement
 
 from pazar.models.channels import Channel
 from pazar.models.state import FailedIntegration, IntegrationWait
@@ -217,16 +218,24 @@ def record_successes(
         clear_penalties(session, channel_id, ct, ids)
 
 
+def penalty_not_newer(penalty_version: Any, success_version: Any) -> ColumnElement[bool]:
+    """Whether a success clears a penalty: unless the penalty is about a newer version than
+    the success carried (a superseding sink's newer value may have failed locally while the
+    older upload was open, and that failure still holds).  No version on either side: yes."""
+    return or_(
+        penalty_version.is_(None), success_version.is_(None), penalty_version <= success_version
+    )
+
+
 def _clear_penalties_up_to(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Clear each row's object's penalty unless it is about a newer version: one statement,
     executed for the rows (a polled batch's successes)."""
     t = FailedIntegration.__table__
-    version = bindparam("v", type_=BigInteger)
     stmt = delete(t).where(
         t.c.channel_id == bindparam("c"),
         t.c.content_type == bindparam("t"),
         t.c.object_id == bindparam("o"),
-        or_(t.c.version.is_(None), version.is_(None), t.c.version <= version),
+        penalty_not_newer(t.c.version, bindparam("v", type_=BigInteger)),
     )
     params = [
         {
