@@ -5,7 +5,7 @@ it sends wakes it sooner.
 
 - :func:`mark_changes` runs in the transaction that changed stocks, prices or products
   (an import, ``pazar stock set``, the embedded commerce backend): it adds one to the
-  kind's row of ``change_marks`` and, on PostgreSQL, sends ``NOTIFY pazar_changes``, which
+  kind's row of ``change_marks`` and, on PostgreSQL, sends ``NOTIFY pazar_changes_<schema hash>``, which
   PostgreSQL delivers only when that transaction commits.  One row per kind, so a burst
   of 100k changes updates a row, not 100k.
 - :class:`WakeUps` (one per daemon) reads the marks — on SQLite every scheduler pass (a
@@ -45,7 +45,10 @@ if TYPE_CHECKING:  # the writers of changes import this module: keep what they l
 
 log = logging.getLogger("pazar.wake")
 
-NOTIFY_CHANNEL = "pazar_changes"
+# One channel per schema, so daemons of pazar databases in other schemas of the same
+# PostgreSQL database are not woken by each other's changes. A channel name is an identifier
+# (63 bytes at most), so the server hashes its schema into it, for senders and listeners alike.
+NOTIFY_CHANNEL_SQL = "'pazar_changes_' || left(md5(current_schema()), 12)"
 # Seconds between a change and the run that sends it (``pazar daemon --wake-window``);
 # a flow may ask for longer (``wake_window:``), e.g. to keep a marketplace's upload pace.
 DEFAULT_WINDOW = 3.0
@@ -90,8 +93,8 @@ def mark_changes(session: Session, kinds: Iterable[str], now: datetime) -> None:
     )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            text("SELECT pg_notify(:channel, :kinds)"),
-            {"channel": NOTIFY_CHANNEL, "kinds": ",".join(names)},
+            text(f"SELECT pg_notify({NOTIFY_CHANNEL_SQL}, :kinds)"),
+            {"kinds": ",".join(names)},
         )
 
 
@@ -285,6 +288,14 @@ def enqueue_wakes(session: Session, wakes: list[Wake], now: datetime) -> list[in
     return sorted(set(jobs))
 
 
+def listen(conn: Any) -> str:
+    """LISTEN, on a psycopg connection, to the change marks of the schema it uses."""
+    row = conn.execute(f"SELECT {NOTIFY_CHANNEL_SQL}").fetchone()
+    channel = row[0]  # 'pazar_changes_' and hex digits: safe inside double quotes
+    conn.execute(f'LISTEN "{channel}"')
+    return channel
+
+
 class ChangeListener:
     """A PostgreSQL connection that LISTENs for change marks and rings a daemon's bell.
 
@@ -315,7 +326,7 @@ class ChangeListener:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    listen(conn)
                     self.listening.set()
                     self._ring()
                     while not self._stop.is_set():

@@ -19,12 +19,13 @@ from pazar.commerce.local import set_price, set_stock
 from pazar.daemon import Daemon
 from pazar.db import Database
 from pazar.jobs.queue import finish, lease
-from pazar.jobs.wake import NOTIFY_CHANNEL, ChangeListener, mark_changes
+from pazar.jobs.wake import ChangeListener, listen, mark_changes
 from pazar.models.jobs import Job
 from pazar.models.runs import Run
 from pazar.models.state import BatchRequest
 from pazar.plugins import load_plugins
 from pazar.state.batches import mark_sent, open_batch
+from pazar.testing import postgres_schema, postgres_url
 
 T0 = datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC)
 WINDOW = timedelta(seconds=3)
@@ -303,7 +304,7 @@ def test_mark_changes_notifies_only_on_commit(pg_url: str) -> None:
     try:
         with psycopg.connect(conninfo, autocommit=True) as listener:
             listener.add_notify_handler(lambda note: heard.append(note.payload))
-            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            listen(listener)
             with db.session() as session:
                 mark_changes(session, ["stocks", "prices"], T0)
                 session.flush()
@@ -316,7 +317,7 @@ def test_mark_changes_notifies_only_on_commit(pg_url: str) -> None:
 
         with psycopg.connect(conninfo, autocommit=True) as listener:
             listener.add_notify_handler(lambda note: heard.append(note.payload))
-            listener.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            listen(listener)
             with pytest.raises(RuntimeError), db.session() as session:
                 mark_changes(session, ["stocks"], T0)
                 raise RuntimeError("rolled back")
@@ -324,6 +325,30 @@ def test_mark_changes_notifies_only_on_commit(pg_url: str) -> None:
         assert heard == ["prices,stocks"]  # a rolled-back change wakes nobody
     finally:
         db.dispose()
+
+
+def test_a_change_in_another_schema_of_the_database_wakes_nobody_here(pg_url: str) -> None:
+    import psycopg
+
+    conninfo = make_url(pg_url).set(drivername="postgresql").render_as_string(False)
+    heard: list[str] = []
+    with postgres_schema(postgres_url()) as other_url:
+        here, other = Database(pg_url), Database(other_url)
+        try:
+            with psycopg.connect(conninfo, autocommit=True) as listener:
+                listener.add_notify_handler(lambda note: heard.append(note.payload))
+                listen(listener)
+                with other.session() as session:
+                    mark_changes(session, ["stocks"], T0)
+                with here.session() as session:
+                    mark_changes(session, ["prices"], T0)
+                for _note in listener.notifies(timeout=10, stop_after=1):
+                    break
+                listener.execute("SELECT 1")
+        finally:
+            here.dispose()
+            other.dispose()
+    assert heard == ["prices"]
 
 
 def test_on_postgresql_a_daemon_learns_of_a_change_by_notify(
