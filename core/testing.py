@@ -204,6 +204,9 @@ def pazar_clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in list(os.environ):
         if name.startswith("PAZAR_") and name != POSTGRES_ENV:
             monkeypatch.delenv(name, raising=False)
+    # A terminal's size (pytest-xdist's workers set 80x24) would narrow pazar's tables.
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.delenv("LINES", raising=False)
     monkeypatch.setenv("PAZAR_DISABLE_PLUGIN_AUTOLOAD", "1")
     reset_plugin_system()
     yield

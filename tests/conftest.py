@@ -68,7 +68,9 @@ def clock() -> FixedClock:
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Each test starts with no stray pazar environment and a fresh plugin load."""
-    for var in ("PAZAR_DATABASE_URL", "PAZAR_FLOWS_PATH"):
+    # COLUMNS/LINES: a terminal's size (pytest-xdist's workers set 80x24) would narrow the
+    # tables pazar prints when piped.
+    for var in ("PAZAR_DATABASE_URL", "PAZAR_FLOWS_PATH", "COLUMNS", "LINES"):
         monkeypatch.delenv(var, raising=False)
     # Installed third-party plugins stay out; the built-in marketplaces come in the
     # way the plugin guide tells anyone with autoload off: by PAZAR_PLUGINS.
