@@ -12,7 +12,14 @@ import pytest
 from pazar.clock import FixedClock
 from pazar.db import Database
 from pazar.plugins import reset_plugin_system
-from pazar.testing import Cli, database_params, empty_database, postgres_schema, postgres_url
+from pazar.testing import (
+    Cli,
+    database_params,
+    empty_database,
+    migrated_sqlite,
+    postgres_schema,
+    postgres_url,
+)
 
 PG_URL = postgres_url()
 TESTS_DIR = Path(__file__).resolve().parent
@@ -31,13 +38,14 @@ def pg_base_url() -> Iterator[str | None]:
 
 @pytest.fixture(params=database_params())
 def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_base_url: str | None
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    pg_base_url: str | None,
+    pazar_sqlite_template: Path,
 ) -> Iterator[str]:
     """A database URL, empty and migrated, for SQLite and PostgreSQL."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'pazar.db'}"
-        Database(url).upgrade()
-        yield url
+        yield migrated_sqlite(pazar_sqlite_template, tmp_path)
         return
     assert pg_base_url is not None
     empty_database(pg_base_url)
