@@ -17,23 +17,17 @@ from pazar.testing import (
     database_params,
     empty_database,
     migrated_sqlite,
-    postgres_schema,
-    postgres_url,
 )
 
-PG_URL = postgres_url()
 TESTS_DIR = Path(__file__).resolve().parent
 BUILTIN_MARKETPLACES = "pazar_hepsiburada,pazar_fashfed"
 
 
 @pytest.fixture(scope="session")
-def pg_base_url() -> Iterator[str | None]:
-    """A throwaway schema on the test PostgreSQL for this session."""
-    if not PG_URL:
-        yield None
-        return
-    with postgres_schema(PG_URL) as url:
-        yield url
+def pg_base_url(pazar_postgres_base: str | None) -> str | None:
+    """A throwaway schema on the test PostgreSQL for this session: pazar.testing's, so the
+    engine's tests and the example plugin's share one per session (None without a server)."""
+    return pazar_postgres_base
 
 
 @pytest.fixture(params=database_params())

@@ -5,8 +5,8 @@ it sends wakes it sooner.
 
 - :func:`mark_changes` runs in the transaction that changed stocks, prices or products
   (an import, ``pazar stock set``, the embedded commerce backend): it adds one to the
-  kind's row of ``change_marks`` and, on PostgreSQL, sends ``NOTIFY pazar_changes_<schema hash>``, which
-  PostgreSQL delivers only when that transaction commits.  One row per kind, so a burst
+  kind's row of ``change_marks`` and, on PostgreSQL, sends a ``NOTIFY`` on its schema's
+  channel, which PostgreSQL delivers only when that transaction commits.  One row per kind, so a burst
   of 100k changes updates a row, not 100k.
 - :class:`WakeUps` (one per daemon) reads the marks — on SQLite every scheduler pass (a
   table of three rows), on PostgreSQL when :class:`ChangeListener` heard a notification
@@ -288,12 +288,10 @@ def enqueue_wakes(session: Session, wakes: list[Wake], now: datetime) -> list[in
     return sorted(set(jobs))
 
 
-def listen(conn: Any) -> str:
+def listen(conn: Any) -> None:
     """LISTEN, on a psycopg connection, to the change marks of the schema it uses."""
-    row = conn.execute(f"SELECT {NOTIFY_CHANNEL_SQL}").fetchone()
-    channel = row[0]  # 'pazar_changes_' and hex digits: safe inside double quotes
-    conn.execute(f'LISTEN "{channel}"')
-    return channel
+    (channel,) = conn.execute(f"SELECT {NOTIFY_CHANNEL_SQL}").fetchone()
+    conn.execute(f'LISTEN "{channel}"')  # 'pazar_changes_' and hex digits: safe quoted
 
 
 class ChangeListener:
