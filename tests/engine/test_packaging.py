@@ -10,6 +10,7 @@ is downloaded.
 from __future__ import annotations
 
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -29,11 +30,25 @@ def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 UNLISTED_FOLDER = "is absent from the `packages` configuration"
 
 
+# What a checkout may hold that a build writes or a developer keeps: none of it is source.
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git", "build", "dist", "*.egg-info", "__pycache__", "*.py[cod]", "*.db", ".*cache",
+    ".venv", "venv", "node_modules",
+)  # fmt: skip
+
+
 def _build_wheel(source: Path, out: Path) -> tuple[Path, str]:
-    """The wheel of ``source`` and what the build printed (setuptools' warnings among it)."""
+    """The wheel of ``source`` and what the build printed (setuptools' warnings among it).
+
+    The build runs on a copy: setuptools builds in the source's ``build/`` folder, where
+    an older build's files would reach this wheel (a file the configuration no longer
+    lists would pass as shipped) and two builds at once would mix.
+    """
     pytest.importorskip("setuptools")
+    tree = out / "source"
+    shutil.copytree(source, tree, ignore=NOT_SOURCE)
     pip = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
-    built = _run([*pip, "-w", str(out), str(source)], cwd=out)
+    built = _run([*pip, "-w", str(out), str(tree)], cwd=out)
     return next(out.glob("*.whl")), built.stdout + built.stderr
 
 
