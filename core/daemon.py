@@ -487,17 +487,76 @@ class Daemon:
     # --- loops ----------------------------------------------------------------
 
     def run_once(self) -> DaemonStats:
-        """Enqueue what is due now, run every runnable job, and return."""
+        """Enqueue what is due now, run every runnable job on ``workers`` threads, and
+        return."""
         self.register()
         try:
             self.schedule()
-            while self.work_one(f"{self.id}-once"):
-                pass
+            self._drain_on_workers(f"{self.id}-once")
         finally:
             self.finish_unfinished()
             self._heartbeats.stop()
             self._beat(stopped=True)
         return self.stats
+
+    def _drain_on_workers(self, owner: str) -> None:
+        """Run jobs on ``workers`` threads until none is runnable and none is running.
+
+        A worker that finds nothing waits while another still runs a job, since a job's
+        end can make others runnable (a chained flow, the next job of its channel); it
+        tries again at every job's end and stops once every worker found nothing.  The
+        first error stops the others after their current job and is raised here, as one
+        worker's would be.
+        """
+        if self.workers == 1:
+            while self.work_one(owner):
+                pass
+            return
+        turn = threading.Condition()
+        busy = ends = 0  # workers inside work_one; jobs ended so far
+        failed: list[BaseException] = []
+
+        def work(name: str) -> None:
+            nonlocal busy, ends
+            while True:
+                with turn:
+                    if failed:
+                        return
+                    busy += 1
+                try:
+                    while True:
+                        with turn:
+                            seen = ends  # a job ending after this may free another
+                        if failed or not self.work_one(name):
+                            break
+                        with turn:
+                            ends += 1
+                            turn.notify_all()
+                except BaseException as exc:  # noqa: BLE001 - raised again by the caller
+                    with turn:
+                        failed.append(exc)
+                finally:
+                    with turn:
+                        busy -= 1
+                        turn.notify_all()
+                # Its empty check would look running while it waits: end it now.
+                self.finish_unfinished(name)
+                with turn:
+                    while ends == seen and busy and not failed:
+                        turn.wait()
+                    if failed or (ends == seen and not busy):
+                        return
+
+        threads = [
+            threading.Thread(target=work, args=(f"{owner}{n}",), daemon=True)
+            for n in range(1, self.workers + 1)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failed:
+            raise failed[0]
 
     def drain(self) -> DaemonStats:
         """Run queued jobs until none is runnable (no scheduling, no registration)."""

@@ -18,8 +18,10 @@ from pazar.errors import PazarError
 from pazar.flows.loader import load_flows
 from pazar.jobs.queue import enqueue, enqueue_chain, finish, heartbeat, lease
 from pazar.jobs.scheduler import enqueue_due
+from pazar.models.jobs import Daemon as DaemonRow
 from pazar.models.jobs import Job, ScheduleTick
 from pazar.models.runs import Run
+from pazar.plugin import StepType, hookimpl, params_schema
 from pazar.plugins import load_plugins
 
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -188,6 +190,77 @@ def test_daemon_once_runs_due_flows_and_config_change_jobs(db: Database, registr
         runs = sorted((r.flow, r.trigger) for r in s.scalars(select(Run)))
     assert runs == [("push", "schedule"), ("refresh_categories", "config_change")]
     assert Daemon(db, registry, clock=clock).run_once().runs == 0  # nothing due twice
+
+
+class _Meeting:
+    """A plugin whose ``testmarket.meet`` sink waits until two runs are inside it at once:
+    one worker alone would wait for itself (10 s, then the run fails)."""
+
+    def __init__(self) -> None:
+        self.barrier = threading.Barrier(2, timeout=10)
+
+    @hookimpl
+    def pazar_register_steps(self, register) -> None:  # noqa: ANN001
+        barrier = self.barrier
+
+        class Meet:
+            def __init__(self, _ctx) -> None:  # noqa: ANN001
+                pass
+
+            def render(self, items: list) -> list:
+                return [item.data for item in items]
+
+            def send(self, items: list, run) -> None:  # noqa: ANN001
+                barrier.wait()
+                for item in items:
+                    run.succeed(item, f"R-{item.key}")
+
+        register(
+            StepType(
+                name="testmarket.meet", kind="sink", factory=Meet, params_schema=params_schema()
+            )
+        )
+
+
+def test_daemon_once_runs_on_as_many_workers_as_asked(
+    db: Database, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    overlay = tmp_path / "flows" / "testmarket"
+    overlay.mkdir(parents=True)
+    (overlay / "meet.yaml").write_text(
+        "flow: meet\ntitle: Meet\nplugin: testmarket\nschedule: every 30s\n"
+        "source: {type: testmarket.generate, count: 1}\nsink: {type: testmarket.meet}\n"
+    )
+    monkeypatch.setenv("PAZAR_FLOWS_PATH", str(tmp_path / "flows"))
+    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+    registry = load_plugins(extra=[_Meeting()]).registry
+    clock = FixedClock(T0)
+    _channels(db, registry, clock, count=2)
+    stats = Daemon(db, registry, clock=clock, workers=2).run_once()
+    assert (stats.runs, stats.failed) == (4, 0)  # push and meet on both channels
+    with db.session() as s:
+        runs = sorted((r.flow, r.status) for r in s.scalars(select(Run)))
+        jobs = {j.status for j in s.scalars(select(Job))}
+    assert runs == [("meet", "success")] * 2 + [("push", "success")] * 2
+    assert jobs == {"done"}
+
+
+def test_daemon_once_raises_a_workers_error_and_records_its_stop(
+    db: Database, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:  # noqa: ANN001
+    clock = FixedClock(T0)
+    _channels(db, registry, clock, count=2)
+    daemon = Daemon(db, registry, clock=clock, workers=3)
+
+    def broken(owner: str) -> bool:
+        raise OSError(f"{owner}: the database went away")
+
+    monkeypatch.setattr(daemon, "work_one", broken)
+    with pytest.raises(OSError, match="the database went away"):
+        daemon.run_once()
+    with db.session() as s:
+        rows = s.execute(select(DaemonRow.workers, DaemonRow.stopped_at)).all()
+    assert [(workers, stopped is not None) for workers, stopped in rows] == [(3, True)]
 
 
 def test_a_second_daemon_on_one_sqlite_file_refuses(tmp_path, registry) -> None:  # noqa: ANN001
