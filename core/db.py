@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from pazar import json_text
 from pazar.db_stats import watch
 from pazar.errors import DatabaseError
 
@@ -57,7 +58,8 @@ def make_engine(url: str) -> Engine:
         raise DatabaseError(f"PAZAR_DATABASE_URL is not a database URL: {exc}") from None
     if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs: dict[str, Any] = {}
+    # JSON columns are written as json.dumps writes them, without its per-call setup.
+    kwargs: dict[str, Any] = {"json_serializer": json_text.dumps}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     else:
