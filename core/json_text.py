@@ -3,8 +3,8 @@
 SQLAlchemy turns every JSON value into text with ``json.dumps``, which builds its C
 encoder again at every call (with a fresh dictionary for spotting circular references);
 for the small values pazar writes most (a product's categories, images and attributes, a
-job's payload) that setup costs two to four times the encoding.  A SQLite re-import of
-100,000 products spent a fifth of its time in it.
+job's payload) that setup costs two to four times the encoding.  Without it a SQLite
+re-import of a million products runs at 48.5k rows/s instead of 44.2k.
 
 The text must stay ``json.dumps``'s to the byte: SQLite keeps it as written and the import
 finds a changed row by comparing it, so another spelling (a separator, a character left
