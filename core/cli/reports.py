@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -43,7 +44,7 @@ def reports_command(name: str, slug: str, fmt: str, output: Path | None) -> None
         channel = channels_for(session, slug)[0]
         report_scope(session, channel)  # no snapshot: say so before touching any file
     if output is None:
-        stream = click.get_binary_stream("stdout")
+        stream = sys.stdout.buffer
         if fmt == "xlsx" and stream.isatty():
             raise ValidationError("xlsx is a binary format; pass --output FILE.xlsx")
         rows = write_report(ctx.db, channel, spec.name, fmt, stream)

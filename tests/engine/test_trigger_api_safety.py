@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import ssl
 import subprocess
 from pathlib import Path
 
@@ -214,7 +215,8 @@ def test_the_api_serves_https_with_a_certificate(db: Database, tmp_path: Path, m
     app = create_app(db, load_plugins().registry, clock=FixedClock(), limits=LIMITS)
     with serve_in_thread(app, ssl_certfile=str(cert), ssl_keyfile=str(key)) as running:
         assert running.url.startswith("https://127.0.0.1:")
-        response = httpx.post(f"{running.url}/flow-trigger/tm/push", verify=str(cert), json={})
+        trusted = ssl.create_default_context(cafile=str(cert))
+        response = httpx.post(f"{running.url}/flow-trigger/tm/push", verify=trusted, json={})
     assert response.status_code == 401
 
 
