@@ -75,8 +75,17 @@ def _module_version(module: ModuleType, dist_name: str | None) -> str:
 
 
 def _warn(warnings: list[str], message: str) -> None:
+    """Keep ``message`` for whoever shows the plugins (the CLI prints each once); logged
+    at debug level only, or it would reach the terminal twice."""
     warnings.append(message)
-    log.warning(message)
+    log.debug(message)
+
+
+def _unknown_hooks(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    """The plugin's hook implementations that no hook specification names."""
+    return sorted(
+        caller.name for caller in pm.get_hookcallers(plugin) or [] if not caller.has_spec()
+    )
 
 
 def load_plugins(extra: list[ModuleType | Any] | None = None) -> PluginSystem:
@@ -92,7 +101,24 @@ def load_plugins(extra: list[ModuleType | Any] | None = None) -> PluginSystem:
     def add(obj: Any, name: str, source: str, dist: str | None = None) -> None:
         if pm.is_registered(obj) or pm.has_plugin(name):
             return
-        pm.register(obj, name=name)
+        try:
+            pm.register(obj, name=name)
+        except pluggy.PluginValidationError as exc:  # a known hook with other arguments
+            reason = " ".join(str(exc).split())  # pluggy words it over several lines
+            _warn(warnings, f"warning: plugin {name!r} ({source}) not loaded: {reason}")
+            return
+        unknown = _unknown_hooks(pm, obj)
+        if unknown:  # a misspelt hook: this plugin stays out, like one that fails to import
+            from pazar.suggest import did_you_mean
+
+            pm.unregister(obj)
+            known = [n for n in dir(hookspecs) if n.startswith("pazar_")]
+            hooks = "; ".join(f"{hook!r}{did_you_mean(hook, known)}" for hook in unknown)
+            _warn(
+                warnings,
+                f"warning: plugin {name!r} ({source}) not loaded: unknown hook {hooks}",
+            )
+            return
         module = (
             obj if isinstance(obj, ModuleType) else importlib.import_module(type(obj).__module__)
         )

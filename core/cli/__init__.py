@@ -127,8 +127,10 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except PazarError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback too, but the same message and exit code
+            import traceback
+
+            traceback.print_exc()
         click.echo(f"error: {exc.message}", err=True)
         for line in exc.details:
             click.echo(f"  {line}", err=True)
