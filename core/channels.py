@@ -154,11 +154,15 @@ class ChannelService:
         return doc, omitted
 
     def warnings(self, slug: str) -> list[str]:
-        """What is valid but probably not meant, e.g. a value in the wrong unit (flags with
-        no flow behind them are problems: see :meth:`validate`)."""
+        """What is valid but probably not meant, e.g. a value in the wrong unit or a secret's
+        variable missing from this environment (flags with no flow behind them are
+        problems: see :meth:`validate`)."""
         from pazar.state.penalties import policy_warnings
 
-        return policy_warnings(self.get(slug).config or {})
+        channel = self.get(slug)
+        config = channel.config or {}
+        unset = cs.unset_env_references(self.schema(channel), config)
+        return policy_warnings(config) + unset
 
     def effective_policies(self, channel: Channel) -> list[Any]:
         """The channel's failed-integration policy in numbers, in its marketplace's reading."""

@@ -480,6 +480,20 @@ def env_reference_problems(schema: Mapping[str, Any], config: Mapping[str, Any])
     return problems
 
 
+def unset_env_references(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """``env:NAME`` secrets whose variable this process does not have: what a run started
+    here would fail on.  A warning, not a problem: the daemon's environment may differ."""
+    unset = []
+    for path in _walk_secrets(schema, dict(config), []):
+        value = _get(config, path)
+        if is_env_reference(value) and value[len(ENV_PREFIX) :] not in os.environ:
+            unset.append(
+                f"{_join(path)}: environment variable {value[len(ENV_PREFIX) :]} is not set "
+                "here; a run fails unless the daemon's environment sets it"
+            )
+    return unset
+
+
 def resolve_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``config`` whose ``env:NAME`` secrets hold the variables' values.
 

@@ -122,6 +122,22 @@ def test_incomplete_channel_fails_validate_and_activate(cli: Any) -> None:
     assert show(cli, "hb")["status"] == "inactive"
 
 
+def test_validate_warns_of_a_secret_whose_variable_is_not_set_here(cli: Any) -> None:
+    cli("channel", "add", "testmarket", "--slug", "tm")
+    assert cli("channel", "set", "tm", "api_key=env:PAZAR_SECRET_TM_KYE").exit_code == 0
+    warning = (
+        "api_key: environment variable PAZAR_SECRET_TM_KYE is not set here; "
+        "a run fails unless the daemon's environment sets it"
+    )
+    result = cli("channel", "validate", "tm", env={"PAZAR_SECRET_TM_KEY": "s3cr3t-value"})
+    assert result.exit_code == 0  # the daemon's environment may have it
+    assert result.stderr == f"warning: {warning}\n"
+    assert json.loads(cli("channel", "validate", "tm", "--json").stdout)["warnings"] == [warning]
+    result = cli("channel", "validate", "tm", env={"PAZAR_SECRET_TM_KYE": "s3cr3t-value"})
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert "s3cr3t-value" not in result.output
+
+
 def test_unknown_names_get_suggestions(cli: Any) -> None:
     result = cli("channel", "add", "testmarkt", "--slug", "tm")
     assert result.exit_code == 2 and "did you mean 'testmarket'" in result.output
