@@ -100,10 +100,11 @@ class CategoryAttributes:
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
         self.values = bool(ctx.params.get("values", True))
+        self.no_categories = ctx.params.get("no_categories", "fail")
 
     def _ids(self) -> list[str]:
         ids = self.ctx.reads.leaf_categories()
-        if not ids and root_ids(self.ctx.config):
+        if not ids and root_ids(self.ctx.config) and self.no_categories != "skip":
             raise PazarError(
                 "no leaf category is stored for this channel yet: run the category_node flow first"
             )
@@ -183,7 +184,12 @@ STEP_TYPES = [
                 "type": "boolean",
                 "default": True,
                 "description": "Also read the allowed values of select attributes.",
-            }
+            },
+            no_categories={
+                "enum": ["fail", "skip"],
+                "default": "fail",
+                "description": "What a run does when no leaf category is stored yet (category_node has not run): fail, saying so, or read nothing (a scheduled comparison due before the first category pull).",
+            },
         ),
         description="Attributes (and select values) of every stored leaf category "
         "(items for catalog.attributes).",

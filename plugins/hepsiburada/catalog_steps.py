@@ -107,12 +107,15 @@ class CategoryAttributes:
         self.values = bool(ctx.params.get("values", True))
         self.defaults = bool(ctx.params.get("defaults", True))
         self.categories = bool(ctx.params.get("categories", True))
+        self.no_categories = ctx.params.get("no_categories", "fail")
 
     def _ids(self) -> list[str]:
         ids = self.ctx.reads.leaf_categories()
         if not ids and not self.ctx.config.get("category_ids"):
             return []  # a channel with no categories configured has none to read
         if not ids:
+            if self.no_categories == "skip":
+                return []
             raise PazarError(
                 "no leaf category is stored for this channel yet: run the category_node flow first"
             )
@@ -185,6 +188,11 @@ _SOURCE_PARAMS = {
             "type": "boolean",
             "default": True,
             "description": "Yield each category's attributes (false: only the default attributes).",
+        },
+        "no_categories": {
+            "enum": ["fail", "skip"],
+            "default": "fail",
+            "description": "What a run does when no leaf category is stored yet (category_node has not run): fail, saying so, or read nothing (a scheduled comparison due before the first category pull).",
         },
     },
 }

@@ -73,6 +73,10 @@ def test_attributes_before_the_tree_say_what_to_run_first(world: World) -> None:
     result = world.attempt("category_attributes")
     assert result.status == "error"
     assert "run the category_node flow first" in (result.error or "")
+    # A comparison due before the first pull (a new channel's first daemon pass) has
+    # nothing stored to compare: it reads nothing instead of failing.
+    compared = world.attempt("compare_attributes")
+    assert (compared.status, compared.read, compared.failed) == ("success", 0, 0)
 
 
 def test_compare_attributes_logs_what_changed_on_fashfed(world: World) -> None:

@@ -306,6 +306,19 @@ def test_product_delete_sets_stock_zero_once(world: CatalogWorld) -> None:
     assert world.run("product_delete").read == 0
 
 
+def test_before_the_first_category_pull_compare_reads_nothing_and_a_pull_says_why_it_cannot(
+    world: CatalogWorld,
+) -> None:
+    """A new channel's first daemon pass may find compare_attributes due before category_node
+    has run: nothing is stored to compare, which is not a failure; the attribute pull asked
+    for by hand still says what to run first."""
+    compared = world.run("compare_attributes")
+    assert (compared.status, compared.read, compared.failed) == ("success", 0, 0)
+    pulled = world.attempt("category_attributes")
+    assert pulled.status == "error"
+    assert "run the category_node flow first" in (pulled.error or "")
+
+
 def test_compare_attributes_marks_what_changed_on_the_marketplace(world: CatalogWorld) -> None:
     world.prepare()
     mug = {
