@@ -58,6 +58,30 @@ COMMAND_TABLE: dict[str, LazyCommand] = {
 }  # fmt: skip
 
 
+# Click 8.2+ shows a group's help this way when it is called with no arguments.
+_HELP_INSTEAD: tuple[type[Exception], ...] = tuple(
+    filter(None, [getattr(click.exceptions, "NoArgsIsHelpError", None)])
+)
+
+
+class OneLineUsageError(click.UsageError):
+    """A usage error (a missing option, an unknown command, a bad value) as pazar's one
+    ``error:`` line naming the command, instead of click's usage block; exit code 2."""
+
+    def show(self, file: Any = None) -> None:
+        path = self.ctx.command_path if self.ctx is not None else "pazar"
+        click.echo(f"error: {path}: {self.format_message()} See '{path} --help'.", err=True)
+
+
+def _one_line(exc: click.UsageError) -> click.UsageError:
+    if isinstance(exc, (OneLineUsageError, *_HELP_INSTEAD)):
+        return exc
+    message = exc.format_message()
+    return OneLineUsageError(
+        message if message.endswith((".", "?", "!")) else message + ".", exc.ctx
+    )
+
+
 class PazarGroup(LazyGroup):
     """Turns expected errors into one line and an exit code, inside click.
 
@@ -71,10 +95,14 @@ class PazarGroup(LazyGroup):
         except (BrokenPipeError, OutputClosed):  # `pazar --help | head`
             _quiet_stdout()
             raise click.exceptions.Exit(0) from None
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:  # a subcommand's, however deep
+            raise _one_line(exc) from None
         except PazarError as exc:
             obj = ctx.find_object(AppContext)
             if obj is not None and obj.debug:
@@ -90,6 +118,7 @@ class PazarGroup(LazyGroup):
 
 
 @click.group(
+    "pazar",  # the program's name in messages, also where click's test runner invokes it
     cls=PazarGroup,
     lazy_commands=COMMAND_TABLE,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},

@@ -15,6 +15,10 @@ from pazar.cli.output import console, json_option, print_json
 from pazar.commerce.exports import EXPORTS, export_rows
 from pazar.commerce.importers import FORMATS, IMPORTERS
 
+# A negative number is an argument to refuse with its own words ("-1 is not in the range
+# x>=0"), not an unknown option ("No such option '-1'").
+NUMBER_ARGUMENTS = {"ignore_unknown_options": True}
+
 
 @click.group("catalog")
 def catalog() -> None:
@@ -144,7 +148,7 @@ def stock() -> None:
     """Stock levels in the local commerce backend."""
 
 
-@stock.command("set")
+@stock.command("set", context_settings=NUMBER_ARGUMENTS)
 @click.argument("sku")
 @click.argument("quantity", type=click.IntRange(min=0))
 @click.option("--extra", help="Extra fields as JSON, e.g. '{\"maximumPurchasableQuantity\": 5}'.")
@@ -169,7 +173,7 @@ def price() -> None:
     """Prices in the local commerce backend."""
 
 
-@price.command("set")
+@price.command("set", context_settings=NUMBER_ARGUMENTS)
 @click.argument("sku")
 @click.argument("amount")
 @click.option("--retail", help="Retail (list) price.")

@@ -1,0 +1,44 @@
+"""A command used wrongly (a missing option, an unknown command or option, a bad value) gets
+pazar's one ``error:`` line naming the command and where its help is, and exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from pazar.testing import Cli
+
+CASES = {
+    ("run", "testmarket/push"): (
+        "error: pazar run: Missing option '--channel'. See 'pazar run --help'."
+    ),
+    ("reportz",): (
+        "error: pazar: No such command 'reportz'. Did you mean 'reports'? See 'pazar --help'."
+    ),
+    ("penalties", "release", "--channel", "tm", "--reason", "mapping"): (
+        "error: pazar penalties release: Missing option '--content-type'. "
+        "See 'pazar penalties release --help'."
+    ),
+    ("stock", "set", "S1", "-1"): (
+        "error: pazar stock set: Invalid value for 'QUANTITY': -1 is not in the range x>=0. "
+        "See 'pazar stock set --help'."
+    ),
+    ("daemon", "--once", "--workers", "0"): (
+        "error: pazar daemon: Invalid value for '--workers': 0 is not in the range 1<=x<=64. "
+        "See 'pazar daemon --help'."
+    ),
+    ("channel", "sett", "tm"): (
+        "error: pazar channel: No such command 'sett'. Did you mean 'set'? "
+        "See 'pazar channel --help'."
+    ),
+}
+
+
+@pytest.mark.parametrize("args", sorted(CASES), ids=" ".join)
+def test_a_usage_error_is_one_line_naming_the_command(args: tuple[str, ...], cli: Cli) -> None:
+    result = cli(*args)
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", CASES[args] + "\n")
+
+
+def test_a_group_called_without_a_command_still_shows_its_help(cli: Cli) -> None:
+    result = cli("channel")
+    assert "Commands:" in result.output and "activate" in result.output
