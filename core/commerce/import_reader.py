@@ -134,6 +134,9 @@ def _header_plan(
 ) -> tuple[list[tuple[str, int, Any]], int]:
     names = [c.name for c in columns if not c.ignored]
     known = {c.name for c in columns}
+    # Spreadsheets capitalise headers and pad them ("SKU", " Quantity"): the names are
+    # pazar's lower-case ones, so read each header that way when it then names a column.
+    header = [h.strip().lower() if h.strip().lower() in known else h for h in header]
     unknown = [h for h in header if h not in known]
     missing = [c.name for c in columns if c.required and c.name not in header]
     repeated = sorted({h for h in header if h and header.count(h) > 1})
@@ -142,7 +145,8 @@ def _header_plan(
         if missing:
             problems.append(f"missing column(s) {', '.join(missing)}")
         if unknown:
-            problems.append(f"unknown column(s) {', '.join(unknown)}")
+            named = ", ".join(f"{h}{_meant(h, known - set(header))}" for h in unknown)
+            problems.append(f"unknown column(s) {named}")
         if repeated:
             problems.append(f"column(s) named twice: {', '.join(repeated)}")
         hint = _delimiter_hint(header, delimiter)
@@ -156,6 +160,14 @@ def _header_plan(
         if c.name in positions and not c.ignored
     ]
     return plan, len(header)
+
+
+def _meant(name: str, candidates: set[str]) -> str:
+    """`` (did you mean 'x'?)`` for a misspelt header, among the columns not given."""
+    from pazar.suggest import nearest
+
+    match = nearest(name, sorted(candidates))
+    return f" (did you mean {match!r}?)" if match else ""
 
 
 def _delimiter_hint(cells: list[str], delimiter: str) -> str:

@@ -40,7 +40,10 @@ from pazar.models.commerce import (
 def _product_id(session: Session, sku: str) -> int:
     ids = product_ids(session, [sku])
     if sku not in ids:
-        raise NotFoundError(f"The relevant SKU not exists: {sku!r}")
+        raise NotFoundError(
+            f"The relevant SKU not exists: {sku!r} (import the product first: "
+            "pazar catalog import products FILE)"
+        )
     return ids[sku]
 
 

@@ -81,6 +81,22 @@ def test_unknown_sku_and_bad_header_are_named(cli, tmp_path: Path) -> None:  # n
     assert "missing column(s) quantity; unknown column(s) qty" in result.output
 
 
+def test_spreadsheet_headers_are_read_whatever_their_case_and_a_misspelt_one_is_named(
+    cli,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    cli("catalog", "import", "products", str(_products(tmp_path, 2)))
+    stocks = _write(tmp_path / "s.csv", "SKU, Quantity \nP-1,7\n")
+    result = cli("catalog", "import", "stocks", str(stocks))
+    assert result.exit_code == 0, result.output
+    exported = cli("catalog", "export", "stocks", "--format", "jsonl").output.splitlines()
+    assert [(r["sku"], r["quantity"]) for r in map(json.loads, exported)] == [("P-1", 7)]
+    prices = _write(tmp_path / "p.csv", "sku,price,curency\nP-1,5,TRY\n")
+    result = cli("catalog", "import", "prices", str(prices))
+    assert result.exit_code == 2
+    assert "p.csv:1: unknown column(s) curency (did you mean 'currency'?)" in result.stderr
+
+
 def test_reimport_and_same_value_keep_versions(cli, db_url, tmp_path: Path) -> None:  # noqa: ANN001
     products = _products(tmp_path, 3)
     cli("catalog", "import", "products", str(products))
