@@ -46,7 +46,7 @@ COMMAND_TABLE: dict[str, LazyCommand] = {
         ("refunds", "orders:refunds", "Refund requests (the seed's Reject Refund screen)."),
         ("reports", "reports:reports_command", "Write report NAME for a channel: not_listed (saleable, not on sale, and why), price_differences or stock_differences (with each difference's correction state)."),
         ("run", "run:run_command", "Run a flow for one channel now, in the foreground."),
-        ("sandbox", "sandbox:sandbox_command", "Serve the sandbox of marketplace NAME (e.g. hepsiburada) until Ctrl-C or SIGTERM."),
+        ("sandbox", "sandbox:sandbox_command", "Serve the sandbox of marketplace NAME (hepsiburada, fashfed, or a plugin's) until Ctrl-C or SIGTERM."),
         ("serve", "daemon:serve_command", "Serve only the flow-trigger API (jobs are run by a daemon)."),
         ("status", "status:status_command", "What the daemons are doing and what waits."),
         ("stock", "catalog:stock", "Stock levels in the local commerce backend."),

@@ -17,7 +17,8 @@ import click
 
 from pazar.cli.context import app
 from pazar.cli.output import print_json
-from pazar.errors import PazarError, ValidationError
+from pazar.errors import NotFoundError, PazarError, ValidationError
+from pazar.suggest import did_you_mean
 
 
 def _info(asgi_app: Any, url: str) -> dict[str, Any]:
@@ -46,14 +47,22 @@ def _stop_on_sigterm() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the URL and credentials as JSON.")
 def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:
-    """Serve the sandbox of marketplace NAME (e.g. hepsiburada) until Ctrl-C or SIGTERM."""
+    """Serve the sandbox of marketplace NAME (hepsiburada, fashfed, or a plugin's) until Ctrl-C or
+    SIGTERM."""
     from pazar.sandbox_server import serve_in_thread
 
     if not 0 <= port <= 65535:
         raise ValidationError(f"--port {port} is not a port number (0-65535)")
-    marketplace = app().registry.marketplace(name)
+    registry = app().registry
+    served = sorted(m.name for m in registry.marketplaces.values() if m.sandbox_app is not None)
+    if name not in registry.marketplaces:
+        raise NotFoundError(
+            f"unknown marketplace {name!r} (sandboxes: {', '.join(served) or 'none'})"
+            f"{did_you_mean(name, registry.marketplaces)}"
+        )
+    marketplace = registry.marketplaces[name]
     if marketplace.sandbox_app is None:
-        raise PazarError(f"marketplace {name!r} has no sandbox")
+        raise PazarError(f"marketplace {name!r} has no sandbox; sandboxes: {', '.join(served)}")
     from pazar.http_guard import is_loopback
 
     if not is_loopback(host):

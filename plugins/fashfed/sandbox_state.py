@@ -141,7 +141,7 @@ class SandboxState:
                 f"POST {url}/_sandbox/packages  {{packages: [...]}} add orders",
                 f"POST {url}/_sandbox/claims  {{claims: [...]}} add cancel/refund claims",
                 f"POST {url}/_sandbox/packages/NUMBER/move  {{status: shipped|delivered, "
-                "tracking_number}} Fashfed's carrier moves a package",
+                "tracking_number} Fashfed's carrier moves a package",
                 f"POST {url}/_sandbox/seed  {{products, categories, settings, now}}",
                 f"POST {url}/_sandbox/faults  latency, http_error, rate_limit, timeout, malformed, "
                 "reject_skus, stuck_bulks, failed_bulks",

@@ -42,3 +42,12 @@ def test_a_usage_error_is_one_line_naming_the_command(args: tuple[str, ...], cli
 def test_a_group_called_without_a_command_still_shows_its_help(cli: Cli) -> None:
     result = cli("channel")
     assert "Commands:" in result.output and "activate" in result.output
+
+
+def test_an_unknown_sandbox_names_the_ones_there_are(cli: Cli) -> None:
+    result = cli("sandbox", "hepsiburad")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: unknown marketplace 'hepsiburad' (sandboxes: fashfed, hepsiburada); "
+        "did you mean 'hepsiburada'?\n",
+    )
