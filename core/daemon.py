@@ -539,8 +539,12 @@ class Daemon:
                     with turn:
                         busy -= 1
                         turn.notify_all()
-                # Its empty check would look running while it waits: end it now.
-                self.finish_unfinished(name)
+                try:  # its empty check would look running while it waits: end it now
+                    self.finish_unfinished(name)
+                except BaseException as exc:  # noqa: BLE001 - raised again by the caller
+                    with turn:
+                        failed.append(exc)
+                        turn.notify_all()
                 with turn:
                     while ends == seen and busy and not failed:
                         turn.wait()
