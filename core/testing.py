@@ -185,18 +185,22 @@ class Cli:
 
     ``plugins``: the plugin modules to load (``PAZAR_PLUGINS``; autoload stays off so an
     unrelated installed plugin cannot change what a test sees).  ``env``: more variables.
+    ``clock``: the clock the commands run with, e.g. ``pazar_clock`` (runs, penalties and
+    schedules then see time move only when the test moves it); None: the system clock.
     A call returns click's :class:`~click.testing.Result` (``exit_code``, ``output``,
-    ``stdout``, ``stderr``).
+    ``stdout``, ``stderr``); a non-zero exit does not raise.
     """
 
     database_url: str
     plugins: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    clock: Any = None
 
     def __call__(
         self, *args: str, input: str | None = None, env: dict[str, str] | None = None
     ) -> Result:
         from pazar.cli import cli
+        from pazar.cli.context import AppContext
 
         full_env = {
             "PAZAR_DATABASE_URL": self.database_url,
@@ -207,8 +211,9 @@ class Cli:
         }
         reset_plugin_system()
         try:
+            given = AppContext(clock=self.clock) if self.clock is not None else None
             return CliRunner().invoke(
-                cli, list(args), input=input, env=full_env, catch_exceptions=False
+                cli, list(args), input=input, env=full_env, catch_exceptions=False, obj=given
             )
         finally:
             reset_plugin_system()

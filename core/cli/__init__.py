@@ -138,7 +138,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    ctx.obj = AppContext(debug=debug)
+    given = ctx.obj  # an embedder's (pazar.testing.Cli's) context, with its clock
+    if isinstance(given, AppContext):
+        given.debug = debug
+    else:
+        ctx.obj = AppContext(debug=debug)
 
 
 def main(argv: list[str] | None = None) -> Any:
