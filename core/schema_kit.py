@@ -112,12 +112,28 @@ def channel_schema(
 ) -> dict[str, Any]:
     """A channel config schema: the marketplace's own ``properties`` (labels in ``title``,
     secrets marked ``"x-secret": true``, form types in ``"x-data-type"``) next to the
-    engine's (:func:`engine_properties`), closed to unknown keys."""
+    engine's (:func:`engine_properties`), closed to unknown keys.
+
+    A ``required`` text field must also be filled: JSON Schema's ``required`` only asks for
+    the key, which the defaults always hold (an API key defaulting to ``""``), and a channel
+    would be activated without its credentials.  A field that gives its own ``minLength``
+    keeps it.
+    """
+    own = {name: dict(sub) for name, sub in properties.items()}
+    for name in required:
+        sub = own.get(name)
+        if sub is not None and "string" in _types(sub) and "minLength" not in sub:
+            sub["minLength"] = 1
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": title,
         "type": "object",
         "additionalProperties": False,
         "required": [*required, "feature_flags", "failed_integration"],
-        "properties": {**properties, **engine_properties(flags, content_types)},
+        "properties": {**own, **engine_properties(flags, content_types)},
     }
+
+
+def _types(sub: Mapping[str, Any]) -> list[str]:
+    kind = sub.get("type", [])
+    return [kind] if isinstance(kind, str) else list(kind)
