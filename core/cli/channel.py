@@ -153,7 +153,7 @@ def set_cmd(
         )
 
 
-def _read_documents(file: str) -> list[tuple[int, Any]]:
+def _read_documents(file: str) -> list[tuple[int, Any, dict[str, int]]]:
     """The channel documents of FILE (or stdin): UTF-8, duplicate keys refused, every
     YAML problem with its line (see pazar.channel_documents)."""
     from pazar.channel_documents import read_channel_documents
@@ -178,16 +178,22 @@ def apply_cmd(file: str, as_json: bool) -> None:
       password: env:PAZAR_SECRET_HB_PASSWORD
       feature_flags: {stock: true}
     """
+    from pazar.channel_documents import config_problem_line
+
     docs = _read_documents(file)
     results = []
     with app().db.session() as session:
         service = _service(session)
-        for line, doc in docs:
+        for line, doc, lines in docs:
             try:
                 results.append(service.apply(doc, source="apply"))
             except PazarError as exc:
                 where = file if file != "-" else "<stdin>"
-                raise type(exc)(f"{where}:{line}: {exc.message}", details=exc.details) from None
+                details = [
+                    f"{where}:{at}: {detail}" if at else detail
+                    for detail, at in ((d, config_problem_line(d, lines)) for d in exc.details)
+                ]
+                raise type(exc)(f"{where}:{line}: {exc.message}", details=details) from None
     if as_json:
         print_json([r.as_dict() for r in results])
         return

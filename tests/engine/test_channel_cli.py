@@ -201,7 +201,7 @@ def test_apply_reports_yaml_and_config_errors_with_lines(cli: Any, tmp_path: Pat
     result = cli("channel", "apply", str(two))
     assert result.exit_code == 2
     assert f"{two}:4:" in result.output
-    assert "buffer_stock: 'x' is not of type" in result.output
+    assert f"{two}:7: buffer_stock: 'x' is not of type" in result.output
     # one transaction: the valid first document was not saved either
     assert cli("channel", "show", "ok").exit_code == 2
 
@@ -216,6 +216,21 @@ def test_apply_reports_yaml_and_config_errors_with_lines(cli: Any, tmp_path: Pat
 
     missing = cli("channel", "apply", str(tmp_path / "nope.yaml"))
     assert missing.exit_code == 2 and "no such file" in missing.output
+
+
+def test_apply_names_the_line_of_each_config_key_in_trouble(cli: Any, tmp_path: Path) -> None:
+    doc = tmp_path / "tm.yaml"
+    doc.write_text(
+        "channel: tm\nplugin: testmarket\nconfig:\n  base_url: http://127.0.0.1:9\n"
+        "  api_kee: env:PAZAR_SECRET_TM\n  buffer_stock: -2\n  feature_flags:\n    pussh: true\n"
+    )
+    result = cli("channel", "apply", str(doc))
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[1:] == [
+        f"  {doc}:5: (config): unknown key 'api_kee'; did you mean 'api_key'?",
+        f"  {doc}:6: buffer_stock: -2 is less than the minimum of 0",
+        f"  {doc}:8: feature_flags.pussh: unknown feature flag 'pussh'; did you mean 'push'?",
+    ]
 
 
 def test_changes_history(cli: Any) -> None:
