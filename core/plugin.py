@@ -69,6 +69,11 @@ Clients (1.4)
     because it is busy (too many uploads in progress, an allowance used up); such an answer
     is ``rate_limited``, so the job is retried and no record is penalised.
 
+Catalog (1.5)
+    :func:`no_categories_param` and ``Reads.leaf_categories_to_read``: a source that reads
+    each stored leaf category's attributes fails, saying to run category_node first, or
+    (``no_categories: skip``) reads nothing while none is stored.
+
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
     ``__all__`` keep their meaning and signatures; new names and new optional parameters
@@ -108,6 +113,7 @@ if TYPE_CHECKING:
         StepType,
         TemplateFilter,
         batch_size_param,
+        no_categories_param,
         params_schema,
     )
     from pazar.runner import RunResult
@@ -153,6 +159,7 @@ _HOME: dict[str, str] = {
     "StepType": "pazar.registry",
     "TemplateFilter": "pazar.registry",
     "batch_size_param": "pazar.registry",
+    "no_categories_param": "pazar.registry",
     "params_schema": "pazar.registry",
     "RunResult": "pazar.runner",
     "SandboxKit": "pazar.sandbox_kit",
@@ -176,7 +183,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-PLUGIN_API_VERSION = "1.4"
+PLUGIN_API_VERSION = "1.5"
 
 __all__ = [
     "PLUGIN_API_VERSION",
@@ -217,6 +224,7 @@ __all__ = [
     "flows_when_changed",
     "hookimpl",
     "mapped",
+    "no_categories_param",
     "params_schema",
     "parse_instant",
     "poll_sink_type",

@@ -112,3 +112,20 @@ class Reads:
         """Remote ids of the stored marketplace categories that accept products."""
         with self._db.session() as session:
             return leaf_categories(session, self._channel_id)
+
+    def leaf_categories_to_read(self, *, configured: bool, when_none: str = "fail") -> list[str]:
+        """:meth:`leaf_categories`, for a source that reads each one's attributes.
+
+        None stored while the channel names categories (``configured``) means its
+        category_node flow has not run: ``when_none`` (a source's ``no_categories`` param,
+        :func:`pazar.registry.no_categories_param`) is ``fail``, saying what to run first,
+        or ``skip``, reading nothing (a scheduled comparison has nothing to compare yet).
+        """
+        ids = self.leaf_categories()
+        if ids or not configured or when_none == "skip":
+            return ids
+        from pazar.errors import PazarError
+
+        raise PazarError(
+            "no leaf category is stored for this channel yet: run the category_node flow first"
+        )

@@ -95,6 +95,18 @@ def batch_size_param(what: str, *, default: int, maximum: int) -> dict[str, Any]
     }
 
 
+def no_categories_param() -> dict[str, Any]:
+    """The ``no_categories`` key of a source that reads the channel's stored leaf categories
+    (see :meth:`pazar.reads.Reads.leaf_categories_to_read`)."""
+    return {
+        "enum": ["fail", "skip"],
+        "default": "fail",
+        "description": "What a run does when no leaf category is stored yet (category_node "
+        "has not run): fail, saying so, or read nothing (a scheduled comparison due before "
+        "the first category pull).",
+    }
+
+
 @dataclass(frozen=True)
 class TemplateFilter:
     """A Jinja filter available in flow templates and config formats."""

@@ -16,9 +16,9 @@ from pazar.plugin import (
     ConfigError,
     Item,
     MarketplaceError,
-    PazarError,
     StepContext,
     StepType,
+    no_categories_param,
     params_schema,
 )
 from pazar_fashfed import api
@@ -103,11 +103,9 @@ class CategoryAttributes:
         self.no_categories = ctx.params.get("no_categories", "fail")
 
     def _ids(self) -> list[str]:
-        ids = self.ctx.reads.leaf_categories()
-        if not ids and root_ids(self.ctx.config) and self.no_categories != "skip":
-            raise PazarError(
-                "no leaf category is stored for this channel yet: run the category_node flow first"
-            )
+        ids = self.ctx.reads.leaf_categories_to_read(
+            configured=bool(root_ids(self.ctx.config)), when_none=self.no_categories
+        )
         if self.ctx.keys:
             wanted = set(self.ctx.keys)
             ids = [i for i in ids if i in wanted]
@@ -185,11 +183,7 @@ STEP_TYPES = [
                 "default": True,
                 "description": "Also read the allowed values of select attributes.",
             },
-            no_categories={
-                "enum": ["fail", "skip"],
-                "default": "fail",
-                "description": "What a run does when no leaf category is stored yet (category_node has not run): fail, saying so, or read nothing (a scheduled comparison due before the first category pull).",
-            },
+            no_categories=no_categories_param(),
         ),
         description="Attributes (and select values) of every stored leaf category "
         "(items for catalog.attributes).",

@@ -14,9 +14,9 @@ from pazar.plugin import (
     ConfigError,
     Item,
     MarketplaceError,
-    PazarError,
     StepContext,
     StepType,
+    no_categories_param,
     params_schema,
 )
 
@@ -110,15 +110,9 @@ class CategoryAttributes:
         self.no_categories = ctx.params.get("no_categories", "fail")
 
     def _ids(self) -> list[str]:
-        ids = self.ctx.reads.leaf_categories()
-        if not ids and not self.ctx.config.get("category_ids"):
-            return []  # a channel with no categories configured has none to read
-        if not ids:
-            if self.no_categories == "skip":
-                return []
-            raise PazarError(
-                "no leaf category is stored for this channel yet: run the category_node flow first"
-            )
+        ids = self.ctx.reads.leaf_categories_to_read(
+            configured=bool(self.ctx.config.get("category_ids")), when_none=self.no_categories
+        )
         if self.ctx.keys:
             ids = [i for i in ids if i in set(self.ctx.keys)]
         return ids
@@ -189,11 +183,7 @@ _SOURCE_PARAMS = {
             "default": True,
             "description": "Yield each category's attributes (false: only the default attributes).",
         },
-        "no_categories": {
-            "enum": ["fail", "skip"],
-            "default": "fail",
-            "description": "What a run does when no leaf category is stored yet (category_node has not run): fail, saying so, or read nothing (a scheduled comparison due before the first category pull).",
-        },
+        "no_categories": no_categories_param(),
     },
 }
 
