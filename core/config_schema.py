@@ -468,30 +468,36 @@ def secret_path_lists(schema: Mapping[str, Any], config: Mapping[str, Any]) -> l
     return list(_walk_secrets(schema, dict(config), []))
 
 
+def _env_references(
+    schema: Mapping[str, Any], config: Mapping[str, Any]
+) -> Iterator[tuple[str, str]]:
+    """(key path, variable name) of every ``env:NAME`` secret in ``config``."""
+    for path in _walk_secrets(schema, dict(config), []):
+        value = _get(config, path)
+        if is_env_reference(value):
+            yield _join(path), value[len(ENV_PREFIX) :]
+
+
 def env_reference_problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     """``env:NAME`` secrets whose variable the operator has not allowed (see secret_policy)."""
     from pazar.secret_policy import env_name_allowed, env_not_allowed_message
 
-    problems = []
-    for path in _walk_secrets(schema, dict(config), []):
-        value = _get(config, path)
-        if is_env_reference(value) and not env_name_allowed(value[len(ENV_PREFIX) :]):
-            problems.append(env_not_allowed_message(_join(path), value[len(ENV_PREFIX) :]))
-    return problems
+    return [
+        env_not_allowed_message(path, name)
+        for path, name in _env_references(schema, config)
+        if not env_name_allowed(name)
+    ]
 
 
 def unset_env_references(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     """``env:NAME`` secrets whose variable this process does not have: what a run started
     here would fail on.  A warning, not a problem: the daemon's environment may differ."""
-    unset = []
-    for path in _walk_secrets(schema, dict(config), []):
-        value = _get(config, path)
-        if is_env_reference(value) and value[len(ENV_PREFIX) :] not in os.environ:
-            unset.append(
-                f"{_join(path)}: environment variable {value[len(ENV_PREFIX) :]} is not set "
-                "here; a run fails unless the daemon's environment sets it"
-            )
-    return unset
+    return [
+        f"{path}: environment variable {name} is not set here; a run fails unless the "
+        "daemon's environment sets it"
+        for path, name in _env_references(schema, config)
+        if name not in os.environ
+    ]
 
 
 def resolve_secrets(schema: Mapping[str, Any], config: Mapping[str, Any]) -> dict[str, Any]:
