@@ -136,7 +136,7 @@ def _header_plan(
     known = {c.name for c in columns}
     # Spreadsheets capitalise headers and pad them ("SKU", " Quantity"): the names are
     # pazar's lower-case ones, so read each header that way when it then names a column.
-    header = [h.strip().lower() if h.strip().lower() in known else h for h in header]
+    header = [n if (n := h.strip().lower()) in known else h for h in header]
     unknown = [h for h in header if h not in known]
     missing = [c.name for c in columns if c.required and c.name not in header]
     repeated = sorted({h for h in header if h and header.count(h) > 1})
