@@ -143,9 +143,13 @@ class _Heartbeats:
 
 @dataclass
 class DaemonStats:
+    """What a daemon did; ``failed`` jobs stopped (an outage, an error), ``partial`` ones
+    finished with some records failed: ``daemon --once`` exits as ``pazar run`` would."""
+
     enqueued: int = 0
     runs: int = 0
     failed: int = 0
+    partial: int = 0
 
 
 class Daemon:
@@ -429,6 +433,7 @@ class Daemon:
         with self._lock:
             self.stats.runs += 1
             self.stats.failed += 0 if ok else 1
+            self.stats.partial += 1 if ok and status == "partial" else 0
         slug = getattr(channel, "slug", None) or f"#{job.channel_id}"
         retry = f"; retried at {retry_at:%Y-%m-%d %H:%M:%S}Z" if retry_at is not None else ""
         self.report(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 from datetime import timedelta
 from typing import Any
 
@@ -110,6 +111,9 @@ def daemon_command(
 ) -> None:
     """Run scheduled flows and queued jobs until SIGTERM / Ctrl-C (exit 0).
 
+    With --once, exit codes as `pazar run`'s: 0 every job went well, 1 a job
+    stopped (an outage, queued again; an error), 3 some records failed.
+
     Schedules come from the flow files (`schedule:`) or the channel config's
     `schedules.<flow>` override; a flow runs only for active channels with its
     feature flag on. Several daemons may share one PostgreSQL database; SQLite
@@ -170,12 +174,21 @@ def _run_daemon(
     if once:
         stats = daemon.run_once()
         if as_json:
-            print_json({"enqueued": stats.enqueued, "runs": stats.runs, "failed": stats.failed})
-            return
-        click.echo(
-            f"daemon --once: {stats.enqueued} jobs enqueued, {stats.runs} run, {stats.failed} failed"
-        )
-        return
+            print_json(
+                {
+                    "enqueued": stats.enqueued,
+                    "runs": stats.runs,
+                    "failed": stats.failed,
+                    "partial": stats.partial,
+                }
+            )
+        else:
+            partial = f", {stats.partial} with failed records" if stats.partial else ""
+            click.echo(
+                f"daemon --once: {stats.enqueued} jobs enqueued, {stats.runs} run, "
+                f"{stats.failed} failed{partial}"
+            )
+        sys.exit(once_exit_code(stats))
 
     def stop(_signum: int, _frame: Any) -> None:
         daemon.report("stopping: finishing the current runs")
@@ -194,6 +207,16 @@ def _run_daemon(
         if server is not None:
             server.stop()
     daemon.report(f"stopped after {stats.runs} runs ({stats.failed} failed)", daemon=daemon.id)
+
+
+def once_exit_code(stats: Any) -> int:
+    """``pazar run``'s codes over every job, so a cron job sees what went wrong: 1 when a
+    job stopped (an outage, retried later, or an error), else 3 when some records failed."""
+    from pazar.cli.run import EXIT_OK, EXIT_RECORDS_FAILED, EXIT_RUN_ERROR
+
+    if stats.failed:
+        return EXIT_RUN_ERROR
+    return EXIT_RECORDS_FAILED if stats.partial else EXIT_OK
 
 
 def _address(value: str) -> tuple[str, int]:

@@ -45,7 +45,7 @@ def test_flows_validate_reports_as_json_and_still_exits_2(cli: Any, tmp_path: Pa
 
 
 def test_daemon_once_tokens_batches_and_db_report_as_json(cli: Any) -> None:
-    assert _json(cli, "daemon", "--once") == {"enqueued": 0, "runs": 0, "failed": 0}
+    assert _json(cli, "daemon", "--once") == {"enqueued": 0, "runs": 0, "failed": 0, "partial": 0}
     created = _json(cli, "tokens", "create", "ci")
     assert created["name"] == "ci" and len(created["token"]) > 20
     assert _json(cli, "tokens", "revoke", "ci") == {"revoked": "ci"}

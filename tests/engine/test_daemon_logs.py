@@ -52,3 +52,32 @@ def test_an_unknown_log_format_is_refused(cli: Any) -> None:
     result = cli("daemon", "--once", "--log-format", "xml")
     assert result.exit_code == 2
     assert "'xml' is not one of 'text', 'json'" in result.output
+
+
+def _scheduled_overlay(tmp_path: Any, monkeypatch: Any, name: str, sink: str) -> None:
+    overlay = tmp_path / "flows" / "testmarket"
+    overlay.mkdir(parents=True, exist_ok=True)
+    (overlay / f"{name}.yaml").write_text(
+        f"flow: {name}\ntitle: {name}\nplugin: testmarket\nschedule: every 30s\n"
+        f"source: {{type: testmarket.generate, count: 6}}\nsink: {sink}\n"
+    )
+    monkeypatch.setenv("PAZAR_FLOWS_PATH", str(tmp_path / "flows"))
+
+
+def test_once_exits_like_run_when_records_fail_or_a_job_stops(
+    cli: Any, tmp_path: Any, monkeypatch: Any
+) -> None:
+    """A cron job running `daemon --once` learns from its exit code what `pazar run`'s
+    would have said: 3 when some records failed, 1 when a job stopped (an outage)."""
+    rejects = "{type: testmarket.collect, fail_every: 3}"
+    _scheduled_overlay(tmp_path, monkeypatch, "rejects", rejects)
+    _active_channel(cli)
+    partial = cli("daemon", "--once")
+    assert partial.exit_code == 3, partial.output
+    assert "2 run, 0 failed, 1 with failed records" in partial.stdout
+
+    _scheduled_overlay(tmp_path, monkeypatch, "outage", "{type: testmarket.collect, down: true}")
+    _active_channel(cli, "tm2")  # its first ticks (rejects too) and the outage of both
+    stopped = cli("daemon", "--once", "--json")
+    assert stopped.exit_code == 1, stopped.output
+    assert json.loads(stopped.stdout) == {"enqueued": 4, "runs": 4, "failed": 2, "partial": 1}

@@ -92,11 +92,12 @@ def test_the_readme_go_live_block_works_as_written(
         reset_plugin_system()
         result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
         # the demo catalog keeps a few products that cannot map: `mapping check` says so
-        # with exit 1 and a dry run with exit 3, as documented; everything else must be 0
+        # with exit 1, and a dry run and the `daemon --once` that creates the products with
+        # exit 3 (some records failed), as documented; everything else must be 0
         allowed = {0}
         if args[:2] == ["mapping", "check"]:
             allowed = {0, 1}
-        elif "--dry-run" in args:
+        elif "--dry-run" in args or args == ["daemon", "--once"]:
             allowed = {0, 3}
         assert result.exit_code in allowed, f"pazar {shlex.join(args)}\n{result.output}"
         return result
