@@ -290,7 +290,9 @@ def orders_update(
     """Move an order on in the commerce backend (status, tracking, invoice).
 
     The marketplace hears of it through its order update flows (Hepsiburada:
-    send_update_orders, send_invoice_link; Fashfed: send_update_orders).
+    send_update_orders, send_invoice_link; Fashfed: send_update_orders). A status
+    never steps back (new, preparing, shipped, delivered | undelivered), and a
+    cancelled or refunded order keeps its status.
     """
     from pazar.commerce.order_updates import update_order
     from pazar.commerce.statuses import ORDER_STATUSES

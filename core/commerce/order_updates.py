@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from pazar.commerce.statuses import FINAL, highest, is_ahead, rank
 from pazar.commerce.unsent import unsent_changes
 from pazar.commerce.versioning import reserve_versions
+from pazar.errors import ValidationError
 from pazar.models.commerce import CancellationRequest, CargoCompany, Order, OrderItem
 
 ORDER_FIELDS = ("invoice_url", "tracking_number", "tracking_url")
@@ -296,6 +297,25 @@ def find_orders(session: Session, number: str, channel_id: int | None = None) ->
     return list(session.scalars(stmt.order_by(Order.id)))
 
 
+def backwards_status(order: Order, status: str | None) -> str | None:
+    """Why ``status`` may not replace the order's own, or None.
+
+    The local order is what the order flows tell the marketplace, which never takes a
+    status behind one it holds (seed section 8); an order moved back here would stay
+    behind the marketplace's for good, and a cancelled or refunded order has ended."""
+    current = order.status
+    if status is None or status == current:
+        return None
+    if current in FINAL:
+        return f"order {order.number} is {current}: its status cannot change any more"
+    if status not in FINAL and rank(status) < rank(current):
+        return (
+            f"order {order.number} is {current}: its status cannot go back to {status} "
+            "(the status of an order cannot be updated retrospectively)"
+        )
+    return None
+
+
 def update_order(
     session: Session,
     order: Order,
@@ -318,6 +338,9 @@ def update_order(
     stays the day it shipped."""
     from pazar.commerce.versioning import next_version
 
+    refused = backwards_status(order, status)
+    if refused:
+        raise ValidationError(refused)
     changes = {
         k: v
         for k, v in {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from pazar.commerce.synthetic import make_channel
@@ -200,3 +201,23 @@ def test_channel_delete_is_refused_while_its_jobs_run(cli: Any) -> None:
     with db.session() as session:
         assert session.scalar(select(func.count()).select_from(Channel)) == 1
     db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "refused"),
+    [
+        ("delivered", "shipped", "order O-1 is delivered: its status cannot go back to shipped"),
+        ("shipped", "new", "order O-1 is shipped: its status cannot go back to new"),
+        ("cancelled", "preparing", "order O-1 is cancelled: its status cannot change any more"),
+        ("refunded", "refunded", None),
+        ("delivered", "undelivered", None),  # the carrier's last word, not a step back
+        ("preparing", "cancelled", None),
+        ("new", "shipped", None),
+    ],
+)
+def test_an_order_status_never_steps_back(current: str, new: str, refused: str | None) -> None:
+    from pazar.commerce.order_updates import backwards_status
+    from pazar.models.commerce import Order
+
+    said = backwards_status(Order(number="O-1", status=current), new)
+    assert (said or "").startswith(refused or "") and bool(said) == bool(refused)

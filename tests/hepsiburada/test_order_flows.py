@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from pazar.clock import FixedClock
 from pazar.commerce.importers import import_file
@@ -144,12 +144,18 @@ def test_order_update_sends_status_and_tracking_once_and_never_backwards(
         f"POST /packages/merchantid/{store.config['merchant_id']}/packagenumber/{package}/deliver",
     ]
 
-    # Seed section 8: the status cannot be updated retrospectively.
-    cli("orders", "update", "1001", "--status", "shipped")
-    again = store.run("send_update_orders")
-    assert (again.succeeded, again.failed) == (1, 0)
-    assert store.requests(package) == sent  # nothing more went out
+    # Seed section 8: the status cannot be updated retrospectively; the local order stays
+    # where the marketplace is instead of moving behind it.
+    back = cli("orders", "update", "1001", "--status", "shipped")
+    assert back.exit_code == 2
+    assert back.stderr.strip().endswith(
+        " is delivered: its status cannot go back to shipped "
+        "(the status of an order cannot be updated retrospectively)"
+    )
+    shown = json.loads(cli("orders", "show", "1001", "--json").stdout)
+    assert shown["status"] == "delivered"
     assert store.run("send_update_orders").read == 0
+    assert store.requests(package) == sent  # nothing more went out
 
 
 def test_without_send_shipping_info_no_tracking_goes_out(store: Store, cli: Cli) -> None:
@@ -472,7 +478,9 @@ def test_a_cancellation_of_an_unreported_order_fails_with_the_seeds_message(
         "--reason",
         str(store.reasons[("cancel", "stock")]),
     )
-    cli("orders", "update", "4101", "--status", "new")  # the backend took it back
+    # An outside commerce backend took it back (`orders update` refuses a step back).
+    with store.db.session() as session:
+        session.execute(update(Order).where(Order.number.like("%4101%")).values(status="new"))
 
     result = store.run("send_cancel_order_items")
 
