@@ -205,18 +205,23 @@ class SandboxState:
         """Orders waiting for the seller; missing fields get plausible values."""
         if not isinstance(rows, list):
             raise ValueError('body must be {"packages": [...]}')
+        for n, row in enumerate(rows):  # all checked before any is added
+            if not isinstance(row, Mapping):
+                raise ValueError(f"packages[{n}]: a package must be an object")
+            if not isinstance(row.get("items"), list) or not row["items"]:
+                hint = ' (Fashfed calls them "items", not "lines")' if "lines" in row else ""
+                raise ValueError(f"packages[{n}]: items must be a non-empty list{hint}")
+            for k, item in enumerate(row["items"]):
+                if not isinstance(item, Mapping) or not item.get("sku"):
+                    raise ValueError(f"packages[{n}].items[{k}]: a package item needs a sku")
         added = []
         with self.lock:
             for row in rows:
-                if not isinstance(row, Mapping):
-                    raise ValueError("a package must be an object")
                 n = self.next_id()
                 number = str(row.get("number") or f"{3000000000000000 + n}")
                 when = api.iso(self.now())
                 items = []
-                for k, item in enumerate(row.get("items") or [], start=1):
-                    if not isinstance(item, Mapping) or not item.get("sku"):
-                        raise ValueError("a package item needs a sku")
+                for k, item in enumerate(row["items"], start=1):
                     items.append(
                         {
                             "id": f"{number}-{k}",

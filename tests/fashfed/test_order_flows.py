@@ -212,3 +212,18 @@ def test_a_label_not_ready_yet_leaves_the_package_for_the_next_run(world: World)
     assert "cargo label not available" in early.failures[0][1]
     assert world.run("get_orders").succeeded == 1
     assert world.orders()["1401"].extra["cargo_label"]["format"] == "pdf"
+
+
+def test_the_sandbox_refuses_a_package_without_items_and_adds_none(world: World) -> None:
+    """A test author's typo ("lines", Hepsiburada's word) must not become an empty order."""
+    before = set(world.sandbox.packages())
+    answer = world.sandbox.http.post(
+        "/_sandbox/packages",
+        json={"packages": [package("5001"), {"lines": [{"sku": "SKU-1"}]}]},
+    )
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": 'packages[1]: items must be a non-empty list (Fashfed calls them "items", '
+        'not "lines")'
+    }
+    assert set(world.sandbox.packages()) == before
