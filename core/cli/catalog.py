@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from pazar.cli.choice import Choice
 from pazar.cli.context import app
 from pazar.cli.output import console, json_option, print_json
 from pazar.commerce.exports import EXPORTS, export_rows
@@ -26,9 +27,9 @@ def catalog() -> None:
 
 
 @catalog.command("import")
-@click.argument("kind", type=click.Choice(sorted(IMPORTERS)))
+@click.argument("kind", type=Choice(sorted(IMPORTERS)))
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Default: from the file name.")
+@click.option("--format", "fmt", type=Choice(FORMATS), help="Default: from the file name.")
 @click.option(
     "--encoding",
     default="utf-8",
@@ -111,10 +112,8 @@ def _cell(value: Any) -> Any:
 
 
 @catalog.command("export")
-@click.argument("kind", type=click.Choice(list(EXPORTS)))
-@click.option(
-    "--format", "fmt", type=click.Choice(("csv", "jsonl")), default="csv", show_default=True
-)
+@click.argument("kind", type=Choice(list(EXPORTS)))
+@click.option("--format", "fmt", type=Choice(("csv", "jsonl")), default="csv", show_default=True)
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
 )

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from pazar import logformat
+from pazar.cli.choice import Choice
 from pazar.cli.context import app
 from pazar.cli.output import print_json
 from pazar.jobs.queue import DEFAULT_LEASE_SECONDS
@@ -79,7 +80,7 @@ def _tls_options(command: Any) -> Any:
 @click.option("--no-prune", is_flag=True, help="Never prune (e.g. another daemon or cron does).")
 @click.option(
     "--log-format",
-    type=click.Choice(FORMATS),
+    type=Choice(FORMATS),
     default="text",
     show_default=True,
     help="Log lines on stderr: text, or one JSON object per line with channel, flow, job, "
@@ -87,7 +88,7 @@ def _tls_options(command: Any) -> Any:
 )
 @click.option(
     "--log-level",
-    type=click.Choice(LEVELS),
+    type=Choice(LEVELS),
     default="info",
     show_default=True,
     help="Lowest level logged (info: one line per job; warning: failures only).",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from pazar.cli.choice import Choice
 from pazar.cli.context import app
 from pazar.cli.output import emit, json_option, print_table
 from pazar.ops.runs import (
@@ -22,7 +23,7 @@ __all__ = ["STATUSES", "parse_since"]  # kept importable from here for older cal
 @click.group("logs", invoke_without_command=True)
 @click.option("--channel", "slug", help="Only this channel.")
 @click.option("--flow", "flow", help="Only this flow (PLUGIN/FLOW or FLOW).")
-@click.option("--status", type=click.Choice(STATUSES), help="Only runs with this status.")
+@click.option("--status", type=Choice(STATUSES), help="Only runs with this status.")
 @click.option("--since", help="Only runs started since: 30m, 2h, 1d or an ISO date.")
 @click.option("--sku", help="Only runs with a log line about this record (SKU or key).")
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
@@ -97,9 +98,7 @@ def logs(
 
 @logs.command("show")
 @click.argument("run_id", type=int)
-@click.option(
-    "--level", type=click.Choice(("debug", "info", "warning", "error")), help="Minimum level."
-)
+@click.option("--level", type=Choice(("debug", "info", "warning", "error")), help="Minimum level.")
 @click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
 @json_option
 def show(run_id: int, level: str | None, limit: int, as_json: bool) -> None:

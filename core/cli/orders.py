@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 import click
 from sqlalchemy import select
 
+from pazar.cli.choice import Choice
 from pazar.cli.context import app
 from pazar.cli.output import emit, json_option, print_json, print_table
 from pazar.commerce.requests import refund_query, refund_rows
@@ -375,7 +376,7 @@ def refunds() -> None:
 
 @refunds.command("list")
 @click.option("--channel", "slug", help="Only this channel.")
-@click.option("--status", type=click.Choice(("open", "approved", "rejected")))
+@click.option("--status", type=Choice(("open", "approved", "rejected")))
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
 @json_option
 def refunds_list(slug: str | None, status: str | None, limit: int, as_json: bool) -> None:

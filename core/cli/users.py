@@ -11,6 +11,7 @@ import sys
 
 import click
 
+from pazar.cli.choice import Choice
 from pazar.cli.context import app
 from pazar.cli.output import emit, json_option
 from pazar.models.web import ROLES
@@ -38,7 +39,7 @@ def users_group() -> None:
 
 @users_group.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), default="viewer", show_default=True)
+@click.option("--role", type=Choice(ROLES), default="viewer", show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def add_cmd(username: str, role: str, password_stdin: bool) -> None:
     """Add a user (the password is asked for, at least 10 characters)."""
@@ -80,7 +81,7 @@ def passwd_cmd(username: str, password_stdin: bool) -> None:
 
 @users_group.command("role")
 @click.argument("username")
-@click.argument("role", type=click.Choice(ROLES))
+@click.argument("role", type=Choice(ROLES))
 def role_cmd(username: str, role: str) -> None:
     """Give a user another role; the user's open sessions end."""
     from pazar.web.audit import record

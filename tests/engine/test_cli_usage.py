@@ -51,3 +51,12 @@ def test_an_unknown_sandbox_names_the_ones_there_are(cli: Cli) -> None:
         "error: unknown marketplace 'hepsiburad' (sandboxes: fashfed, hepsiburada); "
         "did you mean 'hepsiburada'?\n",
     )
+
+
+def test_a_misspelt_choice_names_the_nearest_one(cli: Cli) -> None:
+    result = cli("catalog", "import", "stock", "stocks.csv")
+    assert result.exit_code == 2
+    assert "'stock' is not one of 'addresses', " in result.output
+    assert "'stocks'; did you mean 'stocks'? See 'pazar catalog import --help'." in result.output
+    far = cli("logs", "--status", "zzz")
+    assert far.exit_code == 2 and "did you mean" not in far.output
