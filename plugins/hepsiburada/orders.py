@@ -165,9 +165,12 @@ def orders_from_package(
             extra["invoice_address"] = billing
         billing = dict(shipping)
     first, last = _names(package.get("customerName"))
+    # A package row names its customer only (reference: Package row); the email that
+    # identifies them travels in the shipping address, as on the order's lines.
+    email = package.get("email") or (shipping or {}).get("email")
     customer = {
-        "remote_id": str(package.get("customerId") or package.get("email") or ""),
-        "email": package.get("email"),
+        "remote_id": str(package.get("customerId") or email or ""),
+        "email": email,
         "first_name": first,
         "last_name": last,
         "phone": (shipping or {}).get("phone"),

@@ -255,10 +255,11 @@ class OmsBook(Fulfilment):
             "orderDate": first["orderDate"],
             "dueDate": _iso(now + timedelta(days=2)),
             "customerName": first["customerName"],
-            "customerId": str(first["customer"].get("id") or ""),
-            "email": first["customer"].get("email"),
             "recipientName": first["shippingAddress"].get("name") or first["customerName"],
-            "shippingAddress": copy.deepcopy(first["shippingAddress"]),
+            "shippingAddress": {
+                "email": first["customer"].get("email"),
+                **copy.deepcopy(first["shippingAddress"]),
+            },
             "invoice": copy.deepcopy(first["invoice"]),
             "totalPrice": _money(sum(line["totalPrice"]["amount"] for line in picked)),
             "items": [

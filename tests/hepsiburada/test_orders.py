@@ -152,6 +152,8 @@ def test_packages_become_orders_once(shop: Shop) -> None:
             "Ayşe",
             "Yılmaz",
         )
+        # A package row carries no customer id (reference): the address's email names them.
+        assert (customer.remote_id, customer.email) == ("ayse@example.com", "ayse@example.com")
         assert [(sku, qty, float(price)) for sku, qty, price, _ in items] == [
             ("HB-1", 2, 50.0),
             ("HB-2", 2, 50.0),
