@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pazar.channels import feature_enabled, resolved_config
+from pazar.commerce.saleability import MISSING_DATA
 from pazar.config_schema import schema_for
 from pazar.errors import PazarError, ValidationError
 from pazar.flows.model import FlowDef, StepDef
@@ -378,6 +379,21 @@ def _count_dry(outcome: Any, result: RunResult) -> None:
             result.failures.append((item.key, message))
 
 
+def _waits_line(needs: str, keys: list[str]) -> str:
+    """The run log's summary of records that wait for ``needs`` (a content type, or data
+    the commerce backend lacks)."""
+    shown = ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
+    if needs in MISSING_DATA:
+        return (
+            f"{len(keys)} records wait for their {needs} in the commerce backend (not "
+            f"penalised; they go out in the first run after it arrives): {shown}"
+        )
+    return (
+        f"{len(keys)} records wait for their {needs} to be integrated first "
+        f"(not penalised; they go out in the first run after it): {shown}"
+    )
+
+
 def _write_batch(
     db: Any,
     flow: FlowDef,
@@ -399,17 +415,11 @@ def _write_batch(
         return  # a run that leaves no row has nothing to close (and on_final is not called)
     if outcome.waits:
         result.waiting += len(outcome.waits)
-        needs = outcome.waits[0][1]
-        shown = ", ".join(item.key for item, _ in outcome.waits[:10])
-        more = f" and {len(outcome.waits) - 10} more" if len(outcome.waits) > 10 else ""
-        outcome.logs.append(
-            (
-                None,
-                "info",
-                f"{len(outcome.waits)} records wait for their {needs} to be integrated first "
-                f"(not penalised; they go out in the first run after it): {shown}{more}",
-            )
-        )
+        by_needs: dict[str, list[str]] = {}
+        for item, needs in outcome.waits:
+            by_needs.setdefault(needs, []).append(item.key)
+        for needs, keys in by_needs.items():
+            outcome.logs.append((None, "info", _waits_line(needs, keys)))
     result.succeeded += len(outcome.succeeded)
     result.failed += len(outcome.failed)
     result.skipped += outcome.skipped

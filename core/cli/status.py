@@ -60,7 +60,7 @@ def status_command(as_json: bool) -> None:
     print_table(
         ("channel", "content type", "waits for", "records"),
         [(w["channel"], w["content_type"], w["needs"], w["records"]) for w in waiting],
-        title="waiting for another content type (not penalised)",
+        title="waiting for another content type or for data (not penalised)",
         empty="nothing waits",
     )
 

@@ -179,8 +179,9 @@ class BatchRequestItem(Base):
 
 class IntegrationWait(Base):
     """A record that waits for its object to be integrated as another content type first
-    (a stock for its product): not a penalty, nobody's fault; it goes out in the first run
-    after the object is integrated as ``needs``, and its row goes then."""
+    (a stock for its product), or for data the commerce backend lacks (``needs`` "price
+    data": Product Create, see ``pazar.state.lifecycle``): not a penalty; it goes out in the
+    first run after that, and its row goes then."""
 
     __tablename__ = "integration_waits"
 

@@ -23,7 +23,7 @@ from pazar.models.state import IntegrationWait
 
 def daemon_status(session: Session, flows: list[Any], now: datetime) -> dict[str, Any]:
     """``daemons``, ``queue``, ``running``, ``last_runs``, ``overdue`` and ``waiting`` (records
-    waiting for another content type, per channel), as JSON-able dicts.
+    waiting for another content type or for price/stock data, per channel), as JSON-able dicts.
 
     The queries name table columns, not mapped classes: an ORM query first configures every
     mapper of every model (a fifth of ``pazar status``), and these read rows, not objects.

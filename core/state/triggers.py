@@ -3,7 +3,7 @@
 Before a flow runs for explicit SKUs, each SKU is checked and the ones that
 cannot be taken are reported with the seed's messages: unknown SKU, record in
 flight in an open batch, record not eligible (penalised, or not saleable on the
-channel: not in its catalog).
+channel: not in its catalog; lacking its price or stock data: "Price data not found").
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pazar.commerce.saleability import MISSING_DATA
 from pazar.errors import ValidationError
 from pazar.state.actions import actions_for
 from pazar.state.batches import open_batch_of
-from pazar.state.lifecycle import new_products_statement
+from pazar.state.lifecycle import missing_data_statement, new_products_statement
 from pazar.state.selection import Scope, catalog_code, catalog_id, commerce_table, selection_query
 
 CSV_HEADER_MESSAGE = (
@@ -141,10 +142,12 @@ def check_trigger(
     eligible: set[str] = set()
     waiting: set[str] = set()
     created: set[int] = set()
+    lacking: dict[str, str] = {}
     for start in range(0, len(candidates), 1000):
         chunk = candidates[start : start + 1000]
         if source == "new_products":
             eligible.update(_new_products(session, scope, chunk, now))
+            lacking.update(_new_products(session, scope, chunk, now, lacking=True))
             created |= set(actions_for(session, channel.id, content_type, [ids[k] for k in chunk]))
         else:
             stmt = selection_query(source, scope, now=now, keys=chunk, limit=len(chunk))
@@ -164,6 +167,8 @@ def check_trigger(
             )
         elif key in waiting:
             result.rejected.append((key, WAITING_MESSAGE.format(needs=needs)))
+        elif key in lacking:
+            result.rejected.append((key, "; ".join(MISSING_DATA[lacking[key]])))
         elif ids[key] in created:
             result.rejected.append((key, ALREADY_CREATED_MESSAGE))
         else:
@@ -171,12 +176,19 @@ def check_trigger(
     return result
 
 
-def _new_products(session: Session, scope: Scope, skus: list[str], now: Any) -> set[str]:
+def _new_products(
+    session: Session, scope: Scope, skus: list[str], now: Any, *, lacking: bool = False
+) -> dict[str, Any]:
     """Which of ``skus`` Product Create would take now: the source's own query, so the
-    trigger and the run can never disagree (saleable, never created, not held back)."""
+    trigger and the run can never disagree (saleable, never created, not held back).
+    ``lacking``: those it would take but for a price or stock row, with what they lack."""
     if scope.catalog_id is None:
-        return set()
-    stmt = new_products_statement(session.get_bind().dialect.name, True)
+        return {}
+    dialect = session.get_bind().dialect.name
+    if lacking:
+        stmt = missing_data_statement(dialect, True, False)
+    else:
+        stmt = new_products_statement(dialect, True)
     params = {
         "np_channel": scope.channel_id,
         "np_content_type": scope.content_type,
@@ -186,7 +198,7 @@ def _new_products(session: Session, scope: Scope, skus: list[str], now: Any) -> 
         "np_after": 0,
         "np_limit": len(skus),
     }
-    return {row["sku"] for row in session.execute(stmt, params).mappings()}
+    return {row["sku"]: row.get("_needs") for row in session.execute(stmt, params).mappings()}
 
 
 def gather_keys(skus: Iterable[str], csv_file: str | None) -> list[str]:

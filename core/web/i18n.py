@@ -370,7 +370,7 @@ TR: dict[str, str] = {
     "Overdue schedules": "Geciken zamanlamalar",
     "Due tick": "Vadesi gelen zaman",
     "No overdue schedules.": "Geciken zamanlama yok.",
-    "Waiting for another content type": "Başka bir içerik türünü bekleyenler",
+    "Waiting for another content type or for data": "Başka bir içerik türünü ya da veriyi bekleyenler",
     "Not penalised: these records go out in the first run after what they need is accepted.": (
         "Ceza değil: bu kayıtlar, bekledikleri kabul edildikten sonraki ilk çalışmada gönderilir."
     ),

@@ -446,3 +446,69 @@ def test_the_daemon_queues_a_ticks_product_flow_before_the_flows_that_need_it(
         order = list(session.scalars(select(Job.flow).order_by(Job.id)))
     assert order.index("hepsiburada/product_create") < order.index("hepsiburada/price")
     assert order.index("hepsiburada/product_create") < order.index("hepsiburada/stock")
+
+
+def _run_lines(world: CatalogWorld, run_id: int | None) -> list[tuple[str | None, str, str]]:
+    with world.db.session() as session:
+        return [
+            (r.object_id, r.level, r.message)
+            for r in session.execute(
+                select(RunLog.object_id, RunLog.level, RunLog.message)
+                .where(RunLog.run_id == run_id)
+                .order_by(RunLog.id)
+            )
+        ]
+
+
+def test_a_product_without_price_or_stock_data_waits_with_the_seeds_errors_once(
+    world: CatalogWorld,
+) -> None:
+    """Seed section 8: "Price data not found" / "Stock data not found" in the logs; the
+    product is created in the first run after its data arrives, never held back for hours."""
+    world.prepare()
+    attrs = '"{""color"": ""Lacivert"", ""size"": ""S"", ""barcode"": ""8690001""}"'
+    world.load(
+        "products",
+        "sku,name,categories,images,attributes\n"
+        + "".join(
+            f'{s},Ürün {s},"[""Giyim/Tişört""]",https://img/{s}.jpg,{attrs}\n'
+            for s in ("NODATA-1", "NOSTOCK-1")
+        ),
+    )
+    world.load("prices", "sku,price,tax_rate\nNOSTOCK-1,99.9,20")
+    world.load("catalog_items", "catalog,sku\nhb,NODATA-1\nhb,NOSTOCK-1")
+
+    first = world.run("product_create")
+    assert (first.waiting, first.failed) == (2, 1)  # TS-3's mapping fails, as ever
+    errors = [line for line in _run_lines(world, first.run_id) if "data not found" in line[2]]
+    assert errors == [
+        ("NODATA-1", "error", "Price data not found"),
+        ("NODATA-1", "error", "Stock data not found"),
+        ("NOSTOCK-1", "error", "Stock data not found"),
+    ]
+    assert world.waits() == {
+        ("product", "NODATA-1"): "price and stock data",
+        ("product", "NOSTOCK-1"): "stock data",
+    }
+    assert list(world.penalties()) == ["TS-3"]
+    assert "NODATA-1" not in world.imported()
+    said = world.cli_trigger("hepsiburada/product_create", "NODATA-1")
+    assert "NODATA-1: Price data not found; Stock data not found" in said.output
+
+    again = world.run("product_create")  # said once: nothing new to say
+    assert (again.read, again.waiting) == (0, 0)
+    assert not [line for line in _run_lines(world, again.run_id) if line[1] == "error"]
+
+    world.load("stocks", "sku,quantity\nNOSTOCK-1,7\nNODATA-1,4")
+    third = world.run("product_create")
+    assert (third.sent, third.waiting) == (1, 1)  # NOSTOCK-1 goes; NODATA-1 lacks a price
+    assert "NOSTOCK-1" in world.imported()
+    # what NODATA-1 lacks changed: said again, for what it still lacks
+    assert [line for line in _run_lines(world, third.run_id) if "data not" in line[2]] == [
+        ("NODATA-1", "error", "Price data not found")
+    ]
+    assert world.waits() == {("product", "NODATA-1"): "price data"}
+
+    world.load("catalog_items", "catalog,sku,deleted\nhb,NODATA-1,true")
+    world.run("product_create")
+    assert world.waits() == {}  # left the catalog: nothing waits for it any more
