@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pazar.errors import PazarError
 from pazar.http_pool import shared_http_client
+from pazar.secret_policy import MASK, MIN_REDACTED_LENGTH
 from pazar.tls import shared_tls_context
 
 if TYPE_CHECKING:  # httpx is imported when a client is built: plugins load without it
@@ -101,6 +102,34 @@ class MarketplaceError(PazarError):
             f"{type(self).__name__}(kind={self.kind!r}, status={self.status!r}, "
             f"message={self.message!r})"
         )
+
+
+# Header names that carry credentials (matched as parts of the lower-cased name).
+CREDENTIAL_HEADER_WORDS = ("authorization", "token", "key", "secret", "password", "cookie")
+
+
+def credential_texts(headers: Mapping[str, str], auth: Any) -> list[str]:
+    """The credential header values a client sends, and each value after its scheme word,
+    longest first.  ``auth`` (an httpx auth) is asked to sign a request, so the header it
+    adds (Basic: base64 of user and password) is known without reading its internals."""
+    sent = dict(headers)
+    if auth is not None:
+        import httpx
+
+        try:
+            signed = next(auth.sync_auth_flow(httpx.Request("GET", "https://pazar.invalid/")))
+            sent.update(signed.headers)
+        except Exception:  # noqa: BLE001 - an auth that needs an answer first signs later
+            pass
+    texts: set[str] = set()
+    for name, value in sent.items():
+        if not value or not any(word in name.lower() for word in CREDENTIAL_HEADER_WORDS):
+            continue
+        texts.add(value)
+        _scheme, _, token = value.partition(" ")
+        if token.strip():
+            texts.add(token.strip())
+    return sorted((t for t in texts if len(t) >= MIN_REDACTED_LENGTH), key=len, reverse=True)
 
 
 def remote_message_of(body: bytes, content_type: str = "") -> str | None:
@@ -195,6 +224,7 @@ class MarketplaceClient:
         self._pending_wait = 0.0
         self._auth = auth
         self._headers = {"Accept": "application/json", **(headers or {})}
+        self._credentials: list[str] | None = None
         import httpx
 
         # A transport (tests) gets a client of its own; otherwise the process's shared pool.
@@ -234,8 +264,32 @@ class MarketplaceClient:
         return body.get("code") if isinstance(body, dict) else None
 
     def error(self, message: str, *, kind: ErrorKind, **fields: Any) -> MarketplaceError:
-        """This marketplace's error, its message prefixed with the marketplace's name."""
-        return self.error_type(f"{self.title} {message}", kind=kind, **fields)
+        """This marketplace's error, its message prefixed with the marketplace's name.
+
+        Any credential this client sends is masked in it: a service (or a proxy) that
+        quotes the request's ``Authorization`` header in its answer must not put the
+        Basic-encoded password into a run log, a penalty or a web page.
+        """
+        scrub = self._scrub
+        if isinstance(fields.get("remote_message"), str):
+            fields["remote_message"] = scrub(fields["remote_message"])
+        if fields.get("details"):
+            fields["details"] = [scrub(str(d)) for d in fields["details"]]
+        return self.error_type(scrub(f"{self.title} {message}"), kind=kind, **fields)
+
+    def credentials(self) -> list[str]:
+        """The texts by which this client proves who it is, as they travel: each
+        credential header's value (``Authorization`` as ``auth`` builds it, API keys,
+        tokens) and the value after its scheme word — never to be shown."""
+        if self._credentials is None:
+            self._credentials = credential_texts(self._headers, self._auth)
+        return self._credentials
+
+    def _scrub(self, text: str) -> str:
+        for value in self.credentials():
+            if value in text:
+                text = text.replace(value, MASK)
+        return text
 
     # -- transport ---------------------------------------------------------------------------
     def _wait(self, seconds: float, *, rate_limit: bool) -> None:

@@ -26,7 +26,7 @@ from pazar.http_client import MarketplaceError
 from pazar.models.runs import Run, RunLog
 from pazar.pipeline import ChannelInfo, Item, StepContext, chunked
 from pazar.runlog import RunRecorder, log_rows
-from pazar.secret_policy import config_redactor, template_view
+from pazar.secret_policy import config_redactor, redactor, secret_values, template_view
 from pazar.state.outcomes import record_batch_outcomes
 from pazar.templating import build_template_env
 
@@ -182,6 +182,9 @@ class _Pipeline:
                 if factory is None:
                     raise PazarError(f"marketplace {flow.plugin!r} provides no HTTP client")
                 self.client = factory(channel, resolved)
+                sent = getattr(self.client, "credentials", None)
+                if callable(sent):  # what the client derives from secrets (a Basic header)
+                    recorder.redact = redactor([*secret_values(schema, config), *sent()])
             return self.client
 
         def build(step: StepDef) -> Any:

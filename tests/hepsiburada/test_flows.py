@@ -354,3 +354,39 @@ def test_a_custom_flow_that_renders_values_hepsiburada_cannot_take_fails_them_lo
     assert "availableStock" in penalties["HB-1"].message
     assert "availableStock" in penalties["HB-2"].message
     assert "colour" in penalties["HB-3"].message
+
+
+def test_a_service_quoting_the_authorization_header_never_shows_the_credential(
+    world: World,
+) -> None:
+    """An answer that echoes the request's Basic header (a proxy, a debugging gateway) must
+    not carry the base64 of merchant id and password into penalties or the run log."""
+    import base64
+
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from pazar.models.runs import RunLog
+    from pazar.sandbox_server import serve_in_thread
+
+    async def echo(request: Request) -> JSONResponse:
+        said = f"rejected auth header {request.headers.get('authorization')}"
+        return JSONResponse({"message": said}, status_code=400)
+
+    echoing = serve_in_thread(Starlette(routes=[Route("/{p:path}", echo, methods=["POST"])]))
+    try:
+        world.config = {**world.config, "listing_url": echoing.url}
+        result = world.run("stock")
+    finally:
+        echoing.stop()
+    basic = base64.b64encode(
+        f"{world.config['username']}:{world.config['password']}".encode()
+    ).decode()
+    with world.db.session() as session:
+        logs = " ".join(session.scalars(select(RunLog.message)))
+    penalties = " ".join(p.message for p in world.penalties().values())
+    assert result.failed == 4 and "rejected auth header ********" in penalties
+    for shown in (logs, penalties, str(result.failures)):
+        assert basic not in shown and world.config["password"] not in shown
