@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from pazar.channels import ChannelService
+from pazar.config_schema import schema_for
 from pazar.daemon import Daemon
 from pazar.db import Database
 from pazar.demo_orders import order_story
@@ -374,7 +375,8 @@ def _apply_demo_mapping(
     with db.session() as session:
         channel = ChannelService(session, registry, clock=clock).get(one.slug)
         text = one.market.demo_mapping()
-        apply_mapping(session, channel, text, "demo mapping", templates, clock.now())
+        schema = schema_for(registry, channel.plugin)
+        apply_mapping(session, channel, text, "demo mapping", templates, clock.now(), schema)
         context = {"config": channel.config, "channel": channel_view(channel), "now": clock.now()}
         report = check_mapping(session, channel, templates, context)
     say(

@@ -31,8 +31,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
+from jinja2 import Undefined
 from jinja2.exceptions import SecurityError
 
 
@@ -147,11 +150,41 @@ def check_result(value: Any) -> Any:
 
 
 def check_output(value: Any, limits: Limits) -> Any:
-    """The result of a whole render: no longer than ``limits.output``."""
+    """The result of a whole render: no longer than ``limits.output``, and data."""
     size = _size(value)
     if size > limits.output:
         raise TemplateLimitError(f"result of {size} characters or items (limit {limits.output})")
-    return value
+    return check_data(value)
+
+
+# What a template may give: data.  Anything else printed as text shows Python's inside
+# (``<function bounded_range at 0x7f…>``, ``<class 'dict'>``, a method of a string).
+_DATA_TYPES = (str, int, float, Decimal, date, type(None))
+
+
+def check_data(value: Any) -> Any:
+    """``value`` when it is data (text, numbers, booleans, dates, None, and lists and
+    mappings of those); a function, class, method or template object is refused."""
+    if isinstance(value, _DATA_TYPES):
+        return value
+    if isinstance(value, list | tuple):
+        for member in value:
+            check_data(member)
+        return value
+    if isinstance(value, dict):
+        for key, member in value.items():
+            check_data(key)
+            check_data(member)
+        return value
+    if isinstance(value, Undefined):
+        return value  # StrictUndefined raises, naming the variable, when it is used
+    if isinstance(value, type):
+        kind = "a class"
+    elif callable(value):
+        kind = "a function or method"
+    else:
+        kind = f"a {type(value).__name__} object"
+    raise SecurityError(f"a template gives text, numbers, lists or mappings, not {kind}")
 
 
 # --------------------------------------------------------------------------- operators

@@ -112,8 +112,8 @@ def check_config_templates(
 
     Each schema field marked ``x-template`` is compiled with the flows' filters,
     its variables checked against ``x-template-context``, and it is rendered once
-    with sample values so a template that would exceed a bound is refused now
-    rather than on every order.
+    with sample values so a template that would exceed a bound, or that the sandbox
+    refuses, is refused now rather than on every order.
     """
     env = _env(registry)
     problems: list[str] = []
@@ -132,7 +132,7 @@ def check_config_templates(
         try:
             expr.render(sample)
         except TemplateError as exc:
-            if exc.limit:
+            if exc.limit or exc.refused:
                 problems.append(f"{key}: {exc.problem}")
     return problems
 

@@ -42,6 +42,7 @@ from pazar.template_bounds import (
     bounded_range,
     budget,
     check_binop,
+    check_data,
     check_output,
     check_result,
     check_str_method,
@@ -68,15 +69,19 @@ class TemplateError(ValidationError):
     """A template that cannot be compiled or rendered; ``problem`` omits the location.
 
     ``limit`` is true when the template hit one of its bounds (output, integer
-    size, iterations, time): a config check refuses such a template even when
-    it only saw sample values.
+    size, iterations, time), ``refused`` when the sandbox refused what it did (an
+    internal attribute, giving a function instead of a value): a config check refuses
+    such a template even when it only saw sample values, which no real value would mend.
     """
 
-    def __init__(self, where: str, problem: str, *, limit: bool = False) -> None:
+    def __init__(
+        self, where: str, problem: str, *, limit: bool = False, refused: bool = False
+    ) -> None:
         super().__init__(f"{where}: {problem}" if where else problem)
         self.where = where
         self.problem = problem
         self.limit = limit
+        self.refused = refused
 
 
 class Expression:
@@ -121,7 +126,7 @@ class Expression:
         except TemplateLimitError as exc:
             raise TemplateError(self.where, f"exceeds a bound: {exc}", limit=True) from None
         except SecurityError as exc:
-            raise TemplateError(self.where, f"not allowed: {exc}") from None
+            raise TemplateError(self.where, f"not allowed: {exc}", refused=True) from None
         except TemplateError:
             raise
         except PazarError as exc:  # a filter's own clear message (unknown cargo prefix, ...)
@@ -341,7 +346,7 @@ class TemplateEnv:
         limits: Limits = DEFAULT_LIMITS,
         plain: bool = True,
     ) -> None:
-        self.env = _Sandbox(undefined=_Undefined, autoescape=False)
+        self.env = _Sandbox(undefined=_Undefined, autoescape=False, finalize=check_data)
         self.limits = limits
         # Plain templates render as compiled Python (pazar.template_plain); off: all Jinja.
         self.plain = plain

@@ -75,13 +75,22 @@ def apply_cmd(channel_slug: str, file: str, as_json: bool) -> None:
     document is valid.  Categories and attributes the channel's stored tree does
     not know are reported as warnings (run Category Node / Category Attributes).
     """
+    from pazar.config_schema import schema_for
     from pazar.mapping.service import apply_mapping
 
     text, where = _read(file)
     a = app()
     with a.db.session() as session:
         channel = _channel(session, channel_slug)
-        row, warnings = apply_mapping(session, channel, text, where, _templates(), a.clock.now())
+        row, warnings = apply_mapping(
+            session,
+            channel,
+            text,
+            where,
+            _templates(),
+            a.clock.now(),
+            schema_for(a.registry, channel.plugin),
+        )
         doc = row.document
         revision = row.revision
     categories = len(doc.get("categories") or [])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -56,7 +56,9 @@ def rule_parts(rule: Any) -> tuple[Any, Any, Any]:
     return None, None, rule  # a constant
 
 
-def _semantic_errors(doc: dict[str, Any], templates: TemplateEnv) -> list[tuple[str, str]]:
+def _semantic_errors(
+    doc: dict[str, Any], templates: TemplateEnv, config_schema: Mapping[str, Any] | None = None
+) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     named = doc.get("value_maps") or {}
     for pointer, _key, rule in rules_of(doc):
@@ -75,7 +77,7 @@ def _semantic_errors(doc: dict[str, Any], templates: TemplateEnv) -> list[tuple[
             except TemplateError as exc:
                 found.append((at, exc.problem))
             else:
-                found += [(at, p) for p in name_problems(expr, MAPPING_CONTEXT)]
+                found += [(at, p) for p in name_problems(expr, MAPPING_CONTEXT, config_schema)]
     seen: dict[str, int] = {}
     for n, entry in enumerate(doc.get("categories") or []):
         remote = str(entry.get("category"))
@@ -92,8 +94,16 @@ def _semantic_errors(doc: dict[str, Any], templates: TemplateEnv) -> list[tuple[
     return found
 
 
-def parse_mapping(text: str, where: str, templates: TemplateEnv) -> dict[str, Any]:
-    """The validated document, or a ValidationError listing every problem with its line."""
+def parse_mapping(
+    text: str,
+    where: str,
+    templates: TemplateEnv,
+    config_schema: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The validated document, or a ValidationError listing every problem with its line.
+
+    With the channel's ``config_schema``, a template reading ``config.<secret>`` (or a key
+    the config cannot have) is a problem too, as in a flow file."""
     doc: PositionedDocument = load_positioned(text)
     errors: list[FlowError] = [
         FlowError(where, p.line, p.pointer, p.message, column=p.column) for p in doc.problems
@@ -104,7 +114,7 @@ def parse_mapping(text: str, where: str, templates: TemplateEnv) -> dict[str, An
         else:
             pairs = [pair for e in _validator().iter_errors(doc.data) for pair in describe(e)]
             if not pairs:
-                pairs = _semantic_errors(doc.data, templates)
+                pairs = _semantic_errors(doc.data, templates, config_schema)
             errors.extend(
                 FlowError(where, doc.line_of(pointer), pointer, message)
                 for pointer, message in pairs

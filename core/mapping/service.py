@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -69,9 +69,11 @@ def apply_mapping(
     where: str,
     templates: TemplateEnv,
     now: datetime,
+    config_schema: Mapping[str, Any] | None = None,
 ) -> tuple[ChannelMapping, list[str]]:
-    """Validate and store ``text``; returns the row and warnings against the store."""
-    document = parse_mapping(text, where, templates)
+    """Validate and store ``text``; returns the row and warnings against the store.
+    ``config_schema``: the channel's, so templates reading its secrets are refused."""
+    document = parse_mapping(text, where, templates, config_schema)
     row = save_mapping(session, channel, document, text, now)
     return row, Mapper.load(session, channel.id, document, templates).warnings()
 

@@ -202,3 +202,17 @@ def test_no_template_output_or_error_contains_a_secret(accessor: str, wrapper: s
     except TemplateError as exc:
         text = exc.message
     assert CANARY not in text
+
+
+def test_a_mapping_rule_reading_a_secret_is_refused_when_applied(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    assert cli("channel", "add", "testmarket", "--slug", "tm").exit_code == 0
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(
+        'defaults:\n  UrunAdi: "{{ product.name }}"\n  Gizli: "{{ config.api_key }}"\n'
+        "categories:\n  - category: 1\n    match: {local_category: A}\n",
+        encoding="utf-8",
+    )
+    result = cli("mapping", "apply", "--channel", "tm", str(mapping))
+    assert result.exit_code == 2, result.output
+    assert "mapping.yaml:3: /defaults/Gizli: config.api_key is a secret" in result.output
+    assert "no mapping" in cli("mapping", "show", "--channel", "tm").output

@@ -43,6 +43,15 @@ def _hb(cli) -> None:  # noqa: ANN001
             "order_number_format: exceeds a bound: range of 1000000 items",
         ),
         (
+            "order_number_format={{ '{0.__class__}'.format(orderNumber) }}",
+            "order_number_format: not allowed: access to attribute '__class__' of 'str' object",
+        ),
+        (
+            "order_number_format=HB-{orderNumber.upper}",
+            "order_number_format: not allowed: a template gives text, numbers, lists or "
+            "mappings, not a function or method",
+        ),
+        (
             'shipping_provider={"aras": {"tracking_url": "https://t/{tracking_numbr}"}}',
             "shipping_provider.aras.tracking_url: unknown variable 'tracking_numbr'; "
             "did you mean 'tracking_number'?",

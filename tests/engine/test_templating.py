@@ -24,10 +24,13 @@ def test_plain_field_paths_resolve_like_jinja() -> None:
     record = {"sku": "A-1", "extra": {"mpq": 3}, "keys": "a key field"}
     assert env.expression("{{ record.sku }}").render({"record": record}) == "A-1"
     assert env.expression("{{ record['extra'].mpq }}").render({"record": record}) == 3
-    # Jinja prefers the attribute: record.keys is dict.keys, not the field.
-    assert callable(env.expression("{{ record.keys }}").render({"record": record}))
+    # Jinja prefers the attribute: record.keys is dict.keys (refused: a method is no value),
+    # record['keys'] the field.
+    with pytest.raises(TemplateError, match="not a function or method"):
+        env.expression("{{ record.keys }}").render({"record": record})
+    assert env.expression("{{ record['keys'] }}").render({"record": record}) == "a key field"
     # A non-dict value still goes through Jinja's own lookup.
-    assert env.expression("{{ record.sku.upper }}").render({"record": record})() == "A-1"
+    assert env.expression("{{ record.sku.lower() }}").render({"record": record}) == "a-1"
     with pytest.raises(TemplateError, match=r"no field 'qty' \(fields: extra, keys, sku\)"):
         env.expression("{{ record.qty }}").render({"record": record})
     with pytest.raises(TemplateError, match="'recordx' is undefined"):
@@ -118,6 +121,36 @@ def test_sandbox_refusals_are_template_errors(source: str, problem: str) -> None
     with pytest.raises(TemplateError, match=problem) as err:
         env.expression(source, "flow /steps/0/fields/x").render({"record": {"a": 1}})
     assert err.value.message.startswith("flow /steps/0/fields/x: ")
+
+
+@pytest.mark.parametrize("plain", [True, False])
+@pytest.mark.parametrize(
+    ("source", "kind"),
+    [
+        ("{{ range }}", "a function or method"),
+        ("{{ dict }}", "a class"),
+        ("{{ cycler }}", "a class"),
+        ("{{ self }}", "a TemplateReference object"),
+        ("{{ record.items }}", "a function or method"),
+        ("SKU {{ record.sku.upper }}", "a function or method"),
+        ("{{ [record.sku, namespace] }}", "a class"),
+        ("{{ {'k': joiner} }}", "a class"),
+    ],
+)
+def test_a_template_gives_values_never_pythons_objects(source: str, kind: str, plain: bool) -> None:
+    """Printed, such an object would show Python's inside (``<function … at 0x7f…>``)."""
+    with pytest.raises(TemplateError) as err:
+        TemplateEnv(plain=plain).expression(source, "x").render({"record": {"sku": "A"}})
+    assert err.value.problem == (
+        f"not allowed: a template gives text, numbers, lists or mappings, not {kind}"
+    )
+    assert "0x" not in err.value.message
+
+
+def test_the_seeds_format_refuses_a_method_of_its_value() -> None:
+    with pytest.raises(TemplateError, match="not a function or method"):
+        render_format("HB-{orderNumber.upper}", orderNumber="1001")
+    assert render_format("HB-{orderNumber}", orderNumber="1001") == "HB-1001"
 
 
 def test_runtime_errors_inside_a_template_name_the_template() -> None:

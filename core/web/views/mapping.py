@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from starlette.responses import Response
 
+from pazar.config_schema import schema_for
 from pazar.errors import PazarError, ValidationError
 from pazar.web import audit
 from pazar.web.app import Page, url
@@ -211,7 +212,13 @@ def document_save(page: Page) -> Response:
                 select(ChannelMapping.source).where(ChannelMapping.channel_id == channel.id)
             )
             row, warnings = apply_mapping(
-                session, channel, text, "mapping (web)", _templates(page), page.now()
+                session,
+                channel,
+                text,
+                "mapping (web)",
+                _templates(page),
+                page.now(),
+                schema_for(page.web.registry, channel.plugin),
             )
             audit.record(
                 session,
