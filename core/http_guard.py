@@ -26,6 +26,7 @@ import ipaddress
 import json
 import math
 import os
+import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -203,27 +204,33 @@ def parse_json_body(body: bytes) -> Any:
         raise HTTPProblem(400, "body is nested too deeply") from None
     except ValueError as exc:  # e.g. an integer with more digits than Python reads
         raise HTTPProblem(422, f"body is not valid JSON: {short(str(exc), 120)}") from None
-    if _has_nul(value):
-        # PostgreSQL cannot store U+0000 in JSON text; no payload needs it.
-        raise HTTPProblem(
-            422, "body contains the NUL character (\\u0000), which pazar cannot store"
-        )
+    problem = unstorable_text(value)
+    if problem:
+        raise HTTPProblem(422, f"body {problem}")
     return value
 
 
-def _has_nul(value: Any) -> bool:
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text(value: Any) -> str | None:
+    """What makes a parsed JSON value's text unstorable, or None: the NUL character
+    (PostgreSQL's JSON cannot hold it) or a lone surrogate (``"\\ud800"``: valid JSON
+    escapes, but no UTF-8 text; it failed later, in a page or a database write)."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
+                return "contains the NUL character (\\u0000), which pazar cannot store"
+            if _LONE_SURROGATE.search(item):
+                return "contains a lone surrogate (\\ud800-\\udfff), which is not text"
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None
 
 
 # --------------------------------------------------------------------------- rate limits

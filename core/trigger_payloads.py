@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
 from pazar.errors import ValidationError
-from pazar.http_guard import short
+from pazar.http_guard import short, unstorable_text
 from pazar.paths import schemas_dir
 
 
@@ -70,6 +70,9 @@ def read_payload_file(path: str | Path, plugin: str, flow: str) -> dict[str, Any
         raise ValidationError(
             f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
         ) from None
+    unstorable = unstorable_text(body)
+    if unstorable:
+        raise ValidationError(f"{file}: {unstorable}")
     problems = payload_problems(body, plugin, flow)
     if problems:
         raise ValidationError(

@@ -82,12 +82,31 @@ def _one_line(exc: click.UsageError) -> click.UsageError:
     )
 
 
+def _as_bytes(arg: str) -> str:
+    """An argument that is not UTF-8 text as the bytes the shell passed (``\\xed\\xa0``)."""
+    try:
+        raw = arg.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate, not a stray byte
+        return arg.encode("ascii", "backslashreplace").decode("ascii")
+    return raw.decode("ascii", "backslashreplace")
+
+
 class PazarGroup(LazyGroup):
     """Turns expected errors into one line and an exit code, inside click.
 
     Doing it here rather than only in ``main`` means click's test runner and any
     embedding code see the same messages and exit codes as the console script.
     """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        for arg in args:  # every command's arguments pass here first
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                raise click.UsageError(
+                    f"argument '{_as_bytes(arg)}' is not UTF-8 text; nothing was done.", ctx
+                ) from None
+        return super().parse_args(ctx, args)
 
     def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
         try:

@@ -60,3 +60,13 @@ def test_a_misspelt_choice_names_the_nearest_one(cli: Cli) -> None:
     assert "'stocks'; did you mean 'stocks'? See 'pazar catalog import --help'." in result.output
     far = cli("logs", "--status", "zzz")
     assert far.exit_code == 2 and "did you mean" not in far.output
+
+
+def test_an_argument_that_is_no_text_is_refused_before_anything_runs(cli: Cli) -> None:
+    """A shell passes bytes; one that is no UTF-8 (or a lone surrogate) once reached the
+    database and a traceback."""
+    for arg in ("SK\udcffU", "\ud800"):
+        result = cli("stock", "set", arg, "3")
+        assert result.exit_code == 2
+        assert "is not UTF-8 text; nothing was done. See 'pazar --help'." in result.output
+    assert "'SK\\xffU'" in cli("stock", "set", "SK\udcffU", "3").output

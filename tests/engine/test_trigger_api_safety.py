@@ -91,6 +91,8 @@ def test_a_body_over_the_limit_is_413_and_stores_nothing(setup) -> None:  # noqa
         (b'{"skus": [1]}', 422, "invalid payload"),
         (b"[]", 422, "invalid payload"),
         (b'{"skus": ["a\\u0000"]}', 422, "body contains the NUL character"),
+        (b'{"skus": ["\\ud800"]}', 422, "body contains a lone surrogate"),
+        (b'{"note": {"\\udfff": 1}}', 422, "body contains a lone surrogate"),
     ],
 )
 def test_bad_bodies_get_400_or_422_never_500(setup, body: bytes, status: int, message: str) -> None:  # noqa: ANN001

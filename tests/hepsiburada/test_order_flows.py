@@ -578,6 +578,11 @@ def test_a_bad_trigger_body_is_refused_before_anything_runs(store: Store, cli: C
         "trigger", "hepsiburada/update_warehouse", "--channel", "hb", "--payload", str(path)
     )
     assert broken.exit_code == 2 and f"{path}:1:2: not valid JSON" in broken.output
+    path.write_text('{"payload": {"order_number": "\\ud800"}}')
+    no_text = cli(
+        "trigger", "hepsiburada/update_warehouse", "--channel", "hb", "--payload", str(path)
+    )
+    assert no_text.exit_code == 2 and f"{path}: contains a lone surrogate" in no_text.output
 
 
 def test_update_warehouse_over_the_http_trigger_api(store: Store, db: Database) -> None:
