@@ -48,6 +48,7 @@ from pazar.suggest import did_you_mean
 MASK = "********"
 ENV_PREFIX = "env:"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_ENV_LIKE = re.compile(r"\s*env\s*:", re.IGNORECASE)
 DATA_TYPES = ("list", "text", "integer", "bool", "json")
 
 _TRUE = {"true", "yes", "1", "on"}
@@ -479,14 +480,26 @@ def _env_references(
 
 
 def env_reference_problems(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
-    """``env:NAME`` secrets whose variable the operator has not allowed (see secret_policy)."""
-    from pazar.secret_policy import env_name_allowed, env_not_allowed_message
+    """``env:NAME`` secrets whose variable the operator has not allowed (see secret_policy),
+    and secrets that look like a reference but are not one (``env: NAME``, ``ENV:NAME``,
+    ``env:``): stored as they are, they would go to the marketplace as the password."""
+    from pazar.secret_policy import ENV_SECRET_PREFIX, env_name_allowed, env_not_allowed_message
 
-    return [
+    problems = [
         env_not_allowed_message(path, name)
         for path, name in _env_references(schema, config)
         if not env_name_allowed(name)
     ]
+    for path in _walk_secrets(schema, dict(config), []):
+        value = _get(config, path)
+        if isinstance(value, str) and _ENV_LIKE.match(value) and not is_env_reference(value):
+            problems.append(
+                f"{_join(path)}: looks like an env: reference but is not one; write exactly "
+                f"env:NAME, NAME of letters, digits and _ (e.g. env:{ENV_SECRET_PREFIX}"
+                f"{_join(path).upper().replace('.', '_')}); a literal secret cannot start "
+                "with env:"
+            )
+    return problems
 
 
 def unset_env_references(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:

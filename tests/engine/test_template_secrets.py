@@ -147,6 +147,33 @@ def test_env_references_name_only_allowed_variables(cli, db_url: str) -> None:  
     assert cli("channel", "set", "tm", "api_key=env:PAZAR_SECRET_TM").exit_code == 0
 
 
+@pytest.mark.parametrize(
+    "value",
+    [
+        "env: PAZAR_SECRET_TM",
+        "ENV:PAZAR_SECRET_TM",
+        " env:PAZAR_SECRET_TM",
+        "env:",
+        "env:PAZAR_SECRET_TM x",
+        "env:PAZAR_SECRET_A=B",
+    ],
+)
+def test_a_mistyped_env_reference_is_refused_not_kept_as_the_secret(
+    cli,
+    db_url: str,
+    value: str,  # noqa: ANN001
+) -> None:
+    """Kept, it would have gone to the marketplace as the API key itself."""
+    assert cli("channel", "add", "testmarket", "--slug", "tm").exit_code == 0
+    before = digest(db_url)
+    result = cli("channel", "set", "tm", f"api_key={value}")
+    assert result.exit_code == 2
+    assert "api_key: looks like an env: reference but is not one; write exactly env:NAME" in (
+        result.stderr
+    )
+    assert digest(db_url) == before
+
+
 def test_a_stored_reference_that_is_no_longer_allowed_fails_the_run_naming_it(
     cli, tmp_path: Path, db_url: str
 ) -> None:  # noqa: ANN001
