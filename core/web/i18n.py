@@ -293,6 +293,7 @@ TR: dict[str, str] = {
     "No penalties match.": "Eşleşen ceza yok.",
     "Release by CSV upload": "CSV yükleyerek kaldır",
     "The seed's template: the first line is sku, then one SKU per line.": "Şablon: ilk satır sku, sonra her satıra bir SKU.",
+    "Download the template": "Şablonu indir",
     "CSV file": "CSV dosyası",
     "Upload and release": "Yükle ve kaldır",
     "Select the penalties to release.": "Kaldırılacak cezaları seçin.",

@@ -65,6 +65,7 @@ def routes(web: Web) -> list[Any]:
         route(web, "/penalties/release", penalties.penalties_release, **OP),
         route(web, "/penalties/csv", penalties.penalties_csv, **OP),
         route(web, "/trigger", penalties.trigger_page),
+        route(web, "/trigger/template.csv", penalties.trigger_template),
         route(web, "/trigger", penalties.trigger_run, **OP),
         route(web, "/batches", penalties.batches_page),
         route(web, "/batches/{batch_id}", penalties.batch_page),

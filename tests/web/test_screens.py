@@ -482,3 +482,25 @@ def test_the_daemons_screen_counts_records_waiting_for_their_product(
     page = viewer.get("/ui/daemons").text
     row = re.search(r"<tr><td>hb</td><td>productstock</td><td>product</td>.*?</tr>", page)
     assert row and '<td class="num">2</td>' in row.group(0)
+
+
+def test_the_trigger_screen_offers_its_template_and_only_flows_of_its_channels(
+    site: Site,
+) -> None:
+    operator = site.as_("operator")
+    _add_channel(operator)  # a Hepsiburada channel only
+    page = operator.get("/ui/trigger").text
+    assert 'value="hepsiburada/stock"' in page
+    assert 'value="fashfed/' not in page  # no Fashfed channel: none of its flows
+    assert 'href="/ui/trigger/template.csv"' in page
+    template = operator.get("/ui/trigger/template.csv")
+    assert template.status_code == 200 and template.text == "sku\n"
+    assert template.headers["content-disposition"].startswith("attachment")
+
+
+def test_two_flows_of_one_title_are_told_apart_in_the_flow_lists(site: Site) -> None:
+    viewer = site.as_("operator")
+    logs = viewer.get("/ui/logs").text
+    assert "Split Packages (fashfed/split_packages)" in logs
+    assert "Split Packages (fashfed/send_split_packages)" in logs
+    assert "Order Create (hepsiburada)" in logs  # the seed's name for get_orders

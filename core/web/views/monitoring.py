@@ -8,6 +8,8 @@ seconds (``static/app.js``; the ``?part=rows`` fragment).  Reports stream throug
 
 from __future__ import annotations
 
+from collections import Counter
+
 import itertools
 import os
 import tempfile
@@ -24,15 +26,20 @@ PAGE = 50
 PREVIEW = 100
 
 
-def _flow_choices(page: Page) -> list[dict[str, str]]:
-    """Every loaded flow with its seed title ("Product Create"), by title."""
-    return sorted(
-        (
-            {"ref": f.ref, "title": f.title or f.flow, "plugin": f.plugin}
-            for f in page.web.flows.all()
-        ),
-        key=lambda f: (f["title"].lower(), f["plugin"]),
-    )
+def _flow_choices(page: Page, plugins: set[str] | None = None) -> list[dict[str, str]]:
+    """Every loaded flow (of ``plugins``, when given) with its seed title ("Product
+    Create"), by title; ``label`` tells apart two flows of a marketplace that share a title
+    (Fashfed's two Split Packages flows, one per flag the seed names)."""
+    choices = [
+        {"ref": f.ref, "title": f.title or f.flow, "plugin": f.plugin}
+        for f in page.web.flows.all()
+        if plugins is None or f.plugin in plugins
+    ]
+    seen = Counter((c["title"], c["plugin"]) for c in choices)
+    for c in choices:
+        shared = seen[(c["title"], c["plugin"])] > 1
+        c["label"] = f"{c['title']} ({c['ref'] if shared else c['plugin']})"
+    return sorted(choices, key=lambda f: (f["title"].lower(), f["plugin"], f["ref"]))
 
 
 def _loaded(page: Page, flow: str) -> bool:

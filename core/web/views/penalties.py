@@ -250,29 +250,43 @@ def _text(upload: Any) -> str:
 
 
 # -- triggers --------------------------------------------------------------------------------
-def _trigger_flows(page: Page) -> list[dict[str, str]]:
+def _trigger_flows(page: Page, plugins: set[str]) -> list[dict[str, str]]:
+    """The flows a trigger can run, of the marketplaces that have a channel: a flow runs
+    only on a channel of its own marketplace."""
     from pazar.state.triggers import source_of
 
     return sorted(
         (
             {"ref": f.ref, "title": f.title or f.flow, "plugin": f.plugin}
             for f in page.web.flows.all()
-            if source_of(f) is not None or "manual" in f.triggers
+            if f.plugin in plugins and (source_of(f) is not None or "manual" in f.triggers)
         ),
         key=lambda f: (f["plugin"], f["title"].lower()),
+    )
+
+
+def trigger_template(page: Page) -> Response:
+    """The seed's CSV template for the trigger screen: the header ``sku``, then a SKU a line."""
+    return Response(
+        "sku\n",
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="trigger-skus.csv"'},
     )
 
 
 def trigger_page(
     page: Page, *, status: int = 200, result: Any = None, error: Any = None, form: Any = None
 ) -> Response:
+    from pazar.models.channels import Channel
+
     with page.session_scope() as session:
-        channels = list(_channels(session).values())
+        rows = session.execute(select(Channel.slug, Channel.plugin).order_by(Channel.slug)).all()
+    channels = [slug for slug, _ in rows]
     return page.render(
         "trigger.html",
         status,
         channels=channels,
-        flows=_trigger_flows(page),
+        flows=_trigger_flows(page, {plugin for _, plugin in rows}),
         result=result,
         error=error,
         form=form or {"channel": page.q("channel"), "flow": page.q("flow")},
