@@ -8,11 +8,10 @@ seconds (``static/app.js``; the ``?part=rows`` fragment).  Reports stream throug
 
 from __future__ import annotations
 
-from collections import Counter
-
 import itertools
 import os
 import tempfile
+from collections import Counter
 from typing import Any
 
 from sqlalchemy import func, select
