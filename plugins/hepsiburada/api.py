@@ -58,6 +58,34 @@ UPLOAD_KINDS: Final = (
     "price-uploads",
     "shipping-info-uploads",
 )
+# What each upload kind sets on a listing (reference: the item fields of each kind); the
+# sandbox applies these and nothing else, as a stock upload does not change a price.
+_SHIPPING_FIELDS: Final = (
+    "fixedShippingPrice",
+    "claimAddressLabel",
+    "shippingAddressLabel",
+    "cargoCompany1",
+    "cargoCompany2",
+    "cargoCompany3",
+    "btCargoCompany",
+    "ytCargoCompany",
+    "availableWarehouses",
+    "shippingProfileName",
+)
+UPLOAD_FIELDS: Final = {
+    "inventory-uploads": (
+        "price",
+        "availableStock",
+        "maximumPurchasableQuantity",
+        "customizationTextType",
+        "customizationTextLength",
+        "hasInstallation",
+        *_SHIPPING_FIELDS,
+    ),
+    "stock-uploads": ("availableStock", "maximumPurchasableQuantity"),
+    "price-uploads": ("price",),
+    "shipping-info-uploads": ("dispatchTime", *_SHIPPING_FIELDS),
+}
 # Short names accepted by the sandbox's control endpoints (``?kind=stock``).
 UPLOAD_KIND_ALIASES: Final = {
     "inventory": "inventory-uploads",

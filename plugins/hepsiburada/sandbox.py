@@ -261,21 +261,30 @@ def create_app(*, pending_polls: int = 1) -> Starlette:
         Route(listing, service(listings), methods=["GET"]),
         Route(f"{listing}/{{kind}}", service(upload), methods=["POST"]),
         Route(f"{listing}/{{kind}}/id/{{upload_id}}", service(upload_status), methods=["GET"]),
-        Route(api.ORDER_LINES_PATH, service(order_lines), methods=["GET"]),
-        Route(api.CANCELLED_LINES_PATH, service(cancelled_lines), methods=["GET"]),
-        Route(api.PACKAGES_PATH, service(packages), methods=["GET"]),
-        Route(api.PACKAGES_PATH, service(create_package), methods=["POST"]),
         Route(api.TEST_ORDER_PATH, service(test_order), methods=["POST"]),
-        Route(api.UNPACKED_PATH, service(unpacked_packages), methods=["GET"]),
-        Route(api.PACKAGE_PATH, service(package_info), methods=["GET"]),
-        Route(
-            api.PACKAGE_PATH + "/{op}",
-            service(package_op),
-            methods=["GET", "PUT", "POST"],
+        # OMS and claims take /merchantid/ and /merchantId/ alike (reference, path casing).
+        *(
+            Route(path, service(handler), methods=methods)
+            for template, handler, methods in (
+                (api.ORDER_LINES_PATH, order_lines, ["GET"]),
+                (api.CANCELLED_LINES_PATH, cancelled_lines, ["GET"]),
+                (api.PACKAGES_PATH, packages, ["GET"]),
+                (api.PACKAGES_PATH, create_package, ["POST"]),
+                (api.UNPACKED_PATH, unpacked_packages, ["GET"]),
+                (api.PACKAGE_PATH, package_info, ["GET"]),
+                (api.PACKAGE_PATH + "/{op}", package_op, ["GET", "PUT", "POST"]),
+                (api.PACKAGE_FEED_PATH, package_feed, ["GET"]),
+                (api.CANCEL_BY_MERCHANT_PATH, cancel_by_merchant, ["POST"]),
+                (api.CLAIMS_BY_STATUS_PATH, claims_by_status, ["GET"]),
+            )
+            for path in dict.fromkeys(
+                (
+                    template,
+                    template.replace("/merchantid/", "/merchantId/"),
+                    template.replace("/merchantId/", "/merchantid/"),
+                )
+            )
         ),
-        Route(api.PACKAGE_FEED_PATH, service(package_feed), methods=["GET"]),
-        Route(api.CANCEL_BY_MERCHANT_PATH, service(cancel_by_merchant), methods=["POST"]),
-        Route(api.CLAIMS_BY_STATUS_PATH, service(claims_by_status), methods=["GET"]),
         Route(api.CLAIM_ACCEPT_PATH, service(accept_claim), methods=["POST"]),
         Route(api.CLAIM_REJECT_PATH, service(reject_claim), methods=["POST"]),
         Route("/_sandbox/packages/{pn}/{act}", control(_c_carrier), methods=["POST"]),

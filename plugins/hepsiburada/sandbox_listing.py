@@ -186,8 +186,9 @@ def _finish_upload(state: SandboxState, upload: dict[str, Any]) -> dict[str, Any
             errors.append({**ident, "errors": problems})
             continue
         assert listing is not None
+        takes = api.UPLOAD_FIELDS.get(kind, ())
         for key, value in row.items():
-            if key not in ("merchantSku", "hepsiburadaSku"):
+            if key in takes:
                 listing[key] = value
     result: dict[str, Any] = {
         "id": upload["id"],

@@ -18,6 +18,8 @@ from pazar_hepsiburada.sandbox_oms import OmsError, line_view, parse_oms_date, s
 from pazar_hepsiburada.sandbox_shapes import (
     bad_request,
     int_param,
+    oms_error,
+    required_limit,
 )
 from pazar_hepsiburada.sandbox_state import SandboxState
 
@@ -26,7 +28,7 @@ def _oms(call: Callable[[], Any]) -> Any:
     try:
         return call()
     except OmsError as exc:
-        raise SandboxReply(JSONResponse({"message": exc.message}, status_code=exc.status)) from None
+        raise oms_error(exc.status, exc.message) from None
 
 
 def merchant_sku_to_hb(state: SandboxState) -> Callable[[str], str]:
@@ -62,11 +64,7 @@ def _oms_page(
 
 def order_lines(request: Request, state: SandboxState, body: bytes) -> Any:
     state.check_merchant(request.path_params["merchant_id"], "oms")
-    if "limit" not in request.query_params:
-        raise bad_request("limit is required", "oms")
-    limit = int_param(request, "limit", api.ORDER_LINES_MAX_LIMIT)
-    if not 1 <= limit <= api.ORDER_LINES_MAX_LIMIT:
-        raise bad_request(f"limit must be between 1 and {api.ORDER_LINES_MAX_LIMIT}", "oms")
+    limit = required_limit(request, api.ORDER_LINES_MAX_LIMIT)
     begin, end = _oms_window(request)
     rows = state.oms.open_lines(begin, end)
     return _oms_page(rows, int_param(request, "offset", 0), limit, line_view)
@@ -77,18 +75,14 @@ def cancelled_lines(request: Request, state: SandboxState, body: bytes) -> Any:
     q = request.query_params
     if q.get("begindate") or q.get("enddate"):
         raise bad_request(api.WRONG_DATE_FORMAT, "oms")  # as live probes saw (api.py)
-    limit = int_param(request, "limit", api.CANCELLED_MAX_LIMIT)
-    if not 1 <= limit <= api.CANCELLED_MAX_LIMIT:
-        raise bad_request(f"limit must be between 1 and {api.CANCELLED_MAX_LIMIT}", "oms")
+    limit = required_limit(request, api.CANCELLED_MAX_LIMIT)
     return _oms_page(state.oms.cancelled, int_param(request, "offset", 0), limit, copy.deepcopy)
 
 
 def packages(request: Request, state: SandboxState, body: bytes) -> Any:
     state.check_merchant(request.path_params["merchant_id"], "oms")
     q = request.query_params
-    limit = int_param(request, "limit", api.PACKAGES_MAX_LIMIT)
-    if not 1 <= limit <= api.PACKAGES_MAX_LIMIT:
-        raise bad_request(f"limit must be between 1 and {api.PACKAGES_MAX_LIMIT}", "oms")
+    limit = required_limit(request, api.PACKAGES_MAX_LIMIT)
     offset = int_param(request, "Offset", int_param(request, "offset", 0))
     begin, end = _oms_window(request)
     hours = int_param(request, "timespan", 0) if q.get("timespan") else None
@@ -158,7 +152,7 @@ def package_op(request: Request, state: SandboxState, body: bytes) -> Any:
         "split": "POST",
     }
     if op not in methods:
-        raise SandboxReply(JSONResponse({"message": f"no operation {op!r}"}, status_code=404))
+        raise oms_error(404, f"no operation {op!r}")
     if request.method != methods[op]:
         raise SandboxReply(JSONResponse({"message": "method not allowed"}, status_code=405))
     oms = state.oms
@@ -187,22 +181,18 @@ def package_feed(request: Request, state: SandboxState, body: bytes) -> Any:
     state.check_merchant(request.path_params["merchant_id"], "oms")
     feed = request.path_params["feed"]
     if feed not in api.PACKAGE_FEEDS:
-        raise SandboxReply(JSONResponse({"message": f"no feed {feed!r}"}, status_code=404))
+        raise oms_error(404, f"no feed {feed!r}")
     q = request.query_params
     if q.get("begindate") or q.get("enddate"):
         raise bad_request(api.WRONG_DATE_FORMAT, "oms")  # as live probes saw (api.py)
-    limit = int_param(request, "limit", api.FEED_MAX_LIMIT)
-    if not 1 <= limit <= api.FEED_MAX_LIMIT:
-        raise bad_request(f"limit must be between 1 and {api.FEED_MAX_LIMIT}", "oms")
+    limit = required_limit(request, api.FEED_MAX_LIMIT)
     rows = state.oms.feed(feed)
     return _oms_page(rows, int_param(request, "offset", 0), limit, copy.deepcopy)
 
 
 def unpacked_packages(request: Request, state: SandboxState, body: bytes) -> Any:
     state.check_merchant(request.path_params["merchant_id"], "oms")
-    limit = int_param(request, "limit", api.UNPACKED_MAX_LIMIT)
-    if not 1 <= limit <= api.UNPACKED_MAX_LIMIT:
-        raise bad_request(f"limit must be between 1 and {api.UNPACKED_MAX_LIMIT}", "oms")
+    limit = required_limit(request, api.UNPACKED_MAX_LIMIT)
     offset = int_param(request, "Offset", int_param(request, "offset", 0))
     begin, end = _oms_window(request)
     if request.query_params.get("timespan"):

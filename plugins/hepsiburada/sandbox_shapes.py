@@ -5,6 +5,7 @@ the listing view and the number formats the real services use.
 from __future__ import annotations
 
 import copy
+import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -220,9 +221,38 @@ def listing_view(listing: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def bad_request(message: str, service: str = "listing") -> SandboxReply:
-    """A 400 in the service's shape (mpop: its envelope; listing and OMS: ``{message}``)."""
+    """A 400 in the service's shape (mpop: its envelope; listing: ``{message}``; OMS and
+    claims, Go services: a bare JSON string, reference section 6)."""
     if service == "mpop":
         return SandboxReply(
             JSONResponse(envelope(None, success=False, code=400, message=message), 400)
         )
+    if service == "oms":
+        return SandboxReply(JSONResponse(message, status_code=400))
     return SandboxReply(JSONResponse({"message": message}, status_code=400))
+
+
+def oms_error(status: int, message: str) -> SandboxReply:
+    """An OMS refusal as the service words it: a 404 in its old object shape (code 1004),
+    anything else a bare JSON string (reference section 6)."""
+    if status == 404:
+        body: Any = {
+            "statusCode": 404,
+            "code": "1004",
+            "defaultMessage": None,
+            "correlationId": str(uuid.uuid4()),
+            "message": message,
+        }
+    else:
+        body = message
+    return SandboxReply(JSONResponse(body, status_code=status))
+
+
+def required_limit(request: Request, maximum: int) -> int:
+    """An OMS list's ``limit``: required (``LimitCannotBeEmpty``), 1..``maximum``."""
+    if not request.query_params.get("limit"):
+        raise bad_request("LimitCannotBeEmpty", "oms")
+    limit = int_param(request, "limit", maximum)
+    if not 1 <= limit <= maximum:
+        raise bad_request(f"limit must be between 1 and {maximum}", "oms")
+    return limit

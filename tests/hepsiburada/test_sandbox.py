@@ -70,6 +70,39 @@ def test_listing_path_casing_and_merchant_are_checked(hb_sandbox: SandboxHandle)
     assert other.status_code == 403
 
 
+def test_oms_and_claims_take_both_casings_and_answer_in_their_shapes(
+    hb_sandbox: SandboxHandle,
+) -> None:
+    """Reference sections 1 and 6: OMS and claims accept /merchantid/ and /merchantId/; a
+    list without ``limit`` is refused; 400s are bare JSON strings, a 404 the 1004 object."""
+    mid = DEFAULT_MERCHANT_ID
+    for casing in ("merchantid", "merchantId"):
+        lines = hb_sandbox.http.get(
+            f"/orders/{casing}/{mid}", params={"limit": 10}, headers=_auth()
+        )
+        claims = hb_sandbox.http.get(
+            f"/claims/{casing}/{mid}/status/NewRequest", params={"limit": 10}, headers=_auth()
+        )
+        assert (lines.status_code, claims.status_code) == (200, 200), casing
+    for path in (
+        "orders",
+        "orders/merchantid/{mid}/cancelled",
+        "packages",
+        "packages/merchantid/{mid}/delivered",
+    ):
+        url = f"/{path}".format(mid=mid) if "{mid}" in path else f"/{path}/merchantid/{mid}"
+        answer = hb_sandbox.http.get(url, headers=_auth())
+        assert (answer.status_code, answer.json()) == (400, "LimitCannotBeEmpty"), url
+    missing = hb_sandbox.http.get(
+        f"/packages/merchantid/{mid}/packagenumber/404404/nothing", headers=_auth()
+    )
+    assert missing.status_code == 404
+    assert {k: missing.json()[k] for k in ("statusCode", "code")} == {
+        "statusCode": 404,
+        "code": "1004",
+    }
+
+
 def test_seeded_credentials_replace_the_defaults_until_reset(hb_sandbox: SandboxHandle) -> None:
     hb_sandbox.seed(
         credentials={"merchant_id": "m-42", "password": "Key123456789", "user_agent": "acme_dev"}
@@ -105,6 +138,22 @@ def test_upload_status_is_processing_for_the_configured_polls(hb_sandbox: Sandbo
     statuses = [r["status"] for r in _poll(hb_sandbox, "stock-uploads", upload["id"], 5)]
     assert statuses == ["Processing", "Processing", "Processing", "Done", "Done"]
     assert hb_sandbox.listings()["A"]["availableStock"] == 2
+
+
+def test_an_upload_sets_only_the_fields_of_its_kind(hb_sandbox: SandboxHandle) -> None:
+    """A stock upload carrying a price leaves the price alone (reference: item fields)."""
+    hb_sandbox.seed(
+        listings=[{"merchantSku": "A", "availableStock": 1, "price": 10.0}],
+        settings={"pending_polls": 0},
+    )
+    upload = hb_sandbox.http.post(
+        f"{LISTING}/stock-uploads",
+        json=[{"merchantSku": "A", "availableStock": 5, "price": 99.0}],
+        headers=_auth(),
+    ).json()
+    _poll(hb_sandbox, "stock-uploads", upload["id"])
+    listing = hb_sandbox.listings()["A"]
+    assert (listing["availableStock"], listing["price"]) == (5, 10.0)
 
 
 def test_upload_limits(hb_sandbox: SandboxHandle) -> None:
