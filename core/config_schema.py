@@ -410,7 +410,34 @@ def validate(
             messages.append(text)
     if isinstance(config, Mapping):
         messages += [p for p in env_reference_problems(schema, config) if p not in seen]
+        if not partial:
+            messages += [p for p in flag_needs(schema, config) if p not in seen]
     return messages
+
+
+def flag_needs(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """Settings a feature flag that is on needs first (``"x-needs": [key, ...]`` on the
+    flag): the seed's "before activating this flag, X must be configured".  Like a required
+    field still empty, an inactive channel may be saved without them, not activated; an
+    active one may not be saved."""
+    props = schema.get("properties") or {}
+    flags = config.get("feature_flags")
+    flag_props = (props.get("feature_flags") or {}).get("properties") or {}
+    if not isinstance(flags, Mapping):
+        return []
+    problems = []
+    for flag, sub in flag_props.items():
+        needs = sub.get("x-needs") if isinstance(sub, Mapping) else None
+        if not needs or flags.get(flag) is not True:
+            continue
+        for key in needs:
+            if config.get(key) in _EMPTY:
+                title = (props.get(key) or {}).get("title")
+                label = f" ({title})" if title else ""
+                problems.append(
+                    f"{key}: is required while feature_flags.{flag} is on{label}, but empty"
+                )
+    return problems
 
 
 # --------------------------------------------------------------------------- secrets

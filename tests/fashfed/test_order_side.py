@@ -11,7 +11,10 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from pazar.clock import parse_instant
+from pazar.models.channels import Channel
 from pazar_fashfed.api import iso
 from tests.fashfed.world import World
 
@@ -341,6 +344,17 @@ def test_an_unreported_order_cannot_be_cancelled_on_fashfed(world: World) -> Non
 
 
 def test_without_send_cancel_reason_id_nothing_is_cancelled(world: World) -> None:
+    # Seed: "before activating this flag, Send Cancel Reason Id must be configured".
+    refused = world.cli("channel", "set", "ff", "--unset", "send_cancel_reason_id")
+    assert refused.exit_code == 2
+    assert (
+        "send_cancel_reason_id: is required while feature_flags.send_cancel_order_items is on "
+        "(Send Cancel Reason ID), but empty" in refused.output
+    )
+    # A config stored before that rule: the flow still refuses to send without a reason.
+    with world.db.session() as session:
+        channel = session.scalar(select(Channel).where(Channel.slug == "ff"))
+        channel.config = {**channel.config, "send_cancel_reason_id": None}
     [number] = world.imported(package("5201"))
     order_update(world, number, "--status", "preparing")
     world.cli(

@@ -170,6 +170,7 @@ class World:
             "category_ids": [{"id": KADIN, "name": "Kadın"}, ERKEK],
             "default_reason_id": 4,  # the catalog's refund reason (ids 1-3 are cancel reasons)
             "cancellation_reason_id": 1,
+            "send_cancel_reason_id": 2,  # send_cancel_order_items is on: it needs one
             "cargo_company_mapping": {"default": 1, "yurtici": 2},
             "feature_flags": {
                 "stock": True,

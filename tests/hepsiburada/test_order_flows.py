@@ -16,6 +16,8 @@ from sqlalchemy import select, update
 from pazar.clock import FixedClock
 from pazar.commerce.importers import import_file
 from pazar.db import Database
+from pazar.errors import ValidationError
+from pazar.models.channels import Channel
 from pazar.models.commerce import CancellationReason, CancellationRequest, Order, OrderItem
 from pazar.testing import Cli
 from tests.hepsiburada.helpers import SandboxHandle
@@ -491,7 +493,17 @@ def test_a_cancellation_of_an_unreported_order_fails_with_the_seeds_message(
 
 
 def test_without_send_cancellation_reason_id_nothing_is_cancelled(store: Store, cli: Cli) -> None:
-    store.apply(send_cancellation_reason_id=None)
+    # Seed: "before activating this flag, Send Cancellation Reason ID must be configured".
+    with pytest.raises(ValidationError) as refused:
+        store.apply(send_cancellation_reason_id=None)
+    assert (
+        "send_cancellation_reason_id: is required while feature_flags.send_cancel_order_items "
+        "is on (Send Cancellation Reason ID), but empty" in refused.value.details
+    )
+    # A config stored before that rule: the flow still refuses to send without a reason.
+    with store.db.session() as session:
+        channel = session.scalar(select(Channel).where(Channel.slug == "hb"))
+        channel.config = {**channel.config, "send_cancellation_reason_id": None}
     items = store.imported("4201")["4201"]["items"]
     cli("orders", "update", "4201", "--status", "preparing")
     cli(
