@@ -250,6 +250,7 @@ class ChannelService:
                 cs.assign(new, key, cs.coerce(schema, key, raw))
             except ValidationError as exc:
                 problems.append(exc.message)
+        cs.complete_flags(schema, new)
         # an active channel must stay runnable: no required field may be emptied
         partial = channel.status != "active"
         problems += [
@@ -313,6 +314,7 @@ class ChannelService:
         plugin = existing.plugin if existing is not None else plugin
         schema = cs.schema_for(self.registry, plugin)
         new_config = cs.deep_merge(cs.defaults(schema), config)
+        cs.complete_flags(schema, new_config)
         if existing is not None:
             keep_omitted_secrets(schema, existing.config or {}, config, new_config)
         target = status or (existing.status if existing is not None else "inactive")

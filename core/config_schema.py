@@ -415,6 +415,32 @@ def validate(
     return messages
 
 
+def complete_flags(schema: Mapping[str, Any], config: dict[str, Any]) -> None:
+    """Rename, in place, the feature flags written as the seed also spells them: a name the
+    schema lists under ``feature_flags``'s ``"x-aliases"`` (Hepsiburada's example config says
+    ``send_delete_products`` for ``delete_product``) or a declared flag in another case
+    (``Reject_refund``), and add every declared flag left out, off.  The seed's own example
+    config then pastes as it is."""
+    flags = config.get("feature_flags")
+    spec = (schema.get("properties") or {}).get("feature_flags") or {}
+    declared = list(spec.get("properties") or {})
+    if not isinstance(flags, dict) or not declared:
+        return
+    aliases = spec.get("x-aliases") or {}
+    by_fold = {name.casefold(): name for name in declared}
+    for name in list(flags):
+        if name in declared:
+            continue
+        canonical = aliases.get(name) or by_fold.get(str(name).casefold())
+        if canonical in declared:
+            flags[canonical] = flags.pop(name)
+    # The seed: "even if the related process will not run, it must still be added as false";
+    # a whole new flags object (`feature_flags={...}`) keeps the flags it leaves out, off.
+    for name in declared:
+        sub = (spec.get("properties") or {}).get(name) or {}
+        flags.setdefault(name, sub.get("default", False))
+
+
 def flag_needs(schema: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
     """Settings a feature flag that is on needs first (``"x-needs": [key, ...]`` on the
     flag): the seed's "before activating this flag, X must be configured".  Like a required

@@ -59,6 +59,30 @@ def test_every_hepsiburada_flag_has_a_flow(cli: Any) -> None:
         assert flag in listed
 
 
+def test_the_seeds_own_flag_example_pastes_and_keeps_every_flag(cli: Any) -> None:
+    """Seed section 2's example spells delete_product 'send_delete_products' and section 9
+    writes 'Reject_refund'; a whole flags object keeps the flags it leaves out, off."""
+    assert cli("channel", "add", "hepsiburada", "--slug", "hb").exit_code == 0
+    every = sorted(flags(cli, "hb"))
+    example = (
+        '{"get_orders": true, "get_cancel_orders": true, "get_refund_orders": false, '
+        '"send_invoice_link": true, "send_delete_products": true, "Reject_refund": false}'
+    )
+    result = cli("channel", "set", "hb", f"feature_flags={example}")
+    assert result.exit_code == 0, result.output
+    now = flags(cli, "hb")
+    assert sorted(now) == every
+    assert sorted(k for k, on in now.items() if on) == [
+        "delete_product",
+        "get_cancel_orders",
+        "get_orders",
+        "send_invoice_link",
+    ]
+    doc = "channel: hb\nconfig:\n  feature_flags: {Stock: true}\n"
+    assert cli("channel", "apply", "-", input=doc).exit_code == 0
+    assert flags(cli, "hb")["stock"] is True and sorted(flags(cli, "hb")) == every
+
+
 def test_apply_checks_flags_the_same_way(cli: Any, tmp_path: Path) -> None:
     doc = tmp_path / "hb.yaml"
     doc.write_text(
