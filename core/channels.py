@@ -380,6 +380,61 @@ class ChannelService:
             return []
         return flag_change_problems(flag_catalog(self.registry, plugin), old, new)
 
+    def resave(self, slug: str, *, source: str = "cli", note: str | None = None) -> ConfigSaved:
+        """Save the config as it is, asking the marketplace for the flows a change of every
+        key would queue (Hepsiburada: category_node, then category_attributes).
+
+        The seed's remedy when a category flow did not appear or ended in error: "re-save the
+        channel settings".  A save that changes nothing queues nothing, so this is its own
+        act, recorded in the change history with no changed key."""
+        channel = self.get(slug)
+        config = copy.deepcopy(channel.config or {})
+        problems = self._problems(channel.plugin, config, partial=channel.status != "active")
+        if problems:
+            raise ValidationError(
+                f"channel {slug!r} has config problems; fix them first (nothing was queued)",
+                details=problems,
+            )
+        channel.updated_at = self.clock.now()
+        flows = self._requested_flows(channel, {}, config, frozenset(config))
+        change = ConfigChange(
+            channel_id=channel.id,
+            changed_keys=[],
+            changes=[],
+            requested_flows=flows,
+            source=source,
+            note=note or "re-saved",
+            created_at=channel.updated_at,
+        )
+        self.session.add(change)
+        self.session.flush()
+        if flows:
+            self._enqueue(channel, flows)
+        return ConfigSaved(channel, [], flows, change.id)
+
+    def _requested_flows(
+        self,
+        channel: Channel,
+        old: Mapping[str, Any],
+        new: Mapping[str, Any],
+        changed: frozenset[str],
+    ) -> list[str]:
+        """The flows the marketplaces ask for after a change of ``changed`` keys, in order."""
+        flows: list[str] = []
+        if self.hook is None:
+            return flows
+        results = self.hook.pazar_channel_config_changed(
+            channel=ChannelInfo.of(channel),
+            old_config=copy.deepcopy(dict(old)),
+            new_config=copy.deepcopy(dict(new)),
+            changed_keys=changed,
+        )
+        for result in reversed(results or []):  # pluggy returns last-registered first
+            for flow in result or []:
+                if flow not in flows:
+                    flows.append(str(flow))
+        return flows
+
     def _save(
         self, channel: Channel, new: dict[str, Any], *, source: str, note: str | None
     ) -> ConfigSaved:
@@ -392,18 +447,7 @@ class ChannelService:
         channel.config = new
         channel.updated_at = self.clock.now()
         self.session.flush()
-        flows: list[str] = []
-        if self.hook is not None:
-            results = self.hook.pazar_channel_config_changed(
-                channel=ChannelInfo.of(channel),
-                old_config=old,
-                new_config=copy.deepcopy(new),
-                changed_keys=frozenset(changed),
-            )
-            for result in reversed(results or []):  # pluggy returns last-registered first
-                for flow in result or []:
-                    if flow not in flows:
-                        flows.append(str(flow))
+        flows = self._requested_flows(channel, old, new, frozenset(changed))
         change = ConfigChange(
             channel_id=channel.id,
             changed_keys=changed,

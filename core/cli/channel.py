@@ -153,6 +153,36 @@ def set_cmd(
         )
 
 
+@channel_group.command(
+    "resave", short_help="Save the config as it is: queue the flows a change would queue."
+)
+@click.argument("slug")
+@click.option("--note", default=None, help="Why: stored with the change history.")
+@json_option
+def resave_cmd(slug: str, note: str | None, as_json: bool) -> None:
+    """Save SLUG's config unchanged and queue the flows a change of it asks for
+    (Hepsiburada and Fashfed: the category flows for the category ids).
+
+    The seed's remedy when a category flow did not appear or ended in error:
+    "re-save the channel settings". A `set` that changes nothing queues nothing.
+    """
+    with app().db.session() as session:
+        saved = _service(session).resave(slug, source="cli", note=note)
+    if as_json:
+        print_json(
+            {
+                "channel": slug,
+                "requested_flows": saved.requested_flows,
+                "change_id": saved.change_id,
+            }
+        )
+        return
+    if saved.requested_flows:
+        click.echo(f"channel {slug}: re-saved; requested flows: {', '.join(saved.requested_flows)}")
+    else:
+        click.echo(f"channel {slug}: re-saved; its config asks for no flow (nothing queued)")
+
+
 def _read_documents(file: str) -> list[tuple[int, Any, dict[str, int]]]:
     """The channel documents of FILE (or stdin): UTF-8, duplicate keys refused, every
     YAML problem with its line (see pazar.channel_documents)."""

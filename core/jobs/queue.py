@@ -91,18 +91,38 @@ def enqueue(
 def enqueue_chain(
     session: Session, *, channel_id: int, flows: Sequence[str], trigger: str, now: datetime
 ) -> list[int]:
-    """Queue flows to run one after the other (the seed: Category Node, then Attributes)."""
+    """Queue flows to run one after the other (the seed: Category Node, then Attributes).
+
+    A chain asked for again while it still waits is the same chain: the first flow's
+    queued job is reused, and so is each next flow's job already waiting on it."""
     ids: list[int] = []
     previous: int | None = None
     for flow in flows:
-        previous = enqueue(
-            session,
-            channel_id=channel_id,
-            flow=flow,
-            trigger=trigger,
-            now=now,
-            after_job_id=previous,
-            dedupe=previous is None,
+        waiting = None
+        if previous is not None:
+            waiting = session.scalar(
+                select(Job.id)
+                .where(
+                    Job.channel_id == channel_id,
+                    Job.flow == flow,
+                    Job.status == "queued",
+                    Job.after_job_id == previous,
+                )
+                .order_by(Job.id)
+                .limit(1)
+            )
+        previous = (
+            int(waiting)
+            if waiting is not None
+            else enqueue(
+                session,
+                channel_id=channel_id,
+                flow=flow,
+                trigger=trigger,
+                now=now,
+                after_job_id=previous,
+                dedupe=previous is None,
+            )
         )
         ids.append(previous)
     return ids

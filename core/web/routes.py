@@ -46,6 +46,7 @@ def routes(web: Web) -> list[Any]:
         route(web, "/channels/{slug}", channels.channel_save, **OP),
         route(web, "/channels/{slug}/validate", channels.channel_validate),
         route(web, "/channels/{slug}/status", channels.channel_status, **OP),
+        route(web, "/channels/{slug}/resave", channels.channel_resave, **OP),
         route(web, "/channels/{slug}/history", channels.channel_history),
         route(web, "/logs", monitoring.logs_page),
         route(web, "/logs/{run_id}", monitoring.run_page),

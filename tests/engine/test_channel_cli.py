@@ -256,3 +256,25 @@ def test_env_secret_saved_as_reference_and_shown(cli: Any) -> None:
     assert show(cli, "tm")["config"]["api_key"] == "env:PAZAR_SECRET_TM_API_KEY"
     # a missing variable is not an error at save or validate time, only at use
     assert cli("channel", "validate", "tm").exit_code == 0
+
+
+def test_resave_queues_the_category_flows_again_as_the_seed_advises(cli: Any) -> None:
+    """Seed 2.1: when a category flow did not appear or ended in error, re-save the
+    settings; a `set` that changes nothing queues nothing, `resave` queues them."""
+    assert cli("channel", "add", "hepsiburada", "--slug", "hb").exit_code == 0
+    assert cli("channel", "resave", "hb").output.strip() == (
+        "channel hb: re-saved; its config asks for no flow (nothing queued)"
+    )
+    assert "requested flows" in cli("channel", "set", "hb", "category_ids=[2147]").output
+    same = cli("channel", "set", "hb", "category_ids=[2147]")
+    assert same.output.strip() == "channel hb: nothing changed"
+    again = cli("channel", "resave", "hb", "--json")
+    assert again.exit_code == 0
+    assert json.loads(again.output)["requested_flows"] == ["category_node", "category_attributes"]
+    queued = json.loads(cli("status", "--json").output)["queue"]
+    assert {q["flow"]: q["queued"] for q in queued} == {
+        "hepsiburada/category_attributes": 1,
+        "hepsiburada/category_node": 1,
+    }
+    history = json.loads(cli("channel", "changes", "hb", "--json").output)
+    assert history[0]["changed_keys"] == [] and history[0]["note"] == "re-saved"

@@ -504,3 +504,24 @@ def test_two_flows_of_one_title_are_told_apart_in_the_flow_lists(site: Site) -> 
     assert "Split Packages (fashfed/split_packages)" in logs
     assert "Split Packages (fashfed/send_split_packages)" in logs
     assert "Order Create (hepsiburada)" in logs  # the seed's name for get_orders
+
+
+def test_re_saving_a_channel_queues_its_category_flows(site: Site) -> None:
+    operator = site.as_("operator")
+    _add_channel(operator)
+    page = operator.get("/ui/channels/hb").text
+    assert 'action="/ui/channels/hb/resave"' in page and "Re-save settings" in page
+    nothing = operator.post("/ui/channels/hb/resave", {})
+    assert nothing.status_code == 303
+    assert "the config asks for no flow" in operator.get(nothing.headers["location"]).text
+    with site.db.session() as session:
+        from pazar.channels import ChannelService
+        from pazar.plugins import load_plugins
+
+        plugins = load_plugins()
+        ChannelService(session, plugins.registry, hook=plugins.hook, clock=site.clock).set(
+            "hb", ["category_ids=[2147]"]
+        )
+    done = operator.post("/ui/channels/hb/resave", {})
+    shown = operator.get(done.headers["location"]).text
+    assert "Queued flows: category_node, category_attributes." in shown

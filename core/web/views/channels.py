@@ -205,6 +205,41 @@ def channel_validate(page: Page) -> Response:
     )
 
 
+def channel_resave(page: Page) -> Response:
+    """The seed's "re-save the channel settings": the flows a change would queue, queued."""
+    slug = page.path("slug")
+    with page.session_scope() as session:
+        service = _service(page, session)
+        try:
+            saved = service.resave(slug, source="web", note=f"web: {page.who}: re-saved")
+        except ValidationError as exc:
+            context = _channel_context(page, session, slug)
+            return page.render(
+                "channel.html",
+                422,
+                **context,
+                problems=[exc.message, *exc.details],
+                field_errors={},
+            )
+        flows = ", ".join(saved.requested_flows)
+        audit.record(
+            session,
+            who=page.who,
+            action="channel.resave",
+            target=slug,
+            changes=[],
+            detail=f"requested flows: {flows}" if flows else "no flow requested",
+            now=page.now(),
+        )
+    if flows:
+        return page.redirect(
+            url(f"/channels/{slug}"), page._("Re-saved. Queued flows: {flows}.").format(flows=flows)
+        )
+    return page.redirect(
+        url(f"/channels/{slug}"), page._("Re-saved; the config asks for no flow."), "info"
+    )
+
+
 def channel_status(page: Page) -> Response:
     slug = page.path("slug")
     target = page.f("status")
