@@ -57,8 +57,9 @@ class KindSpec:
 
 
 KINDS: dict[str, KindSpec] = {
-    "error_rate": KindSpec("errors", "errors", True, 0, 3600),
-    "flow_time": KindSpec("average flow time", "s", True, 0, 3600),
+    # The seed's names for its two conditions (section 7.3): Error Rate, Average Flow Time.
+    "error_rate": KindSpec("Error Rate", "errors", True, 0, 3600),
+    "flow_time": KindSpec("Average Flow Time", "s", True, 0, 3600),
     "penalties_exhausted": KindSpec(
         "exhausted penalties", "records", False, 0, 0, uses_flow=False, uses_interval=False
     ),

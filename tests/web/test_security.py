@@ -114,6 +114,7 @@ WRITE_ROUTES = [
     ("/ui/channels", {"plugin": "hepsiburada", "slug": "x1", "name": "x"}),
     ("/ui/channels/hb", {"present": "buffer_stock", "buffer_stock": "5"}),
     ("/ui/channels/hb/status", {"status": "active"}),
+    ("/ui/channels/hb/resave", {}),
     ("/ui/alarms/new", {"name": "a1", "kind": "error_rate", "threshold": "1", "emails": "a@b.co"}),
     ("/ui/alarms/a0/test", {}),
     ("/ui/alarms/a0/delete", {}),
