@@ -225,9 +225,11 @@ def _hb_channel(
     *,
     cargo: int = 1,
     catalog_code: str | None = None,
+    settings: dict[str, Any] | None = None,
     **flags: bool,
 ) -> int:
-    """An active Hepsiburada channel ``hb`` on the sandbox with these flags on; its id."""
+    """An active Hepsiburada channel ``hb`` on the sandbox with these flags on (and these
+    other ``settings``); its id."""
     config = {
         **connection,
         "category_ids": [60001001],
@@ -235,6 +237,7 @@ def _hb_channel(
         "cancellation_reason_id": 1,
         "cargo_company_mapping": {"default": cargo},
         "feature_flags": flags,
+        **(settings or {}),
     }
     if catalog_code:
         config["catalog_code"] = catalog_code

@@ -24,7 +24,7 @@ def test_a_category_ids_change_queues_the_three_category_flows_in_order(world: W
     ran = world.cli("daemon", "--once")
     # The world's product flag is on before any mapping: that job's error makes the exit 1.
     assert ran.exit_code == 1 and "channel 'ff' has no mapping" in ran.output, ran.output
-    assert ran.output.count("(config_change): success") == 5, ran.output
+    assert ran.output.count("(config_change): success") == 3, ran.output  # one chain
     tree = world.cli("mapping", "categories", "--channel", "ff", "--leaf", "--json")
     paths = sorted(row["path"] for row in _json(tree.output))  # type: ignore[union-attr]
     assert paths == ["Kadın > Giyim > Elbise", "Kadın > Giyim > Tişört"]

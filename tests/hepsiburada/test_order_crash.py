@@ -85,6 +85,7 @@ def test_sigkilled_daemons_send_refunds_and_cancels_exactly_once(
         registry,
         state.channel_config(sandbox.url),
         cargo=cargo,
+        settings={"send_cancellation_reason_id": 83},  # send_cancel_order_items needs it
         get_orders=True,
         **dict.fromkeys(FLOWS, True),
     )
