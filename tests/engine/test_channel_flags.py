@@ -76,6 +76,7 @@ def test_the_seeds_own_flag_example_pastes_and_keeps_every_flag(cli: Any) -> Non
         "delete_product",
         "get_cancel_orders",
         "get_orders",
+        "listings",  # pazar's own flag, on by default: the dashboard needs no setting
         "send_invoice_link",
     ]
     doc = "channel: hb\nconfig:\n  feature_flags: {Stock: true}\n"

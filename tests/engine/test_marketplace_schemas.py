@@ -152,8 +152,9 @@ def test_hepsiburada_defaults_follow_the_seed() -> None:
     assert d["listing_url"] == "https://listing-external.hepsiburada.com"
     assert d["orders_refundable_days"] == 15
     assert d["attribute_set_strategy"] == "CategoryNode"
-    # pazar's own flag besides the seed's: the listings snapshot (docs/operations.md)
-    assert d["feature_flags"] == {flag: False for flag in [*HB_FLAGS, "listings"]}
+    # Every seed flag off (seed: "by default, all flags are set to false"); pazar's own flag
+    # for the listings snapshot is on, so the dashboard needs no setting (docs/operations.md)
+    assert d["feature_flags"] == {**dict.fromkeys(HB_FLAGS, False), "listings": True}
     assert d["reconciliation"] == {"auto_correct": True, "max_corrections": 1000}
     assert d["category_ids"] == [] and d["cargo_company_mapping"] == {}
     assert d["use_neighborhood"] is False and d["buffer_stock"] is None
@@ -339,7 +340,7 @@ def test_cli_form_and_add_for_hepsiburada(cli: Any) -> None:
     assert shown["status"] == "inactive" and shown["name"] == "Hepsiburada"
     config = shown["config"]
     assert config["orders_refundable_days"] == 15
-    assert config["feature_flags"] == {flag: False for flag in [*HB_FLAGS, "listings"]}
+    assert config["feature_flags"] == {**dict.fromkeys(HB_FLAGS, False), "listings": True}
     assert config["attribute_set_strategy"] == "CategoryNode"
     assert config["failed_integration"]["DEFAULT"] == {
         "RETRY_INTERVAL": 28800,
