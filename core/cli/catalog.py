@@ -12,6 +12,7 @@ import click
 
 from pazar.cli.choice import Choice
 from pazar.cli.context import app
+from pazar.cli.numbers import QUANTITY
 from pazar.cli.output import console, json_option, print_json
 from pazar.commerce.exports import EXPORTS, export_rows
 from pazar.commerce.importers import FORMATS, IMPORTERS
@@ -149,7 +150,7 @@ def stock() -> None:
 
 @stock.command("set", context_settings=NUMBER_ARGUMENTS)
 @click.argument("sku")
-@click.argument("quantity", type=click.IntRange(min=0))
+@click.argument("quantity", type=QUANTITY)
 @click.option("--extra", help="Extra fields as JSON, e.g. '{\"maximumPurchasableQuantity\": 5}'.")
 def stock_set(sku: str, quantity: int, extra: str | None) -> None:
     """Set SKU's stock to QUANTITY (a changed value is sent by the stock flows)."""
