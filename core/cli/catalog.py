@@ -154,12 +154,12 @@ def stock() -> None:
 @click.option("--extra", help="Extra fields as JSON, e.g. '{\"maximumPurchasableQuantity\": 5}'.")
 def stock_set(sku: str, quantity: int, extra: str | None) -> None:
     """Set SKU's stock to QUANTITY (a changed value is sent by the stock flows)."""
-    from pazar.commerce.importers import RowError, json_object
+    from pazar.commerce.import_values import RowError, stock_extra
     from pazar.commerce.local import set_stock
     from pazar.errors import ValidationError
 
     try:
-        extra_fields = None if extra is None else json_object(extra)
+        extra_fields = None if extra is None else stock_extra(extra)
     except RowError as exc:
         raise ValidationError(f"--extra {exc}") from None
     ctx = app()

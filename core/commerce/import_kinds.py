@@ -26,6 +26,7 @@ from pazar.commerce.import_values import (
     product_type,
     reason_kind,
     req_text,
+    stock_extra,
     tax_rate,
 )
 from pazar.commerce.import_writer import dedupe, resolve_skus, upsert_changed
@@ -214,7 +215,7 @@ class Stocks(Importer):
     columns = (
         Column("sku", req_text, required=True),
         Column("quantity", non_negative_integer, required=True),
-        Column("extra", json_object),
+        Column("extra", stock_extra),
         Column("version", clean_text, ignored=True),
     )
     key = ("sku",)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from pazar import json_input
 from pazar.number_input import (
     INT32_MAX,
     INT64_MAX,
@@ -138,8 +139,8 @@ def json_list(value: Any) -> list[Any]:
         return []
     if text.startswith("["):
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
+            parsed = json_input.loads(text)
+        except json_input.JsonProblem as exc:
             raise RowError(f"is not a valid JSON list ({exc.msg})") from None
         if not isinstance(parsed, list):
             raise RowError("is not a JSON list")
@@ -154,12 +155,29 @@ def json_object(value: Any) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
+        parsed = json_input.loads(text)
+    except json_input.JsonProblem as exc:
         raise RowError(f"is not a valid JSON object ({exc.msg})") from None
     if not isinstance(parsed, dict):
         raise RowError("is not a JSON object")
     return _no_nul(parsed) if _ESCAPED_NUL in text else parsed
+
+
+MAX_PURCHASABLE = "maximumPurchasableQuantity"
+
+
+def stock_extra(value: Any) -> dict[str, Any]:
+    """A stock's extra fields, a JSON object; those a marketplace is sent are checked here
+    (``maximumPurchasableQuantity``: a positive integer)."""
+    extra = json_object(value)
+    if MAX_PURCHASABLE in extra:
+        limit = extra[MAX_PURCHASABLE]
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= INT32_MAX:
+            raise RowError(
+                f"{MAX_PURCHASABLE} {json.dumps(limit)} is not a positive integer "
+                f"(at most {INT32_MAX})"
+            )
+    return extra
 
 
 def product_type(value: Any) -> str:
