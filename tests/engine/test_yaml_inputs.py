@@ -196,3 +196,16 @@ def test_a_config_holding_a_non_finite_number_is_invalid_wherever_it_came_from()
     assert config_schema.validate(CONFIG_SCHEMA, config) == [
         "(config): nested more than 100 levels deep"
     ]
+
+
+def test_a_blank_channel_name_is_refused(cli, db_url: str) -> None:  # noqa: ANN001
+    before = digest(db_url)
+    result = cli("channel", "add", "testmarket", "--slug", "x1", "--name", " ")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: channel name ' ' is blank; give a name, or none for the marketplace's title "
+        "('Testmarket')\n",
+    )
+    result = cli("channel", "apply", "-", input="channel: x1\nplugin: testmarket\nname: ''\n")
+    assert result.exit_code == 2 and "name: is blank; give a name" in result.stderr
+    assert digest(db_url) == before
