@@ -199,6 +199,11 @@ class ChannelService:
         """A new inactive channel whose config holds every default of the schema."""
         marketplace = self.registry.marketplace(plugin)
         _check_slug(slug)
+        if name is not None and not name.strip():
+            raise ValidationError(
+                f"channel name {name!r} is blank; give a name, or none for the "
+                f"marketplace's title ({marketplace.title!r})"
+            )
         if self.session.scalar(select(Channel.id).where(Channel.slug == slug)) is not None:
             raise ValidationError(f"channel {slug!r} already exists")
         schema = cs.schema_for(self.registry, plugin)
@@ -294,6 +299,8 @@ class ChannelService:
         name = doc.get("name")
         if name is not None and not isinstance(name, str):
             problems.append("name: must be a string")
+        elif isinstance(name, str) and not name.strip():
+            problems.append("name: is blank; give a name, or leave the key out")
         if problems:
             raise ValidationError(f"invalid channel document{_for(slug)}", details=problems)
         assert isinstance(slug, str)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
+from pazar import json_input
 from pazar.errors import ConfigError, ValidationError
 from pazar.suggest import did_you_mean
 
@@ -256,28 +258,33 @@ def key_schema(schema: Mapping[str, Any], key_path: str) -> dict[str, Any]:
     return sub
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?")
+
+
 def _coerce_scalar(types: list[str], raw: str) -> Any:
     low = raw.strip().lower()
     if "null" in types and low in {"null", "none", "~", ""}:
         return None
     if "boolean" in types and (low in _TRUE or low in _FALSE):
         return low in _TRUE
-    if "integer" in types:
-        try:
-            return int(raw.strip())
-        except ValueError:
-            pass
-    if "number" in types:
-        try:
-            number = float(raw.strip())
+    # ASCII digits only (int() and float() also read 5_0, ٥, nan, inf); a value that is not
+    # a number stays the string, and validation names the rule it breaks.
+    if "integer" in types and _INTEGER.fullmatch(low):
+        return int(low)
+    if "number" in types and _NUMBER.fullmatch(low):
+        number = float(low)
+        if math.isfinite(number):
             return (
                 int(number) if number.is_integer() and "." not in raw and "e" not in low else number
             )
-        except ValueError:
-            pass
     if "string" in types:
         return raw
     return _NO_DEFAULT
+
+
+def _shortened(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def coerce(schema: Mapping[str, Any], key_path: str, raw: str) -> Any:
@@ -294,15 +301,15 @@ def coerce(schema: Mapping[str, Any], key_path: str, raw: str) -> Any:
         return raw
     if not types:
         try:
-            return json.loads(raw)
+            return json_input.loads(raw)
         except ValueError:
             return raw
     stripped = raw.strip()
     if ("object" in types or "array" in types) and stripped[:1] in ("{", "["):
         try:
-            return json.loads(stripped)
+            return json_input.loads(stripped)
         except ValueError as exc:
-            shown = "(secret)" if sub.get("x-secret") else repr(raw)
+            shown = "(secret)" if sub.get("x-secret") else repr(_shortened(raw))
             raise ValidationError(f"{key_path}: {shown} is not valid JSON ({exc})") from None
     scalar = _coerce_scalar(types, raw)
     if scalar is not _NO_DEFAULT:
@@ -396,6 +403,9 @@ def validate(
     ``partial=True`` ignores required fields that are still empty (a config being
     filled in); values of the wrong type or shape are always reported.
     """
+    deep = json_input.too_deep(config)
+    if deep:  # before the validator, which recurses once per level
+        return [f"(config): {deep}"]
     messages: list[str] = []
     seen: set[str] = set()
     errors = sorted(
@@ -412,7 +422,23 @@ def validate(
         messages += [p for p in env_reference_problems(schema, config) if p not in seen]
         if not partial:
             messages += [p for p in flag_needs(schema, config) if p not in seen]
-    return messages
+    return messages + _unreadable(config)
+
+
+def _unreadable(config: Any) -> list[str]:
+    """Numbers no JSON holds, wherever a config came from (a YAML ``.nan``, a web form, an
+    older pazar): NaN and infinities."""
+    out: list[str] = []
+    stack: list[tuple[Any, list[Any]]] = [(config, [])]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            out.append(f"{_join(path)}: {value!r} is not a finite number")
+        elif isinstance(value, Mapping):
+            stack.extend((v, [*path, k]) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, [*path, i]) for i, v in enumerate(value))
+    return sorted(out)
 
 
 def complete_flags(schema: Mapping[str, Any], config: dict[str, Any]) -> None:

@@ -10,8 +10,9 @@ other routes mounted into the same app (operations endpoints) reuse them:
   stored hashes, failed attempts rate-limited per client address, valid
   tokens rate-limited per token (429 with ``Retry-After``); it raises
   :class:`HTTPProblem`, which :func:`problem_response` turns into JSON.
-- :func:`parse_json_body`: invalid UTF-8 → 400, invalid JSON → 422, absurd
-  nesting → 400; never a 500.
+- :func:`parse_json_body`: invalid UTF-8 → 400, invalid JSON (NaN, a key
+  named twice included) → 422, nesting past ``json_input.MAX_DEPTH`` → 400;
+  never a 500.
 - :func:`error` bounds everything an error body echoes (messages, details,
   values from the request), so an error can never be used to reflect
   megabytes back.
@@ -23,7 +24,6 @@ Limits come from :class:`HttpLimits` (environment variables, see
 from __future__ import annotations
 
 import ipaddress
-import json
 import math
 import os
 import re
@@ -35,6 +35,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from pazar import json_input
 from pazar.errors import ConfigError
 
 MAX_ECHO = 200
@@ -195,15 +196,14 @@ def parse_json_body(body: bytes) -> Any:
             400, f"body is not UTF-8 text (byte 0x{body[exc.start]:02x} at offset {exc.start})"
         ) from None
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
+        value = json_input.loads(text, unique_keys=True)
+    except json_input.JsonTooDeep as exc:
+        raise HTTPProblem(400, f"body is nested too deeply ({exc.msg})") from None
+    except json_input.JsonProblem as exc:
+        # NaN/Infinity, or a key named twice (json.loads kept the last)
         raise HTTPProblem(
-            422, f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+            422, f"body is not valid JSON: {short(exc.msg, 120)}{exc.where}"
         ) from None
-    except RecursionError:
-        raise HTTPProblem(400, "body is nested too deeply") from None
-    except ValueError as exc:  # e.g. an integer with more digits than Python reads
-        raise HTTPProblem(422, f"body is not valid JSON: {short(str(exc), 120)}") from None
     problem = unstorable_text(value)
     if problem:
         raise HTTPProblem(422, f"body {problem}")

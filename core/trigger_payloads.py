@@ -17,6 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
+from pazar import json_input
 from pazar.errors import ValidationError
 from pazar.http_guard import short, unstorable_text
 from pazar.paths import schemas_dir
@@ -65,11 +66,10 @@ def read_payload_file(path: str | Path, plugin: str, flow: str) -> dict[str, Any
     except (OSError, UnicodeDecodeError) as exc:
         raise ValidationError(f"{file}: cannot be read as UTF-8 text ({exc})") from None
     try:
-        body = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(
-            f"{file}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
-        ) from None
+        body = json_input.loads(text, unique_keys=True)  # as the HTTP API reads bodies
+    except json_input.JsonProblem as exc:
+        at = f":{exc.lineno}:{exc.colno}" if exc.lineno else ""
+        raise ValidationError(f"{file}{at}: not valid JSON: {exc.msg}") from None
     unstorable = unstorable_text(body)
     if unstorable:
         raise ValidationError(f"{file}: {unstorable}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer, Number
 from pazar.cli.output import emit, fmt, json_option, print_json, print_table
 
 
@@ -32,7 +33,7 @@ def _flows() -> object:
 @click.option("--flow", default=None, help="Only this flow, as plugin/flow (default: every flow).")
 @click.option(
     "--threshold",
-    type=float,
+    type=Number(),
     default=None,
     help="Fires when the value is above this: errors (error_rate), seconds (flow_time, "
     "daemon_heartbeat, default 120), a count (the others, default 0).",
@@ -121,7 +122,7 @@ def list_cmd(as_json: bool) -> None:
 
 @alarms_group.command("show")
 @click.argument("name")
-@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
+@click.option("--limit", type=Integer(1, 1000), default=20, show_default=True)
 @json_option
 def show_cmd(name: str, limit: int, as_json: bool) -> None:
     """A rule and its last notices (fire, repeat, resolve, test) with their deliveries."""

@@ -8,10 +8,12 @@ import click
 from sqlalchemy import func, select
 
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import emit, json_option, print_json, print_table
 from pazar.errors import ValidationError
 from pazar.models.channels import Channel
 from pazar.models.state import BatchRequest, BatchRequestItem
+from pazar.number_input import NumberError, parse_integer
 
 
 def _summary(batch: BatchRequest, slug: str, counts: dict[str, int]) -> dict[str, Any]:
@@ -61,9 +63,7 @@ def batches_group() -> None:
     default=None,
     help="initialized, commit, sent_to_remote, ongoing, done, fail, or 'open'.",
 )
-@click.option(
-    "--limit", type=click.IntRange(min=1), default=100, show_default=True, help="Newest N."
-)
+@click.option("--limit", type=Integer(min=1), default=100, show_default=True, help="Newest N.")
 @json_option
 def list_cmd(channel_slug: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """Newest batch requests first, with per-object counts."""
@@ -136,6 +136,11 @@ def show_cmd(batch_id: str, as_json: bool) -> None:
     """One batch (by number or local batch id) and every object in it."""
     from pazar.state.batches import get_batch
 
+    if batch_id.strip().isdigit():  # a number: ASCII digits that fit an id, not '٥'
+        try:
+            batch_id = str(parse_integer(batch_id))
+        except NumberError as exc:
+            raise ValidationError(f"batch {exc}") from None
     a = app()
     with a.db.session() as session:
         batch = get_batch(session, batch_id)

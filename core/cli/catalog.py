@@ -12,6 +12,7 @@ import click
 
 from pazar.cli.choice import Choice
 from pazar.cli.context import app
+from pazar.cli.numbers import QUANTITY
 from pazar.cli.output import console, json_option, print_json
 from pazar.commerce.exports import EXPORTS, export_rows
 from pazar.commerce.importers import FORMATS, IMPORTERS
@@ -149,16 +150,16 @@ def stock() -> None:
 
 @stock.command("set", context_settings=NUMBER_ARGUMENTS)
 @click.argument("sku")
-@click.argument("quantity", type=click.IntRange(min=0))
+@click.argument("quantity", type=QUANTITY)
 @click.option("--extra", help="Extra fields as JSON, e.g. '{\"maximumPurchasableQuantity\": 5}'.")
 def stock_set(sku: str, quantity: int, extra: str | None) -> None:
     """Set SKU's stock to QUANTITY (a changed value is sent by the stock flows)."""
-    from pazar.commerce.importers import RowError, json_object
+    from pazar.commerce.import_values import RowError, stock_extra
     from pazar.commerce.local import set_stock
     from pazar.errors import ValidationError
 
     try:
-        extra_fields = None if extra is None else json_object(extra)
+        extra_fields = None if extra is None else stock_extra(extra)
     except RowError as exc:
         raise ValidationError(f"--extra {exc}") from None
     ctx = app()

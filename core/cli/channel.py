@@ -11,6 +11,7 @@ import click
 from pazar import config_schema as cs
 from pazar.channels import ChannelService
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import emit, fmt, json_option, print_json
 from pazar.errors import PazarError, ValidationError
 
@@ -378,7 +379,7 @@ def form_cmd(plugin: str, as_json: bool) -> None:
 
 @channel_group.command("changes", short_help="Config change history: old → new values.")
 @click.argument("slug")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=Integer(min=1), default=50, show_default=True)
 @json_option
 def changes_cmd(slug: str, limit: int, as_json: bool) -> None:
     """Config change history, newest first: each changed key with its old and new

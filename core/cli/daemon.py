@@ -12,6 +12,7 @@ import click
 from pazar import logformat
 from pazar.cli.choice import Choice
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer, Number
 from pazar.cli.output import print_json
 from pazar.jobs.queue import DEFAULT_LEASE_SECONDS
 from pazar.jobs.retention import DEFAULT_KEEP_JOBS, DEFAULT_KEEP_RUNS
@@ -22,7 +23,7 @@ def _keep_days(what: str, rows: str) -> Any:
     default = DEFAULT_KEEP_JOBS if what == "jobs" else DEFAULT_KEEP_RUNS
     return click.option(
         f"--keep-{what}-days",
-        type=click.IntRange(1, 3650),
+        type=Integer(1, 3650),
         default=default.days,
         show_default=True,
         help=f"Days {rows} are kept before pruning.",
@@ -42,19 +43,19 @@ def _tls_options(command: Any) -> Any:
 
 
 @click.command("daemon")
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--workers", type=Integer(1, 64), default=2, show_default=True)
 @click.option("--once", is_flag=True, help="Enqueue what is due now, run the queue empty, exit.")
 @click.option(
     "--poll",
     "poll_seconds",
-    type=click.FloatRange(0.1, 60),
+    type=Number(0.1, 60),
     default=1.0,
     show_default=True,
     help="Seconds between scheduler passes (and idle worker polls).",
 )
 @click.option(
     "--lease-seconds",
-    type=click.IntRange(1, 3600),
+    type=Integer(1, 3600),
     default=DEFAULT_LEASE_SECONDS,
     show_default=True,
     help="How long a job stays leased without a heartbeat: a killed daemon's jobs are "
@@ -62,7 +63,7 @@ def _tls_options(command: Any) -> Any:
 )
 @click.option(
     "--wake-window",
-    type=click.FloatRange(0, 3600),
+    type=Number(0, 3600),
     default=3.0,
     show_default=True,
     help="Seconds from a stock, price or product change to the run of the flows that send "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import fmt, json_option, print_json, print_table
 
 
@@ -13,7 +14,7 @@ from pazar.cli.output import fmt, json_option, print_json, print_table
 @click.option(
     "--history",
     "history_rows",
-    type=click.IntRange(1, 10000),
+    type=Integer(1, 10000),
     default=None,
     help="Instead of the numbers now: the last N recorded (one per listings run), for a trend.",
 )

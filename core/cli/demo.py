@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import emit
 from pazar.db import Database
 from pazar.errors import ValidationError
@@ -26,7 +27,7 @@ DEFAULT_DB_FILE = "pazar-demo.db"
 )
 @click.option(
     "--products",
-    type=click.IntRange(10, 100_000),
+    type=Integer(10, 100_000),
     default=300,
     show_default=True,
     help="Size of the generated catalog.",

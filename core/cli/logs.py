@@ -6,6 +6,7 @@ import click
 
 from pazar.cli.choice import Choice
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import emit, json_option, print_table
 from pazar.ops.runs import (
     STATUSES,
@@ -26,7 +27,7 @@ __all__ = ["STATUSES", "parse_since"]  # kept importable from here for older cal
 @click.option("--status", type=Choice(STATUSES), help="Only runs with this status.")
 @click.option("--since", help="Only runs started since: 30m, 2h, 1d or an ISO date.")
 @click.option("--sku", help="Only runs with a log line about this record (SKU or key).")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=Integer(min=1), default=50, show_default=True)
 @json_option
 @click.pass_context
 def logs(
@@ -97,9 +98,9 @@ def logs(
 
 
 @logs.command("show")
-@click.argument("run_id", type=int)
+@click.argument("run_id", type=Integer())
 @click.option("--level", type=Choice(("debug", "info", "warning", "error")), help="Minimum level.")
-@click.option("--limit", type=click.IntRange(min=1), default=1000, show_default=True)
+@click.option("--limit", type=Integer(min=1), default=1000, show_default=True)
 @json_option
 def show(run_id: int, level: str | None, limit: int, as_json: bool) -> None:
     """One run: its counts and its per-record log."""

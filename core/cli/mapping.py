@@ -10,6 +10,7 @@ import click
 from sqlalchemy import func, or_, select
 
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import emit, print_json, print_table
 from pazar.errors import NotFoundError
 
@@ -200,7 +201,7 @@ def export_cmd(channel_slug: str, output: str | None) -> None:
 @click.option("--sku", "skus", multiple=True, help="Only this SKU (repeatable).")
 @click.option(
     "--show",
-    type=click.IntRange(min=0),
+    type=Integer(min=0),
     default=50,
     show_default=True,
     help="Failing products to list (0: all).",
@@ -377,7 +378,7 @@ def roots_cmd(channel_slug: str, as_json: bool) -> None:
 @click.option("--search", default=None, help="Only categories whose path contains this text.")
 @click.option("--leaf", is_flag=True, help="Only leaf categories (the ones products go to).")
 @click.option("--removed", is_flag=True, help="Include categories removed on the marketplace.")
-@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--limit", type=Integer(min=1), default=200, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def categories_cmd(
     channel_slug: str, search: str | None, leaf: bool, removed: bool, limit: int, as_json: bool

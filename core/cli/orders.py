@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from pazar.cli.choice import Choice
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import emit, json_option, print_json, print_table
 from pazar.commerce.requests import refund_query, refund_rows
 from pazar.errors import NotFoundError, ValidationError
@@ -57,7 +58,7 @@ def _check_status(session: Any, status: str) -> None:
 @orders.command("list")
 @click.option("--channel", "slug", help="Only this channel.")
 @click.option("--status", help="Only orders with this status.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=Integer(min=1), default=50, show_default=True)
 @json_option
 def orders_list(slug: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """Orders, newest first."""
@@ -342,7 +343,7 @@ def orders_update(
     help="The item's marketplace line id (repeatable).",
 )
 @click.option(
-    "--reason", "reason_id", type=int, required=True, help="Local cancellation reason id."
+    "--reason", "reason_id", type=Integer(), required=True, help="Local cancellation reason id."
 )
 @json_option
 def orders_cancel_items(
@@ -377,7 +378,7 @@ def refunds() -> None:
 @refunds.command("list")
 @click.option("--channel", "slug", help="Only this channel.")
 @click.option("--status", type=Choice(("open", "approved", "rejected")))
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=Integer(min=1), default=50, show_default=True)
 @json_option
 def refunds_list(slug: str | None, status: str | None, limit: int, as_json: bool) -> None:
     """Refund requests, newest first."""
@@ -402,7 +403,7 @@ def refunds_list(slug: str | None, status: str | None, limit: int, as_json: bool
 
 
 @refunds.command("show")
-@click.argument("request_id", type=int)
+@click.argument("request_id", type=Integer())
 @json_option
 def refunds_show(request_id: int, as_json: bool) -> None:
     """One refund request."""
@@ -414,7 +415,7 @@ def refunds_show(request_id: int, as_json: bool) -> None:
 
 
 @refunds.command("approve")
-@click.argument("request_id", type=int)
+@click.argument("request_id", type=Integer())
 @json_option
 def refunds_approve(request_id: int, as_json: bool) -> None:
     """Approve an open refund request (the approve_refund flow tells the marketplace)."""
@@ -438,7 +439,7 @@ def _urls(values: tuple[str, ...]) -> list[str]:
 
 
 @refunds.command("reject")
-@click.argument("request_id", type=int)
+@click.argument("request_id", type=Integer())
 @click.option("--reason", required=True, help="Rejection reason (as the marketplace lists them).")
 @click.option("--explanation", required=True, help="Why the refund is rejected.")
 @click.option("--photo-url", "photo_urls", multiple=True, help="Evidence photo URL (repeatable).")

@@ -8,6 +8,7 @@ import click
 from sqlalchemy import select
 
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import emit, json_option, print_json
 from pazar.errors import NotFoundError, ValidationError
 from pazar.models.channels import Channel
@@ -37,7 +38,7 @@ def penalties_group() -> None:
 )
 @click.option("--exhausted", is_flag=True, help="Only records that will not be retried again.")
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=1000, show_default=True, help="Show at most N."
+    "--limit", type=Integer(min=1), default=1000, show_default=True, help="Show at most N."
 )
 @json_option
 def list_cmd(

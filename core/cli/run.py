@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import console, guard_pipe, print_json
 from pazar.runner import RunOptions, RunResult, check_marketplace, run_flow
 
@@ -59,7 +60,7 @@ def print_summary(result: RunResult) -> None:
 @click.option(
     "--dry-run", is_flag=True, help="Print the payloads the flow would send; write nothing."
 )
-@click.option("--limit", type=click.IntRange(min=1), help="Read at most N records.")
+@click.option("--limit", type=Integer(min=1), help="Read at most N records.")
 @click.option("--force", is_flag=True, help="Run even if the channel is inactive or the flag off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (or payloads) as JSON.")
 def run_command(

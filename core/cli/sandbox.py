@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from pazar.cli.context import app
+from pazar.cli.numbers import Integer
 from pazar.cli.output import print_json
 from pazar.errors import NotFoundError, PazarError, ValidationError
 from pazar.suggest import did_you_mean
@@ -43,7 +44,11 @@ def _stop_on_sigterm() -> None:
 @click.argument("name")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
-    "--port", default=0, show_default=True, type=int, help="Port to listen on (0 = any free port)."
+    "--port",
+    default=0,
+    show_default=True,
+    type=Integer(0, 65535),
+    help="Port to listen on (0 = any free port).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the URL and credentials as JSON.")
 def sandbox_command(name: str, host: str, port: int, as_json: bool) -> None:

@@ -26,6 +26,8 @@ from pazar.commerce.import_values import (
     product_type,
     reason_kind,
     req_text,
+    stock_extra,
+    tax_rate,
 )
 from pazar.commerce.import_writer import dedupe, resolve_skus, upsert_changed
 from pazar.errors import ValidationError
@@ -161,7 +163,7 @@ class Prices(Importer):
         Column("price", decimal, required=True),
         Column("retail_price", opt_decimal),
         Column("currency", lambda v: (clean_text(v) or "TRY").upper()),
-        Column("tax_rate", opt_decimal),
+        Column("tax_rate", tax_rate),
         Column("version", clean_text, ignored=True),
     )
     key = ("sku",)
@@ -213,7 +215,7 @@ class Stocks(Importer):
     columns = (
         Column("sku", req_text, required=True),
         Column("quantity", non_negative_integer, required=True),
-        Column("extra", json_object),
+        Column("extra", stock_extra),
         Column("version", clean_text, ignored=True),
     )
     key = ("sku",)

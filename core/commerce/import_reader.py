@@ -11,11 +11,11 @@ breaks its column's rule.
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from pazar import json_input
 from pazar.commerce.import_values import Column, RowError
 from pazar.errors import ValidationError
 from pazar.textfiles import DEFAULT_ENCODING, decode_lines, read_text
@@ -63,6 +63,10 @@ def read_rows(
     """(line number, parsed row) for every data row; a bad row raises ValidationError."""
     where = path.name
     if not path.is_file():
+        if path.is_dir():
+            raise ValidationError(f"{path}: is a directory, not a file")
+        if path.exists():
+            raise ValidationError(f"{path}: not a regular file (a device, a pipe or a socket)")
         raise ValidationError(f"{path}: no such file")
     if fmt == "csv":
         yield from _csv_rows(path, where, columns, encoding)
@@ -76,9 +80,10 @@ def read_rows(
     if fmt == "json":
         # A JSON array has no line per record: use JSON lines for large files.
         try:
-            data = json.loads(read_text(path, encoding, name=where))
-        except json.JSONDecodeError as exc:
-            raise ValidationError(f"{where}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+            data = json_input.loads(read_text(path, encoding, name=where))
+        except json_input.JsonProblem as exc:
+            at = f":{exc.lineno}" if exc.lineno else ""
+            raise ValidationError(f"{where}{at}: not valid JSON ({exc.msg})") from None
         if not isinstance(data, list):
             raise ValidationError(f"{where}: expected a JSON array of objects")
         for index, record in enumerate(data):
@@ -183,9 +188,10 @@ def _delimiter_hint(cells: list[str], delimiter: str) -> str:
 
 def _json_row(where: str, line: int, text: str) -> dict[str, Any]:
     try:
-        record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"{where}:{line}:{exc.colno}: not valid JSON ({exc.msg})") from None
+        record = json_input.loads(text)
+    except json_input.JsonProblem as exc:
+        at = f":{exc.colno}" if exc.colno else ""
+        raise ValidationError(f"{where}:{line}{at}: not valid JSON ({exc.msg})") from None
     if not isinstance(record, dict):
         raise ValidationError(f"{where}:{line}: expected a JSON object")
     return record

@@ -10,8 +10,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
+
+from pazar import json_input
+from pazar.number_input import (
+    INT32_MAX,
+    INT64_MAX,
+    NumberError,
+    check_integer,
+    fit_numeric,
+    parse_decimal,
+    parse_integer,
+)
 
 
 class RowError(Exception):
@@ -59,40 +70,53 @@ def req_text(value: Any) -> str:
 
 
 def non_negative_integer(value: Any) -> int:
-    """A stock level: an integer, never below 0 (a negative stock is a typo, not a debt)."""
-    number = integer(value)
+    """A stock level: an integer, never below 0 (a negative stock is a typo, not a debt),
+    and within what the quantity column holds."""
+    number = integer(value, high=INT32_MAX)
     if number < 0:
         raise RowError(f"{value!r} is negative; it must be 0 or more")
     return number
 
 
-def integer(value: Any) -> int:
+def integer(value: Any, high: int = INT64_MAX) -> int:
+    """ASCII digits with an optional sign (not ``5_000``, not ``٥``), at most ``high``."""
     if isinstance(value, bool):
         raise RowError(f"{value!r} is not an integer")
-    if isinstance(value, int):
-        return value
     try:
-        return int(clean_text(value))
-    except ValueError:
-        raise RowError(f"{value!r} is not an integer") from None
+        if isinstance(value, int):
+            return check_integer(value, low=-INT64_MAX, high=high)
+        return parse_integer(clean_text(value), low=-INT64_MAX, high=high)
+    except NumberError as exc:
+        raise RowError(str(exc)) from None
 
 
-def decimal(value: Any) -> Decimal:
+def decimal(value: Any, precision: int = 14, scale: int = 2) -> Decimal:
+    """A price: plain decimal notation (``12.50``, or ``12,50`` from a spreadsheet), not
+    below 0, and kept exactly by a ``Numeric(precision, scale)`` column (the prices'
+    ``Numeric(14, 2)``): more decimals or digits than that are refused, not rounded."""
+    if isinstance(value, bool):
+        raise RowError(f"{value!r} is not a number")
     try:
-        number = (
-            Decimal(clean_text(value).replace(",", "."))
-            if not isinstance(value, int | float)
-            else Decimal(str(value))
-        )
-    except InvalidOperation:
-        raise RowError(f"{value!r} is not a number") from None
-    if not number.is_finite() or number < 0:
-        raise RowError(f"{value!r} is not a non-negative number")
-    return number
+        if isinstance(value, int | float):
+            number = Decimal(str(value))
+            if not number.is_finite():
+                raise RowError(f"{value!r} is not a finite number")
+        else:
+            number = parse_decimal(clean_text(value), decimal_comma=True)
+        if number < 0:
+            raise RowError(f"{value!r} is not a non-negative number")
+        return fit_numeric(number, precision, scale, shown=value)
+    except NumberError as exc:
+        raise RowError(str(exc)) from None
 
 
 def opt_decimal(value: Any) -> Decimal | None:
     return None if clean_text(value) == "" else decimal(value)
+
+
+def tax_rate(value: Any) -> Decimal | None:
+    """A tax rate in percent, kept by its ``Numeric(5, 2)`` column."""
+    return None if clean_text(value) == "" else decimal(value, 5, 2)
 
 
 def boolean(value: Any) -> bool:
@@ -115,8 +139,8 @@ def json_list(value: Any) -> list[Any]:
         return []
     if text.startswith("["):
         try:
-            parsed = json.loads(text)
-        except json.JSONDecodeError as exc:
+            parsed = json_input.loads(text)
+        except json_input.JsonProblem as exc:
             raise RowError(f"is not a valid JSON list ({exc.msg})") from None
         if not isinstance(parsed, list):
             raise RowError("is not a JSON list")
@@ -131,12 +155,29 @@ def json_object(value: Any) -> dict[str, Any]:
     if not text:
         return {}
     try:
-        parsed = json.loads(text)
-    except json.JSONDecodeError as exc:
+        parsed = json_input.loads(text)
+    except json_input.JsonProblem as exc:
         raise RowError(f"is not a valid JSON object ({exc.msg})") from None
     if not isinstance(parsed, dict):
         raise RowError("is not a JSON object")
     return _no_nul(parsed) if _ESCAPED_NUL in text else parsed
+
+
+MAX_PURCHASABLE = "maximumPurchasableQuantity"
+
+
+def stock_extra(value: Any) -> dict[str, Any]:
+    """A stock's extra fields, a JSON object; those a marketplace is sent are checked here
+    (``maximumPurchasableQuantity``: a positive integer)."""
+    extra = json_object(value)
+    if MAX_PURCHASABLE in extra:
+        limit = extra[MAX_PURCHASABLE]
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= INT32_MAX:
+            raise RowError(
+                f"{MAX_PURCHASABLE} {json.dumps(limit)} is not a positive integer "
+                f"(at most {INT32_MAX})"
+            )
+    return extra
 
 
 def product_type(value: Any) -> str:

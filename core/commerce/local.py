@@ -35,6 +35,7 @@ from pazar.models.commerce import (
     Price,
     Stock,
 )
+from pazar.number_input import INT32_MAX
 
 
 def _product_id(session: Session, sku: str) -> int:
@@ -58,6 +59,8 @@ def set_stock(
     """Set one product's stock; unchanged values keep their version."""
     if quantity < 0:
         raise ValidationError(f"stock for {sku!r} must be 0 or more, got {quantity}")
+    if quantity > INT32_MAX:
+        raise ValidationError(f"stock for {sku!r} must be at most {INT32_MAX}, got {quantity}")
     row: dict[str, Any] = {"product_id": _product_id(session, sku), "quantity": int(quantity)}
     compare = ["quantity"]
     if extra is not None:

@@ -10,13 +10,17 @@ stays the key ``"on"``, not ``True``) so the data is what JSON Schema expects.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from pazar.json_input import MAX_DEPTH
+
 MAX_NODES = 200_000  # guards against alias bombs ("billion laughs")
+_TOO_DEEP = f"nested more than {MAX_DEPTH} levels deep"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,26 @@ def _mark_position(mark: Any) -> tuple[int | None, int | None]:
     return mark.line + 1, mark.column + 1
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's composer recurses once per level (three frames each): a document nested a
+    few hundred levels deep ended in a RecursionError.  This one stops at
+    :data:`pazar.json_input.MAX_DEPTH` levels with a problem at that node's line."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:  # a scalar inside MAX_DEPTH collections is fine
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, _TOO_DEEP, mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+
 class _Builder:
     def __init__(self, loader: yaml.SafeLoader) -> None:
         self.loader = loader
@@ -70,6 +94,7 @@ class _Builder:
         self.problems: list[YamlProblem] = []
         self.count = 0
         self.active: set[int] = set()
+        self.depth = 0
 
     def problem(self, node: Node, message: str, pointer: str) -> None:
         line, column = _mark_position(node.start_mark)
@@ -84,18 +109,27 @@ class _Builder:
             return None
         if isinstance(node, ScalarNode):
             try:
-                return self.loader.construct_object(node, deep=True)
+                value = self.loader.construct_object(node, deep=True)
             except (yaml.YAMLError, ValueError) as exc:
                 reason = _yaml_reason(exc) if isinstance(exc, yaml.YAMLError) else str(exc)
                 self.problem(node, f"cannot read value {node.value!r}: {reason}", pointer)
                 return None
+            if isinstance(value, float) and not math.isfinite(value):
+                # .nan / .inf: JSON has no such number, so no output could show it
+                self.problem(node, f"{node.value!r} is not a finite number", pointer)
+                return None
+            return value
+        if self.depth >= MAX_DEPTH:  # aliases nest without the composer recursing
+            raise _TooLarge(node, _TOO_DEEP)
         self.active.add(id(node))
+        self.depth += 1
         try:
             if isinstance(node, SequenceNode):
                 return self._sequence(node, pointer)
             if isinstance(node, MappingNode):
                 return self._mapping(node, pointer)
         finally:
+            self.depth -= 1
             self.active.discard(id(node))
         self.problem(node, f"unsupported YAML node {node.tag}", pointer)
         return None
@@ -145,8 +179,11 @@ class _Builder:
 
 
 class _TooLarge(Exception):
-    def __init__(self, node: Node) -> None:
-        super().__init__("document too large")
+    def __init__(
+        self, node: Node, message: str = f"document too large (more than {MAX_NODES} nodes)"
+    ) -> None:
+        super().__init__(message)
+        self.message = message
         self.node = node
 
 
@@ -168,11 +205,11 @@ def _yaml_reason(exc: yaml.YAMLError) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _loader(text: str) -> yaml.SafeLoader | YamlProblem:
+def _loader(text: str) -> _Loader | YamlProblem:
     """A loader, or the problem PyYAML's reader finds before parsing (a NUL or other
     control character, which it reports by offset, not by line)."""
     try:
-        return yaml.SafeLoader(text)
+        return _Loader(text)
     except yaml.reader.ReaderError as exc:
         position = exc.position
         line = text.count("\n", 0, position) + 1
@@ -206,7 +243,7 @@ def load_positioned(text: str) -> PositionedDocument:
             data = builder.build(root, "")
         except _TooLarge as exc:
             line, column = _mark_position(exc.node.start_mark)
-            problem = YamlProblem(line, column, f"document too large (more than {MAX_NODES} nodes)")
+            problem = YamlProblem(line, column, exc.message)
             return PositionedDocument(None, {}, [problem])
         return PositionedDocument(data, builder.lines, builder.problems)
     finally:
@@ -242,9 +279,7 @@ def load_all_positioned(text: str) -> list[PositionedDocument]:
                 data = builder.build(node, "")
             except _TooLarge as exc:
                 line, column = _mark_position(exc.node.start_mark)
-                problem = YamlProblem(
-                    line, column, f"document too large (more than {MAX_NODES} nodes)"
-                )
+                problem = YamlProblem(line, column, exc.message)
                 docs.append(PositionedDocument(None, {}, [problem]))
                 break
             docs.append(PositionedDocument(data, builder.lines, builder.problems))

@@ -19,7 +19,8 @@ CASES = {
         "See 'pazar penalties release --help'."
     ),
     ("stock", "set", "S1", "-1"): (
-        "error: pazar stock set: Invalid value for 'QUANTITY': -1 is not in the range x>=0. "
+        "error: pazar stock set: Invalid value for 'QUANTITY': -1 is not in the range "
+        "0<=x<=2147483647. "
         "See 'pazar stock set --help'."
     ),
     ("daemon", "--once", "--workers", "0"): (
@@ -29,6 +30,40 @@ CASES = {
     ("channel", "sett", "tm"): (
         "error: pazar channel: No such command 'sett'. Did you mean 'set'? "
         "See 'pazar channel --help'."
+    ),
+    # Integers are ASCII digits within what the database holds (2**63-1, or the column's
+    # range): past it SQLite stopped the command with an OverflowError traceback.
+    ("stock", "set", "S1", "5_0"): (
+        "error: pazar stock set: Invalid value for 'QUANTITY': '5_0' is not an integer "
+        "(digits 0-9, optionally signed). See 'pazar stock set --help'."
+    ),
+    ("stock", "set", "S1", "99999999999999999999999"): (
+        "error: pazar stock set: Invalid value for 'QUANTITY': '99999999999999999999999' is too "
+        "large (at most 2147483647). See 'pazar stock set --help'."
+    ),
+    ("logs", "show", "999999999999999999999"): (
+        "error: pazar logs show: Invalid value for 'RUN_ID': '999999999999999999999' is too "
+        "large (at most 9223372036854775807). See 'pazar logs show --help'."
+    ),
+    ("logs", "--limit", "99999999999999999999"): (
+        "error: pazar logs: Invalid value for '--limit': '99999999999999999999' is too "
+        "large (at most 9223372036854775807). See 'pazar logs --help'."
+    ),
+    ("orders", "list", "--limit", "99999999999999999999"): (
+        "error: pazar orders list: Invalid value for '--limit': '99999999999999999999' is too "
+        "large (at most 9223372036854775807). See 'pazar orders list --help'."
+    ),
+    ("refunds", "show", "٣"): (
+        "error: pazar refunds show: Invalid value for 'REQUEST_ID': '٣' is not an integer "
+        "(digits 0-9, optionally signed). See 'pazar refunds show --help'."
+    ),
+    ("logs", "--limit", "0"): (
+        "error: pazar logs: Invalid value for '--limit': 0 is not in the range x>=1. "
+        "See 'pazar logs --help'."
+    ),
+    ("daemon", "--once", "--wake-window", "nan"): (
+        "error: pazar daemon: Invalid value for '--wake-window': 'nan' is not a finite number. "
+        "See 'pazar daemon --help'."
     ),
 }
 
@@ -70,3 +105,11 @@ def test_an_argument_that_is_no_text_is_refused_before_anything_runs(cli: Cli) -
         assert result.exit_code == 2
         assert "is not UTF-8 text; nothing was done. See 'pazar --help'." in result.output
     assert "'SK\\xffU'" in cli("stock", "set", "SK\udcffU", "3").output
+
+
+def test_a_batch_number_past_what_the_database_holds_is_one_line(cli: Cli) -> None:
+    result = cli("batches", "show", "99999999999999999999")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: batch '99999999999999999999' is too large (at most 9223372036854775807)\n",
+    )

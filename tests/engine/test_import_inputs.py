@@ -266,3 +266,145 @@ def test_a_nul_character_in_json_lines_is_refused_on_every_database(
     assert result.exit_code == 2
     assert "products.jsonl:1: column" in result.stderr and "NUL character" in result.stderr
     assert digest(db_url) == before
+
+
+# Numbers: ASCII digits, plain decimals, and values the columns hold exactly.
+
+BAD_NUMBERS = [
+    ("stocks", "quantity", "5_000", "'5_000' is not an integer (digits 0-9, optionally signed)"),
+    ("stocks", "quantity", "٥", "'٥' is not an integer (digits 0-9, optionally signed)"),
+    (
+        "stocks",
+        "quantity",
+        "99999999999999999999999",
+        "'99999999999999999999999' is too large (at most 2147483647)",
+    ),
+    ("stocks", "quantity", "2147483648", "'2147483648' is too large (at most 2147483647)"),
+    ("prices", "price", "1e309", "'1e309' is not a number (plain decimal notation, e.g. 12.50)"),
+    ("prices", "price", "NaN", "'NaN' is not a number (plain decimal notation, e.g. 12.50)"),
+    ("prices", "price", "1_000", "'1_000' is not a number (plain decimal notation, e.g. 12.50)"),
+    (
+        "prices",
+        "price",
+        "99999999999999999999999999",
+        "'99999999999999999999999999' is too large (less than 1000000000000 required)",
+    ),
+    ("prices", "price", "0.001", "'0.001' has more than 2 decimals, which pazar would not keep"),
+]
+
+
+@pytest.mark.parametrize(("kind", "column", "value", "message"), BAD_NUMBERS)
+def test_a_number_the_column_would_not_keep_is_refused_in_an_import(
+    cli, db_url: str, tmp_path: Path, kind: str, column: str, value: str, message: str
+) -> None:  # noqa: ANN001
+    _products(cli, tmp_path)
+    before = digest(db_url)
+    path = _write(tmp_path / f"{kind}.csv", f"sku,{column}\nP-1,{value}\n")
+    result = cli("catalog", "import", kind, str(path))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"error: {kind}.csv:2:2: column '{column}': {message}\n",
+    )
+    assert digest(db_url) == before
+
+
+def test_a_json_import_refuses_a_non_finite_price(cli, db_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+    _products(cli, tmp_path)
+    before = digest(db_url)
+    path = _write(tmp_path / "prices.jsonl", '{"sku": "P-1", "price": 1e309}\n')
+    result = cli("catalog", "import", "prices", str(path))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: prices.jsonl:1: not valid JSON (1e309 is too large for a number: numbers must "
+        "be finite)\n",
+    )
+    path = _write(tmp_path / "prices.jsonl", '{"sku": "P-1", "price": 0.125}\n')
+    result = cli("catalog", "import", "prices", str(path))
+    assert result.stderr == (
+        "error: prices.jsonl:1: column 'price': 0.125 has more than 2 decimals, which pazar "
+        "would not keep\n"
+    )
+    assert digest(db_url) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("price", "set", "P-1", "1e309"), "'1e309' is not a number"),
+        (("price", "set", "P-1", "1E+999999999"), "'1E+999999999' is not a number"),
+        (("price", "set", "P-1", "0.001"), "'0.001' has more than 2 decimals"),
+        (("price", "set", "P-1", "5", "--retail", "Infinity"), "'Infinity' is not a number"),
+        (
+            ("price", "set", "P-1", "99999999999999999999999999"),
+            "'99999999999999999999999999' is too large (less than 1000000000000 required)",
+        ),
+    ],
+)
+def test_price_set_refuses_a_price_the_column_would_not_keep(
+    cli, db_url: str, tmp_path: Path, args: tuple[str, ...], message: str
+) -> None:  # noqa: ANN001
+    _products(cli, tmp_path)
+    before = digest(db_url)
+    result = cli(*args)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith(f"error: price for 'P-1': {message}")
+    assert result.stderr.count("\n") == 1
+    assert digest(db_url) == before
+
+
+def test_a_price_in_plain_notation_is_exported_as_it_was_set(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    _products(cli, tmp_path)
+    assert cli("price", "set", "P-1", "12.500").exit_code == 0
+    assert cli("price", "set", "P-2", "999999999999.99").exit_code == 0
+    out = cli("catalog", "export", "prices").stdout
+    assert "P-1,12.50," in out and "P-2,999999999999.99," in out
+    path = _write(tmp_path / "prices.csv", out)
+    assert cli("catalog", "import", "prices", str(path)).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ('"' + "[" * 3000 + "]" * 3000 + '"', "is not a valid JSON object (nested more than 100"),
+        ('"{""a"": NaN}"', "is not a valid JSON object (NaN is not a JSON number"),
+        (
+            '"{""maximumPurchasableQuantity"": -3}"',
+            "maximumPurchasableQuantity -3 is not a positive integer (at most 2147483647)",
+        ),
+        (
+            '"{""maximumPurchasableQuantity"": ""abc""}"',
+            'maximumPurchasableQuantity "abc" is not a positive integer',
+        ),
+        (
+            '"{""maximumPurchasableQuantity"": true}"',
+            "maximumPurchasableQuantity true is not a positive integer",
+        ),
+    ],
+)
+def test_a_stock_extra_that_is_not_json_a_marketplace_takes_is_refused(
+    cli, db_url: str, tmp_path: Path, extra: str, message: str
+) -> None:  # noqa: ANN001
+    _products(cli, tmp_path)
+    before = digest(db_url)
+    path = _write(tmp_path / "stocks.csv", f"sku,quantity,extra\nP-1,5,{extra}\n")
+    result = cli("catalog", "import", "stocks", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: stocks.csv:2:3: column 'extra': {message}")
+    assert result.stderr.count("\n") == 1
+    result = cli("stock", "set", "P-1", "5", "--extra", '{"maximumPurchasableQuantity": 0}')
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: --extra maximumPurchasableQuantity 0 is not a positive integer "
+        "(at most 2147483647)\n",
+    )
+    assert digest(db_url) == before
+
+
+def test_a_device_is_not_a_file_to_import(cli, db_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+    before = digest(db_url)
+    result = cli("catalog", "import", "stocks", "/dev/zero", "--format", "json")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: /dev/zero: not a regular file (a device, a pipe or a socket)\n",
+    )
+    assert digest(db_url) == before

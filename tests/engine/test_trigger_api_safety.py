@@ -86,6 +86,14 @@ def test_a_body_over_the_limit_is_413_and_stores_nothing(setup) -> None:  # noqa
     [
         (b'{"skus": ["\xff\xfe"]}', 400, "body is not UTF-8 text (byte 0xff at offset 11)"),
         (b"[" * 1500, 400, "body is nested too deeply"),
+        (b"[" * 150 + b"]" * 150, 400, "body is nested too deeply (nested more than 100 levels"),
+        (
+            b'{"skus": ["a"], "skus": ["b"]}',
+            422,
+            "body is not valid JSON: duplicate key 'skus' in an object",
+        ),
+        (b'{"skus": NaN}', 422, "body is not valid JSON: NaN is not a JSON number"),
+        (b'{"n": 1e400}', 422, "body is not valid JSON: 1e400 is too large for a number"),
         (b"{not json", 422, "body is not valid JSON: Expecting property name"),
         (b'{"skus": "SKU-1"}', 422, "invalid payload"),
         (b'{"skus": [1]}', 422, "invalid payload"),

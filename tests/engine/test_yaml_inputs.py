@@ -112,3 +112,100 @@ def test_no_channel_document_produces_a_traceback_or_a_partial_change(
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith("error: ")
         assert digest(db_url) == before
+
+
+# Nesting past json_input.MAX_DEPTH (100) and NaN/Infinity: one located problem, never a
+# RecursionError traceback, nothing applied.
+
+
+def test_a_flow_file_nested_500_deep_is_located(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    path = tmp_path / "deep.yaml"
+    path.write_text("a: " + "[" * 500 + "]" * 500 + "\n", encoding="utf-8")
+    result = cli("flows", "validate", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"{path}:1:104: nested more than 100 levels deep\n")
+    assert "Traceback" not in result.output
+
+
+def test_aliases_cannot_nest_past_the_limit_either(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    path = tmp_path / "alias.yaml"
+    path.write_text(
+        "a: &a " + "[" * 60 + "1" + "]" * 60 + "\nb: " + "[" * 50 + "*a" + "]" * 50 + "\n",
+        encoding="utf-8",
+    )
+    result = cli("flows", "validate", str(path))
+    assert result.exit_code == 2 and "nested more than 100 levels deep" in result.stderr
+
+
+def test_a_nan_in_a_flow_file_is_refused(cli, tmp_path: Path) -> None:  # noqa: ANN001
+    path = tmp_path / "push.yaml"
+    text = (Path(__file__).parents[1] / "testplugin/flows/testmarket/push.yaml").read_text()
+    path.write_text(text + "wake_window: .nan\n", encoding="utf-8")
+    result = cli("flows", "validate", str(path))
+    line = text.count("\n") + 1
+    assert result.exit_code == 2
+    assert f"{path}:{line}: /wake_window: '.nan' is not a finite number" in result.stderr
+
+
+def test_channel_apply_refuses_deep_nesting_and_infinity(cli, db_url: str) -> None:  # noqa: ANN001
+    before = digest(db_url)
+    deep = "channel: tm\nplugin: testmarket\nconfig:\n  x: " + "[" * 500 + "]" * 500 + "\n"
+    result = cli("channel", "apply", "-", input=deep)
+    assert result.exit_code == 2
+    assert "<stdin>:4: nested more than 100 levels deep" in result.stderr
+    inf = "channel: tm\nplugin: testmarket\nconfig:\n  buffer_stock: .inf\n"
+    result = cli("channel", "apply", "-", input=inf)
+    assert result.exit_code == 2
+    assert "<stdin>:4: '.inf' is not a finite number" in result.stderr
+    assert "Traceback" not in result.output
+    assert digest(db_url) == before
+
+
+def test_channel_set_refuses_deep_nan_and_sloppy_numbers(cli, db_url: str) -> None:  # noqa: ANN001
+    assert cli("channel", "add", "testmarket", "--slug", "tm").exit_code == 0
+    before = digest(db_url)
+    cases = {
+        "category_ids=" + "[" * 1000 + "]" * 1000: "is not valid JSON (nested more than 100 "
+        "levels deep)",
+        'cargo_company_mapping={"a": NaN}': "is not valid JSON (NaN is not a JSON number: "
+        "numbers must be finite)",
+        "buffer_stock=5_0": "buffer_stock: '5_0' is not of type 'integer', 'null'",
+        "buffer_stock=1e309": "buffer_stock: '1e309' is not of type 'integer', 'null'",
+    }
+    for assignment, message in cases.items():
+        result = cli("channel", "set", "tm", assignment)
+        assert result.exit_code == 2, assignment
+        assert message in result.stderr and "Traceback" not in result.output
+    assert digest(db_url) == before
+
+
+def test_a_config_holding_a_non_finite_number_is_invalid_wherever_it_came_from() -> None:
+    from pazar import config_schema
+    from tests.testplugin import CONFIG_SCHEMA
+
+    config = config_schema.defaults(CONFIG_SCHEMA)
+    config["cargo_company_mapping"] = {"x": float("nan")}
+    assert "cargo_company_mapping.x: nan is not a finite number" in config_schema.validate(
+        CONFIG_SCHEMA, config
+    )
+    config["cargo_company_mapping"] = {"x": [[[[]]]]}
+    nested: list = []
+    for _ in range(150):
+        nested = [nested]
+    config["category_ids"] = nested
+    assert config_schema.validate(CONFIG_SCHEMA, config) == [
+        "(config): nested more than 100 levels deep"
+    ]
+
+
+def test_a_blank_channel_name_is_refused(cli, db_url: str) -> None:  # noqa: ANN001
+    before = digest(db_url)
+    result = cli("channel", "add", "testmarket", "--slug", "x1", "--name", " ")
+    assert (result.exit_code, result.stderr) == (
+        2,
+        "error: channel name ' ' is blank; give a name, or none for the marketplace's title "
+        "('Testmarket')\n",
+    )
+    result = cli("channel", "apply", "-", input="channel: x1\nplugin: testmarket\nname: ''\n")
+    assert result.exit_code == 2 and "name: is blank; give a name" in result.stderr
+    assert digest(db_url) == before
