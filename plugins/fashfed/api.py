@@ -31,7 +31,8 @@ PAGE_KEYS: Final = ("count", "next", "previous", "results")
 # Dates are ISO-8601 in UTC with a ``Z`` ([SC:introduction]).
 DATE_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
-# PRD102: the seller's products; filters ``sku``, ``sku__in`` (comma-separated), ``category``.
+# PRD102: the seller's products; filters ``sku`` (exact, ``__contains``, ``__icontains``),
+# ``name``, ``base_code``, ``category``, ``category__in`` (comma-separated).
 # A product is exactly these fields: no price, no stock and no sale status are documented, so
 # what pazar reads from Fashfed is which SKUs it has (the listings snapshot of a Fashfed
 # channel has SKUs and no price or stock; see docs/fashfed.md).

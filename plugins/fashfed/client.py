@@ -158,11 +158,12 @@ class FashfedClient(MarketplaceClient):
         )
 
     def products(
-        self, skus: Sequence[str] | None = None, *, page_size: int | None = None
+        self, *, sku: str | None = None, page_size: int | None = None
     ) -> Iterator[Mapping[str, Any]]:
-        """The seller's products on Fashfed (PRD102), optionally only ``skus``; each has
+        """The seller's products on Fashfed (PRD102), optionally only the one with ``sku``
+        (the documented exact filter; a list filter is not documented for PRD102); each has
         ``api.PRODUCT_FIELDS`` (no price, no stock)."""
-        params = {"sku__in": ",".join(skus)} if skus else None
+        params = {"sku": sku} if sku else None
         return self.pages(self.url(api.PRODUCTS_PATH), params, page_size=page_size)
 
     # -- uploads -----------------------------------------------------------------------------

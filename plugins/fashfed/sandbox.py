@@ -139,10 +139,9 @@ def product_view(row: Mapping[str, Any], now: str) -> dict[str, Any]:
 
 def products(request: Request, state: SandboxState, body: bytes) -> Any:
     rows = list(state.products.values())
-    wanted = request.query_params.get("sku__in")
-    if wanted:
-        skus = set(wanted.split(","))
-        rows = [r for r in rows if r["sku"] in skus]
+    wanted = request.query_params.get("sku")
+    if wanted is not None:
+        rows = [r for r in rows if r["sku"] == wanted]
     now = api.iso(state.now())
     return paged(request, [product_view(r, now) for r in rows])
 
