@@ -96,7 +96,7 @@ def test_dashboard_and_not_listed_report_after_the_listings_flow(world: World) -
 
     for name, kind in (("price_differences", "price"), ("stock_differences", "stock")):
         refused = world.cli("reports", name, "--channel", "ff")
-        assert refused.exit_code != 0
+        assert refused.exit_code == 1
         assert f"{name} of channel 'ff': {NOT_AVAILABLE}: " in refused.output
         assert f"has no {kind} field" in refused.output
 
@@ -114,3 +114,21 @@ def test_reconciliation_corrects_nothing_it_cannot_see(world: World) -> None:
     assert "dashboard: 3 of 4 SKUs on sale, 1 saleable not on sale" in log
     assert "nothing to correct: neither prices nor stocks are shown" in log
     assert "correction queued" not in log
+
+
+def test_the_web_dashboard_says_not_available_for_fashfed(world: World) -> None:
+    from pazar.http_trigger import create_app
+    from pazar.web.auth import add_user
+    from tests.web.conftest import Client
+
+    on_fashfed(world)
+    ok(world, "run", "fashfed/listings", "--channel", "ff")
+    with world.db.session() as session:
+        add_user(session, "viewer", "viewer-password-1", "viewer", now=world.clock.now())
+    browser = Client(create_app(world.db, world.registry, clock=world.clock, hook=world.hook))
+    browser.get("/ui/login")
+    login = {"username": "viewer", "password": "viewer-password-1", "next": ""}
+    assert browser.post("/ui/login", login).status_code == 303
+    page = browser.get("/ui/dashboard?channel=ff").text
+    assert page.count(f'<span class="value na" title="{NOT_AVAILABLE}: its product list') == 3
+    assert page.count(f">{NOT_AVAILABLE}</span>") == 3
