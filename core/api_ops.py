@@ -164,7 +164,7 @@ def ops_routes(db: Any, registry: Any, *, clock: Any, flows: Any = None) -> list
         with db.session() as session:
             channel = channels_for(session, slug)[0]
             session.expunge(channel)
-            report_scope(session, channel)
+            report_scope(session, channel, spec.name)
         filename = f"{channel.slug}-{spec.name}.{fmt}"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
         if fmt == "xlsx":  # a zip file: built on disk in constant memory, then sent
@@ -233,7 +233,7 @@ def _chunks(db: Any, channel: Any, name: str, fmt: str) -> Iterator[bytes]:
 
     spec = REPORTS[name]
     with db.session() as session:
-        scope = report_scope(session, channel)
+        scope = report_scope(session, channel, name)
     parts: list[bytes] = []
     size = 0
     for chunk in text_chunks(fmt, spec.columns, spec.rows(db, scope)):

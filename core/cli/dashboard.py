@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from pazar.cli.context import app
@@ -63,13 +65,9 @@ def dashboard_command(slug: str | None, history_rows: int | None, as_json: bool)
         click.echo("no channels")
         return
     for board in boards:
-        values = board.numbers()
         print_table(
             ("#", "number", "value"),
-            [
-                (n, TITLES[name], "-" if values[name] is None else f"{values[name]:,}")
-                for n, name in enumerate(NUMBERS, start=1)
-            ],
+            [(n, TITLES[name], _value(board, name)) for n, name in enumerate(NUMBERS, start=1)],
             title=f"{board.channel} ({board.plugin}, catalog {board.catalog})",
         )
         if board.snapshot_id is None:
@@ -77,12 +75,33 @@ def dashboard_command(slug: str | None, history_rows: int | None, as_json: bool)
                 f"no listings snapshot yet: run `pazar run {board.plugin}/listings "
                 f"--channel {board.channel}` (flag feature_flags.listings)"
             )
-        else:
-            click.echo(
-                f"listings snapshot of {fmt(board.snapshot_at)} UTC "
-                f"({board.snapshot_listings:,} listings); corrections queued by it: "
-                f"{board.corrections['price']} price, {board.corrections['stock']} stock"
-            )
+            continue
+        reasons: dict[str, list[str]] = {}  # why → the numbers it empties
+        for n, name in enumerate(NUMBERS, start=1):
+            if name in board.unavailable:
+                reasons.setdefault(board.unavailable[name], []).append(str(n))
+        for why, numbers in reasons.items():
+            click.echo(f"{', '.join(numbers)}: {why}")
+        fixes = ", ".join(
+            f"{board.corrections[kind]} {kind}"
+            for kind in ("price", "stock")
+            if f"{kind}_differences" not in board.unavailable
+        )
+        click.echo(
+            f"listings snapshot of {fmt(board.snapshot_at)} UTC "
+            f"({board.snapshot_listings:,} listings); corrections queued by it: "
+            + (fixes or "none (no price or stock differences can be seen)")
+        )
+
+
+def _value(board: Any, name: str) -> str:
+    """A number as the table shows it: ``-`` until known, the reason's head when the
+    marketplace cannot show it (``not available for Fashfed``)."""
+    why = board.unavailable.get(name)
+    if why is not None:
+        return why.split(":", 1)[0]
+    value = getattr(board, name)
+    return "-" if value is None else f"{value:,}"
 
 
 COMMANDS = [dashboard_command]

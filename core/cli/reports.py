@@ -42,7 +42,7 @@ def reports_command(name: str, slug: str, fmt: str, output: Path | None) -> None
     ctx = app()
     with ctx.db.session() as session:
         channel = channels_for(session, slug)[0]
-        report_scope(session, channel)  # no snapshot: say so before touching any file
+        report_scope(session, channel, spec.name)  # no snapshot: say so before touching any file
     if output is None:
         stream = sys.stdout.buffer
         if fmt == "xlsx" and stream.isatty():

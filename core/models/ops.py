@@ -42,6 +42,9 @@ class ListingRead(Base):
     listings: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What this read could not see, with why: ``{"price": "not available for X: ...",
+    # "stock": ...}`` (the flow's ``unavailable`` sink param); None when it saw everything.
+    unavailable: Mapped[dict[str, str] | None] = mapped_column(JSONType, nullable=True)
 
     __table_args__ = (Index("ix_listing_reads_channel_status", "channel_id", "status", "id"),)
 

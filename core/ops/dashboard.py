@@ -18,6 +18,9 @@ costs two scans, never a row in Python.  Definitions (also in docs/operations.md
    stock the stock flows send (local stock minus ``buffer_stock``, never below 0).
 
 Without a snapshot yet, the numbers that need one are ``None`` (unknown, not zero).
+A snapshot that could not see prices or stocks (``ListingRead.unavailable``: the
+marketplace's listings show none) leaves the numbers that need them ``None`` too, and
+``unavailable`` says why per number (``not available for <Marketplace>: ...``).
 """
 
 from __future__ import annotations
@@ -47,6 +50,12 @@ NUMBERS = (
     "stock_difference",
     "stock_differences",
 )
+
+# The numbers that need the marketplace's prices or stocks.
+NEEDS = {
+    "price": ("price_differences",),
+    "stock": ("stock_on_sale", "stock_differences"),
+}
 
 TITLES = {
     "total_skus": "Total SKU in catalog",
@@ -79,6 +88,7 @@ class Dashboard:
     snapshot_at: datetime | None = None
     snapshot_listings: int | None = None
     corrections: dict[str, int] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # number → why it is None
 
     def numbers(self) -> dict[str, int | None]:
         return {name: getattr(self, name) for name in NUMBERS}
@@ -232,6 +242,10 @@ def compute(session: Session, channel: Any, *, read: ListingRead | None = None) 
     on_sale = snapshot_pass(session, read.id)
     board.skus_on_sale = on_sale["skus_on_sale"]
     board.stock_on_sale = on_sale["stock_on_sale"]
+    for kind, why in (read.unavailable or {}).items():
+        for name in NEEDS.get(kind, ()):
+            setattr(board, name, None)  # unknown, never a zero the marketplace did not show
+            board.unavailable[name] = str(why)
     return board
 
 

@@ -14,6 +14,10 @@ stock or price flow selects them again and ``state.skip_unchanged`` cannot drop
 them, and the stream's cursor moves back below them (one UPDATE).  Each correction
 is kept in ``reconcile_corrections`` and logged on the listings run.  At most
 ``reconciliation.max_corrections`` of each kind per read.
+
+A kind the read could not see (``ListingRead.unavailable``: a marketplace whose
+listings show no prices or stocks) is never queued: pazar corrects no difference it
+cannot see.
 """
 
 from __future__ import annotations
@@ -191,6 +195,12 @@ def difference_query(kind: Kind, scope: Scope) -> Select[Any]:
     )
 
 
+def unavailable_kinds(read: ListingRead | None) -> dict[str, str]:
+    """The kinds (price, stock) ``read`` could not see, with why (empty: it saw both)."""
+    found = (read.unavailable if read is not None else None) or {}
+    return {kind: str(found[kind]) for kind in KINDS if kind in found}
+
+
 def iter_differences(db: Any, kind: Kind, scope: Scope, *, page: int = 1000) -> Iterator[dict]:
     """The differences of ``kind`` row by row, streamed (server-side cursor on PostgreSQL)."""
     stmt = difference_query(kind, scope)
@@ -296,8 +306,11 @@ def after_snapshot(
         if read is None:
             return {"price": 0, "stock": 0}
         scope = scope_for(session, channel, read)
+        unseen = unavailable_kinds(read)
         if settings.auto_correct:
             for kind in KINDS:
+                if kind in unseen:
+                    continue
                 queued[kind] = queue_corrections(
                     session,
                     kind,
@@ -317,16 +330,28 @@ def after_snapshot(
                     f"{kind} correction queued: pazar {row['expected']}, "
                     f"marketplace {row['marketplace']}",
                 )
+        differences = (
+            f"{board.price_differences} price and {board.stock_differences} stock differences"
+            if not unseen
+            else ", ".join(
+                f"{kind} differences {unseen[kind]}"
+                if kind in unseen
+                else f"{getattr(board, kind + '_differences')} {kind} differences"
+                for kind in KINDS
+            )
+        )
+        if not settings.auto_correct:
+            fixes = "reconciliation.auto_correct is off: differences reported only"
+        else:
+            fixes = "corrections queued: " + ", ".join(
+                f"{counts[kind]} {kind}" for kind in KINDS if kind not in unseen
+            )
+            if len(unseen) == len(KINDS):
+                fixes = "nothing to correct: neither prices nor stocks are shown"
         run.log(
             None,
             f"dashboard: {board.skus_on_sale} of {board.total_skus} SKUs on sale, "
-            f"{board.sku_difference} saleable not on sale, "
-            f"{board.price_differences} price and {board.stock_differences} stock differences; "
-            + (
-                f"corrections queued: {counts['price']} price, {counts['stock']} stock"
-                if settings.auto_correct
-                else "reconciliation.auto_correct is off: differences reported only"
-            ),
+            f"{board.sku_difference} saleable not on sale, {differences}; {fixes}",
         )
     return counts
 

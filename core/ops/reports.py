@@ -31,7 +31,13 @@ from pazar.errors import PazarError, ValidationError
 from pazar.models.commerce import Price, Product, Stock
 from pazar.models.ops import ListingRead, ListingSnapshot
 from pazar.models.state import FailedIntegration, IntegrationAction
-from pazar.ops.reconcile import Scope, difference_query, in_flight_batch, scope_for
+from pazar.ops.reconcile import (
+    Scope,
+    difference_query,
+    in_flight_batch,
+    scope_for,
+    unavailable_kinds,
+)
 from pazar.ops.settings import PRODUCT_CONTENT_TYPE
 from pazar.ops.snapshot import current_read
 from pazar.suggest import did_you_mean
@@ -248,8 +254,13 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def report_scope(session: Session, channel: Any) -> Scope:
-    """The scope of a channel's reports: its current snapshot (an error without one)."""
+# The kind of marketplace value (price, stock) a report compares; not_listed needs neither.
+NEEDS = {"price_differences": "price", "stock_differences": "stock"}
+
+
+def report_scope(session: Session, channel: Any, name: str | None = None) -> Scope:
+    """The scope of a channel's reports: its current snapshot (an error without one, and
+    for report ``name`` when the snapshot could not see what it compares)."""
     read: ListingRead | None = current_read(session, channel.id)
     if read is None:
         raise PazarError(
@@ -257,6 +268,9 @@ def report_scope(session: Session, channel: Any) -> Scope:
             f"(`pazar run {channel.plugin}/listings --channel {channel.slug}`, "
             f"flag feature_flags.listings)"
         )
+    unseen = unavailable_kinds(read)
+    if name in NEEDS and NEEDS[name] in unseen:
+        raise PazarError(f"{name} of channel {channel.slug!r}: {unseen[NEEDS[name]]}")
     return scope_for(session, channel, read)
 
 
@@ -340,7 +354,7 @@ def write_report(
     spec = report(name)
     check_format(fmt)
     with db.session() as session:
-        scope = report_scope(session, channel)
+        scope = report_scope(session, channel, spec.name)
     source = spec.rows(db, scope)
     rows = _Counted(source if keep is None else (row for row in source if keep(row)))
     if fmt == "xlsx":

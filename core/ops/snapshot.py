@@ -7,6 +7,12 @@ read to the end (``close``) does the read become the channel's snapshot and the
 previous one go.  A read that fails half way stays ``reading`` and is thrown away
 by the next one, so the dashboard never counts half a marketplace as the truth.
 Nothing here holds more than one batch.
+
+A marketplace whose listing API shows no prices or no stocks says so in its flow
+(``unavailable: {price: why, stock: why}``): the read keeps that (``not available for
+<Marketplace>: why``), its rows carry no such value whatever the source gave, the
+dashboard shows the numbers that need it as not available rather than zero, and
+reconciliation leaves that kind alone.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ log = logging.getLogger("pazar.ops.snapshot")
 
 MAX_PRICE = Decimal("999999999999.99")  # Numeric(14, 2)
 MAX_STOCK = 2**31 - 1
+KINDS = ("price", "stock")
 
 
 def current_read(session: Session, channel_id: int) -> ListingRead | None:
@@ -70,8 +77,13 @@ def _stock(value: Any) -> int | None:
     return stock
 
 
-def snapshot_row(read_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
-    """One listing as the snapshot stores it; ValueError names what is wrong."""
+def snapshot_row(
+    read_id: int, data: Mapping[str, Any], unavailable: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """One listing as the snapshot stores it; ValueError names what is wrong.
+
+    A kind in ``unavailable`` (``price``, ``stock``) is stored as unknown (None)."""
+    unseen = unavailable or {}
     sku = data.get("sku")
     if not isinstance(sku, str) or not sku.strip():
         raise ValueError("listing has no SKU")
@@ -86,8 +98,8 @@ def snapshot_row(read_id: int, data: Mapping[str, Any]) -> dict[str, Any]:
         "read_id": read_id,
         "sku": sku.strip(),
         "remote_id": None if remote in (None, "") else str(remote)[:255],
-        "price": _price(data.get("price")),
-        "stock": _stock(data.get("stock")),
+        "price": None if "price" in unseen else _price(data.get("price")),
+        "stock": None if "stock" in unseen else _stock(data.get("stock")),
         "status": status,
         "on_sale": on_sale,
     }
@@ -111,6 +123,21 @@ def _forget_unfinished(session: Session, channel_id: int, keep: int | None, now:
     )
 
 
+def unavailable_reasons(ctx: StepContext) -> dict[str, str]:
+    """The flow's ``unavailable`` param as the read keeps it: each kind the marketplace does
+    not show, with ``not available for <its title>: <why>``."""
+    given = ctx.params.get("unavailable") or {}
+    if not given:
+        return {}
+    market = getattr(ctx.registry, "marketplaces", {}).get(ctx.channel.plugin)
+    title = getattr(market, "title", None) or ctx.channel.plugin
+    return {
+        kind: f"not available for {title}: {str(given[kind]).strip()}"
+        for kind in KINDS
+        if kind in given
+    }
+
+
 class ListingsSnapshotSink:
     """Writes a channel's listings as a new snapshot, replacing the previous one at the end."""
 
@@ -119,6 +146,7 @@ class ListingsSnapshotSink:
         self.read_id: int | None = None
         self.count = 0
         self.reconcile = bool(ctx.params.get("reconcile", True))
+        self.unavailable = unavailable_reasons(ctx)
 
     def render(self, items: list[Item]) -> list[Any]:
         return [dict(item.data) for item in items]
@@ -135,6 +163,7 @@ class ListingsSnapshotSink:
                 status="reading",
                 listings=0,
                 started_at=now,
+                unavailable=self.unavailable or None,
             )
             session.add(read)
             session.flush()
@@ -146,7 +175,7 @@ class ListingsSnapshotSink:
         rows: dict[str, dict[str, Any]] = {}
         for item in items:
             try:
-                row = snapshot_row(read_id, item.data)
+                row = snapshot_row(read_id, item.data, self.unavailable)
             except ValueError as exc:
                 run.fail(item, f"listing {item.key}: {exc}", "remote")
                 continue
@@ -244,9 +273,22 @@ STEP_TYPES = [
                 "description": "After a complete read: record the dashboard numbers and queue "
                 "price/stock corrections (per the channel's reconciliation config).",
             },
+            unavailable={
+                "type": "object",
+                "properties": {
+                    kind: {"type": "string", "minLength": 1, "maxLength": 200} for kind in KINDS
+                },
+                "additionalProperties": False,
+                "default": {},
+                "description": "What the marketplace's listings do not show, with why "
+                "(price, stock): stored as unknown, the dashboard numbers that need it show "
+                "'not available for <marketplace>: <why>' and reconciliation leaves that "
+                "kind alone.",
+            },
         ),
         description="Store the listings read (data: sku, price, stock, status, on_sale, "
         "remote_id) as the channel's snapshot once the whole marketplace was read; then "
-        "record the dashboard numbers and reconcile prices and stocks.",
+        "record the dashboard numbers and reconcile prices and stocks (those it shows: "
+        "unavailable).",
     )
 ]

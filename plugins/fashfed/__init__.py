@@ -63,11 +63,19 @@ def pazar_register_marketplaces(register: Register) -> None:
 def pazar_register_steps(register: Register) -> None:
     from pazar_fashfed.catalog_steps import STEP_TYPES as CATALOG_STEPS
     from pazar_fashfed.claim_steps import STEP_TYPES as CLAIM_STEPS
+    from pazar_fashfed.listing_steps import STEP_TYPES as LISTING_STEPS
     from pazar_fashfed.order_steps import STEP_TYPES as ORDER_STEPS
     from pazar_fashfed.package_steps import STEP_TYPES as PACKAGE_STEPS
     from pazar_fashfed.upload_steps import STEP_TYPES as UPLOAD_STEPS
 
-    register(*CATALOG_STEPS, *UPLOAD_STEPS, *ORDER_STEPS, *PACKAGE_STEPS, *CLAIM_STEPS)
+    register(
+        *CATALOG_STEPS,
+        *UPLOAD_STEPS,
+        *ORDER_STEPS,
+        *PACKAGE_STEPS,
+        *CLAIM_STEPS,
+        *LISTING_STEPS,
+    )
 
 
 @hookimpl

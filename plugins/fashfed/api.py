@@ -31,8 +31,24 @@ PAGE_KEYS: Final = ("count", "next", "previous", "results")
 # Dates are ISO-8601 in UTC with a ``Z`` ([SC:introduction]).
 DATE_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"
 
-# PRD102: the seller's products; filters ``sku``, ``sku__in`` (comma-separated), ``category``.
+# PRD102: the seller's products; filters ``sku`` (exact, ``__contains``, ``__icontains``),
+# ``name``, ``base_code``, ``category``, ``category__in`` (comma-separated).
+# A product is exactly these fields: no price, no stock and no sale status are documented, so
+# what pazar reads from Fashfed is which SKUs it has (the listings snapshot of a Fashfed
+# channel has SKUs and no price or stock; see docs/fashfed.md).
 PRODUCTS_PATH: Final = f"{PREFIX}/products/"
+PRODUCT_FIELDS: Final = (
+    "id",
+    "name",
+    "base_code",
+    "sku",
+    "category",
+    "attributes",
+    "images",
+    "videos",
+    "created_at",
+    "updated_at",
+)
 
 # PKG101: packages (the seller's orders).  Filters: ``number``, ``status`` (integer),
 # ``created_at`` / ``updated_at`` with ``__gt``, ``__gte``, ``__lt``, ``__lte``.  A package row

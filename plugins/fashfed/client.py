@@ -92,13 +92,19 @@ class FashfedClient(MarketplaceClient):
         return self.error(f"{what}: {problem}", kind="malformed")
 
     def pages(
-        self, url: str, params: Mapping[str, Any] | None = None
+        self,
+        url: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        page_size: int | None = None,
     ) -> Iterator[Mapping[str, Any]]:
-        """Every row of a paged list, following ``next`` (absolute, same origin only)."""
+        """Every row of a paged list, following ``next`` (absolute, same origin only);
+        ``page_size`` rows a page (capped at ``api.MAX_LIMIT``), else the client's."""
+        limit = self.page_size if page_size is None else max(1, min(page_size, api.MAX_LIMIT))
         query: dict[str, Any] | None = {
             **(params or {}),
             api.PAGE_PARAM: 1,
-            api.LIMIT_PARAM: self.page_size,
+            api.LIMIT_PARAM: limit,
         }
         seen: set[str] = set()
         for _ in range(MAX_PAGES):
@@ -151,10 +157,14 @@ class FashfedClient(MarketplaceClient):
             self.url(api.ATTRIBUTE_VALUES_PATH, category_id=category_id, attribute_id=attribute_id)
         )
 
-    def products(self, skus: Sequence[str] | None = None) -> Iterator[Mapping[str, Any]]:
-        """The seller's products on Fashfed (PRD102), optionally only ``skus``."""
-        params = {"sku__in": ",".join(skus)} if skus else None
-        return self.pages(self.url(api.PRODUCTS_PATH), params)
+    def products(
+        self, *, sku: str | None = None, page_size: int | None = None
+    ) -> Iterator[Mapping[str, Any]]:
+        """The seller's products on Fashfed (PRD102), optionally only the one with ``sku``
+        (the documented exact filter; a list filter is not documented for PRD102); each has
+        ``api.PRODUCT_FIELDS`` (no price, no stock)."""
+        params = {"sku": sku} if sku else None
+        return self.pages(self.url(api.PRODUCTS_PATH), params, page_size=page_size)
 
     # -- uploads -----------------------------------------------------------------------------
     def bulk(self, kind: str, rows: Sequence[Mapping[str, Any]]) -> str:

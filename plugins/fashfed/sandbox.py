@@ -126,13 +126,24 @@ def attribute_values(request: Request, state: SandboxState, body: bytes) -> Any:
     return paged(request, state.values.get(attribute, []))
 
 
+def product_view(row: Mapping[str, Any], now: str) -> dict[str, Any]:
+    """A product as PRD102 documents it (``api.PRODUCT_FIELDS``): the price and stock the
+    sandbox keeps to check uploads are not part of it, as they are not on Fashfed's answer."""
+    view = {key: copy.deepcopy(row.get(key)) for key in api.PRODUCT_FIELDS}
+    view["attributes"] = view["attributes"] or {}
+    view["images"], view["videos"] = view["images"] or [], view["videos"] or []
+    view["created_at"] = view["created_at"] or now
+    view["updated_at"] = view["updated_at"] or view["created_at"]
+    return view
+
+
 def products(request: Request, state: SandboxState, body: bytes) -> Any:
     rows = list(state.products.values())
-    wanted = request.query_params.get("sku__in")
-    if wanted:
-        skus = set(wanted.split(","))
-        rows = [r for r in rows if r["sku"] in skus]
-    return paged(request, rows)
+    wanted = request.query_params.get("sku")
+    if wanted is not None:
+        rows = [r for r in rows if r["sku"] == wanted]
+    now = api.iso(state.now())
+    return paged(request, [product_view(r, now) for r in rows])
 
 
 # -- bulk uploads ----------------------------------------------------------------------------

@@ -161,5 +161,12 @@ def _product(state: SandboxState, row: Mapping[str, Any]) -> str | None:
     if not isinstance(stock, int) or isinstance(stock, bool) or stock < 0:
         return "stock: Ensure this value is a whole number greater than or equal to 0."
     sku = str(row["sku"])
-    state.products[sku] = {"id": uid("product", sku), **copy.deepcopy(dict(row))}
+    now = api.iso(state.now())
+    created = (state.products.get(sku) or {}).get("created_at") or now
+    state.products[sku] = {
+        "id": uid("product", sku),
+        **copy.deepcopy(dict(row)),
+        "created_at": created,
+        "updated_at": now,
+    }
     return None

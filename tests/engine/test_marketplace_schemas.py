@@ -179,7 +179,8 @@ def test_hepsiburada_defaults_follow_the_seed() -> None:
 def test_fashfed_defaults_follow_the_seed() -> None:
     d = cs.defaults(load("fashfed"))
     assert d["access_token"] == "default"
-    assert d["feature_flags"] == {flag: False for flag in FF_FLAGS}
+    # pazar's own flag besides the seed's: the listings snapshot (docs/operations.md)
+    assert d["feature_flags"] == {flag: False for flag in [*FF_FLAGS, "listings"]}
     assert d["cargo_company_mapping"] == {"default": ""}
     assert d["waybill_option"] == {"enabled": False, "default": ""}
     assert d["failed_integration"]["DEFAULT"]["MAX_RETRY_COUNT"] == 2

@@ -134,7 +134,8 @@ def test_apply_and_validate_apply_the_same_rule(ff: Cli, tmp_path: Path) -> None
 def test_every_fashfed_flag_has_a_flow(ff: Cli) -> None:
     shown = json.loads(ff("channel", "show", "ff", "--json").output)["config"]["feature_flags"]
     every = sorted(shown)
-    assert len(every) == 13  # the seed's section 9 and default block, split_packages twice
+    # the seed's section 9 and default block (split_packages twice), and pazar's listings
+    assert len(every) == 14 and "listings" in every
     result = ff("channel", "set", "ff", *(f"feature_flags.{flag}=true" for flag in every))
     assert result.exit_code == 0, result.output
     listed = ff("flows", "list", "--plugin", "fashfed", "--json").output

@@ -3,7 +3,9 @@
 The numbers are the ones the last complete listings read recorded
 (:func:`pazar.ops.dashboard.history`), so the page costs an index lookup per
 channel however large the catalog; ``pazar dashboard`` computes the same numbers
-live.  Each number links to the report that lists the SKUs behind it.
+live.  Each number links to the report that lists the SKUs behind it.  A number the
+marketplace cannot show (Fashfed's prices and stocks) says "not available for <it>", the
+reason in its title.
 """
 
 from __future__ import annotations
@@ -30,7 +32,9 @@ CHANNELS_PER_PAGE = 20
 
 
 def dashboard_page(page: Page) -> Response:
-    from pazar.ops.dashboard import NUMBERS, TITLES, channels_for, history
+    from pazar.ops.dashboard import NEEDS, NUMBERS, TITLES, channels_for, history
+    from pazar.ops.reconcile import unavailable_kinds
+    from pazar.ops.snapshot import current_read
 
     wanted = page.q("channel") or None
     boards: list[dict[str, Any]] = []
@@ -38,6 +42,12 @@ def dashboard_page(page: Page) -> Response:
         channels = channels_for(session, wanted)[:CHANNELS_PER_PAGE]
         for channel in channels:  # one indexed lookup per channel shown (at most 20)
             rows = history(session, channel.id, TREND_POINTS)
+            # What the marketplace cannot show (Fashfed: prices, stocks), with why.
+            unseen = {
+                name: why
+                for kind, why in unavailable_kinds(current_read(session, channel.id)).items()
+                for name in NEEDS.get(kind, ())
+            }
             last = rows[-1] if rows else None
             before = rows[-2] if len(rows) > 1 else None
             numbers = []
@@ -56,6 +66,7 @@ def dashboard_page(page: Page) -> Response:
                         "value": value,
                         "delta": delta,
                         "trend": [r[name] for r in rows],
+                        "unavailable": unseen.get(name),
                         "link": url("/reports", channel=channel.slug, report=report)
                         if report
                         else url("/reports", channel=channel.slug),

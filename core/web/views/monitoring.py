@@ -170,7 +170,7 @@ def reports_page(page: Page) -> Response:
             channel = channels_for(session, slug)[0]
             session.expunge(channel)
             try:
-                scope = report_scope(session, channel)
+                scope = report_scope(session, channel, name)
             except PazarError as exc:
                 problem, scope = exc.message, None
             counts = _recorded_counts(session, channel.id)
@@ -243,7 +243,7 @@ def report_download(page: Page) -> Response:
     with page.session_scope() as session:
         channel = channels_for(session, slug)[0]
         session.expunge(channel)
-        report_scope(session, channel)  # a clear error before the download starts
+        report_scope(session, channel, spec.name)  # a clear error before the download starts
     handle, path = tempfile.mkstemp(suffix=f".{fmt}")
     try:
         with os.fdopen(handle, "wb") as out:
