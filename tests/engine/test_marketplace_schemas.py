@@ -180,7 +180,7 @@ def test_fashfed_defaults_follow_the_seed() -> None:
     d = cs.defaults(load("fashfed"))
     assert d["access_token"] == "default"
     # pazar's own flag besides the seed's: the listings snapshot (docs/operations.md)
-    assert d["feature_flags"] == {flag: False for flag in [*FF_FLAGS, "listings"]}
+    assert d["feature_flags"] == {**dict.fromkeys(FF_FLAGS, False), "listings": True}
     assert d["cargo_company_mapping"] == {"default": ""}
     assert d["waybill_option"] == {"enabled": False, "default": ""}
     assert d["failed_integration"]["DEFAULT"]["MAX_RETRY_COUNT"] == 2

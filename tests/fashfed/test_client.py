@@ -144,4 +144,5 @@ def test_products_lists_what_fashfed_holds_filtered_by_sku(ff_sandbox: Sandbox) 
     ff_sandbox.post("seed", products=[{"sku": s} for s in ("A", "B", "C")])
     with client(ff_sandbox, Naps(), page_size=2) as c:
         assert sorted(p["sku"] for p in c.products()) == ["A", "B", "C"]
-        assert [p["sku"] for p in c.products(["B", "Z"])] == ["B"]
+        assert [p["sku"] for p in c.products(sku="B")] == ["B"]
+        assert list(c.products(sku="Z")) == []
