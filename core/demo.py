@@ -337,10 +337,15 @@ def _round(
         flags = channels[one.slug].config.get("feature_flags", {})
         return [f for f in one.work if flags.get(f.feature_flag)]
 
-    # Products first (created, updated, removed), then what refers to them (stock, price).
-    for products_stage in (True, False):
+    # Products first (created, updated, removed), then what refers to them (stock, price),
+    # then the listings read, once the uploads are confirmed: the dashboard then shows what
+    # the marketplace holds after the round, not a read taken while uploads were in flight.
+    def stage_of(flow: FlowDef) -> int:
+        return {"product": 0, "listing": 2}.get(flow.content_type, 1)
+
+    for stage in range(3):
         for one in demo:
-            queue(one, [f for f in enabled(one) if (f.content_type == "product") == products_stage])
+            queue(one, [f for f in enabled(one) if stage_of(f) == stage])
         daemon.drain()
         for _ in range(MAX_CHECK_ROUNDS):
             waiting = [one for one in demo if _open_batches(db, channels[one.slug].id)]

@@ -67,7 +67,10 @@ def dashboard_command(slug: str | None, history_rows: int | None, as_json: bool)
     for board in boards:
         print_table(
             ("#", "number", "value"),
-            [(n, TITLES[name], _value(board, name)) for n, name in enumerate(NUMBERS, start=1)],
+            [
+                (n, TITLES[name], shown_number(board, name))
+                for n, name in enumerate(NUMBERS, start=1)
+            ],
             title=f"{board.channel} ({board.plugin}, catalog {board.catalog})",
         )
         if board.snapshot_id is None:
@@ -94,7 +97,7 @@ def dashboard_command(slug: str | None, history_rows: int | None, as_json: bool)
         )
 
 
-def _value(board: Any, name: str) -> str:
+def shown_number(board: Any, name: str) -> str:
     """A number as the table shows it: ``-`` until known, the reason's head when the
     marketplace cannot show it (``not available for Fashfed``)."""
     why = board.unavailable.get(name)

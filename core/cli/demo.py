@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pazar.cli.context import app
+from pazar.cli.dashboard import shown_number
 from pazar.cli.numbers import Integer
-from pazar.cli.output import emit
+from pazar.cli.output import emit, print_table
 from pazar.db import Database
 from pazar.errors import ValidationError
 from pazar.suggest import did_you_mean
@@ -53,6 +55,7 @@ def demo(
     from pazar.commerce.importers import import_file
     from pazar.commerce.local import set_price, set_stock
     from pazar.demo import demo_marketplaces, run_demo
+    from pazar.ops.dashboard import NUMBERS, TITLES, dashboards
 
     ctx = app()
     known = demo_marketplaces(ctx.registry)
@@ -84,6 +87,8 @@ def demo(
         change_price=set_price,
     )
     seconds = time.monotonic() - started
+    with db.session() as session:  # the listings flows ran: the seed's Dashboard numbers
+        boards = [b for b in dashboards(session) if b.channel in report.channels.values()]
     columns = ("flow", "runs", "read", "sent", "succeeded", "failed", "skipped", "penalized")
     rows = [
         (
@@ -108,6 +113,7 @@ def demo(
         "orders": report.story,
         "held_back": report.why,
         "flows": [dict(zip(columns, row, strict=True)) for row in rows],
+        "dashboard": [board.as_dict() for board in boards],
     }
     names = " and ".join(report.channels)
     emit(
@@ -130,6 +136,19 @@ def demo(
             click.echo(f"\nWhat did not go out on {name}, and why:")
             for line in why:
                 click.echo(f"  {line}")
+    if boards:
+        click.echo("")
+        print_table(
+            ("channel", *(f"{n}" for n in range(1, len(NUMBERS) + 1))),
+            [(board.channel, *(_cell(board, name) for name in NUMBERS)) for board in boards],
+            title="Dashboard (pazar dashboard; the web's Dashboard screen)",
+        )
+        click.echo(
+            "  " + "; ".join(f"{n} {TITLES[name]}" for n, name in enumerate(NUMBERS, start=1))
+        )
+        for board in boards:
+            for why in dict.fromkeys(board.unavailable.values()):
+                click.echo(f"  n/a on {board.channel}: {why}")
     first = next(iter(report.channels.values()))
     click.echo(
         "\nsucceeded/failed count what the marketplace accepted or rejected per record "
@@ -142,11 +161,20 @@ def demo(
         f"  {env} pazar orders list\n"
         f"  {env} pazar refunds list\n"
         f"  {env} pazar channel show {first}\n"
+        f"  {env} pazar dashboard --channel {first}\n"
+        f"  {env} pazar reports not_listed --channel {first}\n"
+        f"  {env} pazar users add admin --role admin && {env} pazar web    # the web screens\n"
         + "".join(
             f"  pazar sandbox {name}    # serve the sandbox yourself and point a channel at it\n"
             for name in report.channels
         ).rstrip("\n")
     )
+
+
+def _cell(board: Any, name: str) -> str:
+    """A dashboard number in the demo's one-line-per-channel table: ``n/a`` where the
+    marketplace cannot show it (its reason follows the table)."""
+    return "n/a" if name in board.unavailable else shown_number(board, name)
 
 
 COMMANDS = [demo]

@@ -48,6 +48,14 @@ def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:
     assert summary["open_batches"] == 0
     assert (tmp_path / "pazar-demo.db").exists()
     assert summary["channels"] == {"fashfed": "demo-fashfed", "hepsiburada": "demo-hepsiburada"}
+    # the listings flows (on by default) ran after the uploads were confirmed: the dashboard
+    # shows the 172 created SKUs on sale and no differences left; Fashfed shows SKUs only
+    boards = {board["channel"]: board for board in summary["dashboard"]}
+    hb, ff = boards["demo-hepsiburada"], boards["demo-fashfed"]
+    assert hb["skus_on_sale"] == 172 and hb["total_skus"] == 194  # 200, every 30th removed
+    assert (hb["price_differences"], hb["stock_differences"]) == (0, 0)
+    assert ff["price_differences"] is None and ff["stock_on_sale"] is None
+    assert ff["unavailable"]["price_differences"].startswith("not available for Fashfed: ")
     # twelve paid orders, four packaged by the channel's Automatic Packing first, arrive once
     orders = flows["hepsiburada/get_orders"]
     assert (orders["runs"], orders["read"], orders["succeeded"], orders["failed"]) == (2, 12, 12, 0)
