@@ -172,8 +172,11 @@ TR: dict[str, str] = {
     "No change saved yet.": "Henüz değişiklik kaydedilmedi.",
     # dashboard
     "As the last complete listings read recorded them, {when} UTC.": "Son tam ilan okumasında kaydedildiği gibi, {when} UTC.",
-    "Corrections queued: {p} price, {s} stock.": "Kuyruğa alınan düzeltmeler: {p} fiyat, {s} stok.",
-    "No listings read yet: turn on the listings flag and run {flow}.": "Henüz ilan okunmadı: listings bayrağını açıp {flow} akışını çalıştırın.",
+    "Corrections queued:": "Kuyruğa alınan düzeltmeler:",
+    "price": "fiyat",
+    "stock": "stok",
+    "Nothing is corrected: this marketplace shows no prices or stocks.": "Düzeltme yapılmaz: bu pazaryeri fiyat ve stok göstermiyor.",
+    "No listings read yet: the listings flow reads hourly (flag listings, on by default); run {flow} to read now.": "Henüz ilan okunmadı: listings akışı saatte bir okur (listings bayrağı, varsayılan olarak açık); hemen okumak için {flow} akışını çalıştırın.",
     "since the read before": "önceki okumadan bu yana",
     "trend over the last {n} reads": "son {n} okumadaki eğilim",
     "Total SKU in catalog": "Katalogdaki toplam SKU",

@@ -326,7 +326,7 @@ def test_log_in_add_a_hepsiburada_channel_fill_its_form_activate_and_see_a_run(
     page.locator("#f-cancellation_reason_id").fill("1")
     page.locator("#f-cargo_company_mapping").fill('{"default": 1')  # a typo first:
     page.locator("#f-buffer_stock").fill("2")
-    page.get_by_role("button", name="Save").click()  # one clear message, nothing saved
+    page.get_by_role("button", name="Save", exact=True).click()  # one clear message, nothing saved
     expect(page.locator("#field-cargo_company_mapping .field-error")).to_contain_text(
         "cargo_company_mapping"
     )
@@ -337,7 +337,7 @@ def test_log_in_add_a_hepsiburada_channel_fill_its_form_activate_and_see_a_run(
         )
     page.locator("#f-password").fill(creds["password"])  # secrets are never sent back
     page.locator("#f-cargo_company_mapping").fill('{"default": 1}')
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".flash.ok")).to_contain_text(
         "Queued flows: category_node, category_attributes"
     )
@@ -477,7 +477,7 @@ def test_create_an_alarm_and_its_email_arrives(world: World, browser_page: Any) 
     page.get_by_label("Value").fill("0")
     page.get_by_label("E-mail recipients").fill("ops@shop.example\nlead@shop.example")
     world.shots(page, "alarm-new")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".flash.ok")).to_contain_text("Alarm stock-errors saved.")
     page.get_by_role("button", name="Send a test").click()
     expect(page.locator(".flash.ok")).to_contain_text("Test notice sent to 2 recipient(s).")

@@ -43,11 +43,8 @@ def dashboard_page(page: Page) -> Response:
         for channel in channels:  # one indexed lookup per channel shown (at most 20)
             rows = history(session, channel.id, TREND_POINTS)
             # What the marketplace cannot show (Fashfed: prices, stocks), with why.
-            unseen = {
-                name: why
-                for kind, why in unavailable_kinds(current_read(session, channel.id)).items()
-                for name in NEEDS.get(kind, ())
-            }
+            unseen_kinds = unavailable_kinds(current_read(session, channel.id))
+            unseen = {name: why for kind, why in unseen_kinds.items() for name in NEEDS[kind]}
             last = rows[-1] if rows else None
             before = rows[-2] if len(rows) > 1 else None
             numbers = []
@@ -79,7 +76,14 @@ def dashboard_page(page: Page) -> Response:
                     "plugin": channel.plugin,
                     "status": channel.status,
                     "recorded_at": last["recorded_at"] if last else None,
-                    "corrections": last["corrections"] if last else None,
+                    # only the kinds the marketplace shows: none is corrected otherwise
+                    "corrections": {
+                        kind: count
+                        for kind, count in last["corrections"].items()
+                        if kind not in unseen_kinds
+                    }
+                    if last
+                    else None,
                     "numbers": numbers,
                     "listings_flow": f"{channel.plugin}/listings",
                 }
