@@ -74,6 +74,10 @@ Catalog (1.5)
     each stored leaf category's attributes fails, saying to run category_node first, or
     (``no_categories: skip``) reads nothing while none is stored.
 
+Listings (1.6)
+    :class:`ListingsSource`: the source of a ``listings`` flow; a plugin says how to read
+    the listings and how one becomes a snapshot row, the engine does the rest.
+
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
     ``__all__`` keep their meaning and signatures; new names and new optional parameters
@@ -93,6 +97,7 @@ if TYPE_CHECKING:
     from pazar.errors import ConfigError, PazarError, ValidationError
     from pazar.hookspecs import Register, hookimpl
     from pazar.http_client import ErrorKind, MarketplaceClient, MarketplaceError, excerpt
+    from pazar.listings_source import ListingsSource
     from pazar.pipeline import (
         ChannelInfo,
         Item,
@@ -140,6 +145,7 @@ _HOME: dict[str, str] = {
     "MarketplaceClient": "pazar.http_client",
     "MarketplaceError": "pazar.http_client",
     "excerpt": "pazar.http_client",
+    "ListingsSource": "pazar.listings_source",
     "ChannelInfo": "pazar.pipeline",
     "Item": "pazar.pipeline",
     "ReasonType": "pazar.pipeline",
@@ -183,7 +189,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-PLUGIN_API_VERSION = "1.5"
+PLUGIN_API_VERSION = "1.6"
 
 __all__ = [
     "PLUGIN_API_VERSION",
@@ -193,6 +199,7 @@ __all__ = [
     "ConfigError",
     "ErrorKind",
     "Item",
+    "ListingsSource",
     "MarketplaceClient",
     "MarketplaceError",
     "Marketplace",

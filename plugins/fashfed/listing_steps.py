@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pazar.plugin import Item, StepContext, StepType, params_schema
+from pazar.plugin import ListingsSource, StepType, params_schema
 from pazar_fashfed import api
 
 LISTED = "listed"  # on Fashfed's product list; PRD102 documents no sale status
@@ -35,26 +35,19 @@ def listing_row(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class Listings:
+class Listings(ListingsSource):
     """Every product of the seller on Fashfed, streamed page by page."""
 
-    def __init__(self, ctx: StepContext) -> None:
-        self.ctx = ctx
-        self.page_size = int(ctx.params.get("page_size") or api.MAX_LIMIT)
+    default_page_size = api.MAX_LIMIT
 
-    def __iter__(self) -> Iterator[Item]:
-        run = self.ctx.run
-        for raw in self.ctx.client().products(page_size=self.page_size):
-            row = listing_row(raw)
-            if not row["sku"]:
-                if run is not None:
-                    run.log(
-                        None,
-                        f"product {raw.get('id')} has no sku; left out of the snapshot",
-                        "warning",
-                    )
-                continue
-            yield Item(key=row["sku"], data=row)
+    def read(self) -> Iterator[Mapping[str, Any]]:
+        return self.ctx.client().products(page_size=self.page_size)
+
+    def row(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return listing_row(raw)
+
+    def unnamed(self, raw: Mapping[str, Any]) -> str:
+        return f"product {raw.get('id')}"
 
 
 STEP_TYPES = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pazar.plugin import Item, StepContext, StepType, params_schema
+from pazar.plugin import ListingsSource, StepType, params_schema
 
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 5000
@@ -51,27 +51,19 @@ def listing_row(raw: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class Listings:
+class Listings(ListingsSource):
     """Every listing of the merchant, streamed page by page."""
 
-    def __init__(self, ctx: StepContext) -> None:
-        self.ctx = ctx
-        self.page_size = int(ctx.params.get("page_size") or DEFAULT_PAGE_SIZE)
+    default_page_size = DEFAULT_PAGE_SIZE
 
-    def __iter__(self) -> Iterator[Item]:
-        run = self.ctx.run
-        for raw in self.ctx.client().listings(page_size=self.page_size):
-            row = listing_row(raw)
-            if not row["sku"]:
-                if run is not None:
-                    run.log(
-                        None,
-                        f"listing {raw.get('listingId') or raw.get('hepsiburadaSku')} "
-                        "has no merchantSku; left out of the snapshot",
-                        "warning",
-                    )
-                continue
-            yield Item(key=row["sku"], data=row)
+    def read(self) -> Iterator[Mapping[str, Any]]:
+        return self.ctx.client().listings(page_size=self.page_size)
+
+    def row(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        return listing_row(raw)
+
+    def unnamed(self, raw: Mapping[str, Any]) -> str:
+        return f"listing {raw.get('listingId') or raw.get('hepsiburadaSku')}"
 
 
 STEP_TYPES = [
