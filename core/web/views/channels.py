@@ -205,6 +205,17 @@ def channel_validate(page: Page) -> Response:
     )
 
 
+def _refused(page: Page, session: Any, slug: str, exc: ValidationError) -> Response:
+    """The channel page again (422) with why the change was refused; nothing was saved."""
+    return page.render(
+        "channel.html",
+        422,
+        **_channel_context(page, session, slug),
+        problems=[exc.message, *exc.details],
+        field_errors={},
+    )
+
+
 def channel_resave(page: Page) -> Response:
     """The seed's "re-save the channel settings": the flows a change would queue, queued."""
     slug = page.path("slug")
@@ -213,14 +224,7 @@ def channel_resave(page: Page) -> Response:
         try:
             saved = service.resave(slug, source="web", note=f"web: {page.who}: re-saved")
         except ValidationError as exc:
-            context = _channel_context(page, session, slug)
-            return page.render(
-                "channel.html",
-                422,
-                **context,
-                problems=[exc.message, *exc.details],
-                field_errors={},
-            )
+            return _refused(page, session, slug, exc)
         flows = ", ".join(saved.requested_flows)
         audit.record(
             session,
@@ -251,14 +255,7 @@ def channel_status(page: Page) -> Response:
         try:
             channel = service.activate(slug) if target == "active" else service.deactivate(slug)
         except ValidationError as exc:
-            context = _channel_context(page, session, slug)
-            return page.render(
-                "channel.html",
-                422,
-                **context,
-                problems=[exc.message, *exc.details],
-                field_errors={},
-            )
+            return _refused(page, session, slug, exc)
         audit.record(
             session,
             who=page.who,
