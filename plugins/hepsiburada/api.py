@@ -8,6 +8,7 @@ the sources it follows (TK = live-probe notes, LC = SIT-verified SDK, OAS = offi
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Final
 
 # --- mpop (catalog), base = config "base_url" ---------------------------------------------
@@ -183,6 +184,15 @@ HEADER_TOTAL_COUNT: Final = "X-Total-Count"
 # values silently match nothing (DOC, UR, TK).
 OMS_DATE_FORMAT: Final = "%Y-%m-%d %H:%M"
 TURKEY_UTC_OFFSET_HOURS: Final = 3
+
+
+def body_instant(moment: datetime) -> str:
+    """A date in a fulfilment call's body (``shippedDate``, ``receivedDate``,
+    ``undeliveredDate``) as the reference's example writes it: UTC, milliseconds, ``Z``
+    (``2020-05-10T11:30:30.230Z``)."""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
 
 # Seed section 9, flag get_orders: packages of the last 12 hours are retrieved on every run.
 GET_ORDERS_WINDOW_HOURS: Final = 12

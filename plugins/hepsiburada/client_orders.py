@@ -147,5 +147,6 @@ class OrderCalls(MarketplaceClient):
 
 def oms_date(moment: datetime) -> str:
     """An OMS query date: ``yyyy-MM-dd HH:mm`` in Turkey's local time (UTC+3)."""
-    local = moment.astimezone(UTC) + timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)  # naive: UTC
+    local = utc + timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)
     return local.strftime(api.OMS_DATE_FORMAT)

@@ -96,10 +96,10 @@ class Packages:
         if ctx.config.get("automatic_packing"):
             self.pack_open_lines()
         now = ctx.clock.now()
-        # OMS dates stop at the minute: the end is the next minute so this one is included.
-        packages = ctx.client().packages(
-            begin=now - timedelta(hours=self.hours), end=now + timedelta(minutes=1)
-        )
+        # OMS dates stop at the minute: the end is the next minute so this one is included;
+        # the window is ``hours`` long in all (24, the most Hepsiburada lists, is allowed).
+        end = now + timedelta(minutes=1)
+        packages = ctx.client().packages(begin=end - timedelta(hours=self.hours), end=end)
         wanted = set(ctx.keys or ())
         chosen = (p for p in packages if not wanted or str(p.get("packageNumber")) in wanted)
         seen: set[str] = set()

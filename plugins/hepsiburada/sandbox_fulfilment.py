@@ -26,6 +26,23 @@ def _iso(moment: datetime) -> str:
     return iso(moment)
 
 
+def _body_date(doc: Mapping[str, Any], key: str) -> str | None:
+    """A date of a fulfilment body, refused (400) unless ISO 8601 with its zone, as the
+    reference's example (``2020-05-10T11:30:30.230Z``).  CHOICE: the real API's exact
+    rule is not published; a date without a zone is ambiguous (UTC? Turkey?), so the
+    sandbox refuses it rather than guess."""
+    value = doc.get(key)
+    if value in (None, ""):
+        return None
+    try:
+        zoned = datetime.fromisoformat(str(value)).tzinfo is not None
+    except ValueError:
+        zoned = False
+    if not isinstance(value, str) or not zoned:
+        raise _error(400, f"{key}: {value!r} is not an ISO 8601 date with a zone")
+    return value
+
+
 def _error(status: int, message: str) -> Exception:
     from pazar_hepsiburada.sandbox_oms import OmsError
 
@@ -131,19 +148,20 @@ class Fulfilment:
         tracking = doc.get("trackingNumber")
         if not by_carrier and not isinstance(doc, Mapping):
             raise _error(400, "body must be an object")
+        shipped = _body_date(doc, "shippedDate") or _iso(self._now())
         p["trackingNumber"] = str(tracking) if tracking else p["barcode"]
         p["trackingUrl"] = doc.get("trackingUrl")
         p["shippedBy"] = "carrier" if by_carrier else "merchant"
         self._move(p, "InTransit")
-        shipped = doc.get("shippedDate") or _iso(self._now())
         self._feed("shipped", p, ShippedDate=shipped, Deci=p.get("totalDeci", 1), EtgbNo=None)
 
     def deliver(self, number: str, doc: Mapping[str, Any]) -> None:
         p = self.package(number)
         self._expect(p, "InTransit")
+        received = _body_date(doc, "receivedDate") or _iso(self._now())
         p["receivedBy"] = doc.get("receivedBy")
         self._move(p, "Delivered")
-        self._feed("delivered", p, DeliveredDate=doc.get("receivedDate") or _iso(self._now()))
+        self._feed("delivered", p, DeliveredDate=received)
 
     def undeliver(self, number: str, doc: Mapping[str, Any]) -> None:
         p = self.package(number)
@@ -151,11 +169,12 @@ class Fulfilment:
         reason = str(doc.get("undeliveredReason") or "")
         if not reason:
             raise _error(400, "undeliveredReason is required")
+        undelivered = _body_date(doc, "undeliveredDate") or _iso(self._now())
         self._move(p, "Undelivered")
         self._feed(
             "undelivered",
             p,
-            UndeliveredDate=doc.get("undeliveredDate") or _iso(self._now()),
+            UndeliveredDate=undelivered,
             UndeliveredReason=reason,
         )
 

@@ -25,6 +25,7 @@ from pazar.plugin import (
     StepType,
     batch_size_param,
     params_schema,
+    parse_instant,
     split_plan,
 )
 from pazar_hepsiburada import api
@@ -34,6 +35,12 @@ SHIPPED, DELIVERED, UNDELIVERED = "shipped", "delivered", "undelivered"
 LADDER = {"new": 0, "preparing": 1, SHIPPED: 2, DELIVERED: 3, UNDELIVERED: 3}
 # Hepsiburada's package statuses as pazar's.
 HB_STATUS = {"InTransit": SHIPPED, "Delivered": DELIVERED, "Undelivered": UNDELIVERED}
+
+
+def _instant(text: object) -> str | None:
+    """A stored ISO instant as Hepsiburada's body dates (``api.body_instant``); None when
+    the order has none."""
+    return api.body_instant(parse_instant(text)) if text else None
 
 
 class _Sink:
@@ -78,16 +85,21 @@ class OrderUpdates(_Sink):
             return []
         status, known = data["status"], data.get("known_status")
         out: list[tuple[str, str, dict[str, Any]]] = []
-        moment = data.get("updated_at")
+        moment = _instant(data.get("updated_at"))
         if self.shipping_info and LADDER.get(known or "", -1) < LADDER[SHIPPED] <= LADDER[status]:
-            body: dict[str, Any] = {"shippedDate": moment}
+            # the day it shipped here, not its last change (an invoice may come later)
+            body: dict[str, Any] = {"shippedDate": _instant(data.get("shipped_at")) or moment}
             number = data.get("tracking_number")
             if number:
                 body["trackingNumber"] = number
                 body["trackingUrl"] = data.get("tracking_url") or self.tracking_url(data)
             out.append((SHIPPED, "in_transit", body))
         if status == DELIVERED:
-            out.append((DELIVERED, "deliver", {"receivedDate": moment, "receivedBy": None}))
+            received: dict[str, Any] = {"receivedDate": moment}
+            received_by = (data.get("extra") or {}).get("received_by")
+            if received_by:  # who signed for it, when the seller's side knows
+                received["receivedBy"] = str(received_by)
+            out.append((DELIVERED, "deliver", received))
         if status == UNDELIVERED:
             reason = str((data.get("extra") or {}).get("undelivered_reason") or "Undelivered")
             out.append(

@@ -6,6 +6,7 @@ sections 2, 7.4, 8, 9 and 11), each with its channel settings."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -140,6 +141,13 @@ def test_order_update_sends_status_and_tracking_once_and_never_backwards(
     cli("orders", "update", "1001", "--status", "delivered")
     store.run("send_update_orders")
     assert store.sandbox.package(package)["status"] == "Delivered"
+    # Body dates as the reference writes them (UTC, milliseconds, Z; the sandbox refuses a
+    # date without its zone); nobody signed for it as far as pazar knows: no receivedBy
+    feeds = store.sandbox.oms()["feeds"]
+    (shipped,), (delivered,) = feeds["shipped"], feeds["delivered"]
+    for date in (shipped["ShippedDate"], delivered["DeliveredDate"]):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", date), date
+    assert store.sandbox.package(package)["receivedBy"] is None
     sent = store.requests(package)
     assert sent == [
         f"POST /packages/merchantid/{store.config['merchant_id']}/packagenumber/{package}/intransit",

@@ -3,6 +3,7 @@ over real HTTP, with the channel's order settings (seed sections 2 and 9)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from pazar.db import Database
 from pazar.flows.loader import load_flows
 from pazar.models.commerce import Address, CargoCompany, Customer, Order, OrderItem
 from pazar.models.runs import RunLog
+from pazar.runner import run_flow
 from pazar_hepsiburada.errors import HepsiburadaError
 from pazar_hepsiburada.orders import PackageProblem, orders_from_package
 from tests.hepsiburada.helpers import ChannelFlows, SandboxHandle, sleepless_plugins
@@ -398,6 +400,7 @@ def test_client_speaks_oms_dates_and_refuses_what_hepsiburada_would(shop: Shop) 
 
     # Turkey's local time, to the minute: 21:30 UTC is 00:30 the next day in Istanbul.
     assert oms_date(datetime(2026, 3, 1, 21, 30, 59, tzinfo=UTC)) == "2026-03-02 00:30"
+    assert oms_date(datetime(2026, 3, 1, 21, 30)) == "2026-03-02 00:30"  # naive is UTC
     client, _ = shop.sandbox.client(shop.config)
     now = shop.clock.now()
     with pytest.raises(ValueError, match="at most 24 hours"):
@@ -544,3 +547,15 @@ def test_a_reason_id_that_does_not_exist_cancels_nothing(shop: Shop) -> None:
     assert [m for _, m in result.failures] == ["cancellation reason id 999 does not exist locally"]
     with shop.db.session() as session:
         assert session.scalars(select(OrderItem.status)).all() == ["new"]
+
+
+def test_the_longest_window_hepsiburada_allows_reads_packages(shop: Shop) -> None:
+    """``hours: 24`` (the most the source allows, Hepsiburada's limit) once asked for 24
+    hours and a minute, which the client refused: the run ended in an error."""
+    flow = shop.flows.get("hepsiburada/get_orders")
+    widest = replace(flow, source=replace(flow.source, params={**flow.source.params, "hours": 24}))
+    shop.sandbox.add_orders([shop.order("2401")])
+    result = run_flow(shop.db, shop.registry, widest, shop.channel(), clock=shop.clock)
+    assert (result.status, result.succeeded) == ("success", 1), result.error
+    (query,) = [r["query"] for r in shop.sandbox.requests("/packages/merchantid/")]
+    assert "begindate=" in query and "enddate=" in query
