@@ -47,6 +47,17 @@ def _refused(exc: MarketplaceError, item: Item, run: RunHandle) -> None:
 
 
 # -- Order Update ----------------------------------------------------------------------------
+def _i2_date(value: object) -> object:
+    """A stored date as the i2 API writes dates (UTC, ``Z``); a value that is no date is
+    passed on for Fashfed to refuse, failing that record only."""
+    if not value:
+        return value
+    try:
+        return api.iso(parse_instant(str(value)))
+    except ValueError:
+        return value
+
+
 class PackageUpdates:
     """``fashfed.package_updates``: what to tell Fashfed of each changed order.
 
@@ -90,7 +101,7 @@ class PackageUpdates:
         """The invoice, tracking and waybill fields of an order Fashfed holds at ``status``."""
         invoice = {
             "invoice_number": data.get("invoice_number"),
-            "invoice_date": data.get("invoice_date"),
+            "invoice_date": _i2_date(data.get("invoice_date")),
             "e_archive_url": data.get("invoice_url"),
         }
         out: dict[str, Any] = {k: v for k, v in invoice.items() if v}

@@ -484,3 +484,14 @@ def test_a_dry_run_shows_each_package_update_and_sends_nothing(world: World) -> 
     }
     assert updates(world, number) == []
     assert world.run("send_update_orders").succeeded == 1  # still to send after the dry run
+
+
+def test_an_invoice_date_goes_out_as_i2_writes_dates() -> None:
+    """A commerce backend may keep the invoice date with an offset or without a zone; Fashfed
+    gets UTC with ``Z`` like every other i2 date, and a value that is no date unchanged (for
+    Fashfed to refuse that order alone)."""
+    from pazar_fashfed.package_steps import _i2_date
+
+    assert _i2_date("2025-07-01T03:00:00+03:00") == "2025-07-01T00:00:00Z"
+    assert _i2_date("2025-07-01 10:30") == "2025-07-01T10:30:00Z"
+    assert _i2_date("yesterday") == "yesterday" and _i2_date(None) is None
