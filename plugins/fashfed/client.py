@@ -98,7 +98,8 @@ class FashfedClient(MarketplaceClient):
         *,
         page_size: int | None = None,
     ) -> Iterator[Mapping[str, Any]]:
-        """Every row of a paged list, following ``next`` (absolute, same origin only);
+        """Every row of a paged list, following ``next`` (absolute, on the configured host,
+        read with the configured scheme and port);
         ``page_size`` rows a page (capped at ``api.MAX_LIMIT``), else the client's."""
         limit = self.page_size if page_size is None else max(1, min(page_size, api.MAX_LIMIT))
         query: dict[str, Any] | None = {
@@ -126,10 +127,16 @@ class FashfedClient(MarketplaceClient):
             if not isinstance(following, str):
                 raise self._malformed(what, "'next' is not a URL")
             target = httpx.URL(following)
-            if _origin(target) != self._origin:
+            if target.host != self._origin[1]:
                 raise self._malformed(
                     what, f"'next' points to {target.host!r}, not to the configured base_url"
                 )
+            if _origin(target) != self._origin:
+                # Behind a TLS-terminating balancer Django writes ``next`` as http:// (or
+                # with the inner port): the same host, read the way it was configured, so
+                # the token never travels in clear text.
+                scheme, _host, port = self._origin
+                following = str(target.copy_with(scheme=scheme, port=port))
             if following in seen:
                 raise self._malformed(what, "'next' repeats a page already read")
             seen.add(following)

@@ -51,6 +51,23 @@ def test_a_next_url_on_another_host_is_not_followed_with_the_token() -> None:
     assert "evil.example" in exc.value.message and "base_url" in exc.value.message
 
 
+def test_a_next_url_written_as_http_behind_a_balancer_is_read_over_https() -> None:
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        page = request.url.params.get("page")
+        following = "http://ff.example:8000/api/i2/claims/?page=2" if page == "1" else None
+        return httpx.Response(200, json={"count": 2, "next": following, "results": [{}]})
+
+    c = FashfedClient(
+        base_url="https://ff.example", token="t-1", transport=httpx.MockTransport(answer)
+    )
+    rows = list(c.claims(type="cancel", status="completed", since=FixedClock().now()))
+    assert len(rows) == 2
+    assert seen[1] == "https://ff.example/api/i2/claims/?page=2"  # never http, never :8000
+
+
 def test_the_token_goes_in_the_authorization_header_and_a_wrong_one_is_refused(
     ff_sandbox: Sandbox,
 ) -> None:
