@@ -14,6 +14,7 @@ from pazar.cli.choice import Choice
 from pazar.cli.context import app
 from pazar.cli.numbers import QUANTITY
 from pazar.cli.output import console, json_option, print_json
+from pazar.cli.output_file import output_file
 from pazar.commerce.exports import EXPORTS, export_rows
 from pazar.commerce.importers import FORMATS, IMPORTERS
 
@@ -116,31 +117,35 @@ def _cell(value: Any) -> Any:
 @click.argument("kind", type=Choice(list(EXPORTS)))
 @click.option("--format", "fmt", type=Choice(("csv", "jsonl")), default="csv", show_default=True)
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Default: stdout."
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write here (replaced only once complete); default: standard output.",
 )
 def export_command(kind: str, fmt: str, output: Path | None) -> None:
     """Stream KIND out as CSV or JSON lines, in the shape `catalog import KIND` reads
     (plus read-only columns: version, and the local id of cargo companies and reasons)."""
-    handle = output.open("w", newline="", encoding="utf-8") if output else sys.stdout
-    try:
-        writer = csv.writer(handle) if fmt == "csv" else None
-        with app().db.session() as session:
-            cols, rows = export_rows(session, kind)
+    if output is None:
+        _export(kind, fmt, sys.stdout)
+        return
+    with output_file(output, "--output", text=True) as handle:
+        _export(kind, fmt, handle)
+
+
+def _export(kind: str, fmt: str, handle: Any) -> None:
+    writer = csv.writer(handle) if fmt == "csv" else None
+    with app().db.session() as session:
+        cols, rows = export_rows(session, kind)
+        if writer:
+            writer.writerow(cols)
+        for row in rows:
             if writer:
-                writer.writerow(cols)
-            for row in rows:
-                if writer:
-                    writer.writerow([_cell(v) for v in row])
-                else:
-                    handle.write(
-                        json.dumps(
-                            dict(zip(cols, row, strict=True)), ensure_ascii=False, default=str
-                        )
-                        + "\n"
-                    )
-    finally:
-        if output:
-            handle.close()
+                writer.writerow([_cell(v) for v in row])
+            else:
+                handle.write(
+                    json.dumps(dict(zip(cols, row, strict=True)), ensure_ascii=False, default=str)
+                    + "\n"
+                )
 
 
 @click.group("stock")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from pazar.cli.context import app
+from pazar.cli.output_file import output_file
 
 
 @click.command("reports")
@@ -25,7 +25,8 @@ from pazar.cli.context import app
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write here (replaced only once the report is complete); default: standard output.",
+    help="Write here (replaced only once the report is complete; a device or pipe is written "
+    "through); default: standard output.",
 )
 def reports_command(name: str, slug: str, fmt: str, output: Path | None) -> None:
     """Write report NAME for a channel: not_listed (saleable, not on sale, and why),
@@ -51,15 +52,8 @@ def reports_command(name: str, slug: str, fmt: str, output: Path | None) -> None
         stream.flush()
         click.echo(f"{spec.name}: {rows} rows", err=True)
         return
-    partial = output.with_name(output.name + ".partial")
-    try:
-        with partial.open("wb") as out:
-            rows = write_report(ctx.db, channel, spec.name, fmt, out)
-        os.replace(partial, output)
-    except OSError as exc:
-        raise ValidationError(f"--output {output}: {exc.strerror or exc}") from None
-    finally:
-        partial.unlink(missing_ok=True)
+    with output_file(output) as out:
+        rows = write_report(ctx.db, channel, spec.name, fmt, out)
     click.echo(f"{spec.name}: {rows} rows written to {output}", err=True)
 
 
