@@ -34,6 +34,7 @@ from pazar.models.ops import AlarmEvent, AlarmRule
 from pazar.models.runs import Run
 from pazar.models.state import OPEN_BATCH_STATUSES, BatchRequest, FailedIntegration
 from pazar.ops.notify import ENV_PREFIX, Notice, deliver
+from pazar.ops.webhook_urls import masked_url, url_secrets
 from pazar.secret_policy import env_name_allowed, env_not_allowed_message
 from pazar.suggest import did_you_mean
 
@@ -84,18 +85,37 @@ _EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 
 
+MAX_DURATION = 366 * 86400
+"""The longest interval or quiet time a rule takes: a year (and a day)."""
+
+
 def parse_duration(text: str | int | None, what: str) -> int | None:
     """``90``, ``30s``, ``5m``, ``1h``, ``1d`` → seconds (None for None or empty)."""
     if text is None or text == "":
         return None
-    if isinstance(text, int):
-        return text
-    match = _DURATION.match(str(text))
-    if not match:
-        raise ValidationError(
-            f"{what} {text!r}: expected seconds or a duration like 30s, 5m, 1h, 1d"
-        )
-    return int(match.group(1)) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    if isinstance(text, int) and not isinstance(text, bool):
+        seconds = text
+    else:
+        match = _DURATION.match(str(text))
+        if not match or isinstance(text, bool):
+            raise ValidationError(
+                f"{what} {text!r}: expected seconds or a duration like 30s, 5m, 1h, 1d"
+            )
+        digits = match.group(1).lstrip("0") or "0"
+        if len(digits) > 12:  # past any bound below, and int() of thousands of digits fails
+            raise ValidationError(f"{what} {text!r}: at most {human_duration(MAX_DURATION)}")
+        seconds = int(digits) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[match.group(2)]
+    if seconds < 0:
+        raise ValidationError(f"{what} {text!r}: a duration cannot be negative")
+    if seconds > MAX_DURATION:  # a window past a year reads runs nobody keeps, and overflows
+        raise ValidationError(f"{what} {text!r}: at most {human_duration(MAX_DURATION)}")
+    return seconds
+
+
+def _window(rule: Any) -> timedelta:
+    """A rule's interval, within :data:`MAX_DURATION` whatever an older pazar stored (an
+    interval of a billion days stopped every evaluation with an OverflowError)."""
+    return timedelta(seconds=min(rule.interval_seconds or 0, MAX_DURATION))
 
 
 def human_duration(seconds: int | None) -> str:
@@ -178,7 +198,12 @@ def add_rule(session: Session, spec: RuleInput, *, flows: Any, now: datetime) ->
     problems += [f"e-mail address {e!r} is not valid" for e in bad]
     for url in spec.webhooks:
         if not re.match(r"^https?://[^\s/]+", url):
-            problems.append(f"webhook {url!r}: an http:// or https:// URL")
+            problems.append(f"webhook {masked_url(url)!r}: an http:// or https:// URL")
+        elif url_secrets(url):
+            problems.append(
+                f"webhook {masked_url(url)!r}: {' and '.join(url_secrets(url))} in the URL "
+                "would be stored and shown; give the token with --webhook-token env:NAME"
+            )
     if spec.webhook_token and not spec.webhook_token.startswith(ENV_PREFIX):
         problems.append(
             "webhook token: give it as env:NAME (the variable holding the token); "
@@ -274,7 +299,7 @@ def rule_view(rule: AlarmRule, slugs: Mapping[int, str]) -> dict[str, Any]:
         "repeat_seconds": rule.repeat_seconds,
         "condition": condition_text(rule),
         "emails": list(rule.recipients or []),
-        "webhooks": [dict(h) for h in rule.webhooks or []],
+        "webhooks": [{**h, "url": masked_url(str(h.get("url")))} for h in rule.webhooks or []],
         "enabled": rule.enabled,
         "state": "firing" if rule.firing_since else "ok",
         "firing_since": rule.firing_since,
@@ -307,7 +332,7 @@ def _run_filter(stmt: Any, rule: AlarmRule) -> Any:
 
 
 def _error_rate(session: Session, rule: AlarmRule, now: datetime) -> Measure:
-    since = now - timedelta(seconds=rule.interval_seconds)
+    since = now - _window(rule)
     stmt = _run_filter(
         select(
             func.coalesce(func.sum(Run.failed), 0),
@@ -327,7 +352,7 @@ def _error_rate(session: Session, rule: AlarmRule, now: datetime) -> Measure:
 
 
 def _flow_time(session: Session, rule: AlarmRule, now: datetime) -> Measure:
-    since = now - timedelta(seconds=rule.interval_seconds)
+    since = now - _window(rule)
     stmt = _run_filter(
         select(func.avg(Run.duration_ms), func.count()).where(
             Run.started_at >= since, Run.duration_ms.is_not(None)
@@ -369,7 +394,7 @@ def _batches_expired(session: Session, rule: AlarmRule, now: datetime) -> Measur
     from pazar.state.batches import batch_expired
     from pazar.state.penalties import sent_to_remote_hours
 
-    since = now - timedelta(seconds=rule.interval_seconds)
+    since = now - _window(rule)
     b = BatchRequest.__table__
     failed = select(func.count()).where(
         b.c.status == "fail", b.c.finished_at >= since, b.c.error.like(f"{EXPIRED_BATCH_PREFIX}%")
@@ -404,7 +429,7 @@ def _batches_expired(session: Session, rule: AlarmRule, now: datetime) -> Measur
 def _schedule_overdue(session: Session, rule: AlarmRule, now: datetime, flows: Any) -> Measure:
     from pazar.jobs.scheduler import _active_channels, due_ticks
 
-    grace = timedelta(seconds=rule.interval_seconds)
+    grace = _window(rule)
     channels = [c for c in _active_channels(session) if rule.channel_id in (None, c.id)]
     wanted = [f for f in flows.all() if rule.flow in (None, f.ref)]
     # The tick each schedule was due at ``grace`` ago: a scheduler that works has claimed it
@@ -557,7 +582,7 @@ def _transition(rule: AlarmRule, holds: bool, now: datetime) -> str | None:
         holds
         and rule.repeat_seconds
         and rule.last_sent_at is not None
-        and now - rule.last_sent_at >= timedelta(seconds=rule.repeat_seconds)
+        and now - rule.last_sent_at >= timedelta(seconds=min(rule.repeat_seconds, MAX_DURATION))
     ):
         return "repeat"
     if not holds and rule.firing_since is not None:

@@ -29,6 +29,7 @@ from typing import Any
 import httpx
 
 from pazar.errors import ConfigError
+from pazar.ops.webhook_urls import masked_url
 from pazar.secret_policy import check_env_name
 
 ENV_PREFIX = "env:"
@@ -163,10 +164,11 @@ def post_webhooks(
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for hook in hooks:
             url = str(hook.get("url"))
-            record: dict[str, Any] = {"to": url, "via": "webhook", "ok": False, "error": None}
+            shown = masked_url(url)  # an older rule may hold a secret in its URL
+            record: dict[str, Any] = {"to": shown, "via": "webhook", "ok": False, "error": None}
             try:
                 headers = {"User-Agent": "pazar-alarms"}
-                token = resolve_env(hook.get("token"), f"webhook {url} token")
+                token = resolve_env(hook.get("token"), f"webhook {shown} token")
                 if token:
                     headers["Authorization"] = f"Bearer {token}"
                 response = client.post(url, json=notice.document, headers=headers)
@@ -177,7 +179,7 @@ def post_webhooks(
             except ConfigError as exc:
                 record["error"] = exc.message
             except httpx.HTTPError as exc:
-                record["error"] = f"{type(exc).__name__}: {exc}"
+                record["error"] = f"{type(exc).__name__}: {exc}".replace(url, shown)
             out.append(record)
     return out
 

@@ -33,7 +33,13 @@ def parse_since(text: str, now: datetime) -> datetime:
     """``2h``, ``30m``, ``1d`` ago, or an ISO date/time (UTC when no zone)."""
     match = _AGO.match(text.strip())
     if match:
-        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        try:
+            return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+        except (OverflowError, ValueError):  # past year 1, or more days than timedelta holds
+            raise ValidationError(
+                f"--since {text!r}: further back than a date can be; give fewer days "
+                "or an ISO date like 2026-01-31"
+            ) from None
     try:
         when = parse_instant(text)
     except ValueError:

@@ -135,6 +135,8 @@ def test_logs_lists_runs_newest_first_with_filters(cli) -> None:  # noqa: ANN001
     pushed = json.loads(cli("logs", "--flow", "push", "--since", "1h", "--json").output)
     assert [r["flow"] for r in pushed] == ["testmarket/push"]
     assert cli("logs", "--since", "yesterday").exit_code == 2
+    too_far = cli("logs", "--since", "99999999999d")  # once an OverflowError and a traceback
+    assert too_far.exit_code == 2 and "further back than a date can be" in too_far.stderr
     assert cli("logs", "show", "999").exit_code == 2
     table = cli("logs", "--channel", "tm")
     assert "picky" in table.output
