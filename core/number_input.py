@@ -24,6 +24,7 @@ INT32_MAX = 2**31 - 1
 """The largest PostgreSQL ``integer``: stock quantities and other Integer columns."""
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_THOUSANDS_OR_DECIMALS = re.compile(r"[+-]?[0-9]{1,3},[0-9]{3}")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
@@ -56,6 +57,12 @@ def check_integer(
 def parse_decimal(text: str, *, decimal_comma: bool = False) -> Decimal:
     """``text`` in plain decimal notation (no exponent, no ``_``, ASCII digits) as a Decimal."""
     stripped = text.strip()
+    if decimal_comma and _THOUSANDS_OR_DECIMALS.fullmatch(stripped):
+        # 1,000 is a thousand where commas group digits and one where they mark decimals
+        raise NumberError(
+            f"{text!r} is ambiguous: a thousands separator or a decimal comma? "
+            f"write {stripped.replace(',', '')} or {stripped.replace(',', '.')}"
+        )
     if decimal_comma and "." not in stripped:
         stripped = stripped.replace(",", ".", 1)
     if not _DECIMAL.fullmatch(stripped):

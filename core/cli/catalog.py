@@ -189,8 +189,10 @@ def price_set(sku: str, amount: str, retail: str | None, currency: str | None) -
 
     ctx = app()
     with ctx.db.session() as session:
-        set_price(session, sku, amount, retail_price=retail, currency=currency, clock=ctx.clock)
-    click.echo(f"price of {sku} set to {amount}")
+        price, code = set_price(
+            session, sku, amount, retail_price=retail, currency=currency, clock=ctx.clock
+        )
+    click.echo(f"price of {sku} set to {price} {code}")
 
 
 COMMANDS = [catalog, stock, price]

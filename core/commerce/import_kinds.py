@@ -17,6 +17,7 @@ from pazar.commerce.import_values import (
     Column,
     boolean,
     clean_text,
+    currency,
     decimal,
     json_list,
     json_object,
@@ -162,7 +163,7 @@ class Prices(Importer):
         Column("sku", req_text, required=True),
         Column("price", decimal, required=True),
         Column("retail_price", opt_decimal),
-        Column("currency", lambda v: (clean_text(v) or "TRY").upper()),
+        Column("currency", currency),
         Column("tax_rate", tax_rate),
         Column("version", clean_text, ignored=True),
     )

@@ -115,8 +115,24 @@ def opt_decimal(value: Any) -> Decimal | None:
 
 
 def tax_rate(value: Any) -> Decimal | None:
-    """A tax rate in percent, kept by its ``Numeric(5, 2)`` column."""
-    return None if clean_text(value) == "" else decimal(value, 5, 2)
+    """A tax rate in percent (0 to 100), kept by its ``Numeric(5, 2)`` column."""
+    if clean_text(value) == "":
+        return None
+    rate = decimal(value, 5, 2)
+    if rate > 100:
+        raise RowError(f"{value!r} is not a tax rate in percent (0 to 100)")
+    return rate
+
+
+def currency(value: Any, default: str | None = "TRY") -> str | None:
+    """An ISO 4217 code as three letters (``try`` is ``TRY``); empty → ``default``.  The
+    marketplaces take the code, and a symbol or a typo would reach them as it was."""
+    text = clean_text(value)
+    if text == "":
+        return default
+    if not (len(text) == 3 and text.isascii() and text.isalpha()):
+        raise RowError(f"{value!r} is not a currency code (three letters, e.g. TRY, EUR)")
+    return text.upper()
 
 
 def boolean(value: Any) -> bool:

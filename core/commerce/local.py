@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from pazar.clock import Clock, SystemClock
 from pazar.commerce.addresses import AddressBook
 from pazar.commerce.import_values import RowError, decimal
+from pazar.commerce.import_values import currency as currency_code
 from pazar.commerce.import_writer import product_ids, upsert_changed
 from pazar.commerce.order_splits import split_orders
 from pazar.commerce.order_updates import apply_remote_statuses
@@ -83,13 +84,21 @@ def set_price(
     retail_price: Any = None,
     currency: str | None = None,
     clock: Clock | None = None,
-) -> None:
-    """Set one product's price; unchanged values keep their version."""
+) -> tuple[Decimal, str]:
+    """Set one product's price; unchanged values keep their version.  Returns the price
+    and currency as stored (``10,50`` is ``10.50``), for the caller to show."""
     try:
         amount = decimal(price)
-        retail = None if retail_price is None else decimal(retail_price)
     except RowError as exc:
         raise ValidationError(f"price for {sku!r}: {exc}") from None
+    try:
+        retail = None if retail_price is None else decimal(retail_price)
+    except RowError as exc:
+        raise ValidationError(f"retail price for {sku!r}: {exc}") from None
+    try:
+        code = None if currency is None else currency_code(currency, default=None)
+    except RowError as exc:
+        raise ValidationError(f"currency for {sku!r}: {exc}") from None
     product_id = _product_id(session, sku)
     current = session.execute(
         select(Price.retail_price, Price.currency, Price.tax_rate).where(
@@ -102,13 +111,14 @@ def set_price(
         "retail_price": retail
         if retail is not None
         else (current.retail_price if current else None),
-        "currency": (currency or (current.currency if current else "TRY")).upper(),
+        "currency": code or (current.currency if current else "TRY"),
         "tax_rate": current.tax_rate if current else None,
     }
     now = (clock or SystemClock()).now()
     compare = ("price", "retail_price", "currency", "tax_rate")
     if upsert_changed(session, Price.__table__, [row], ["product_id"], compare, now=now):
         mark_changes(session, ("prices",), now)
+    return amount, row["currency"]
 
 
 class LocalCommerce:

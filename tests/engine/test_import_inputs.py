@@ -334,6 +334,7 @@ def test_a_json_import_refuses_a_non_finite_price(cli, db_url: str, tmp_path: Pa
         (("price", "set", "P-1", "1E+999999999"), "'1E+999999999' is not a number"),
         (("price", "set", "P-1", "0.001"), "'0.001' has more than 2 decimals"),
         (("price", "set", "P-1", "5", "--retail", "Infinity"), "'Infinity' is not a number"),
+        (("price", "set", "P-1", "5", "--currency", "TL!"), "'TL!' is not a currency code"),
         (
             ("price", "set", "P-1", "99999999999999999999999999"),
             "'99999999999999999999999999' is too large (less than 1000000000000 required)",
@@ -347,7 +348,8 @@ def test_price_set_refuses_a_price_the_column_would_not_keep(
     before = digest(db_url)
     result = cli(*args)
     assert result.exit_code == 2 and result.stdout == ""
-    assert result.stderr.startswith(f"error: price for 'P-1': {message}")
+    named = {"--retail": "retail price", "--currency": "currency"}.get(args[-2], "price")
+    assert result.stderr.startswith(f"error: {named} for 'P-1': {message}")
     assert result.stderr.count("\n") == 1
     assert digest(db_url) == before
 
@@ -408,3 +410,27 @@ def test_a_device_is_not_a_file_to_import(cli, db_url: str, tmp_path: Path) -> N
         "error: /dev/zero: not a regular file (a device, a pipe or a socket)\n",
     )
     assert digest(db_url) == before
+
+
+def test_a_price_that_reads_two_ways_or_an_unknown_currency_changes_nothing(
+    cli, db_url: str, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """``1,000`` was stored as 1.00 (read as a decimal comma) where a seller meant a
+    thousand; a currency symbol or a 500 % tax rate went to the marketplaces as given."""
+    _products(cli, tmp_path)
+    before = digest(db_url)
+    for row, why in (
+        ('P-1,"1,000",TRY,20', "'1,000' is ambiguous: a thousands separator or a decimal comma?"),
+        ("P-1,10,€,20", "'€' is not a currency code (three letters, e.g. TRY, EUR)"),
+        ("P-1,10,XXXX,20", "'XXXX' is not a currency code"),
+        ("P-1,10,TRY,500", "'500' is not a tax rate in percent (0 to 100)"),
+    ):
+        path = _write(tmp_path / "prices.csv", f"sku,price,currency,tax_rate\n{row}\n")
+        result = cli("catalog", "import", "prices", str(path))
+        assert result.exit_code == 2, result.output
+        assert result.stderr.startswith("error: prices.csv:2:") and why in result.stderr
+    refused = cli("price", "set", "P-1", "1,000")
+    assert refused.exit_code == 2 and "write 1000 or 1.000" in refused.stderr
+    assert digest(db_url) == before
+    shown = cli("price", "set", "P-1", "10,50", "--currency", "eur")
+    assert shown.exit_code == 0 and shown.stdout.strip() == "price of P-1 set to 10.50 EUR"
