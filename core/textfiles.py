@@ -83,12 +83,38 @@ def decode_text(data: bytes, name: str, encoding: str = DEFAULT_ENCODING) -> str
         raise _decode_error(name, data, exc, codec) from None
 
 
-def read_text(path: str | Path, encoding: str = DEFAULT_ENCODING, name: str | None = None) -> str:
-    """A whole (small) file as text: flow files, channel documents, mappings."""
+MAX_DOCUMENT_BYTES = 64 * 1024 * 1024
+"""The largest whole file pazar reads into memory (a flow, a channel document, a mapping,
+a payload, a JSON import): far above any real one, and a bound for ``/dev/zero`` or a
+wrong file, which would otherwise fill the memory."""
+
+
+def _size(limit: int) -> str:
+    mb = 1024 * 1024
+    return f"{limit // mb} MB" if limit >= mb else f"{limit:,} bytes"
+
+
+def read_text(
+    path: str | Path,
+    encoding: str = DEFAULT_ENCODING,
+    name: str | None = None,
+    *,
+    limit: int | None = None,
+    hint: str = "",
+) -> str:
+    """A whole (small) file as text: flow files, channel documents, mappings; more than
+    ``limit`` bytes (default :data:`MAX_DOCUMENT_BYTES`) is refused (``hint`` says what to
+    do instead)."""
     file = Path(path)
     shown = name or str(file)
+    limit = MAX_DOCUMENT_BYTES if limit is None else limit
     try:
-        data = file.read_bytes()
+        with file.open("rb") as handle:
+            data = handle.read(limit + 1)
+        if len(data) > limit:
+            raise ValidationError(
+                f"{shown}: larger than {_size(limit)}, more than pazar reads at once{hint}"
+            )
     except FileNotFoundError:
         raise ValidationError(f"{shown}: no such file") from None
     except IsADirectoryError:

@@ -21,6 +21,7 @@ from pazar import json_input
 from pazar.errors import ValidationError
 from pazar.http_guard import short, unstorable_text
 from pazar.paths import schemas_dir
+from pazar.textfiles import read_text
 
 
 @functools.lru_cache(maxsize=64)
@@ -59,12 +60,7 @@ def payload_problems(body: Any, plugin: str, flow: str) -> list[str]:
 def read_payload_file(path: str | Path, plugin: str, flow: str) -> dict[str, Any]:
     """The trigger body in ``path``, checked; a :class:`ValidationError` names the problem."""
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ValidationError(f"{file}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{file}: cannot be read as UTF-8 text ({exc})") from None
+    text = read_text(file)  # UTF-8 with or without BOM, bounded in size; one located message
     try:
         body = json_input.loads(text, unique_keys=True)  # as the HTTP API reads bodies
     except json_input.JsonProblem as exc:

@@ -80,7 +80,14 @@ def read_rows(
     if fmt == "json":
         # A JSON array has no line per record: use JSON lines for large files.
         try:
-            data = json_input.loads(read_text(path, encoding, name=where))
+            data = json_input.loads(
+                read_text(
+                    path,
+                    encoding,
+                    name=where,
+                    hint="; write JSON lines (.jsonl), read a line at a time",
+                )
+            )
         except json_input.JsonProblem as exc:
             at = f":{exc.lineno}" if exc.lineno else ""
             raise ValidationError(f"{where}{at}: not valid JSON ({exc.msg})") from None

@@ -4,6 +4,7 @@ refused naming both lines, any encoding problem located, nothing changed."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -209,3 +210,17 @@ def test_a_blank_channel_name_is_refused(cli, db_url: str) -> None:  # noqa: ANN
     result = cli("channel", "apply", "-", input="channel: x1\nplugin: testmarket\nname: ''\n")
     assert result.exit_code == 2 and "name: is blank; give a name" in result.stderr
     assert digest(db_url) == before
+
+
+def test_an_endless_or_huge_file_is_refused_before_it_fills_the_memory(
+    cli: Any, monkeypatch: Any
+) -> None:
+    """``channel apply /dev/zero`` read until the machine ran out of memory."""
+    import pazar.textfiles
+
+    monkeypatch.setattr(pazar.textfiles, "MAX_DOCUMENT_BYTES", 4096)
+    result = cli("channel", "apply", "/dev/zero")
+    assert result.exit_code == 2, result.output
+    assert result.stderr == (
+        "error: /dev/zero: larger than 4,096 bytes, more than pazar reads at once\n"
+    )
