@@ -425,15 +425,26 @@ def validate(
     return messages + _unreadable(config)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _unreadable(config: Any) -> list[str]:
-    """Numbers no JSON holds, wherever a config came from (a YAML ``.nan``, a web form, an
-    older pazar): NaN and infinities."""
+    """Values no setting should hold, wherever a config came from (a YAML ``.nan``, a web
+    form, an older pazar): NaN and infinities, and text with a line break or another
+    control character — a setting is one line, and one that becomes an HTTP header
+    (``user_agent``) would otherwise add a header of the writer's choosing."""
     out: list[str] = []
     stack: list[tuple[Any, list[Any]]] = [(config, [])]
     while stack:
         value, path = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
             out.append(f"{_join(path)}: {value!r} is not a finite number")
+        elif isinstance(value, str) and _CONTROL.search(value):
+            char = _CONTROL.search(value).group()  # type: ignore[union-attr]
+            out.append(
+                f"{_join(path)}: contains a line break or control character "
+                f"(U+{ord(char):04X}); a setting is one line"
+            )
         elif isinstance(value, Mapping):
             stack.extend((v, [*path, k]) for k, v in value.items())
         elif isinstance(value, list):

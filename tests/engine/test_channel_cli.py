@@ -278,3 +278,14 @@ def test_resave_queues_the_category_flows_again_as_the_seed_advises(cli: Any) ->
     }
     history = json.loads(cli("channel", "changes", "hb", "--json").output)
     assert history[0]["changed_keys"] == [] and history[0]["note"] == "re-saved"
+
+
+def test_a_setting_with_a_line_break_is_refused(cli: Any) -> None:
+    """A user agent with a newline went into the HTTP request as a header of its own."""
+    assert cli("channel", "add", "hepsiburada", "--slug", "hb").exit_code == 0
+    before = cli("channel", "show", "hb", "--json").output
+    for value in ("akinon_dev\nX-Evil: 1", "akinon_dev\r", "a\x00b"):
+        result = cli("channel", "set", "hb", f"user_agent={value}")
+        assert result.exit_code == 2, result.output
+        assert "user_agent: contains a line break or control character (U+00" in result.stderr
+    assert cli("channel", "show", "hb", "--json").output == before
