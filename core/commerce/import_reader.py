@@ -86,7 +86,8 @@ def read_rows(
                     encoding,
                     name=where,
                     hint="; write JSON lines (.jsonl), read a line at a time",
-                )
+                ),
+                unique_keys=True,  # {"sku": "A", ..., "sku": "B"} is a mistake, not B
             )
         except json_input.JsonProblem as exc:
             at = f":{exc.lineno}" if exc.lineno else ""
@@ -195,7 +196,7 @@ def _delimiter_hint(cells: list[str], delimiter: str) -> str:
 
 def _json_row(where: str, line: int, text: str) -> dict[str, Any]:
     try:
-        record = json_input.loads(text)
+        record = json_input.loads(text, unique_keys=True)
     except json_input.JsonProblem as exc:
         at = f":{exc.colno}" if exc.colno else ""
         raise ValidationError(f"{where}:{line}{at}: not valid JSON ({exc.msg})") from None

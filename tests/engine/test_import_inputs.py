@@ -434,3 +434,15 @@ def test_a_price_that_reads_two_ways_or_an_unknown_currency_changes_nothing(
     assert digest(db_url) == before
     shown = cli("price", "set", "P-1", "10,50", "--currency", "eur")
     assert shown.exit_code == 0 and shown.stdout.strip() == "price of P-1 set to 10.50 EUR"
+
+
+def test_a_json_record_naming_a_column_twice_is_refused(cli, db_url: str, tmp_path: Path) -> None:  # noqa: ANN001
+    """JSON readers keep the last of two equal keys: the price meant for P-1 went to P-2."""
+    _products(cli, tmp_path)
+    before = digest(db_url)
+    record = '{"sku": "P-1", "price": 10, "sku": "P-2"}'
+    for name, text in (("prices.json", f"[{record}]"), ("prices.jsonl", record + "\n")):
+        result = cli("catalog", "import", "prices", str(_write(tmp_path / name, text)))
+        assert result.exit_code == 2, result.output
+        assert "not valid JSON (duplicate key 'sku' in an object)" in result.stderr
+    assert digest(db_url) == before
