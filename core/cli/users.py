@@ -14,12 +14,17 @@ import click
 from pazar.cli.choice import Choice
 from pazar.cli.context import app
 from pazar.cli.output import emit, json_option
+from pazar.errors import ValidationError
 from pazar.models.web import ROLES
 
 
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():  # a prompt would read the password from a pipe, echoed
+        raise ValidationError(
+            "no terminal to ask for the password: pass it on standard input with --password-stdin"
+        )
     return str(click.prompt("password", hide_input=True, confirmation_prompt=True))
 
 

@@ -23,7 +23,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pazar.errors import NotFoundError, ValidationError
@@ -75,6 +75,8 @@ def password_problems(password: str) -> list[str]:
         problems.append(f"password: at least {MIN_PASSWORD} characters")
     if len(password) > MAX_PASSWORD:
         problems.append(f"password: at most {MAX_PASSWORD} characters")
+    if password and not password.strip():
+        problems.append("password: not only spaces")
     return problems
 
 
@@ -102,8 +104,17 @@ def add_user(
         problems.append(
             f"username {username!r}: letters, digits, '.', '_', '@' or '-' (at most 64)"
         )
-    elif session.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
-        problems.append(f"username {username!r} exists already")
+    else:
+        # Admin and admin would be two accounts a reader takes for one (audit log, screens)
+        same = session.scalar(
+            select(WebUser.username).where(func.lower(WebUser.username) == username.lower())
+        )
+        if same is not None:
+            problems.append(
+                f"username {username!r} exists already"
+                if same == username
+                else f"username {username!r}: {same!r} exists already (names differ by case only)"
+            )
     if role not in ROLES:
         problems.append(f"role {role!r}{did_you_mean(role, ROLES)}: one of {', '.join(ROLES)}")
     problems += password_problems(password)

@@ -422,6 +422,10 @@ def test_value_maps_are_edited_as_csv(site: Site) -> None:
 def test_users_are_managed_with_the_cli(site: Site, cli) -> None:  # noqa: ANN001
     added = cli("users", "add", "ayse", "--role", "operator", "--password-stdin", input="short\n")
     assert added.exit_code == 2 and "at least 10 characters" in added.output
+    blank = cli("users", "add", "ayse", "--password-stdin", input=" " * 12 + "\n")
+    assert blank.exit_code == 2 and "password: not only spaces" in blank.output
+    no_tty = cli("users", "add", "ayse", input="")  # a cron job: no terminal to prompt on
+    assert no_tty.exit_code == 2 and "--password-stdin" in no_tty.stderr
     assert (
         cli(
             "users",
@@ -434,6 +438,9 @@ def test_users_are_managed_with_the_cli(site: Site, cli) -> None:  # noqa: ANN00
         ).exit_code
         == 0
     )
+    twin = cli("users", "add", "Ayse", "--password-stdin", input="ayse-password-2\n")
+    assert twin.exit_code == 2
+    assert "username 'Ayse': 'ayse' exists already (names differ by case only)" in twin.output
     listed = cli("users", "list")
     assert (
         "ayse" in listed.output
