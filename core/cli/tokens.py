@@ -61,12 +61,14 @@ def _check_scope(session: object, channels: tuple[str, ...], flows: tuple[str, .
     from pazar.suggest import did_you_mean
 
     problems = []
+    plugin_of: dict[str, str] = dict(
+        session.execute(select(Channel.slug, Channel.plugin)).all()  # type: ignore[attr-defined]
+    )
     if channels:
-        slugs = list(session.scalars(select(Channel.slug)))  # type: ignore[attr-defined]
         problems += [
-            f"--channel {c!r}: no such channel{did_you_mean(c, slugs)}"
+            f"--channel {c!r}: no such channel{did_you_mean(c, list(plugin_of))}"
             for c in channels
-            if c not in slugs
+            if c not in plugin_of
         ]
     if flows:
         refs = [f.ref for f in load_flows(app().registry).all()]
@@ -74,6 +76,16 @@ def _check_scope(session: object, channels: tuple[str, ...], flows: tuple[str, .
         problems += [
             f"--flow {f!r}: no such flow{did_you_mean(f, names)}" for f in flows if f not in names
         ]
+        # A flow of one marketplace never runs on another's channel: such a scope opens
+        # nothing, which its holder would find out only when every call is refused.
+        plugins = {plugin_of[c] for c in channels if c in plugin_of}
+        for f in flows:
+            if not plugins or f not in names:
+                continue
+            runs_on = {r.split("/", 1)[0] for r in refs if f in (r, r.split("/", 1)[1])}
+            if not runs_on & plugins:
+                scoped = ", ".join(f"{c} ({plugin_of[c]})" for c in channels if c in plugin_of)
+                problems.append(f"--flow {f!r} runs on no channel of the scope: {scoped}")
     if problems:
         raise ValidationError("token not created", details=problems)
 

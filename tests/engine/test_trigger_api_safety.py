@@ -175,6 +175,12 @@ def test_a_scope_naming_nothing_that_exists_is_refused(cli, db_url: str) -> None
     assert result.exit_code == 2
     assert "--channel 'shp': no such channel; did you mean 'shop'?" in result.stderr
     assert "--flow 'psh': no such flow; did you mean 'push'?" in result.stderr
+    # a flow of another marketplace never runs on the scope's channel: the token opens nothing
+    other = cli("tokens", "create", "oms", "--channel", "shop", "--flow", "hepsiburada/stock")
+    assert other.exit_code == 2
+    assert "--flow 'hepsiburada/stock' runs on no channel of the scope: shop (testmarket)" in (
+        other.stderr
+    )
     assert digest(db_url) == before
 
 
