@@ -54,7 +54,10 @@ def list_cmd(
     a = app()
     now = a.clock.now()
     with a.db.session() as session:
-        channel_id = _channel(session, channel_slug).id if channel_slug else None
+        channel = _channel(session, channel_slug) if channel_slug else None
+        if content_type is not None:  # a typo listed nothing, as if nothing were penalised
+            _check_content_type(session, channel, content_type)
+        channel_id = channel.id if channel else None
         rows = list_penalties(
             session,
             now=now,
@@ -203,18 +206,22 @@ def release_cmd(
 
 
 def _check_content_type(session: Any, channel: Any, content_type: str) -> None:
-    """The content types the channel's flows write, plus those it has penalties for."""
+    """The content types the channel's flows write (every marketplace's without a
+    channel), plus those it has penalties for."""
     from pazar.flows.loader import scan_flows
     from pazar.models.state import FailedIntegration as F
 
     catalog, _errors = scan_flows(app().registry)
-    known = {str(f.content_type) for f in catalog.for_plugin(channel.plugin) if f.content_type}
-    known |= set(
-        session.scalars(select(F.content_type).where(F.channel_id == channel.id).distinct())
-    )
+    flows = catalog.for_plugin(channel.plugin) if channel is not None else catalog.all()
+    known = {str(f.content_type) for f in flows if f.content_type}
+    held = select(F.content_type).distinct()
+    if channel is not None:
+        held = held.where(F.channel_id == channel.id)
+    known |= set(session.scalars(held))
     if content_type not in known:
+        whose = f"no {channel.plugin} flow" if channel is not None else "no flow"
         raise ValidationError(
-            f"--content-type {content_type!r}: no {channel.plugin} flow uses it"
+            f"--content-type {content_type!r}: {whose} uses it"
             f"{did_you_mean(content_type, known)} (one of {', '.join(sorted(known))})"
         )
 

@@ -61,7 +61,8 @@ def trigger_cmd(
     unless --force. Records that cannot be taken are listed with the reason:
     unknown SKU, in flight in an open batch request, or not in queue (penalised
     or not saleable on the channel; release penalties with `pazar penalties
-    release`). Exit code 1 when some records could not be taken or failed.
+    release`). Exit code 3 when some records could not be taken or failed, 1 when the
+    run stopped (an outage), as `pazar run`.
     """
     from pazar.channels import ChannelService
     from pazar.flows.loader import load_flows

@@ -68,6 +68,8 @@ def test_penalties_list_shows_status_attempts_and_message(cli, db, clock):
     table = cli("penalties", "list", "--content-type", "productstock", env={"COLUMNS": "200"})
     assert "SKU-1" in table.output and "exhausted" in table.output and "1/1" in table.output
     assert "no penalties" in cli("penalties", "list", "--content-type", "order").output
+    typo = cli("penalties", "list", "--content-type", "prodcutstock")  # not "no penalties"
+    assert typo.exit_code == 2 and "did you mean 'productstock'?" in typo.stderr
 
 
 def test_release_by_csv_and_by_sku(cli, db, clock, tmp_path: Path):
