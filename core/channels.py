@@ -34,6 +34,9 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 STATUSES = ("active", "inactive")
 APPLY_KEYS = ("channel", "plugin", "name", "status", "config")
 
+MAX_NAME = 255
+"""What the channel name column holds (PostgreSQL refuses more; SQLite kept 5 MB)."""
+
 
 @dataclass
 class ConfigSaved:
@@ -204,6 +207,8 @@ class ChannelService:
                 f"channel name {name!r} is blank; give a name, or none for the "
                 f"marketplace's title ({marketplace.title!r})"
             )
+        if name is not None and len(name) > MAX_NAME:
+            raise ValidationError(f"channel name: at most {MAX_NAME} characters, not {len(name)}")
         if self.session.scalar(select(Channel.id).where(Channel.slug == slug)) is not None:
             raise ValidationError(f"channel {slug!r} already exists")
         schema = cs.schema_for(self.registry, plugin)
@@ -301,6 +306,8 @@ class ChannelService:
             problems.append("name: must be a string")
         elif isinstance(name, str) and not name.strip():
             problems.append("name: is blank; give a name, or leave the key out")
+        elif isinstance(name, str) and len(name) > MAX_NAME:
+            problems.append(f"name: at most {MAX_NAME} characters, not {len(name)}")
         if problems:
             raise ValidationError(f"invalid channel document{_for(slug)}", details=problems)
         assert isinstance(slug, str)

@@ -341,6 +341,18 @@ def update_order(
     refused = backwards_status(order, status)
     if refused:
         raise ValidationError(refused)
+    too_long = [
+        f"{key.replace('_', ' ')}: at most {limit} characters, not {len(value)}"
+        for key, value, limit in (
+            ("tracking_number", tracking_number, Order.tracking_number.type.length),
+            ("tracking_url", tracking_url, Order.tracking_url.type.length),
+            ("invoice_url", invoice_url, Order.invoice_url.type.length),
+            ("invoice_number", invoice_number, 255),
+        )
+        if value is not None and len(value) > limit
+    ]
+    if too_long:  # PostgreSQL refuses them with a DataError; SQLite kept them whole
+        raise ValidationError(f"order {order.number}: not changed", details=too_long)
     changes = {
         k: v
         for k, v in {

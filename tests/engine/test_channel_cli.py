@@ -289,3 +289,19 @@ def test_a_setting_with_a_line_break_is_refused(cli: Any) -> None:
         assert result.exit_code == 2, result.output
         assert "user_agent: contains a line break or control character (U+00" in result.stderr
     assert cli("channel", "show", "hb", "--json").output == before
+
+
+def test_a_name_longer_than_its_column_is_refused(cli: Any, tmp_path: Path) -> None:
+    """SQLite kept a 5 MB name (and `channel list` became unreadable); PostgreSQL stopped
+    with a DataError and a traceback."""
+    long = "n" * 256
+    added = cli("channel", "add", "hepsiburada", "--slug", "hb", "--name", long)
+    assert (added.exit_code, added.stderr) == (
+        2,
+        "error: channel name: at most 255 characters, not 256\n",
+    )
+    doc = tmp_path / "hb.yaml"
+    doc.write_text(f"channel: hb\nplugin: hepsiburada\nname: {long}\n", encoding="utf-8")
+    applied = cli("channel", "apply", str(doc))
+    assert applied.exit_code == 2 and "name: at most 255 characters, not 256" in applied.stderr
+    assert cli("channel", "list", "--json").output.strip() == "[]"

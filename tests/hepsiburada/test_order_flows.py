@@ -154,6 +154,11 @@ def test_order_update_sends_status_and_tracking_once_and_never_backwards(
         f"POST /packages/merchantid/{store.config['merchant_id']}/packagenumber/{package}/deliver",
     ]
 
+    # A value longer than its column: PostgreSQL stopped with a DataError, SQLite kept it
+    long = cli("orders", "update", "1001", "--tracking-number", "T" * 256)
+    assert long.exit_code == 2
+    assert "tracking number: at most 255 characters, not 256" in long.stderr
+
     # Seed section 8: the status cannot be updated retrospectively; the local order stays
     # where the marketplace is instead of moving behind it.
     back = cli("orders", "update", "1001", "--status", "shipped")

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from starlette.responses import Response
 
+from pazar.channels import MAX_NAME
 from pazar.errors import ValidationError
 from pazar.web import audit
 from pazar.web.app import Forbidden, Page, url
@@ -133,6 +134,8 @@ def channel_save(page: Page) -> Response:
             )
         )
     name = page.f("name").strip()
+    if len(name) > MAX_NAME:
+        raise ValidationError(f"channel name: at most {MAX_NAME} characters, not {len(name)}")
     if not submitted.assignments and (not name or name == channel.name):
         return page.redirect(url(f"/channels/{slug}"), page._("Nothing changed."), "info")
     try:
