@@ -50,3 +50,10 @@ class RecordsFailed(PazarError):
     """
 
     exit_code = 3
+
+
+def short(value: object, limit: int = 200) -> str:
+    """At most ``limit`` characters of a value a message repeats (from a request, a file, a
+    marketplace): a megabyte value never becomes a megabyte message."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"

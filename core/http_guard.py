@@ -36,9 +36,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from pazar import json_input
-from pazar.errors import ConfigError
+from pazar.errors import ConfigError, short
 
-MAX_ECHO = 200
+MAX_ECHO = 200  # characters of a request value an error repeats (errors.short's default)
 MAX_DETAILS = 20
 _MAX_KEYS = 10_000
 
@@ -94,12 +94,6 @@ class HTTPProblem(Exception):
         self.message = message
         self.details = details
         self.headers = dict(headers or {})
-
-
-def short(value: Any, limit: int = MAX_ECHO) -> str:
-    """At most ``limit`` characters of anything that came from the request."""
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def error(

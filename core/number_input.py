@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from pazar.errors import short
+
 INT64_MAX = 2**63 - 1
 """The largest integer SQLite's INTEGER and PostgreSQL's bigint hold: ids, limits."""
 
@@ -28,6 +30,12 @@ _THOUSANDS_OR_DECIMALS = re.compile(r"[+-]?[0-9]{1,3},[0-9]{3}")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
+def _q(value: object) -> str:
+    """A value as a message quotes it, at most 40 characters (a 400-digit price is not
+    repeated whole)."""
+    return repr(value if len(str(value)) <= 40 else short(str(value), 40))
+
+
 class NumberError(ValueError):
     """A number that is not written as pazar reads numbers, or does not fit."""
 
@@ -36,9 +44,9 @@ def parse_integer(text: str, *, low: int | None = None, high: int = INT64_MAX) -
     """``text`` (ASCII digits, optional sign) as an int within ``low``..``high``."""
     stripped = text.strip()
     if not _INTEGER.fullmatch(stripped):
-        raise NumberError(f"{text!r} is not an integer (digits 0-9, optionally signed)")
+        raise NumberError(f"{_q(text)} is not an integer (digits 0-9, optionally signed)")
     if len(stripped.lstrip("+-").lstrip("0")) > len(str(high)):  # int() of 5000 digits raises
-        raise NumberError(f"{text!r} is too large (at most {high})")
+        raise NumberError(f"{_q(text)} is too large (at most {high})")
     return check_integer(int(stripped), low=low, high=high, shown=text)
 
 
@@ -48,9 +56,9 @@ def check_integer(
     """``number`` if it is within ``low``..``high``."""
     shown = number if shown is None else shown
     if low is not None and number < low:
-        raise NumberError(f"{shown!r} is less than {low}")
+        raise NumberError(f"{_q(shown)} is less than {low}")
     if number > high:
-        raise NumberError(f"{shown!r} is too large (at most {high})")
+        raise NumberError(f"{_q(shown)} is too large (at most {high})")
     return number
 
 
@@ -60,17 +68,17 @@ def parse_decimal(text: str, *, decimal_comma: bool = False) -> Decimal:
     if decimal_comma and _THOUSANDS_OR_DECIMALS.fullmatch(stripped):
         # 1,000 is a thousand where commas group digits and one where they mark decimals
         raise NumberError(
-            f"{text!r} is ambiguous: a thousands separator or a decimal comma? "
+            f"{_q(text)} is ambiguous: a thousands separator or a decimal comma? "
             f"write {stripped.replace(',', '')} or {stripped.replace(',', '.')}"
         )
     if decimal_comma and "." not in stripped:
         stripped = stripped.replace(",", ".", 1)
     if not _DECIMAL.fullmatch(stripped):
-        raise NumberError(f"{text!r} is not a number (plain decimal notation, e.g. 12.50)")
+        raise NumberError(f"{_q(text)} is not a number (plain decimal notation, e.g. 12.50)")
     try:
         return Decimal(stripped)
     except InvalidOperation:  # pragma: no cover - the pattern admits only what Decimal reads
-        raise NumberError(f"{text!r} is not a number") from None
+        raise NumberError(f"{_q(text)} is not a number") from None
 
 
 def fit_numeric(number: Decimal, precision: int, scale: int, *, shown: object = None) -> Decimal:
@@ -78,10 +86,10 @@ def fit_numeric(number: Decimal, precision: int, scale: int, *, shown: object = 
     ``scale`` decimals (trailing zeros aside), below ``10 ** (precision - scale)``."""
     shown = str(number) if shown is None else shown
     if not number.is_finite():
-        raise NumberError(f"{shown!r} is not a finite number")
+        raise NumberError(f"{_q(shown)} is not a finite number")
     limit = Decimal(10) ** (precision - scale)
     if abs(number) >= limit:
-        raise NumberError(f"{shown!r} is too large (less than {limit} required)")
+        raise NumberError(f"{_q(shown)} is too large (less than {limit} required)")
     if number != number.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_DOWN"):
-        raise NumberError(f"{shown!r} has more than {scale} decimals, which pazar would not keep")
+        raise NumberError(f"{_q(shown)} has more than {scale} decimals, which pazar would not keep")
     return number

@@ -11,13 +11,14 @@ breaks its column's rule.
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pazar import json_input
 from pazar.commerce.import_values import Column, RowError
-from pazar.errors import ValidationError
+from pazar.errors import ValidationError, short
 from pazar.textfiles import DEFAULT_ENCODING, decode_lines, read_text
 
 FORMATS = ("csv", "jsonl", "json")
@@ -142,6 +143,13 @@ def _chain(first: str, rest: Iterator[str]) -> Iterator[str]:
     yield from rest
 
 
+def _some(names: list[str], most: int = 10) -> str:
+    """The first ``most`` names, and how many more: a 10,000-column line once made a
+    message of 69 KB."""
+    more = f" and {len(names) - most} more" if len(names) > most else ""
+    return ", ".join(names[:most]) + more
+
+
 def _header_plan(
     where: str, header: list[str], columns: Sequence[Column], delimiter: str
 ) -> tuple[list[tuple[str, int, Any]], int]:
@@ -151,17 +159,18 @@ def _header_plan(
     # pazar's lower-case ones, so read each header that way when it then names a column.
     header = [n if (n := h.strip().lower()) in known else h for h in header]
     unknown = [h for h in header if h not in known]
-    missing = [c.name for c in columns if c.required and c.name not in header]
-    repeated = sorted({h for h in header if h and header.count(h) > 1})
+    present = set(header)
+    missing = [c.name for c in columns if c.required and c.name not in present]
+    repeated = sorted(h for h, n in Counter(header).items() if h and n > 1)
     if unknown or missing or repeated:
         problems = []
         if missing:
             problems.append(f"missing column(s) {', '.join(missing)}")
         if unknown:
-            named = ", ".join(f"{h}{_meant(h, known - set(header))}" for h in unknown)
+            named = _some([f"{short(h, 40)}{_meant(h, known - present)}" for h in unknown])
             problems.append(f"unknown column(s) {named}")
         if repeated:
-            problems.append(f"column(s) named twice: {', '.join(repeated)}")
+            problems.append(f"column(s) named twice: {_some([short(h, 40) for h in repeated])}")
         hint = _delimiter_hint(header, delimiter)
         raise ValidationError(
             f"{where}:1: {'; '.join(problems)}; expected columns: {', '.join(names)}{hint}"

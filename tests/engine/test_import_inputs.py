@@ -446,3 +446,17 @@ def test_a_json_record_naming_a_column_twice_is_refused(cli, db_url: str, tmp_pa
         assert result.exit_code == 2, result.output
         assert "not valid JSON (duplicate key 'sku' in an object)" in result.stderr
     assert digest(db_url) == before
+
+
+def test_a_header_of_thousands_of_columns_is_one_short_message(
+    cli, db_url: str, tmp_path: Path
+) -> None:  # noqa: ANN001
+    header = ",".join(["sku", "price", *(f"extra_{i}" for i in range(10_000))])
+    path = _write(tmp_path / "wide.csv", header + "\nP-1,10\n")
+    result = cli("catalog", "import", "prices", str(path))
+    assert result.exit_code == 2
+    assert "unknown column(s) extra_0, extra_1," in result.stderr
+    assert "extra_9 and 9990 more; expected columns: sku, price" in result.stderr
+    assert len(result.stderr) < 600
+    huge = cli("price", "set", "P-1", "9" * 400)
+    assert huge.exit_code == 2 and len(huge.stderr) < 200 and "…" in huge.stderr
