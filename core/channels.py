@@ -291,8 +291,13 @@ class ChannelService:
             if k not in APPLY_KEYS
         ]
         slug = doc.get("channel")
-        if not isinstance(slug, str) or not slug:
+        if slug is None or slug == "":
             problems.append("channel: the channel slug is required")
+        elif not isinstance(slug, str):
+            problems.append(
+                f"channel: {slug!r} is not a slug (write it as text, e.g. channel: hb; quote "
+                "one of digits: channel: '12')"
+            )
         status = doc.get("status")
         if status is not None and status not in STATUSES:
             problems.append(f"status: {status!r} is not one of {', '.join(STATUSES)}")
