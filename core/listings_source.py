@@ -14,11 +14,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
 from pazar.pipeline import Item, StepContext
+from pazar.registry import params_schema
 
 
 class ListingsSource:
     """Subclass with :meth:`read`, :meth:`row` and :meth:`unnamed`; register the class as
-    a ``source`` step type whose params have ``page_size``."""
+    a ``source`` step type with ``params_schema=YourClass.params(...)``."""
 
     default_page_size: ClassVar[int] = 100
     """Listings per request when the flow's params give no ``page_size``."""
@@ -26,6 +27,20 @@ class ListingsSource:
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
         self.page_size = int(ctx.params.get("page_size") or self.default_page_size)
+
+    @classmethod
+    def params(cls, what: str, *, maximum: int) -> dict[str, Any]:
+        """The step type's params schema: ``page_size``, ``what`` per request, 1 to
+        ``maximum``, default :attr:`default_page_size`."""
+        return params_schema(
+            page_size={
+                "type": "integer",
+                "minimum": 1,
+                "maximum": maximum,
+                "default": cls.default_page_size,
+                "description": what,
+            }
+        )
 
     def read(self) -> Iterable[Mapping[str, Any]]:
         """The marketplace's listings as it answers them, page by page (a generator, so

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pazar.plugin import ListingsSource, StepType, params_schema
+from pazar.plugin import ListingsSource, StepType
 from pazar_fashfed import api
 
 LISTED = "listed"  # on Fashfed's product list; PRD102 documents no sale status
@@ -55,14 +55,8 @@ STEP_TYPES = [
         name="fashfed.listings",
         kind="source",
         factory=Listings,
-        params_schema=params_schema(
-            page_size={
-                "type": "integer",
-                "minimum": 1,
-                "maximum": api.MAX_LIMIT,
-                "default": api.MAX_LIMIT,
-                "description": "Products per request (the 'limit' sent with the first page).",
-            }
+        params_schema=Listings.params(
+            "Products per request (the 'limit' sent with the first page).", maximum=api.MAX_LIMIT
         ),
         description="Every product of the seller on Fashfed (PRD102; record: sku, remote_id, "
         "status listed, on_sale; no price or stock: Fashfed's product list has none), for "

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from pazar.plugin import ListingsSource, StepType, params_schema
+from pazar.plugin import ListingsSource, StepType
 
 DEFAULT_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 5000
@@ -71,14 +71,8 @@ STEP_TYPES = [
         name="hepsiburada.listings",
         kind="source",
         factory=Listings,
-        params_schema=params_schema(
-            page_size={
-                "type": "integer",
-                "minimum": 1,
-                "maximum": MAX_PAGE_SIZE,
-                "default": DEFAULT_PAGE_SIZE,
-                "description": "Listings per request (the 'limit' sent with every page).",
-            }
+        params_schema=Listings.params(
+            "Listings per request (the 'limit' sent with every page).", maximum=MAX_PAGE_SIZE
         ),
         description="Every Hepsiburada listing (record: sku, remote_id, price, stock, status, "
         "on_sale), for state.listings_snapshot.",
