@@ -105,6 +105,8 @@ def read_text(
     """A whole (small) file as text: flow files, channel documents, mappings; more than
     ``limit`` bytes (default :data:`MAX_DOCUMENT_BYTES`) is refused (``hint`` says what to
     do instead)."""
+    if not str(path).strip():  # Path("") is ".", which read as "is a directory"
+        raise ValidationError("a file name is needed, not an empty one")
     file = Path(path)
     shown = name or str(file)
     limit = MAX_DOCUMENT_BYTES if limit is None else limit

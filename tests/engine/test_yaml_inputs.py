@@ -224,3 +224,8 @@ def test_an_endless_or_huge_file_is_refused_before_it_fills_the_memory(
     assert result.stderr == (
         "error: /dev/zero: larger than 4,096 bytes, more than pazar reads at once\n"
     )
+    empty = cli("channel", "apply", "")  # once ". is a directory"
+    assert (empty.exit_code, empty.stderr) == (
+        2,
+        "error: a file name is needed, not an empty one\n",
+    )
