@@ -259,6 +259,7 @@ def key_schema(schema: Mapping[str, Any], key_path: str) -> dict[str, Any]:
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
+_LONG_INTEGER = re.compile(r"[+-]?[0-9]{19,}")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?")
 
 
@@ -311,6 +312,13 @@ def coerce(schema: Mapping[str, Any], key_path: str, raw: str) -> Any:
         except ValueError as exc:
             shown = "(secret)" if sub.get("x-secret") else repr(_shortened(raw))
             raise ValidationError(f"{key_path}: {shown} is not valid JSON ({exc})") from None
+    if "integer" in types and _LONG_INTEGER.fullmatch(stripped):  # once "not of type 'integer'"
+        digits = stripped.lstrip("+-")
+        if len(digits) > 19 or int(digits) > 2**63 - 1:
+            raise ValidationError(
+                f"{key_path}: {_shortened(stripped)!r} is too large (at most {2**63 - 1})"
+            )
+        return int(stripped)
     scalar = _coerce_scalar(types, raw)
     if scalar is not _NO_DEFAULT:
         return scalar

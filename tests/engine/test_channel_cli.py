@@ -305,3 +305,13 @@ def test_a_name_longer_than_its_column_is_refused(cli: Any, tmp_path: Path) -> N
     applied = cli("channel", "apply", str(doc))
     assert applied.exit_code == 2 and "name: at most 255 characters, not 256" in applied.stderr
     assert cli("channel", "list", "--json").output.strip() == "[]"
+
+
+def test_an_integer_setting_too_large_says_so(cli: Any) -> None:
+    assert cli("channel", "add", "hepsiburada", "--slug", "hb").exit_code == 0
+    result = cli("channel", "set", "hb", "orders_refundable_days=99999999999999999999999")
+    assert result.exit_code == 2
+    assert (
+        "orders_refundable_days: '99999999999999999999999' is too large "
+        "(at most 9223372036854775807)" in result.stderr
+    )
