@@ -118,6 +118,18 @@ def test_send_cancel_reason_id_must_differ_from_the_inbound_reasons(
     assert ff("channel", "set", "ff", "send_cancel_reason_id=10").exit_code == 0
 
 
+def test_a_base_url_with_the_api_path_is_refused(ff: Cli) -> None:
+    """The client adds /api/i2: such a base_url called /api/api/i2/... and got 404s."""
+    before = ff("channel", "show", "ff", "--json").output
+    for url in ("https://x.lb.akinoncloud.com/api", "https://x.lb.akinoncloud.com/api/i2/"):
+        result = ff("channel", "set", "ff", f"base_url={url}")
+        assert result.exit_code == 2
+        assert "base_url: ends with /api" in result.stderr
+        assert "pazar adds /api/i2/... itself" in result.stderr
+    assert ff("channel", "show", "ff", "--json").output == before
+    assert ff("channel", "set", "ff", "base_url=https://x.lb.akinoncloud.com").exit_code == 0
+
+
 def test_apply_and_validate_apply_the_same_rule(ff: Cli, tmp_path: Path) -> None:
     doc = tmp_path / "ff.yaml"
     doc.write_text(
