@@ -44,7 +44,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from pazar import json_input
-from pazar.errors import ConfigError, ValidationError
+from pazar.errors import ConfigError, ValidationError, short
+from pazar.number_input import NumberError, parse_integer
 from pazar.suggest import did_you_mean
 
 MASK = "********"
@@ -258,8 +259,7 @@ def key_schema(schema: Mapping[str, Any], key_path: str) -> dict[str, Any]:
     return sub
 
 
-_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
-_LONG_INTEGER = re.compile(r"[+-]?[0-9]{19,}")
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?")
 
 
@@ -272,7 +272,7 @@ def _coerce_scalar(types: list[str], raw: str) -> Any:
     # ASCII digits only (int() and float() also read 5_0, ٥, nan, inf); a value that is not
     # a number stays the string, and validation names the rule it breaks.
     if "integer" in types and _INTEGER.fullmatch(low):
-        return int(low)
+        return parse_integer(low)  # NumberError past 2**63-1: "too large", not "not integer"
     if "number" in types and _NUMBER.fullmatch(low):
         number = float(low)
         if math.isfinite(number):
@@ -282,10 +282,6 @@ def _coerce_scalar(types: list[str], raw: str) -> Any:
     if "string" in types:
         return raw
     return _NO_DEFAULT
-
-
-def _shortened(text: str, limit: int = 60) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def coerce(schema: Mapping[str, Any], key_path: str, raw: str) -> Any:
@@ -310,28 +306,24 @@ def coerce(schema: Mapping[str, Any], key_path: str, raw: str) -> Any:
         try:
             return json_input.loads(stripped)
         except ValueError as exc:
-            shown = "(secret)" if sub.get("x-secret") else repr(_shortened(raw))
+            shown = "(secret)" if sub.get("x-secret") else repr(short(raw, 60))
             raise ValidationError(f"{key_path}: {shown} is not valid JSON ({exc})") from None
-    if "integer" in types and _LONG_INTEGER.fullmatch(stripped):  # once "not of type 'integer'"
-        digits = stripped.lstrip("+-")
-        if len(digits) > 19 or int(digits) > 2**63 - 1:
-            raise ValidationError(
-                f"{key_path}: {_shortened(stripped)!r} is too large (at most {2**63 - 1})"
-            )
-        return int(stripped)
-    scalar = _coerce_scalar(types, raw)
-    if scalar is not _NO_DEFAULT:
-        return scalar
-    if "array" in types:
-        if stripped == "":
-            return []
-        items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
-        item_types = _types(items) or ["string"]
-        out = []
-        for part in (p.strip() for p in stripped.split(",")):
-            value = _coerce_scalar(item_types, part)
-            out.append(part if value is _NO_DEFAULT else value)
-        return out
+    try:
+        scalar = _coerce_scalar(types, raw)
+        if scalar is not _NO_DEFAULT:
+            return scalar
+        if "array" in types:
+            if stripped == "":
+                return []
+            items = sub.get("items") if isinstance(sub.get("items"), dict) else {}
+            item_types = _types(items) or ["string"]
+            out = []
+            for part in (p.strip() for p in stripped.split(",")):
+                value = _coerce_scalar(item_types, part)
+                out.append(part if value is _NO_DEFAULT else value)
+            return out
+    except NumberError as exc:
+        raise ValidationError(f"{key_path}: {exc}") from None
     if "object" in types and stripped == "":
         return {}
     return raw
@@ -447,11 +439,10 @@ def _unreadable(config: Any) -> list[str]:
         value, path = stack.pop()
         if isinstance(value, float) and not math.isfinite(value):
             out.append(f"{_join(path)}: {value!r} is not a finite number")
-        elif isinstance(value, str) and _CONTROL.search(value):
-            char = _CONTROL.search(value).group()  # type: ignore[union-attr]
+        elif isinstance(value, str) and (control := _CONTROL.search(value)):
             out.append(
                 f"{_join(path)}: contains a line break or control character "
-                f"(U+{ord(char):04X}); a setting is one line"
+                f"(U+{ord(control.group()):04X}); a setting is one line"
             )
         elif isinstance(value, Mapping):
             stack.extend((v, [*path, k]) for k, v in value.items())
