@@ -26,7 +26,6 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
-import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from starlette.responses import JSONResponse
 
 from pazar import json_input
 from pazar.errors import ConfigError, short
+from pazar.json_input import unstorable_text
 
 MAX_ECHO = 200  # characters of a request value an error repeats (errors.short's default)
 MAX_DETAILS = 20
@@ -202,29 +202,6 @@ def parse_json_body(body: bytes) -> Any:
     if problem:
         raise HTTPProblem(422, f"body {problem}")
     return value
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def unstorable_text(value: Any) -> str | None:
-    """What makes a parsed JSON value's text unstorable, or None: the NUL character
-    (PostgreSQL's JSON cannot hold it) or a lone surrogate (``"\\ud800"``: valid JSON
-    escapes, but no UTF-8 text; it failed later, in a page or a database write)."""
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if "\x00" in item:
-                return "contains the NUL character (\\u0000), which pazar cannot store"
-            if _LONE_SURROGATE.search(item):
-                return "contains a lone surrogate (\\ud800-\\udfff), which is not text"
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return None
 
 
 # --------------------------------------------------------------------------- rate limits

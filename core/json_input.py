@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 MAX_DEPTH = 100
@@ -94,17 +95,26 @@ def too_deep(value: Any, limit: int = MAX_DEPTH) -> str | None:
     return None
 
 
-def non_finite(value: Any) -> str | None:
-    """The JSON pointer of the first NaN or infinite float in ``value``, else None."""
-    stack: list[tuple[Any, str]] = [(value, "")]
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def unstorable_text(value: Any) -> str | None:
+    """What makes a parsed JSON value's text unstorable, or None: the NUL character
+    (PostgreSQL's JSON cannot hold it) or a lone surrogate (``"\\ud800"``: valid JSON
+    escapes, but no UTF-8 text; it failed later, in a page or a database write)."""
+    stack = [value]
     while stack:
-        item, pointer = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return pointer or "/"
-        if isinstance(item, dict):
-            stack.extend((v, f"{pointer}/{k}") for k, v in item.items())
-        elif isinstance(item, list | tuple):
-            stack.extend((v, f"{pointer}/{i}") for i, v in enumerate(item))
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "contains the NUL character (\\u0000), which pazar cannot store"
+            if _LONE_SURROGATE.search(item):
+                return "contains a lone surrogate (\\ud800-\\udfff), which is not text"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return None
 
 

@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator
 from jsonschema import ValidationError as SchemaError
 
 from pazar import json_input
-from pazar.errors import ValidationError
-from pazar.http_guard import short, unstorable_text
+from pazar.errors import ValidationError, short
+from pazar.json_input import unstorable_text
 from pazar.paths import schemas_dir
 from pazar.textfiles import read_text
 
