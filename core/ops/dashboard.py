@@ -37,7 +37,7 @@ from pazar.models.channels import Channel
 from pazar.models.commerce import Catalog, CatalogItem, Price, Product, Stock
 from pazar.models.ops import DashboardHistory, ListingRead, ListingSnapshot
 from pazar.ops.settings import buffer_stock
-from pazar.ops.snapshot import current_read
+from pazar.ops.snapshot import current_read, unavailable_kinds
 from pazar.state.selection import catalog_code
 
 NUMBERS = (
@@ -242,11 +242,15 @@ def compute(session: Session, channel: Any, *, read: ListingRead | None = None) 
     on_sale = snapshot_pass(session, read.id)
     board.skus_on_sale = on_sale["skus_on_sale"]
     board.stock_on_sale = on_sale["stock_on_sale"]
-    for kind, why in (read.unavailable or {}).items():
-        for name in NEEDS.get(kind, ()):
-            setattr(board, name, None)  # unknown, never a zero the marketplace did not show
-            board.unavailable[name] = str(why)
+    board.unavailable = unavailable_numbers(read)
+    for name in board.unavailable:
+        setattr(board, name, None)  # unknown, never a zero the marketplace did not show
     return board
+
+
+def unavailable_numbers(read: ListingRead | None) -> dict[str, str]:
+    """The numbers ``read`` cannot give (those needing a kind it could not see), with why."""
+    return {name: why for kind, why in unavailable_kinds(read).items() for name in NEEDS[kind]}
 
 
 def channels_for(session: Session, slug: str | None) -> list[Channel]:

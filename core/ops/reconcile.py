@@ -46,6 +46,7 @@ from pazar.ops.settings import (
     buffer_stock,
     reconciliation,
 )
+from pazar.ops.snapshot import unavailable_kinds
 from pazar.sqlbulk import executemany
 
 log = logging.getLogger("pazar.ops.reconcile")
@@ -193,12 +194,6 @@ def difference_query(kind: Kind, scope: Scope) -> Select[Any]:
         )
         .order_by(p.c.sku)
     )
-
-
-def unavailable_kinds(read: ListingRead | None) -> dict[str, str]:
-    """The kinds (price, stock) ``read`` could not see, with why (empty: it saw both)."""
-    found = (read.unavailable if read is not None else None) or {}
-    return {kind: str(found[kind]) for kind in KINDS if kind in found}
 
 
 def iter_differences(db: Any, kind: Kind, scope: Scope, *, page: int = 1000) -> Iterator[dict]:

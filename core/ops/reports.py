@@ -31,15 +31,9 @@ from pazar.errors import PazarError, ValidationError
 from pazar.models.commerce import Price, Product, Stock
 from pazar.models.ops import ListingRead, ListingSnapshot
 from pazar.models.state import FailedIntegration, IntegrationAction
-from pazar.ops.reconcile import (
-    Scope,
-    difference_query,
-    in_flight_batch,
-    scope_for,
-    unavailable_kinds,
-)
+from pazar.ops.reconcile import Scope, difference_query, in_flight_batch, scope_for
 from pazar.ops.settings import PRODUCT_CONTENT_TYPE
-from pazar.ops.snapshot import current_read
+from pazar.ops.snapshot import current_read, unavailable_kinds
 from pazar.suggest import did_you_mean
 
 FORMATS = ("csv", "json", "xlsx")

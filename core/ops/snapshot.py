@@ -123,6 +123,12 @@ def _forget_unfinished(session: Session, channel_id: int, keep: int | None, now:
     )
 
 
+def unavailable_kinds(read: ListingRead | None) -> dict[str, str]:
+    """The kinds (price, stock) ``read`` could not see, with why (empty: it saw both)."""
+    found = (read.unavailable if read is not None else None) or {}
+    return {kind: str(found[kind]) for kind in KINDS if kind in found}
+
+
 def unavailable_reasons(ctx: StepContext) -> dict[str, str]:
     """The flow's ``unavailable`` param as the read keeps it: each kind the marketplace does
     not show, with ``not available for <its title>: <why>``."""

@@ -32,19 +32,18 @@ CHANNELS_PER_PAGE = 20
 
 
 def dashboard_page(page: Page) -> Response:
-    from pazar.ops.dashboard import NEEDS, NUMBERS, TITLES, channels_for, history
-    from pazar.ops.reconcile import unavailable_kinds
-    from pazar.ops.snapshot import current_read
+    from pazar.ops.dashboard import NUMBERS, TITLES, channels_for, history, unavailable_numbers
+    from pazar.ops.snapshot import current_read, unavailable_kinds
 
     wanted = page.q("channel") or None
     boards: list[dict[str, Any]] = []
     with page.session_scope() as session:
         channels = channels_for(session, wanted)[:CHANNELS_PER_PAGE]
-        for channel in channels:  # one indexed lookup per channel shown (at most 20)
+        for channel in channels:  # two indexed lookups per channel shown (at most 20)
             rows = history(session, channel.id, TREND_POINTS)
             # What the marketplace cannot show (Fashfed: prices, stocks), with why.
-            unseen_kinds = unavailable_kinds(current_read(session, channel.id))
-            unseen = {name: why for kind, why in unseen_kinds.items() for name in NEEDS[kind]}
+            read = current_read(session, channel.id)
+            unseen_kinds, unseen = unavailable_kinds(read), unavailable_numbers(read)
             last = rows[-1] if rows else None
             before = rows[-2] if len(rows) > 1 else None
             numbers = []
