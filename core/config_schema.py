@@ -46,9 +46,9 @@ from jsonschema.exceptions import SchemaError
 from pazar import json_input
 from pazar.errors import ConfigError, ValidationError, short
 from pazar.number_input import NumberError, parse_integer
+from pazar.secret_policy import MASK
 from pazar.suggest import did_you_mean
 
-MASK = "********"
 ENV_PREFIX = "env:"
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ENV_LIKE = re.compile(r"\s*env\s*:", re.IGNORECASE)

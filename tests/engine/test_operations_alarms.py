@@ -326,7 +326,7 @@ def test_a_secret_in_a_webhook_url_or_an_endless_interval_is_refused(cli: Cli) -
     assert result.output.splitlines() == [
         "error: alarm 'y' not saved",
         "  interval '99999999999d': at most 366d",
-        "  webhook 'https://ops:***@hooks.example/x?token=***&team=a': a password and query "
+        "  webhook 'https://ops:********@hooks.example/x?token=********&team=a': a password and query "
         "parameter 'token' in the URL would be stored and shown; give the token with "
         "--webhook-token env:NAME",
     ]
@@ -339,7 +339,7 @@ def test_a_webhook_url_stored_with_a_secret_is_shown_masked() -> None:
     from pazar.ops.webhook_urls import masked_url
 
     assert masked_url("https://u:pw@h.example/x?api_key=k1&q=1") == (
-        "https://u:***@h.example/x?api_key=***&q=1"
+        "https://u:********@h.example/x?api_key=********&q=1"
     )
     assert masked_url("https://h.example/x?q=1") == "https://h.example/x?q=1"
 
