@@ -44,5 +44,10 @@ def parse_instant(text: object) -> datetime:
     Raises ValueError for anything else.  Marketplaces and operators write instants
     both with and without a zone; pazar keeps every instant aware and in UTC.
     """
-    moment = datetime.fromisoformat(str(text).strip())
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return as_utc(datetime.fromisoformat(str(text).strip()))
+
+
+def as_utc(moment: datetime) -> datetime:
+    """``moment`` in UTC; one without a zone is taken as UTC already (pazar's rule for
+    every instant, so a marketplace's date format never reads it as the machine's time)."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)

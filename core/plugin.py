@@ -77,6 +77,8 @@ Catalog (1.5)
 Listings (1.6)
     :class:`ListingsSource`: the source of a ``listings`` flow; a plugin says how to read
     the listings and how one becomes a snapshot row, the engine does the rest.
+    :func:`as_utc`: an instant in UTC, one without a zone taken as UTC (as
+    :func:`parse_instant` reads text), for a marketplace's own date formats.
 
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
@@ -91,7 +93,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pazar.clock import Clock, parse_instant
+    from pazar.clock import Clock, as_utc, parse_instant
     from pazar.commerce.split_plans import SplitPlan, SplitRefused, split_plan
     from pazar.config_maps import mapped
     from pazar.errors import ConfigError, PazarError, ValidationError
@@ -132,6 +134,7 @@ if TYPE_CHECKING:
 _HOME: dict[str, str] = {
     "Clock": "pazar.clock",
     "parse_instant": "pazar.clock",
+    "as_utc": "pazar.clock",
     "SplitPlan": "pazar.commerce.split_plans",
     "SplitRefused": "pazar.commerce.split_plans",
     "split_plan": "pazar.commerce.split_plans",
@@ -223,6 +226,7 @@ __all__ = [
     "TemplateFilter",
     "UploadSink",
     "ValidationError",
+    "as_utc",
     "batch_size_param",
     "channel_schema",
     "chunked",

@@ -12,8 +12,10 @@ sandbox can never drift from the client.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
+
+from pazar.plugin import as_utc
 
 # =========================================================================================
 # DOCUMENTED ([SC:*] = apidocs.akinon.com/seller-center, OpenAPI 3.1.0 v1.0.1)
@@ -230,9 +232,7 @@ def authorization(token: str) -> str:
 
 def iso(moment: datetime) -> str:
     """A date as the i2 API writes it: ISO-8601 in UTC with ``Z``."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime(DATE_FORMAT)
+    return as_utc(moment).strftime(DATE_FORMAT)
 
 
 def package_of(package_item: str) -> str:

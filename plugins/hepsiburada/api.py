@@ -8,8 +8,10 @@ the sources it follows (TK = live-probe notes, LC = SIT-verified SDK, OAS = offi
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
+
+from pazar.plugin import as_utc
 
 # --- mpop (catalog), base = config "base_url" ---------------------------------------------
 MPOP_PREFIX: Final = "/product/api"
@@ -190,7 +192,7 @@ def body_instant(moment: datetime) -> str:
     """A date in a fulfilment call's body (``shippedDate``, ``receivedDate``,
     ``undeliveredDate``) as the reference's example writes it: UTC, milliseconds, ``Z``
     (``2020-05-10T11:30:30.230Z``)."""
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    utc = as_utc(moment)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 

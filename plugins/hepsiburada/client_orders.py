@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from pazar.plugin import ConfigError, MarketplaceClient, excerpt
+from pazar.plugin import ConfigError, MarketplaceClient, as_utc, excerpt
 from pazar_hepsiburada import api
 
 
@@ -147,6 +147,5 @@ class OrderCalls(MarketplaceClient):
 
 def oms_date(moment: datetime) -> str:
     """An OMS query date: ``yyyy-MM-dd HH:mm`` in Turkey's local time (UTC+3)."""
-    utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)  # naive: UTC
-    local = utc + timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)
+    local = as_utc(moment) + timedelta(hours=api.TURKEY_UTC_OFFSET_HOURS)
     return local.strftime(api.OMS_DATE_FORMAT)
