@@ -189,10 +189,10 @@ def price_set(sku: str, amount: str, retail: str | None, currency: str | None) -
 
     ctx = app()
     with ctx.db.session() as session:
-        price, code = set_price(
+        stored, code = set_price(
             session, sku, amount, retail_price=retail, currency=currency, clock=ctx.clock
         )
-    click.echo(f"price of {sku} set to {price} {code}")
+    click.echo(f"price of {sku} set to {stored} {code}")
 
 
 COMMANDS = [catalog, stock, price]
