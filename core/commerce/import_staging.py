@@ -19,89 +19,26 @@ The statement text is built once per kind, not compiled per chunk.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Sequence
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Integer, Numeric, Table
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
 
 from pazar.commerce.versioning import reserve_versions
 from pazar.db_stats import note_written
 from pazar.errors import ValidationError
+from pazar.pg_copy import copy_format, copy_text
 
 Chunk = list[tuple[int, dict[str, Any]]]
-
-NULL = r"\N"
-_SPECIAL = re.compile(r"[\\\t\n\r]")
-_JSON_ESCAPE = re.compile('[\x00-\x1f"\\\\\ud800-\udfff]')
-"""What a JSON string may not hold unescaped (and lone surrogates, which UTF-8 cannot)."""
 
 
 def uses_staging(session: Session) -> bool:
     """Whether imports on this session take the COPY path (PostgreSQL only; SQLite's
     in-process executemany is already as fast as its parsing)."""
     return session.get_bind().dialect.name == "postgresql"
-
-
-def copy_text(value: Any) -> str:
-    """``value`` as a field of COPY's text format (backslash, tab and line breaks escaped)."""
-    if value is None:
-        return NULL
-    text = value if isinstance(value, str) else str(value)
-    if _SPECIAL.search(text) is None:
-        return text
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def copy_json(value: Any) -> str:
-    """A JSON value as COPY text.
-
-    The shapes a spreadsheet gives (``a|b|c`` lists, flat objects of strings) are
-    written directly when no string needs escaping, a third of ``json.dumps``'s cost
-    per value (three such values per product were a quarter of the client's time);
-    anything else goes through ``json.dumps``, which escapes every control and
-    non-ASCII character, so only its backslashes need doubling for COPY.
-    """
-    if value is None:
-        return NULL
-    kind = type(value)
-    if kind is list or kind is dict:
-        if not value:
-            return "[]" if kind is list else "{}"
-        try:  # str.join takes only strings: a TypeError is any other item
-            if kind is list:
-                if _JSON_ESCAPE.search("".join(value)) is None:
-                    return '["' + '","'.join(value) + '"]'
-            elif _JSON_ESCAPE.search("".join(value) + "".join(value.values())) is None:
-                return '{"' + '","'.join(map('":"'.join, value.items())) + '"}'
-        except TypeError:
-            pass
-    text = json.dumps(value)
-    return text.replace("\\", "\\\\") if "\\" in text else text
-
-
-def copy_number(value: Any) -> str:
-    return NULL if value is None else str(value)
-
-
-def copy_bool(value: Any) -> str:
-    return NULL if value is None else ("t" if value else "f")
-
-
-def copy_format(type_: TypeEngine[Any]) -> Callable[[Any], str]:
-    """How a value of a column of ``type_`` is written as COPY text."""
-    if isinstance(type_, JSON):
-        return copy_json
-    if isinstance(type_, Boolean):
-        return copy_bool
-    if isinstance(type_, Integer | Numeric):
-        return copy_number
-    return copy_text
 
 
 def _q(name: str) -> str:

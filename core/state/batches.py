@@ -33,7 +33,7 @@ from pazar.models.state import (
     IntegrationAction,
 )
 from pazar.pipeline import Item
-from pazar.sqlbulk import dialect_insert, executemany_columns
+from pazar.sqlbulk import dialect_insert, insert_columns
 from pazar.state.actions import ACTION_COLUMNS, payload_hash, success_upsert
 from pazar.state.outcomes import Failure, penalize, penalty_not_newer, record_successes
 from pazar.state.penalties import sent_to_remote_hours
@@ -192,8 +192,7 @@ def open_batch(
             "in_flight": [True] * count,
             "status": ["pending"] * count,
         }
-        table = BatchRequestItem.__table__
-        executemany_columns(session, table, table.insert(), columns, count)
+        insert_columns(session, BatchRequestItem.__table__, columns, count)
     batch.item_count = count
     return batch
 

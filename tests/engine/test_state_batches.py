@@ -215,3 +215,46 @@ def test_expired_batches_fail_and_penalise_their_objects(db, clock):
     assert penalties == [("SKU-1", "remote", ids[0]), ("SKU-2", "remote", ids[0])]
     assert in_flight == []
     _ = T0
+
+
+AWKWARD_KEYS = ["tab\there", "line\nbreak", "back\\slash", r"\N", "çeşit-ÜRÜN", "cr\rlf", " "]
+
+
+def test_batch_items_keep_every_character_of_their_keys_and_hashes(db, clock):
+    """The items of a batch are written in bulk (a COPY on PostgreSQL): keys with tabs,
+    line breaks, backslashes or COPY's own null marker come back as they went in."""
+    batch_items = [
+        Item(key, {"sku": key}, object_id=n, version=n, payload_hash=f"h\t{n}\\")
+        for n, key in enumerate(AWKWARD_KEYS, start=1)
+    ]
+    batch_items.append(Item("untracked", {"sku": "untracked"}))  # no object: not tracked
+    with db.session() as session:
+        channel = make_channel(session)
+        batch = open_batch(
+            session,
+            channel.id,
+            "productstock",
+            "testmarket/stock",
+            None,
+            batch_items,
+            clock=clock,
+            result_key=lambda item: item.key.upper(),
+        )
+        batch_id = batch.id
+    with db.session() as session:
+        stored = session.execute(
+            select(
+                BatchRequestItem.object_key,
+                BatchRequestItem.result_key,
+                BatchRequestItem.payload_hash,
+                BatchRequestItem.version,
+                BatchRequestItem.in_flight,
+                BatchRequestItem.status,
+            )
+            .where(BatchRequestItem.batch_id == batch_id)
+            .order_by(BatchRequestItem.object_id)
+        ).all()
+    assert [tuple(row) for row in stored] == [
+        (key, key.upper() if key.upper() != key else None, f"h\t{n}\\", n, True, "pending")
+        for n, key in enumerate(AWKWARD_KEYS, start=1)
+    ]
