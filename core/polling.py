@@ -15,6 +15,7 @@ saying "processing".
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -125,6 +126,9 @@ class OpenBatches:
 class PollSink:
     """Base for a marketplace's poll sink: subclasses implement :meth:`poll`.
 
+    :meth:`poll` runs on a worker thread, one call at a time and in batch order, while
+    the previous answer is recorded: it must only ask (no writes of its own).
+
     Each batch is applied in its own transaction, so the answers already recorded
     stay when a later poll fails.  The marketplace refusing to answer about one
     batch is logged and the others are asked; an outage ends the run (transient:
@@ -144,39 +148,52 @@ class PollSink:
         ]
 
     def send(self, items: list[Item], run: Any) -> None:
-        for item in items:
-            try:
-                answer = self.poll(item.data)
-            except MarketplaceError as exc:
-                if exc.transient:
-                    raise
-                run.fail(item, exc.message, "remote")
-                continue
-            except PazarError as exc:
-                run.fail(item, exc.message, "remote")
-                continue
-            with self.ctx.db.session() as session:
-                outcome = apply_poll(
-                    session,
-                    item.data["id"],
-                    answer,
-                    clock=self.ctx.clock,
-                    config=self.ctx.config,
-                )
-            for sku, message in outcome.rejected.items():
-                run.log(sku, f"rejected: {message}", "warning")
-            if outcome.status == "fail":
-                run.fail(item, answer.message or "upload failed", "remote")
-                continue
-            if outcome.status != "done":
-                run.skip(item, "still processing on the marketplace")
-                continue
-            run.log(
-                item.key,
-                f"{outcome.succeeded} accepted, {len(outcome.rejected)} rejected",
-                "info",
+        # The next batch's question is asked while this batch's answer is recorded: the
+        # marketplace's think time and the database's write overlap instead of adding up.
+        # Still one request at a time, in order; an answer is recorded only after every
+        # earlier one, and a prefetched answer left unread when an outage ends the run is
+        # dropped (asking changes nothing on the marketplace).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pazar-poll") as asker:
+            ahead = asker.submit(self.poll, items[0].data) if items else None
+            for n, item in enumerate(items):
+                asked, ahead = ahead, None
+                if n + 1 < len(items):
+                    ahead = asker.submit(self.poll, items[n + 1].data)
+                try:
+                    answer = asked.result()  # type: ignore[union-attr]
+                except MarketplaceError as exc:
+                    if exc.transient:
+                        raise
+                    run.fail(item, exc.message, "remote")
+                    continue
+                except PazarError as exc:
+                    run.fail(item, exc.message, "remote")
+                    continue
+                self._record(item, answer, run)
+
+    def _record(self, item: Item, answer: Poll, run: Any) -> None:
+        with self.ctx.db.session() as session:
+            outcome = apply_poll(
+                session,
+                item.data["id"],
+                answer,
+                clock=self.ctx.clock,
+                config=self.ctx.config,
             )
-            run.succeed(item, item.data["remote_batch_id"])
+        for sku, message in outcome.rejected.items():
+            run.log(sku, f"rejected: {message}", "warning")
+        if outcome.status == "fail":
+            run.fail(item, answer.message or "upload failed", "remote")
+            return
+        if outcome.status != "done":
+            run.skip(item, "still processing on the marketplace")
+            return
+        run.log(
+            item.key,
+            f"{outcome.succeeded} accepted, {len(outcome.rejected)} rejected",
+            "info",
+        )
+        run.succeed(item, item.data["remote_batch_id"])
 
 
 def poll_sink_type(
