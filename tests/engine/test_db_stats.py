@@ -41,6 +41,15 @@ def test_a_large_import_leaves_current_statistics(pg_url: str, tmp_path: Path) -
         with db.session() as session:
             import_file(session, "products", products)
         assert _stats(db, "products")[0] == 3000
+        with db.engine.connect() as conn:  # a small sample: 10 buckets, not the default 100
+            bounds = conn.execute(
+                text(
+                    "SELECT array_length(histogram_bounds, 1) FROM pg_stats "
+                    "WHERE schemaname = current_schema() AND tablename = 'products' "
+                    "AND attname = 'sku'"
+                )
+            ).scalar_one()
+        assert bounds == 11
         with db.session() as session:
             import_file(session, "stocks", stocks)
         rows, analyzed = _stats(db, "stocks")
