@@ -112,6 +112,11 @@ class PlainConnection:
     dbapi: Any
     dialect: str
 
+    @property
+    def error(self) -> type[Exception]:
+        """The driver's base exception (DB-API ``Error``)."""
+        return _driver_error(self.dialect)
+
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Every row of one statement; ``?`` marks a parameter in either dialect."""
         if self.dialect == "postgresql":
@@ -122,6 +127,16 @@ class PlainConnection:
             return list(cur.fetchall())
         finally:
             cur.close()
+
+
+def _driver_error(dialect: str) -> type[Exception]:
+    if dialect == "sqlite":
+        import sqlite3
+
+        return sqlite3.Error
+    import psycopg
+
+    return psycopg.Error
 
 
 def plain_target(url: str) -> tuple[str, dict[str, Any]] | None:
