@@ -179,11 +179,17 @@ def plain_target(url: str) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+class PlainConnectError(Exception):
+    """The PostgreSQL server could not be reached; the message is the driver's, as
+    :class:`pazar.db.Database` shows it after ``cannot open the database URL:``."""
+
+
 def open_plain(url: str) -> PlainConnection | None:
     """A DB-API connection to ``url`` opened as :class:`pazar.db.Database` opens it (SQLite:
     an existing file only, with its pragmas), or None when this module does not handle the
-    URL or the connection fails: the caller then goes through :class:`pazar.db.Database`,
-    which opens, migrates or refuses with its own messages."""
+    URL or opening fails otherwise: the caller then goes through :class:`pazar.db.Database`,
+    which opens, migrates or refuses with its own messages.  Raises
+    :class:`PlainConnectError` when a PostgreSQL server cannot be reached."""
     target = plain_target(url)
     if target is None:
         return None
@@ -205,6 +211,9 @@ def open_plain(url: str) -> PlainConnection | None:
         return None
     try:
         return PlainConnection(psycopg.connect(**args), "postgresql")
+    except psycopg.OperationalError as exc:
+        # Going through SQLAlchemy would wait for an unreachable server a second time.
+        raise PlainConnectError(str(exc)) from None
     except psycopg.Error:
         return None
 

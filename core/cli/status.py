@@ -31,10 +31,17 @@ def quick_status(ctx: AppContext, now: datetime) -> dict[str, Any] | None:
     flows = recall()
     if flows is None:
         return None
-    from pazar.db_driver import at_newest_revision, database_url, open_plain
+    from pazar.db_driver import PlainConnectError, at_newest_revision, database_url, open_plain
     from pazar.status_reads import read_status
 
-    conn = open_plain(database_url())
+    url = database_url()
+    try:
+        conn = open_plain(url)
+    except PlainConnectError as exc:
+        from pazar.db import redact_url
+        from pazar.errors import DatabaseError
+
+        raise DatabaseError(f"cannot open the database {redact_url(url)}: {exc}") from None
     if conn is None:
         return None
     try:
@@ -59,8 +66,11 @@ def full_status(ctx: AppContext, now: datetime) -> dict[str, Any]:
         plugins = ctx.plugins
         inputs: dict[str, Any] | None = None
         if not plugins.warnings and cache_dir() is not None:
-            inputs = summary.describe(plugins)
-            state = summary.observe(inputs)
+            try:
+                inputs = summary.describe(plugins)
+                state = summary.observe(inputs)
+            except Exception:  # noqa: BLE001 - a plugin we cannot describe: no summary
+                inputs = None
         flows = load_flows(ctx.registry).all()
         data = daemon_status(session, flows, now)
     if inputs is not None:

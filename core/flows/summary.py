@@ -12,8 +12,8 @@ nothing that decides the flows has changed since:
   that each plugin package still resolves to the same place;
 - the schema files, every flow directory (its entries, by the directory's modification
   time) and the bytes of every flow file;
-- with plugin autoload on, the ``sys.path`` directories (installing or removing a
-  distribution, hence an entry point, changes them).
+- the ``sys.path`` directories but the working directory (installing or removing a
+  distribution, hence an entry point or a plugin's dependency, changes them).
 
 Anything else (no summary, another state, a damaged file) is a miss: the caller loads the
 flows as before.  The summary is written only after a load with no plugin warnings and no
@@ -75,10 +75,6 @@ def _summary_file() -> Path | None:
     }
     name = hashlib.sha256(json.dumps(where, sort_keys=True).encode()).hexdigest()[:40]
     return directory / "status" / f"{name}.json"
-
-
-def _autoload() -> bool:
-    return os.environ.get("PAZAR_DISABLE_PLUGIN_AUTOLOAD", "") not in ("1", "true", "yes")
 
 
 def _mtime(path: str) -> int | None:
@@ -164,7 +160,7 @@ def describe(plugins: Any) -> dict[str, Any]:
             dirs.update(str(p) for p in source.path.iterdir() if p.is_dir())
     files, _problems = discover(sources)
     cwd = os.getcwd()
-    path = [p for p in sys.path if p and os.path.abspath(p) != cwd] if _autoload() else []
+    path = [p for p in sys.path if p and os.path.abspath(p) != cwd]
     return {
         "roots": roots,
         "trees": trees,

@@ -351,3 +351,15 @@ def test_a_status_with_a_current_summary_leaves_sqlalchemy_and_the_plugins_out(
     assert reading.stdout == writing.stdout == before.stdout
     assert "d-1" in reading.stdout and "hepsiburada/price" in reading.stdout
     assert loaded == []
+
+
+@pytest.mark.postgres
+def test_an_unreachable_server_is_named_as_before_after_a_summary_was_kept(pg_url: str) -> None:
+    assert Cli(pg_url, plugins=PLUGINS)("status").exit_code == 0  # writes the summary
+    # Port 1 on loopback: refused at once, nothing listens there.
+    unreachable = Cli("postgresql://pazar:secret@127.0.0.1:1/none", plugins=PLUGINS)
+    before = unreachable("status", env={"PAZAR_CACHE_DIR": "off"})
+    after = unreachable("status")
+    assert before.exit_code == after.exit_code == 1
+    assert after.output == before.output
+    assert "cannot open the database postgresql://pazar:***@127.0.0.1:1/none" in after.output
