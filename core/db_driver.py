@@ -148,9 +148,9 @@ def plain_target(url: str) -> tuple[str, dict[str, Any]] | None:
         return None
     parts = match.groupdict()
     name = parts["name"]
-    query = parse_qsl(parts["query"] or "", keep_blank_values=True)
+    query = parse_qsl(parts["query"] or "")
     if name in ("sqlite", "sqlite+pysqlite"):
-        database = parts["database"]
+        database = unquote(parts["database"] or "")
         if query or not database or database == ":memory:" or database.startswith("file:"):
             return None
         if parts["username"] is not None or parts["ipv4host"] or parts["ipv6host"]:
@@ -173,7 +173,7 @@ def plain_target(url: str) -> tuple[str, dict[str, Any]] | None:
         if parts["password"] is not None:
             args["password"] = unquote(parts["password"])
         if parts["database"]:
-            args["dbname"] = parts["database"]
+            args["dbname"] = unquote(parts["database"])
         args.update(query)
         return "postgresql", args
     return None

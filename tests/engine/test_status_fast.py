@@ -363,3 +363,45 @@ def test_an_unreachable_server_is_named_as_before_after_a_summary_was_kept(pg_ur
     assert before.exit_code == after.exit_code == 1
     assert after.output == before.output
     assert "cannot open the database postgresql://pazar:***@127.0.0.1:1/none" in after.output
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "postgres://u%40x:p%2Fw@db.example:6543/my%20db?sslmode=require&application_name=",
+        "postgresql+psycopg://u@[::1]/db?options=-csearch_path%3Dpazar_x",
+        "postgresql:///db",
+    ],
+)
+def test_the_driver_opens_a_postgresql_url_as_sqlalchemy_does(url: str) -> None:
+    from pazar.db import make_engine
+    from pazar.db_driver import plain_target
+
+    engine = make_engine(url)
+    try:
+        _args, expected = engine.dialect.create_connect_args(engine.url)
+    finally:
+        engine.dispose()
+    expected.pop("context", None)  # SQLAlchemy's type adapters, not a connection setting
+    assert plain_target(url) == ("postgresql", expected)
+
+
+@pytest.mark.parametrize("name", ["pazar.db", "with space/pazar db.db", "rel/x.db"])
+def test_the_driver_opens_a_sqlite_url_as_sqlalchemy_does(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import quote
+
+    from pazar.db import make_engine
+    from pazar.db_driver import plain_target
+
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{quote(name)}"
+    engine = make_engine(url)
+    try:
+        (expected_file,), _kwargs = engine.dialect.create_connect_args(engine.url)
+    finally:
+        engine.dispose()
+    target = plain_target(url)
+    assert target is not None and target[1]["database"] == expected_file
