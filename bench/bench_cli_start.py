@@ -7,7 +7,8 @@ untimed run that leaves what an installed pazar has (compiled bytecode, kept in 
 temporary ``PYTHONPYCACHEPREFIX`` so no checkout is written to, even where
 ``PYTHONDONTWRITEBYTECODE`` is set, and pazar's validated-flow cache in a temporary
 ``PAZAR_CACHE_DIR``); ``status, no flow cache`` is ``status`` with ``PAZAR_CACHE_DIR=off``
-(the first command after an install, an upgrade or an edit of the flows).  The bench
+(the first command after an install, an upgrade or an edit of the flows: no validated flows
+and no flow summary, so it loads plugins and checks flows, through SQLAlchemy).  The bench
 prints the median and fastest wall-clock seconds and the median CPU seconds (user + system,
 which a loaded machine disturbs less than wall time), then the ten imports with the largest
 cumulative time from ``python -X importtime`` for ``--help`` and ``status``.  ``status``

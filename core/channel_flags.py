@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pazar.flows.loader import scan_flows
 from pazar.suggest import did_you_mean
 
 
@@ -53,6 +52,7 @@ class FlagCatalog:
 
 def flag_catalog(registry: Any, plugin: str) -> FlagCatalog:
     """The flags of ``plugin`` and which loaded flows each one gates."""
+    from pazar.flows.loader import scan_flows  # not for the scheduler nor `pazar status`
     from pazar.flows.validate import declared_feature_flags  # jsonschema: not for the scheduler
 
     flows, errors = scan_flows(registry)

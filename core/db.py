@@ -7,11 +7,8 @@ an older revision is refused with a message saying how to upgrade, never a crash
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
@@ -20,18 +17,27 @@ from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pazar import json_text
+from pazar.db_driver import (
+    MIGRATIONS_DIR,
+    POSTGRES_NAMES,
+    SQLITE_CONNECT_ARGS,
+    apply_sqlite_pragmas,
+    database_url,
+    newest_migration_file,
+)
 from pazar.db_stats import watch
 from pazar.errors import DatabaseError
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-
-
-def database_url() -> str:
-    """``PAZAR_DATABASE_URL``, else ``pazar.db`` in the working directory."""
-    url = os.environ.get("PAZAR_DATABASE_URL", "").strip()
-    if url:
-        return url
-    return f"sqlite:///{Path.cwd() / 'pazar.db'}"
+__all__ = [
+    "MIGRATIONS_DIR",
+    "Database",
+    "current_revision",
+    "database_url",
+    "head_revision",
+    "make_engine",
+    "newest_migration_file",
+    "redact_url",
+]
 
 
 def redact_url(url: str) -> str:
@@ -43,12 +49,7 @@ def redact_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
+    apply_sqlite_pragmas(dbapi_conn)
 
 
 def make_engine(url: str) -> Engine:
@@ -56,12 +57,12 @@ def make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseError(f"PAZAR_DATABASE_URL is not a database URL: {exc}") from None
-    if parsed.drivername == "postgresql" or parsed.drivername == "postgres":
+    if parsed.drivername in POSTGRES_NAMES:
         parsed = parsed.set(drivername="postgresql+psycopg")
     # JSON columns are written as json.dumps writes them, without its per-call setup.
     kwargs: dict[str, Any] = {"json_serializer": json_text.dumps}
     if parsed.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        kwargs["connect_args"] = dict(SQLITE_CONNECT_ARGS)
     else:
         kwargs["pool_pre_ping"] = True
     try:
@@ -92,38 +93,6 @@ def head_revision() -> str:
 
     cfg = _alembic_config(None)  # type: ignore[arg-type]
     return ScriptDirectory.from_config(cfg).get_current_head() or ""
-
-
-_REVISION_LINE = re.compile(r"""^revision\s*=\s*["']([^"']+)["']\s*$""", re.MULTILINE)
-_DOWN_REVISION_LINE = re.compile(
-    r"""^down_revision\s*=\s*(?:None|["']([^"']+)["'])\s*$""", re.MULTILINE
-)
-
-
-def newest_migration_file() -> str | None:
-    """The head revision as the migration files' header lines state it, without alembic.
-
-    Importing alembic and scanning its script directory costs a few hundred milliseconds
-    on every command; the header lines say the same for a plain chain of revisions.
-    Anything else (a merge, a line that reads differently, two heads) gives None and the
-    caller asks alembic.
-    """
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    files = sorted((MIGRATIONS_DIR / "versions").glob("*.py"))
-    for path in files:
-        source = path.read_text(encoding="utf-8")
-        revision = _REVISION_LINE.search(source)
-        down = _DOWN_REVISION_LINE.search(source)
-        if revision is None or down is None:
-            return None
-        revisions.add(revision.group(1))
-        if down.group(1):
-            parents.add(down.group(1))
-    heads = revisions - parents
-    if len(revisions) != len(files) or len(heads) != 1 or not parents <= revisions:
-        return None
-    return heads.pop()
 
 
 def current_revision(engine: Engine) -> str | None:

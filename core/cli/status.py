@@ -1,24 +1,92 @@
-"""``pazar status``: daemons, the queue, running jobs, last runs, overdue schedules."""
+"""``pazar status``: daemons, the queue, running jobs, last runs, overdue schedules.
+
+The command answers in a fraction of a second (issue 19): when the flow summary on disk
+(:mod:`pazar.flows.summary`) is current and the database is at the newest revision, it
+reads with the database driver alone (:mod:`pazar.status_reads`), importing neither
+SQLAlchemy, the models nor any plugin.  Otherwise it goes the ordinary way (the database
+through :class:`pazar.db.Database`, which migrates an empty one and words every refusal;
+the flows loaded and checked) and leaves the summary for the next time.  Both ways run
+the same queries and print the same.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import click
 
-from pazar.cli.context import app
+from pazar.cli.context import AppContext, app
 from pazar.cli.output import json_option, print_json, print_table
+
+
+def quick_status(ctx: AppContext, now: datetime) -> dict[str, Any] | None:
+    """The status read with the driver alone, or None when that cannot be trusted to say
+    what the ordinary way would (no current flow summary, a database that is not plainly
+    at the newest revision, a URL or an error only SQLAlchemy words)."""
+    if ctx._db is not None or ctx._plugins is not None:
+        return None  # a caller supplied its own database or plugins: use them
+    from pazar.flows.summary import recall
+
+    flows = recall()
+    if flows is None:
+        return None
+    from pazar.db_driver import PlainConnectError, at_newest_revision, database_url, open_plain
+    from pazar.status_reads import read_status
+
+    url = database_url()
+    try:
+        conn = open_plain(url)
+    except PlainConnectError as exc:
+        from pazar.db import redact_url
+        from pazar.errors import DatabaseError
+
+        raise DatabaseError(f"cannot open the database {redact_url(url)}: {exc}") from None
+    if conn is None:
+        return None
+    try:
+        if not at_newest_revision(conn):
+            return None
+        return read_status(conn, flows, now)
+    except conn.error:
+        return None  # the ordinary way fails with its own message, or succeeds
+    finally:
+        conn.dbapi.close()
+
+
+def full_status(ctx: AppContext, now: datetime) -> dict[str, Any]:
+    """The status through the database session and the loaded flows; keeps the flow
+    summary for :func:`quick_status` when the load went without warnings."""
+    from pazar.cachedir import cache_dir
+    from pazar.flows import summary
+    from pazar.flows.loader import load_flows
+    from pazar.ops.status import daemon_status
+
+    with ctx.db.session() as session:
+        plugins = ctx.plugins
+        inputs: dict[str, Any] | None = None
+        if not plugins.warnings and cache_dir() is not None:
+            try:
+                inputs = summary.describe(plugins)
+                state = summary.observe(inputs)
+            except Exception:  # noqa: BLE001 - a plugin we cannot describe: no summary
+                inputs = None
+        flows = load_flows(ctx.registry).all()
+        data = daemon_status(session, flows, now)
+    if inputs is not None:
+        summary.remember(inputs, state, flows)
+    return data
 
 
 @click.command("status")
 @json_option
 def status_command(as_json: bool) -> None:
     """What the daemons are doing and what waits."""
-    from pazar.flows.loader import load_flows
-    from pazar.ops.status import daemon_status
-
     ctx = app()
     now = ctx.clock.now()
-    with ctx.db.session() as session:
-        data = daemon_status(session, load_flows(ctx.registry).all(), now)
+    data = quick_status(ctx, now)
+    if data is None:
+        data = full_status(ctx, now)
     daemons, queue, running = data["daemons"], data["queue"], data["running"]
     last_runs, late, waiting = data["last_runs"], data["overdue"], data["waiting"]
     if as_json:

@@ -1,12 +1,27 @@
 """Flow definitions: loading, validation, schema and schedules.
 
 The names most callers need are re-exported here; see the submodules for the rest.
+They are imported when first asked for: ``pazar status`` reads schedules
+(:mod:`pazar.flows.schedule`) and must not pay for the loader and the schema.
 """
 
-from pazar.flows.loader import FlowCatalog, load_flow_file, load_flows, validate_files
-from pazar.flows.model import FlowDef, FlowError, StepDef
-from pazar.flows.schedule import Schedule, parse_schedule
-from pazar.flows.schema import composed_schema
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "FlowCatalog": "pazar.flows.loader",
+    "load_flow_file": "pazar.flows.loader",
+    "load_flows": "pazar.flows.loader",
+    "validate_files": "pazar.flows.loader",
+    "FlowDef": "pazar.flows.model",
+    "FlowError": "pazar.flows.model",
+    "StepDef": "pazar.flows.model",
+    "Schedule": "pazar.flows.schedule",
+    "parse_schedule": "pazar.flows.schedule",
+    "composed_schema": "pazar.flows.schema",
+}
 
 __all__ = [
     "FlowCatalog",
@@ -20,3 +35,12 @@ __all__ = [
     "parse_schedule",
     "validate_files",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

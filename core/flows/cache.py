@@ -34,22 +34,11 @@ import weakref
 from pathlib import Path
 from typing import Any
 
+from pazar.cachedir import OFF_WORDS as OFF_WORDS
+from pazar.cachedir import cache_dir
 from pazar.flows.model import FlowDef, flow_from_data, slot_pointers
 
 CACHE_FORMAT = 1
-OFF_WORDS = ("off", "none", "0", "false", "no")
-
-
-def cache_dir() -> Path | None:
-    """pazar's cache directory, or None when ``PAZAR_CACHE_DIR`` turns it off."""
-    explicit = os.environ.get("PAZAR_CACHE_DIR", "").strip()
-    if explicit:
-        if explicit.lower() in OFF_WORDS:
-            return None
-        return Path(explicit).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "pazar"
 
 
 def _plain(value: Any) -> bool:

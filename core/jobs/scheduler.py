@@ -11,71 +11,26 @@ missed tick.  A channel's config may override a flow's schedule
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, bindparam, select, type_coerce
 from sqlalchemy.orm import Session
 
-from pazar.channel_flags import feature_enabled
+from pazar.db_driver import session_connection
 from pazar.flows.model import FlowDef
 from pazar.flows.schedule import parse_schedule
+from pazar.jobs.due import Due, due_ticks
 from pazar.models.channels import Channel
 from pazar.models.jobs import Job, ScheduleTick
 from pazar.sqlbulk import dialect_insert
-
-
-@dataclass(frozen=True)
-class Due:
-    channel_id: int
-    flow: str
-    tick: datetime
-    trigger: str = "schedule"  # or the wake-up's: change | upload
-
-
-def dependency_order(flows: list[FlowDef]) -> list[FlowDef]:
-    """Flows whose content type others ``needs`` first: when a tick makes Product Create
-    and Stock due together, Product Create's job is queued (and leased) first."""
-    needed = {(flow.plugin, flow.needs) for flow in flows if flow.needs}
-    return sorted(flows, key=lambda flow: (flow.plugin, flow.content_type) not in needed)
-
-
-def due_ticks(channels: list[Any], flows: list[FlowDef], now: datetime) -> list[Due]:
-    """The latest tick of every enabled, scheduled flow of every active channel, the flows
-    that others depend on first (:func:`dependency_order`)."""
-    by_plugin: dict[str, list[FlowDef]] = {}
-    for flow in dependency_order(flows):
-        by_plugin.setdefault(flow.plugin, []).append(flow)
-    due: list[Due] = []
-    latest: dict[str, datetime] = {}  # schedule text -> its latest tick; shared by channels
-    for channel in channels:
-        if channel.status != "active":
-            continue
-        overrides = (channel.config or {}).get("schedules") or {}
-        for flow in by_plugin.get(channel.plugin, []):
-            if not feature_enabled(channel, flow.feature_flag):
-                continue
-            text = overrides.get(flow.flow) or flow.schedule
-            if not text:
-                continue
-            tick = latest.get(text)
-            if tick is None:
-                tick = latest[text] = parse_schedule(text).previous_at_or_before(now)
-            due.append(Due(channel.id, flow.ref, tick))
-    return due
+from pazar.status_reads import active_channels
 
 
 def _active_channels(session: Session) -> list[Any]:
-    """Active channels as light rows (id, slug, plugin, status, config): read every pass."""
-    c = Channel.__table__
-    return list(
-        session.execute(
-            select(c.c.id, c.c.slug, c.c.plugin, c.c.status, c.c.config).where(
-                c.c.status == "active"
-            )
-        )
-    )
+    """Active channels as light rows (id, slug, plugin, status, config): read every pass,
+    with the query ``pazar status`` uses to tell which schedules are overdue."""
+    return list(active_channels(session_connection(session)))
 
 
 class PassCache:
@@ -264,24 +219,3 @@ def enqueue_claimed(
         [{"tick_id": tick_id, "job": linked[key]} for key, tick_id in claimed.items()],
     )
     return sorted(set(linked.values()))
-
-
-def overdue(session: Session, flows: list[FlowDef], now: datetime) -> list[dict[str, Any]]:
-    """Scheduled (channel, flow) pairs whose latest tick has no tick row yet."""
-    channels = _active_channels(session)
-    due = due_ticks(channels, flows, now)
-    ticks = ScheduleTick.__table__  # columns, not the mapped class: no mapper configuration
-    claimed = {
-        (c, f, t)
-        for c, f, t in session.execute(
-            select(ticks.c.channel_id, ticks.c.flow, ticks.c.tick).where(
-                ticks.c.tick.in_(sorted({d.tick for d in due}))
-            )
-        ).all()
-    }
-    slugs = {c.id: c.slug for c in channels}
-    return [
-        {"channel": slugs[d.channel_id], "flow": d.flow, "tick": d.tick}
-        for d in due
-        if (d.channel_id, d.flow, d.tick) not in claimed
-    ]
