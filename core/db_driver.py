@@ -6,9 +6,10 @@ the DB-API driver alone: importing SQLAlchemy and the models costs more than hal
 several times what the status reads take.  So the URL default, the driver arguments and
 SQLite's pragmas are written once, here, and both agree on what a URL opens.
 
-:func:`open_plain` understands the URLs pazar documents (``sqlite:///FILE``,
-``postgresql://user:password@host:port/db?options=...``); for anything else it returns
-None and the caller goes through :class:`pazar.db.Database`, which says what is wrong.
+:func:`open_plain` reads the URLs pazar documents (``sqlite:///FILE``,
+``postgresql://user:password@host:port/db?options=...``) with the standard library's URL
+parser; for anything else it returns None and the caller goes through
+:class:`pazar.db.Database`, which says what is wrong.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -82,28 +83,6 @@ def newest_migration_file() -> str | None:
     return heads.pop()
 
 
-# SQLAlchemy's URL grammar (sqlalchemy.engine.url._parse_url), so both read a URL alike.
-_URL = re.compile(
-    r"""
-    (?P<name>[\w\+]+)://
-    (?:
-        (?P<username>[^:/]*)
-        (?::(?P<password>[^@]*))?
-    @)?
-    (?:
-        (?:
-            \[(?P<ipv6host>[^/\?]+)\] |
-            (?P<ipv4host>[^/:\?]+)
-        )?
-        (?::(?P<port>[^/\?]*))?
-    )?
-    (?:/(?P<database>[^\?]*))?
-    (?:\?(?P<query>.*))?
-    """,
-    re.X,
-)
-
-
 @dataclass(frozen=True)
 class PlainConnection:
     """A DB-API connection and what its SQL must respect: ``dialect`` (``sqlite`` or
@@ -140,43 +119,57 @@ def _driver_error(dialect: str) -> type[Exception]:
 
 
 def plain_target(url: str) -> tuple[str, dict[str, Any]] | None:
-    """(``sqlite`` or ``postgresql``, the driver's connect arguments) for the URLs that
-    :class:`pazar.db.Database` opens the same way; None for anything else (an in-memory
-    database, other drivers, query options SQLAlchemy would interpret)."""
-    match = _URL.fullmatch(url.strip())
-    if match is None:
+    """(``sqlite`` or ``postgresql``, the driver's connect arguments) for the plainly
+    written URLs that :class:`pazar.db.Database` opens the same way; None for anything
+    else (an in-memory database, other drivers, a second ``@``, query options SQLAlchemy
+    would interpret): the caller then goes the ordinary way, which is always right."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
         return None
-    parts = match.groupdict()
-    name = parts["name"]
-    query = parse_qsl(parts["query"] or "")
+    name = parts.scheme
+    if not url.startswith(f"{name}://") or parts.fragment:
+        return None  # urlsplit lowers a scheme's case; SQLAlchemy does not
+    query = parse_qsl(parts.query)
     if name in ("sqlite", "sqlite+pysqlite"):
-        database = unquote(parts["database"] or "")
-        if query or not database or database == ":memory:" or database.startswith("file:"):
+        database = unquote(parts.path[1:])
+        if parts.netloc or query or not database or database == ":memory:":
             return None
-        if parts["username"] is not None or parts["ipv4host"] or parts["ipv6host"]:
+        if database.startswith("file:"):
             return None
         return "sqlite", {"database": os.path.abspath(database), **SQLITE_CONNECT_ARGS}
-    if name in POSTGRES_NAMES:
-        keys = [key for key, _ in query]
-        if len(set(keys)) != len(keys) or "host" in keys or "port" in keys:
-            return None  # several hosts: SQLAlchemy's own rules
-        args: dict[str, Any] = {}
-        host = parts["ipv6host"] or parts["ipv4host"]
-        if host:
-            args["host"] = host
-        if parts["port"]:
-            if not parts["port"].isdigit():
-                return None
-            args["port"] = int(parts["port"])
-        if parts["username"] is not None:
-            args["user"] = unquote(parts["username"])
-        if parts["password"] is not None:
-            args["password"] = unquote(parts["password"])
-        if parts["database"]:
-            args["dbname"] = unquote(parts["database"])
-        args.update(query)
-        return "postgresql", args
-    return None
+    if name not in POSTGRES_NAMES:
+        return None
+    keys = [key for key, _ in query]
+    if len(set(keys)) != len(keys) or "host" in keys or "port" in keys:
+        return None  # several hosts: SQLAlchemy's own rules
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    args: dict[str, Any] = {}
+    if at:
+        user, colon, password = userinfo.partition(":")
+        if not user or "@" in userinfo:
+            return None
+        args["user"] = unquote(user)
+        if colon:
+            args["password"] = unquote(password)
+    if hostport.startswith("["):  # an IPv6 address
+        host, bracket, rest = hostport[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:]
+    else:
+        host, _, port = hostport.partition(":")
+    if host:
+        args["host"] = host
+    if port:
+        if not port.isdigit():
+            return None
+        args["port"] = int(port)
+    if parts.path[1:]:
+        args["dbname"] = unquote(parts.path[1:])
+    args.update(query)
+    return "postgresql", args
 
 
 class PlainConnectError(Exception):

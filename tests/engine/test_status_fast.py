@@ -405,3 +405,22 @@ def test_the_driver_opens_a_sqlite_url_as_sqlalchemy_does(
         engine.dispose()
     target = plain_target(url)
     assert target is not None and target[1]["database"] == expected_file
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://a@b@db.example/db",  # two @: SQLAlchemy reads it its own way
+        "POSTGRESQL://u@db.example/db",  # a scheme SQLAlchemy would not know
+        "postgresql://u@db.example:54x/db",  # a port that is not a number
+        "postgresql://u@[::1/db",  # an IPv6 host never closed
+        "postgresql://u@h/db?host=a&host=b",  # several hosts
+        "mysql://u@h/db",
+        "sqlite://",  # in memory
+        "sqlite:///file:x.db?mode=ro&uri=true",
+    ],
+)
+def test_a_url_the_driver_does_not_plainly_read_goes_the_ordinary_way(url: str) -> None:
+    from pazar.db_driver import plain_target
+
+    assert plain_target(url) is None
