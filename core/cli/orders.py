@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -310,6 +310,8 @@ def orders_update(
             "--invoice-url, --invoice-number or --invoice-date"
         )
     ctx = app()
+    if invoice_date is not None:
+        _check_invoice_date(invoice_date, ctx.clock.now())
     with ctx.db.session() as session:
         order = _one_order(session, number, slug)
         changed = update_order(
@@ -330,6 +332,17 @@ def orders_update(
     click.echo(
         f"order {data['number']}: {'updated' if changed else 'unchanged'} ({data['status']})"
     )
+
+
+def _check_invoice_date(value: datetime, now: datetime) -> None:
+    """An invoice dated before 2000 or more than a year ahead is a typing slip (a year 1 was
+    stored as ``1-01-01`` and sent on to the marketplace as its invoice date)."""
+    latest = (now + timedelta(days=365)).date()
+    if not (date(2000, 1, 1) <= value.date() <= latest):
+        raise ValidationError(
+            f"--invoice-date {value.date().isoformat()}: an invoice date is between "
+            f"2000-01-01 and {latest.isoformat()} (a year from today)"
+        )
 
 
 @orders.command("cancel-items")

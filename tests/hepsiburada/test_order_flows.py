@@ -158,6 +158,11 @@ def test_order_update_sends_status_and_tracking_once_and_never_backwards(
     long = cli("orders", "update", "1001", "--tracking-number", "T" * 256)
     assert long.exit_code == 2
     assert "tracking number: at most 255 characters, not 256" in long.stderr
+    # A year 1 was stored as "1-01-01" and sent on as the invoice's date
+    for typo in ("0001-01-01", "2999-12-31"):
+        dated = cli("orders", "update", "1001", "--invoice-date", typo)
+        assert dated.exit_code == 2
+        assert f"--invoice-date {typo}: an invoice date is between 2000-01-01 and " in dated.stderr
 
     # Seed section 8: the status cannot be updated retrospectively; the local order stays
     # where the marketplace is instead of moving behind it.
