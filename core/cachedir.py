@@ -24,3 +24,22 @@ def cache_dir() -> Path | None:
     xdg = os.environ.get("XDG_CACHE_HOME", "").strip()
     base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
     return base / "pazar"
+
+
+def write_entry(target: Path, body: str) -> None:
+    """Write a cache file whole or not at all; silently nothing when it cannot be written
+    (a cache is an optimisation: a reader finds the old entry, the new one, or none)."""
+    import tempfile
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(body)
+            os.replace(tmp, target)  # readers see the old entry or the new, never half
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        return

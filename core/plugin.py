@@ -89,8 +89,9 @@ Compatibility
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pazar.lazy_exports import lazy_getattr
 
 if TYPE_CHECKING:
     from pazar.clock import Clock, as_utc, parse_instant
@@ -179,13 +180,7 @@ _HOME: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(globals(), _HOME)
 
 
 def __dir__() -> list[str]:

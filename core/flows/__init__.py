@@ -7,8 +7,7 @@ They are imported when first asked for: ``pazar status`` reads schedules
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from pazar.lazy_exports import lazy_getattr
 
 _HOMES = {
     "FlowCatalog": "pazar.flows.loader",
@@ -37,10 +36,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(globals(), _HOMES)

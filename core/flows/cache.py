@@ -28,14 +28,13 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 import threading
 import weakref
 from pathlib import Path
 from typing import Any
 
 from pazar.cachedir import OFF_WORDS as OFF_WORDS
-from pazar.cachedir import cache_dir
+from pazar.cachedir import cache_dir, write_entry
 from pazar.flows.model import FlowDef, flow_from_data, slot_pointers
 
 CACHE_FORMAT = 1
@@ -189,18 +188,7 @@ class FlowCache:
         entry, key = self._names(path, expect_plugin, expect_flow, content)
         lines = {p: line_of(p) for p in slot_pointers(data)}
         body = json.dumps({"key": key, "path": str(path), "data": data, "lines": lines})
-        try:
-            self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-            fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=".json")
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as out:
-                    out.write(body)
-                os.replace(tmp, entry)  # readers see the old entry or the new, never half
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
-        except OSError:
-            return
+        write_entry(entry, body)
 
 
 _lock = threading.Lock()

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from pazar.cachedir import cache_dir
+from pazar.cachedir import cache_dir, write_entry
 
 SUMMARY_FORMAT = 1
 # Not part of the key: where the data is and where the cache is do not change the flows.
@@ -181,21 +181,7 @@ def remember(inputs: dict[str, Any], state: str, flows: list[Any]) -> None:
         asdict(FlowSummary(f.plugin, f.flow, f.content_type, f.needs, f.schedule, f.feature_flag))
         for f in flows
     ]
-    body = json.dumps({"inputs": inputs, "state": state, "flows": summaries})
-    import tempfile
-
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(body)
-            os.replace(tmp, target)  # readers see the old summary or the new, never half
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-    except OSError:
-        return
+    write_entry(target, json.dumps({"inputs": inputs, "state": state, "flows": summaries}))
 
 
 def observe(inputs: dict[str, Any]) -> str:
