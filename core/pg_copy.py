@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Integer, Numeric, Table
@@ -82,6 +82,16 @@ def copy_format(type_: TypeEngine[Any]) -> Callable[[Any], str]:
     return copy_text
 
 
+def quote_name(name: str) -> str:
+    """A table or column name as PostgreSQL reads it verbatim (pazar's names hold no quote)."""
+    return f'"{name}"'
+
+
+def copy_statement(table: str, columns: Sequence[str]) -> str:
+    """``COPY table (columns) FROM STDIN``: the rows follow as COPY text."""
+    return f"COPY {quote_name(table)} ({', '.join(quote_name(n) for n in columns)}) FROM STDIN"
+
+
 def copy_columns(
     session: Session, table: Table, columns: Mapping[str, list[Any]], count: int
 ) -> None:
@@ -106,9 +116,8 @@ def copy_columns(
             values = [processor(v) for v in values]
         texts.append([fmt(v) for v in values])
     body = "".join("\t".join(fields) + "\n" for fields in zip(*texts, strict=True))
-    quoted = ", ".join(f'"{n}"' for n in names)
     driver = conn.connection.driver_connection
-    statement = f'COPY "{table.name}" ({quoted}) FROM STDIN'
+    statement = copy_statement(table.name, names)
     with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
         copy.write(body)
     # COPY passes no statement through SQLAlchemy: count its rows for the planner's

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from pazar.commerce.versioning import reserve_versions
 from pazar.db_stats import note_written
 from pazar.errors import ValidationError
-from pazar.pg_copy import copy_format, copy_text
+from pazar.pg_copy import copy_format, copy_statement, copy_text, quote_name
 
 Chunk = list[tuple[int, dict[str, Any]]]
 
@@ -39,10 +39,6 @@ def uses_staging(session: Session) -> bool:
     """Whether imports on this session take the COPY path (PostgreSQL only; SQLite's
     in-process executemany is already as fast as its parsing)."""
     return session.get_bind().dialect.name == "postgresql"
-
-
-def _q(name: str) -> str:
-    return f'"{name}"'
 
 
 class Stage:
@@ -84,11 +80,11 @@ class Stage:
             *((name, "text") for name in self.extra),
         ]
         self.create = (
-            f"CREATE TEMPORARY TABLE IF NOT EXISTS {_q(self.name)} "
-            f"({', '.join(f'{_q(n)} {t}' for n, t in columns)}) ON COMMIT DROP; "
-            f"TRUNCATE {_q(self.name)}"
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote_name(self.name)} "
+            f"({', '.join(f'{quote_name(n)} {t}' for n, t in columns)}) ON COMMIT DROP; "
+            f"TRUNCATE {quote_name(self.name)}"
         )
-        self.copy = f"COPY {_q(self.name)} ({', '.join(_q(n) for n, _ in columns)}) FROM STDIN"
+        self.copy = copy_statement(self.name, [n for n, _ in columns])
         self.merge = self._merge_sql(list(keys), list(compare))
 
     def line(self, ord_: int, line: int, row: dict[str, Any]) -> str:
@@ -137,44 +133,49 @@ class Stage:
         chunk (which it prefers on a large catalog when statistics are stale): every row
         costs one index probe, whatever the statistics say.
         """
-        table = _q(self.table.name)
-        targets = [_q(n) for n in self.targets]
+        table = quote_name(self.table.name)
+        targets = [quote_name(n) for n in self.targets]
         if self.by_sku:
             resolved = (
                 "SELECT s.ord, s.line, s.sku, p.id AS product_id"
                 + "".join(f", s.{t}" for t in targets)
-                + f" FROM {_q(self.name)} s LEFT JOIN LATERAL"
+                + f" FROM {quote_name(self.name)} s LEFT JOIN LATERAL"
                 " (SELECT id FROM products WHERE products.sku = s.sku LIMIT 1) p ON true"
             )
             into = ["product_id", *self.targets]
             unknown = "SELECT line, sku FROM src WHERE product_id IS NULL ORDER BY line LIMIT 1"
         else:
-            resolved = f"SELECT * FROM {_q(self.name)}"  # read once: inlined, no copy
+            resolved = f"SELECT * FROM {quote_name(self.name)}"  # read once: inlined, no copy
             into = ["sku", *self.targets]
             unknown = "SELECT NULL::integer AS line, NULL::text AS sku WHERE false"
         current = (
             "SELECT true AS present"
-            + "".join(f", c.{_q(n)}" for n in compare)
+            + "".join(f", c.{quote_name(n)}" for n in compare)
             + f" FROM {table} c WHERE "
-            + " AND ".join(f"c.{_q(k)} = src.{_q(k)}" for k in keys)
+            + " AND ".join(f"c.{quote_name(k)} = src.{quote_name(k)}" for k in keys)
             + " LIMIT 1"
         )
-        differs = " OR ".join(f"cur.{_q(n)} IS DISTINCT FROM src.{_q(n)}" for n in compare)
-        updates = ", ".join(
-            f"{_q(n)} = excluded.{_q(n)}" for n in [*compare, "version", "updated_at"]
+        differs = " OR ".join(
+            f"cur.{quote_name(n)} IS DISTINCT FROM src.{quote_name(n)}" for n in compare
         )
-        changed = " OR ".join(f"{table}.{_q(n)} IS DISTINCT FROM excluded.{_q(n)}" for n in compare)
+        updates = ", ".join(
+            f"{quote_name(n)} = excluded.{quote_name(n)}"
+            for n in [*compare, "version", "updated_at"]
+        )
+        changed = " OR ".join(
+            f"{table}.{quote_name(n)} IS DISTINCT FROM excluded.{quote_name(n)}" for n in compare
+        )
         return f"""
 WITH src AS {"MATERIALIZED" if self.by_sku else "NOT MATERIALIZED"} ({resolved}),
 unknown AS ({unknown}),
 merged AS (
-  INSERT INTO {table} ({", ".join(_q(n) for n in into)}, version, updated_at)
-  SELECT {", ".join(f"src.{_q(n)}" for n in into)},
+  INSERT INTO {table} ({", ".join(quote_name(n) for n in into)}, version, updated_at)
+  SELECT {", ".join(f"src.{quote_name(n)}" for n in into)},
          %(first)s::bigint + src.ord, %(now)s::timestamptz
   FROM src LEFT JOIN LATERAL ({current}) cur ON true
   WHERE NOT EXISTS (SELECT FROM unknown) AND (cur.present IS NULL OR {differs})
   ORDER BY src.ord
-  ON CONFLICT ({", ".join(_q(k) for k in keys)}) DO UPDATE SET {updates} WHERE {changed}
+  ON CONFLICT ({", ".join(quote_name(k) for k in keys)}) DO UPDATE SET {updates} WHERE {changed}
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM merged), (SELECT line FROM unknown), (SELECT sku FROM unknown)
@@ -205,7 +206,7 @@ def link_parents(session: Session, stage: Stage, where: str) -> int:
     conn = session.connection()
     driver = conn.connection.driver_connection
     with driver.cursor() as cursor:  # type: ignore[union-attr]
-        cursor.execute(_LINK_PARENTS.format(stage=_q(stage.name)))
+        cursor.execute(_LINK_PARENTS.format(stage=quote_name(stage.name)))
         changed = _merged(cursor.fetchone(), where, "parent_sku")
     note_written(conn, "products", changed)
     return changed

@@ -7,7 +7,15 @@ They are imported when first asked for: ``pazar status`` reads schedules
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pazar.lazy_exports import lazy_getattr
+
+if TYPE_CHECKING:
+    from pazar.flows.loader import FlowCatalog, load_flow_file, load_flows, validate_files
+    from pazar.flows.model import FlowDef, FlowError, StepDef
+    from pazar.flows.schedule import Schedule, parse_schedule
+    from pazar.flows.schema import composed_schema
 
 _HOMES = {
     "FlowCatalog": "pazar.flows.loader",
