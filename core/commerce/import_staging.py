@@ -85,7 +85,8 @@ class Stage:
             f"TRUNCATE {quote_name(self.name)}"
         )
         self.copy = copy_statement(self.name, [n for n, _ in columns])
-        self.merge = self._merge_sql(list(keys), list(compare))
+        self.merge = self._merge_sql(list(keys), list(compare), upsert=False)
+        self.upsert = self._merge_sql(list(keys), list(compare), upsert=True)
 
     def line(self, ord_: int, line: int, row: dict[str, Any]) -> str:
         """The COPY line of one parsed row, ``ord_`` its place in the chunk."""
@@ -107,9 +108,21 @@ class Stage:
             with cursor.copy(self.copy) as copy:
                 copy.write("".join(lines.lines))
         first = reserve_versions(session, len(lines))
+        params = {"first": first, "now": now.astimezone(UTC)}
         with driver.cursor() as cursor:  # type: ignore[union-attr]
-            cursor.execute(self.merge, {"first": first, "now": now.astimezone(UTC)})
-            changed = _merged(cursor.fetchone(), where, "sku")
+            from psycopg.errors import UniqueViolation  # only PostgreSQL comes here
+
+            cursor.execute("SAVEPOINT pazar_merge")
+            try:
+                cursor.execute(self.merge, params)
+            except UniqueViolation:
+                # Another writer inserted one of these rows since the merge's snapshot: the
+                # upsert settles each row under ON CONFLICT, at the price the merge avoids.
+                cursor.execute("ROLLBACK TO SAVEPOINT pazar_merge")
+                cursor.execute(self.upsert, params)
+            row = cursor.fetchone()
+            cursor.execute("RELEASE SAVEPOINT pazar_merge")
+        changed = _merged(row, where, "sku")
         note_written(conn, self.table.name, changed)
         if lines.extra and self.after is not None:
             changed += self.after(session, self, where)
@@ -122,16 +135,23 @@ class Stage:
             lines.add(line, row)
         return self.write(session, lines, where, now)
 
-    def _merge_sql(self, keys: list[str], compare: list[str]) -> str:
+    def _merge_sql(self, keys: list[str], compare: list[str], *, upsert: bool) -> str:
         """One statement: resolve SKUs (once per row, materialized), find the first unknown
-        one, and upsert the rows that would change something, in file order.
+        one, and write the rows that would change something, in file order.
 
-        Rows that would change nothing are left out before the upsert: an unchanged row
-        that reached ON CONFLICT would still be locked (a heap write) for nothing, and
-        re-importing a whole file where little changed is the common case.  The ``LIMIT``
-        of each lookup keeps the planner from a hash join that reads the whole table per
-        chunk (which it prefers on a large catalog when statistics are stale): every row
-        costs one index probe, whatever the statistics say.
+        Rows that would change nothing are left out: re-importing a whole file where little
+        changed is the common case, and an unchanged row that reached an UPDATE would still
+        be rewritten for nothing.  The ``LIMIT`` of each lookup keeps the planner from a hash
+        join that reads the whole table per chunk (which it prefers on a large catalog when
+        statistics are stale): every row costs one index probe, whatever the statistics say.
+
+        The fast form (``upsert=False``) updates the rows the lookup found and plainly
+        inserts the others: ``INSERT ... ON CONFLICT`` pays a speculative insertion per row,
+        a fifth of a new row's cost.  It fails with a unique violation only when another
+        transaction inserted one of the rows after this statement's snapshot; the caller
+        then rolls back to a savepoint and runs the ``upsert=True`` form, which settles each
+        row under ``ON CONFLICT``.  Both re-check "differs" against the row they lock, so a
+        concurrent change is never overwritten by an equal value's new version.
         """
         table = quote_name(self.table.name)
         targets = [quote_name(n) for n in self.targets]
@@ -145,7 +165,7 @@ class Stage:
             into = ["product_id", *self.targets]
             unknown = "SELECT line, sku FROM src WHERE product_id IS NULL ORDER BY line LIMIT 1"
         else:
-            resolved = f"SELECT * FROM {quote_name(self.name)}"  # read once: inlined, no copy
+            resolved = f"SELECT * FROM {quote_name(self.name)}"
             into = ["sku", *self.targets]
             unknown = "SELECT NULL::integer AS line, NULL::text AS sku WHERE false"
         current = (
@@ -158,6 +178,11 @@ class Stage:
         differs = " OR ".join(
             f"cur.{quote_name(n)} IS DISTINCT FROM src.{quote_name(n)}" for n in compare
         )
+        version = "%(first)s::bigint + src.ord"
+        now = "%(now)s::timestamptz"
+        columns = ", ".join(quote_name(n) for n in into)
+        values = ", ".join(f"src.{quote_name(n)}" for n in into)
+        proceed = "NOT EXISTS (SELECT FROM unknown)"
         updates = ", ".join(
             f"{quote_name(n)} = excluded.{quote_name(n)}"
             for n in [*compare, "version", "updated_at"]
@@ -165,20 +190,39 @@ class Stage:
         changed = " OR ".join(
             f"{table}.{quote_name(n)} IS DISTINCT FROM excluded.{quote_name(n)}" for n in compare
         )
+        conflict = (
+            f"ON CONFLICT ({', '.join(quote_name(k) for k in keys)}) "
+            f"DO UPDATE SET {updates} WHERE {changed}"
+        )
+        insert = f"INSERT INTO {table} ({columns}, version, updated_at) SELECT {values}, {version}, {now}"
+        if upsert:
+            writes = f"""merged AS (
+  {insert}
+  FROM src LEFT JOIN LATERAL ({current}) cur ON true
+  WHERE {proceed} AND (cur.present IS NULL OR {differs})
+  ORDER BY src.ord
+  {conflict}
+  RETURNING 1
+)"""
+            count = "(SELECT count(*) FROM merged)"
+        else:
+            writes = f"""looked AS MATERIALIZED (
+  SELECT src.*, cur.present IS NOT NULL AS present
+  FROM src LEFT JOIN LATERAL ({current}) cur ON true
+  WHERE {proceed} AND (cur.present IS NULL OR {differs})
+),
+updated AS (
+  {insert} FROM looked src WHERE src.present ORDER BY src.ord {conflict} RETURNING 1
+),
+inserted AS (
+  {insert} FROM looked src WHERE NOT src.present ORDER BY src.ord RETURNING 1
+)"""
+            count = "(SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)"
         return f"""
 WITH src AS {"MATERIALIZED" if self.by_sku else "NOT MATERIALIZED"} ({resolved}),
 unknown AS ({unknown}),
-merged AS (
-  INSERT INTO {table} ({", ".join(quote_name(n) for n in into)}, version, updated_at)
-  SELECT {", ".join(f"src.{quote_name(n)}" for n in into)},
-         %(first)s::bigint + src.ord, %(now)s::timestamptz
-  FROM src LEFT JOIN LATERAL ({current}) cur ON true
-  WHERE NOT EXISTS (SELECT FROM unknown) AND (cur.present IS NULL OR {differs})
-  ORDER BY src.ord
-  ON CONFLICT ({", ".join(quote_name(k) for k in keys)}) DO UPDATE SET {updates} WHERE {changed}
-  RETURNING 1
-)
-SELECT (SELECT count(*) FROM merged), (SELECT line FROM unknown), (SELECT sku FROM unknown)
+{writes}
+SELECT {count}, (SELECT line FROM unknown), (SELECT sku FROM unknown)
 """
 
 

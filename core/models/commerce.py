@@ -81,9 +81,7 @@ class Price(Base):
     __tablename__ = "prices"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), unique=True
-    )
+    product_id: Mapped[int] = mapped_column(Integer, unique=True)  # no FK: see migration 0018
     price: Mapped[Decimal] = mapped_column(Numeric(14, 2))
     retail_price: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), nullable=True)
     currency: Mapped[str] = mapped_column(String(3), default="TRY")
@@ -96,9 +94,7 @@ class Stock(Base):
     __tablename__ = "stocks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    product_id: Mapped[int] = mapped_column(
-        ForeignKey("products.id", ondelete="CASCADE"), unique=True
-    )
+    product_id: Mapped[int] = mapped_column(Integer, unique=True)  # no FK: see migration 0018
     quantity: Mapped[int] = mapped_column(Integer, default=0)
     extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     version: Mapped[int] = mapped_column(BigInteger, index=True)

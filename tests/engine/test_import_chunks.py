@@ -135,3 +135,75 @@ def test_values_that_need_escaping_arrive_as_written(db: Database, tmp_path: Pat
         "E-2": ('quote " ş', ["Ana/Alt"], ["ü"], {"a\\b": "c\td"}),
     }
     assert _import(db, "products", path) == 0
+
+
+def test_a_stock_written_by_another_transaction_mid_import_is_settled_not_refused(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL inserts a chunk's new rows plainly; a row another writer inserts while
+    the merge runs (here: a transaction that commits while the import waits on its row)
+    makes that insert fail, and the chunk is settled again under ON CONFLICT: the import
+    succeeds, the file's value wins, and the other writer's row is not duplicated."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    db = Database(pg_url)
+    try:
+        _import(db, "products", _products(tmp_path, 4))
+        other = db.engine.connect()
+        other.execute(
+            text(
+                "INSERT INTO stocks (product_id, quantity, extra, version, updated_at) "
+                "SELECT id, 99, '{}', 0, now() FROM products WHERE sku = 'P-2'"
+            )
+        )  # not committed: the import's merge does not see it, and waits on its key
+        stocks = _write(
+            tmp_path / "stocks.csv", ["sku,quantity"] + [f"P-{i},{i}" for i in range(4)]
+        )
+        outcome: list[object] = []
+        importing = threading.Thread(
+            target=lambda: outcome.append(_import_or_error(db, "stocks", stocks))
+        )
+        importing.start()
+        deadline = time.monotonic() + 30
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as probe:
+            while not _waits_on_a_lock(probe) and time.monotonic() < deadline:
+                pass  # until the import's insert is queued behind the uncommitted row
+        other.commit()
+        other.close()
+        importing.join(30)
+        assert outcome == [4]
+        with db.session() as s:
+            rows = s.execute(
+                select(Product.sku, Stock.quantity).join(Stock, Stock.product_id == Product.id)
+            ).all()
+        assert sorted(rows) == [("P-0", 0), ("P-1", 1), ("P-2", 2), ("P-3", 3)]
+    finally:
+        db.dispose()
+
+
+def _import_or_error(db: Database, kind: str, path: Path) -> object:
+    try:
+        with db.session() as session:
+            changed = import_file(session, kind, path).changed
+            session.commit()
+            return changed
+    except Exception as exc:  # noqa: BLE001 - the test compares what came back
+        return exc
+
+
+def _waits_on_a_lock(conn) -> bool:  # noqa: ANN001
+    """Whether an import's merge of stocks waits on a lock (each call sees the server now:
+    autocommit, so no snapshot of pg_stat_activity is kept for a transaction)."""
+    from sqlalchemy import text
+
+    return bool(
+        conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE '%pazar_import_stocks%' AND datname = current_database()"
+            )
+        ).scalar()
+    )
