@@ -12,7 +12,7 @@ from pazar.cli.context import app
 from pazar.cli.dashboard import shown_number
 from pazar.cli.numbers import Integer
 from pazar.cli.output import emit, print_table
-from pazar.db import Database
+from pazar.db import Database, redact_url
 from pazar.errors import ValidationError
 from pazar.suggest import did_you_mean
 
@@ -72,6 +72,7 @@ def demo(
         database_url = f"sqlite:///{path.resolve()}"
     db = Database(database_url)
     db.ensure_ready()
+    _refuse_used(db, database_url)
     started = time.monotonic()
     say = (lambda _msg: None) if as_json else (lambda msg: click.echo(msg, err=True))
     report = run_demo(
@@ -87,6 +88,7 @@ def demo(
         change_price=set_price,
     )
     seconds = time.monotonic() - started
+    shown_url = redact_url(database_url)  # printed and in --json: never the password
     with db.session() as session:  # the listings flows ran: the seed's Dashboard numbers
         boards = [b for b in dashboards(session) if b.channel in report.channels.values()]
     columns = ("flow", "runs", "read", "sent", "succeeded", "failed", "skipped", "penalized")
@@ -104,7 +106,7 @@ def demo(
         for ref, t in sorted(report.flows.items())
     ]
     data = {
-        "database": database_url,
+        "database": shown_url,
         "sandboxes": report.sandboxes,
         "channels": report.channels,
         "products": report.products,
@@ -130,7 +132,7 @@ def demo(
             click.echo(f"\nThe order story on {name} ({report.channels[name]}):")
             for line in story:
                 click.echo(f"  {line}")
-    env = f"PAZAR_DATABASE_URL={database_url}"
+    env = f"PAZAR_DATABASE_URL={shown_url}"
     for name, why in report.why.items():
         if why:
             click.echo(f"\nWhat did not go out on {name}, and why:")
@@ -169,6 +171,26 @@ def demo(
             for name in report.channels
         ).rstrip("\n")
     )
+
+
+def _refuse_used(db: Database, database_url: str) -> None:
+    """The demo plays its story from a blank catalog: in a database that already holds one
+    (an earlier demo's, or real data) it would fail halfway, on an order of the earlier
+    run, after writing into it."""
+    from sqlalchemy import func, select
+
+    from pazar.models.channels import Channel
+    from pazar.models.commerce import Product
+
+    with db.session() as session:
+        products = session.scalar(select(func.count()).select_from(Product)) or 0
+        channels = session.scalar(select(func.count()).select_from(Channel)) or 0
+    if products or channels:
+        raise ValidationError(
+            f"--database {redact_url(database_url)}: the demo needs an empty database, and this "
+            f"one already holds data (products: {products}, channels: {channels}); give a new "
+            f"one, or leave out --database for a fresh {DEFAULT_DB_FILE} here"
+        )
 
 
 def _cell(board: Any, name: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from pazar.cli import cli
+from pazar.testing import empty_database
 
 
 def test_demo_syncs_a_catalog_with_the_sandbox(tmp_path: Path) -> None:
@@ -148,3 +149,29 @@ def test_demo_prints_a_table_and_where_to_look_next(tmp_path: Path) -> None:
     assert "pazar orders list" in result.stdout
     assert "The order story on fashfed (demo-fashfed):" in result.stdout
     assert "The order story on hepsiburada (demo-hepsiburada):" in result.stdout
+
+
+def test_a_password_in_the_database_url_is_never_printed(pg_url: str) -> None:
+    """The summary and the "where to look next" commands name the database, not its password
+    (the test server trusts any password)."""
+    secret = pg_url.replace("://postgres@", "://postgres:Sekret-42@", 1)
+    assert "Sekret-42" in secret
+    demo = ["demo", "--products", "20", "--marketplace", "fashfed", "--database", secret]
+    as_json = CliRunner().invoke(cli, [*demo, "--json"], catch_exceptions=False)
+    assert as_json.exit_code == 0, as_json.output
+    assert "Sekret-42" not in as_json.output
+    assert json.loads(as_json.stdout)["database"].startswith("postgresql://postgres:***@")
+    again = CliRunner().invoke(cli, demo, catch_exceptions=False)  # the same database again
+    assert again.exit_code == 2
+    assert "Sekret-42" not in again.output
+    assert (
+        "--database postgresql://postgres:***@127.0.0.1:5432/test?options=" in again.output
+        and "the demo needs an empty database, and this one already holds data (products: 20, "
+        "channels: 1)"
+        in again.output
+    )
+    empty_database(pg_url)
+    text = CliRunner().invoke(cli, demo, catch_exceptions=False)
+    assert text.exit_code == 0, text.output
+    assert "Sekret-42" not in text.output
+    assert "PAZAR_DATABASE_URL=postgresql://postgres:***@" in text.output
