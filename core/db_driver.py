@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,22 +91,51 @@ class PlainConnection:
 
     dbapi: Any
     dialect: str
+    # Whether :meth:`batch` may send its statements in psycopg's pipeline mode: only on
+    # connections :func:`open_plain` opened, never inside a caller's SQLAlchemy session.
+    pipeline: bool = False
 
     @property
     def error(self) -> type[Exception]:
         """The driver's base exception (DB-API ``Error``)."""
         return _driver_error(self.dialect)
 
+    def _sql(self, sql: str) -> str:
+        if self.dialect == "postgresql":
+            return sql.replace("%", "%%").replace("?", "%s")
+        return sql
+
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Every row of one statement; ``?`` marks a parameter in either dialect."""
-        if self.dialect == "postgresql":
-            sql = sql.replace("%", "%%").replace("?", "%s")
         cur = self.dbapi.cursor()
         try:
-            cur.execute(sql, params)
+            cur.execute(self._sql(sql), params)
             return list(cur.fetchall())
         finally:
             cur.close()
+
+    def batch(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Every row of each (statement, parameters), in order, as :meth:`rows` gives them.
+
+        With :attr:`pipeline` the statements reach the PostgreSQL server together (psycopg's
+        pipeline mode) and their results come back in one round trip, not one each: on a
+        server across a network that is most of what a status read waits for.  Otherwise
+        they run one after the other.  An error raises the driver's, as :meth:`rows` does.
+        """
+        if not self.pipeline:
+            return [self.rows(sql, params) for sql, params in statements]
+        cursors: list[Any] = []
+        try:
+            with self.dbapi.pipeline():
+                for sql, params in statements:
+                    cursors.append(self.dbapi.cursor())
+                    cursors[-1].execute(self._sql(sql), params)
+            return [list(cur.fetchall()) for cur in cursors]
+        finally:
+            for cur in cursors:
+                cur.close()
 
 
 def _driver_error(dialect: str) -> type[Exception]:
@@ -203,7 +233,9 @@ def open_plain(url: str) -> PlainConnection | None:
     except ImportError:
         return None
     try:
-        return PlainConnection(psycopg.connect(**args), "postgresql")
+        # Pipeline mode needs libpq 14; the wheels psycopg[binary] installs bring newer.
+        pipeline = psycopg.Pipeline.is_supported()
+        return PlainConnection(psycopg.connect(**args), "postgresql", pipeline=pipeline)
     except psycopg.OperationalError as exc:
         # Going through SQLAlchemy would wait for an unreachable server a second time.
         raise PlainConnectError(str(exc)) from None

@@ -424,3 +424,45 @@ def test_a_url_the_driver_does_not_plainly_read_goes_the_ordinary_way(url: str) 
     from pazar.db_driver import plain_target
 
     assert plain_target(url) is None
+
+
+def test_statements_read_together_give_what_they_give_one_by_one(db_url: str, db: Database) -> None:
+    """``pazar status`` sends its reads as one batch (one round trip on PostgreSQL, in
+    psycopg's pipeline mode); each must come back as the same statement read alone."""
+    from pazar.db_driver import open_plain
+    from pazar.status_reads import ACTIVE_CHANNELS, DAEMONS, LAST_RUNS, QUEUE, WAITING
+
+    _fill(db, NOW)
+    conn = open_plain(db_url)
+    assert conn is not None
+    try:
+        assert conn.pipeline == (conn.dialect == "postgresql")
+        statements = [
+            (DAEMONS, ()),
+            (QUEUE, ("queued",)),
+            (LAST_RUNS, ()),
+            (WAITING, ()),
+            (ACTIVE_CHANNELS, ("active",)),
+            ("SELECT 100 % 7, ?", ("a?%",)),  # placeholders and percent signs as in rows()
+        ]
+        together = conn.batch(statements)
+        assert together == [conn.rows(sql, params) for sql, params in statements]
+        assert [len(rows) for rows in together] == [1, 2, 1, 1, 2, 1]
+        assert together[-1] == [(2, "a?%")]
+    finally:
+        conn.dbapi.close()
+
+
+def test_a_failing_statement_in_a_batch_raises_the_drivers_error(db_url: str) -> None:
+    """quick_status falls back to the ordinary way on the driver's error, so a batch must
+    raise that error (not another) and leave nothing half read."""
+    from pazar.db_driver import open_plain
+    from pazar.status_reads import DAEMONS
+
+    conn = open_plain(db_url)
+    assert conn is not None
+    try:
+        with pytest.raises(conn.error):
+            conn.batch([(DAEMONS, ()), ("SELECT nothing FROM no_such_table", ()), (DAEMONS, ())])
+    finally:
+        conn.dbapi.close()
