@@ -243,18 +243,29 @@ def open_plain(url: str) -> PlainConnection | None:
         return None
 
 
-def at_newest_revision(conn: PlainConnection) -> bool:
-    """Whether the database holds exactly the newest migration's revision: the only state
-    in which a reader may skip :meth:`pazar.db.Database.ensure_ready` (which migrates an
-    empty database and words every refusal)."""
+REVISION_QUERY = "SELECT version_num FROM alembic_version"
+
+
+def is_newest_revision(found: list[tuple[Any, ...]]) -> bool:
+    """Whether ``found``, the rows of :data:`REVISION_QUERY`, is exactly the newest
+    migration's revision: the only state in which a reader may skip
+    :meth:`pazar.db.Database.ensure_ready` (which migrates an empty database and words
+    every refusal).  A caller that sends the query in a batch with its reads checks the
+    rows with this before trusting the reads."""
     newest = newest_migration_file()
-    if newest is None:
+    return newest is not None and found == [(newest,)]
+
+
+def at_newest_revision(conn: PlainConnection) -> bool:
+    """:func:`is_newest_revision` of what ``conn`` holds; False when the table cannot be
+    read."""
+    if newest_migration_file() is None:
         return False
     try:
-        found = conn.rows("SELECT version_num FROM alembic_version")
+        found = conn.rows(REVISION_QUERY)
     except Exception:  # noqa: BLE001 - no table, no permission: Database says what
         return False
-    return found == [(newest,)]
+    return is_newest_revision(found)
 
 
 def session_connection(session: Any) -> PlainConnection:

@@ -138,6 +138,18 @@ def overdue(
     ]
 
 
+# What :func:`read_status` reads at once, in this order: nothing here depends on another.
+STATUS_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
+    (DAEMONS, ()),
+    (QUEUE, ("queued",)),
+    (RUNNING, ("running",)),
+    (LAST_RUNS, ()),
+    (LAST_CHECKS, ("done",)),
+    (WAITING, ()),
+    (ACTIVE_CHANNELS, ("active",)),
+]
+
+
 def read_status(
     conn: PlainConnection, flows: Sequence[ScheduledFlow], now: datetime
 ) -> dict[str, Any]:
@@ -145,22 +157,21 @@ def read_status(
     waiting for another content type or for price/stock data, per channel), as JSON-able
     dicts.
 
-    The statements that do not depend on one another go out as one
-    :meth:`~pazar.db_driver.PlainConnection.batch`; only the claimed ticks, which depend on
-    the active channels, follow in a second."""
-    daemon_rows, queue_rows, running_rows, run_rows, check_rows, wait_rows, channel_rows = (
-        conn.batch(
-            [
-                (DAEMONS, ()),
-                (QUEUE, ("queued",)),
-                (RUNNING, ("running",)),
-                (LAST_RUNS, ()),
-                (LAST_CHECKS, ("done",)),
-                (WAITING, ()),
-                (ACTIVE_CHANNELS, ("active",)),
-            ]
-        )
-    )
+    :data:`STATUS_STATEMENTS` go out as one :meth:`~pazar.db_driver.PlainConnection.batch`
+    (one round trip on PostgreSQL); only the claimed ticks, which depend on the active
+    channels, follow in a second."""
+    return status_from_rows(conn, conn.batch(STATUS_STATEMENTS), flows, now)
+
+
+def status_from_rows(
+    conn: PlainConnection,
+    rows: Sequence[list[tuple[Any, ...]]],
+    flows: Sequence[ScheduledFlow],
+    now: datetime,
+) -> dict[str, Any]:
+    """:func:`read_status` from the rows of :data:`STATUS_STATEMENTS`, read by a caller that
+    batched them with statements of its own (``pazar status`` adds its revision check)."""
+    daemon_rows, queue_rows, running_rows, run_rows, check_rows, wait_rows, channel_rows = rows
     daemons = [
         {"id": id, "host": host, "pid": pid, "workers": workers, "heartbeat_at": _time(beat)}
         for id, host, pid, workers, beat in daemon_rows

@@ -466,3 +466,38 @@ def test_a_failing_statement_in_a_batch_raises_the_drivers_error(db_url: str) ->
             conn.batch([(DAEMONS, ()), ("SELECT nothing FROM no_such_table", ()), (DAEMONS, ())])
     finally:
         conn.dbapi.close()
+
+
+@pytest.mark.postgres
+def test_an_empty_postgresql_schema_is_still_migrated_after_a_summary_was_kept(
+    pg_url: str,
+) -> None:
+    """The revision check goes out in one batch with the reads; on a schema with no tables
+    the batch fails as a whole, and the status must still go the ordinary way (migrate)."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    from pazar.testing import postgres_url
+
+    assert Cli(pg_url, plugins=PLUGINS)("status").exit_code == 0  # writes the summary
+    server = postgres_url()  # the server itself, not the session's schema
+    schema = f"pazar_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in server else "?"
+        empty = f"{server}{sep}options=-csearch_path%3D{schema}"
+        result = Cli(empty, plugins=PLUGINS)("status", "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["daemons"] == []
+        database = Database(empty, auto_migrate=False)
+        try:
+            database.ensure_ready()  # migrated by that status
+        finally:
+            database.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
