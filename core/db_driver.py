@@ -9,7 +9,10 @@ SQLite's pragmas are written once, here, and both agree on what a URL opens.
 :func:`open_plain` reads the URLs pazar documents (``sqlite:///FILE``,
 ``postgresql://user:password@host:port/db?options=...``) with the standard library's URL
 parser; for anything else it returns None and the caller goes through
-:class:`pazar.db.Database`, which says what is wrong.
+:class:`pazar.db.Database`, which says what is wrong.  :meth:`PlainConnection.batch` sends
+statements that do not depend on one another together (psycopg's pipeline mode on the
+PostgreSQL connections :func:`open_plain` opens): past the import of psycopg, round trips
+to the server are what a status read on PostgreSQL waits for.
 """
 
 from __future__ import annotations
@@ -254,18 +257,6 @@ def is_newest_revision(found: list[tuple[Any, ...]]) -> bool:
     rows with this before trusting the reads."""
     newest = newest_migration_file()
     return newest is not None and found == [(newest,)]
-
-
-def at_newest_revision(conn: PlainConnection) -> bool:
-    """:func:`is_newest_revision` of what ``conn`` holds; False when the table cannot be
-    read."""
-    if newest_migration_file() is None:
-        return False
-    try:
-        found = conn.rows(REVISION_QUERY)
-    except Exception:  # noqa: BLE001 - no table, no permission: Database says what
-        return False
-    return is_newest_revision(found)
 
 
 def session_connection(session: Any) -> PlainConnection:
