@@ -1,6 +1,7 @@
 """How long ``pazar --help``, ``pazar --version`` and ``pazar status`` take to answer.
 
-Usage: python bench/bench_cli_start.py [--runs 9] [--products 10] [--python OTHER_PYTHON ...]
+Usage: python bench/bench_cli_start.py [--runs 9] [--products 10] [--database POSTGRES_URL]
+                                       [--python OTHER_PYTHON ...]
 
 Each command runs as a fresh process (``python -m pazar …``) ``--runs`` times, after one
 untimed run that leaves what an installed pazar has (compiled bytecode, kept in a
@@ -13,7 +14,10 @@ prints the median and fastest wall-clock seconds and the median CPU seconds (use
 which a loaded machine disturbs less than wall time), then the ten imports with the largest
 cumulative time from ``python -X importtime`` for ``--help`` and ``status``.  ``status``
 runs against a SQLite database filled by ``pazar demo`` (a few seconds, once per
-interpreter) in a temporary directory.
+interpreter) in a temporary directory; with ``--database postgresql://…`` it runs against
+PostgreSQL instead, in a throwaway schema on that server (``pazar.testing.postgres_schema``,
+one per interpreter, filled by ``pazar demo`` and dropped at the end), because psycopg and
+a server round trip cost what SQLite does not.  The URL's password is never printed.
 
 Every ``--python`` is measured the same way, after the interpreter running this script: give
 another checkout's virtualenv (e.g. main's) to print before and after in one run.
@@ -30,6 +34,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 COMMANDS: list[tuple[str, list[str], dict[str, str]]] = [
@@ -40,15 +46,15 @@ COMMANDS: list[tuple[str, list[str], dict[str, str]]] = [
 ]
 
 
-def environment(database: Path) -> dict[str, str]:
+def environment(url: str, workdir: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("PAZAR_") and k != "PYTHONDONTWRITEBYTECODE"
     }
-    env["PAZAR_DATABASE_URL"] = f"sqlite:///{database}"
-    env["PYTHONPYCACHEPREFIX"] = str(database.parent / "pycache")
-    env["PAZAR_CACHE_DIR"] = str(database.parent / "pazar-cache")
+    env["PAZAR_DATABASE_URL"] = url
+    env["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
+    env["PAZAR_CACHE_DIR"] = str(workdir / "pazar-cache")
     return env
 
 
@@ -86,18 +92,54 @@ def top_imports(python: str, args: list[str], env: dict[str, str], cwd: Path) ->
     return [f"{us / 1e6:7.3f} s  {name}" for us, name in rows[:10]]
 
 
-def demo_database(python: str, workdir: Path, products: int) -> Path:
-    database = workdir / "pazar-demo.db"
+def fill_demo(python: str, url: str, workdir: Path, products: int) -> None:
+    """``pazar demo`` into the database at ``url`` (the demo ignores ``PAZAR_DATABASE_URL``
+    and, without ``--database``, writes ``pazar-demo.db`` in the working directory)."""
     done = subprocess.run(
-        [python, "-m", "pazar", "demo", "--products", str(products), "--json"],
-        env=environment(database),
+        [python, "-m", "pazar", "demo", "--products", str(products), "--database", url, "--json"],
+        env=environment(url, workdir),
         cwd=workdir,
         capture_output=True,
         timeout=600,
     )
     if done.returncode != 0:
         raise SystemExit(f"pazar demo failed for {python}:\n{done.stderr.decode()}")
-    return database
+
+
+@contextmanager
+def demo_database(workdir: Path, postgres: str | None) -> Iterator[str]:
+    """The URL of an empty database for one interpreter's run: a SQLite file in
+    ``workdir``, or a migrated throwaway schema on the PostgreSQL server ``postgres``,
+    dropped when the block ends."""
+    if not postgres:
+        yield f"sqlite:///{workdir / 'pazar-demo.db'}"
+        return
+    from pazar.testing import postgres_schema
+
+    with postgres_schema(postgres) as url:
+        yield url
+
+
+def measure(python: str, workdir: Path, url: str, runs: int) -> None:
+    env = environment(url, workdir)
+    print(python)
+    print(f"  {'command':<28}{'median s':>10}{'min s':>10}{'cpu median s':>14}")
+    for label, args, extra in COMMANDS:
+        walls, cpus = [], []
+        timed(python, args, {**env, **extra}, workdir)  # bytecode, flow cache
+        for _ in range(runs):
+            wall, cpu = timed(python, args, {**env, **extra}, workdir)
+            walls.append(wall)
+            cpus.append(cpu)
+        print(
+            f"  {'pazar ' + label:<28}{statistics.median(walls):>10.3f}"
+            f"{min(walls):>10.3f}{statistics.median(cpus):>14.3f}"
+        )
+    for args in (["--help"], ["status"]):
+        print(f"  top imports (cumulative) of pazar {' '.join(args)}:")
+        for line in top_imports(python, args, env, workdir):
+            print(f"    {line}")
+    print()
 
 
 def main() -> None:
@@ -105,34 +147,31 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--products", type=int, default=10, help="catalog size of the demo")
     parser.add_argument(
+        "--database",
+        metavar="POSTGRES_URL",
+        help="run status against a throwaway schema on this PostgreSQL server, not SQLite",
+    )
+    parser.add_argument(
         "--python", action="append", default=[], help="another interpreter to measure"
     )
     options = parser.parse_args()
+    if options.database and not options.database.startswith(("postgresql://", "postgres://")):
+        parser.error("--database takes a postgresql:// URL")
     pythons = [sys.executable, *options.python]
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
-    print(f"{options.runs} runs per command, fresh process each\n")
+    where = "SQLite"
+    if options.database:
+        from pazar.db import redact_url
+
+        where = f"PostgreSQL {redact_url(options.database)}, a throwaway schema"
+    print(f"{options.runs} runs per command, fresh process each; status reads {where}\n")
     for python in pythons:
-        with tempfile.TemporaryDirectory(prefix="pazar-cli-bench-") as tmp:
-            workdir = Path(tmp)
-            env = environment(demo_database(python, workdir, options.products))
-            print(python)
-            print(f"  {'command':<28}{'median s':>10}{'min s':>10}{'cpu median s':>14}")
-            for label, args, extra in COMMANDS:
-                walls, cpus = [], []
-                timed(python, args, {**env, **extra}, workdir)  # bytecode, flow cache
-                for _ in range(options.runs):
-                    wall, cpu = timed(python, args, {**env, **extra}, workdir)
-                    walls.append(wall)
-                    cpus.append(cpu)
-                print(
-                    f"  {'pazar ' + label:<28}{statistics.median(walls):>10.3f}"
-                    f"{min(walls):>10.3f}{statistics.median(cpus):>14.3f}"
-                )
-            for args in (["--help"], ["status"]):
-                print(f"  top imports (cumulative) of pazar {' '.join(args)}:")
-                for line in top_imports(python, args, env, workdir):
-                    print(f"    {line}")
-            print()
+        with (
+            tempfile.TemporaryDirectory(prefix="pazar-cli-bench-") as tmp,
+            demo_database(Path(tmp), options.database) as url,
+        ):
+            fill_demo(python, url, Path(tmp), options.products)
+            measure(python, Path(tmp), url, options.runs)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
 
 

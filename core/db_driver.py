@@ -9,13 +9,17 @@ SQLite's pragmas are written once, here, and both agree on what a URL opens.
 :func:`open_plain` reads the URLs pazar documents (``sqlite:///FILE``,
 ``postgresql://user:password@host:port/db?options=...``) with the standard library's URL
 parser; for anything else it returns None and the caller goes through
-:class:`pazar.db.Database`, which says what is wrong.
+:class:`pazar.db.Database`, which says what is wrong.  :meth:`PlainConnection.batch` sends
+statements that do not depend on one another together (psycopg's pipeline mode on the
+PostgreSQL connections :func:`open_plain` opens): past the import of psycopg, round trips
+to the server are what a status read on PostgreSQL waits for.
 """
 
 from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,22 +94,51 @@ class PlainConnection:
 
     dbapi: Any
     dialect: str
+    # Whether :meth:`batch` may send its statements in psycopg's pipeline mode: only on
+    # connections :func:`open_plain` opened, never inside a caller's SQLAlchemy session.
+    pipeline: bool = False
 
     @property
     def error(self) -> type[Exception]:
         """The driver's base exception (DB-API ``Error``)."""
         return _driver_error(self.dialect)
 
+    def _sql(self, sql: str) -> str:
+        if self.dialect == "postgresql":
+            return sql.replace("%", "%%").replace("?", "%s")
+        return sql
+
     def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         """Every row of one statement; ``?`` marks a parameter in either dialect."""
-        if self.dialect == "postgresql":
-            sql = sql.replace("%", "%%").replace("?", "%s")
         cur = self.dbapi.cursor()
         try:
-            cur.execute(sql, params)
+            cur.execute(self._sql(sql), params)
             return list(cur.fetchall())
         finally:
             cur.close()
+
+    def batch(
+        self, statements: Sequence[tuple[str, tuple[Any, ...]]]
+    ) -> list[list[tuple[Any, ...]]]:
+        """Every row of each (statement, parameters), in order, as :meth:`rows` gives them.
+
+        With :attr:`pipeline` the statements reach the PostgreSQL server together (psycopg's
+        pipeline mode) and their results come back in one round trip, not one each: on a
+        server across a network that is most of what a status read waits for.  Otherwise
+        they run one after the other.  An error raises the driver's, as :meth:`rows` does.
+        """
+        if not self.pipeline:
+            return [self.rows(sql, params) for sql, params in statements]
+        cursors: list[Any] = []
+        try:
+            with self.dbapi.pipeline():
+                for sql, params in statements:
+                    cursors.append(self.dbapi.cursor())
+                    cursors[-1].execute(self._sql(sql), params)
+            return [list(cur.fetchall()) for cur in cursors]
+        finally:
+            for cur in cursors:
+                cur.close()
 
 
 def _driver_error(dialect: str) -> type[Exception]:
@@ -203,7 +236,9 @@ def open_plain(url: str) -> PlainConnection | None:
     except ImportError:
         return None
     try:
-        return PlainConnection(psycopg.connect(**args), "postgresql")
+        # Pipeline mode needs libpq 14; the wheels psycopg[binary] installs bring newer.
+        pipeline = psycopg.Pipeline.is_supported()
+        return PlainConnection(psycopg.connect(**args), "postgresql", pipeline=pipeline)
     except psycopg.OperationalError as exc:
         # Going through SQLAlchemy would wait for an unreachable server a second time.
         raise PlainConnectError(str(exc)) from None
@@ -211,18 +246,17 @@ def open_plain(url: str) -> PlainConnection | None:
         return None
 
 
-def at_newest_revision(conn: PlainConnection) -> bool:
-    """Whether the database holds exactly the newest migration's revision: the only state
-    in which a reader may skip :meth:`pazar.db.Database.ensure_ready` (which migrates an
-    empty database and words every refusal)."""
+REVISION_QUERY = "SELECT version_num FROM alembic_version"
+
+
+def is_newest_revision(found: list[tuple[Any, ...]]) -> bool:
+    """Whether ``found``, the rows of :data:`REVISION_QUERY`, is exactly the newest
+    migration's revision: the only state in which a reader may skip
+    :meth:`pazar.db.Database.ensure_ready` (which migrates an empty database and words
+    every refusal).  A caller that sends the query in a batch with its reads checks the
+    rows with this before trusting the reads."""
     newest = newest_migration_file()
-    if newest is None:
-        return False
-    try:
-        found = conn.rows("SELECT version_num FROM alembic_version")
-    except Exception:  # noqa: BLE001 - no table, no permission: Database says what
-        return False
-    return found == [(newest,)]
+    return newest is not None and found == [(newest,)]
 
 
 def session_connection(session: Any) -> PlainConnection:

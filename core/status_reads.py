@@ -100,20 +100,29 @@ CLAIMED_TICKS = (
 )
 
 
-def active_channels(conn: PlainConnection) -> list[ChannelRow]:
-    """Active channels as light rows (id, slug, plugin, status, config): what the
-    scheduler reads every pass and what decides which schedules are overdue."""
+def _channel_rows(rows: list[tuple[Any, ...]], dialect: str) -> list[ChannelRow]:
     return [
-        ChannelRow(id, slug, plugin, status, _json(config, conn.dialect))
-        for id, slug, plugin, status, config in conn.rows(ACTIVE_CHANNELS, ("active",))
+        ChannelRow(id, slug, plugin, status, _json(config, dialect))
+        for id, slug, plugin, status, config in rows
     ]
 
 
+def active_channels(conn: PlainConnection) -> list[ChannelRow]:
+    """Active channels as light rows (id, slug, plugin, status, config): what the
+    scheduler reads every pass and what decides which schedules are overdue."""
+    return _channel_rows(conn.rows(ACTIVE_CHANNELS, ("active",)), conn.dialect)
+
+
 def overdue(
-    conn: PlainConnection, flows: Sequence[ScheduledFlow], now: datetime
+    conn: PlainConnection,
+    flows: Sequence[ScheduledFlow],
+    now: datetime,
+    channels: list[ChannelRow] | None = None,
 ) -> list[dict[str, Any]]:
-    """Scheduled (channel, flow) pairs whose latest tick has no tick row yet."""
-    channels = active_channels(conn)
+    """Scheduled (channel, flow) pairs whose latest tick has no tick row yet; ``channels``
+    are the :func:`active_channels` when the caller read them already."""
+    if channels is None:
+        channels = active_channels(conn)
     due = due_ticks(channels, flows, now)
     claimed: set[tuple[int, str, datetime | None]] = set()
     ticks = sorted({d.tick for d in due})
@@ -129,23 +138,51 @@ def overdue(
     ]
 
 
+# What :func:`read_status` reads at once, in this order: nothing here depends on another.
+STATUS_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
+    (DAEMONS, ()),
+    (QUEUE, ("queued",)),
+    (RUNNING, ("running",)),
+    (LAST_RUNS, ()),
+    (LAST_CHECKS, ("done",)),
+    (WAITING, ()),
+    (ACTIVE_CHANNELS, ("active",)),
+]
+
+
 def read_status(
     conn: PlainConnection, flows: Sequence[ScheduledFlow], now: datetime
 ) -> dict[str, Any]:
     """``daemons``, ``queue``, ``running``, ``last_runs``, ``overdue`` and ``waiting`` (records
     waiting for another content type or for price/stock data, per channel), as JSON-able
-    dicts."""
+    dicts.
+
+    :data:`STATUS_STATEMENTS` go out as one :meth:`~pazar.db_driver.PlainConnection.batch`
+    (one round trip on PostgreSQL); only the claimed ticks, which depend on the active
+    channels, follow in a second."""
+    return status_from_rows(conn, conn.batch(STATUS_STATEMENTS), flows, now)
+
+
+def status_from_rows(
+    conn: PlainConnection,
+    rows: Sequence[list[tuple[Any, ...]]],
+    flows: Sequence[ScheduledFlow],
+    now: datetime,
+) -> dict[str, Any]:
+    """:func:`read_status` from the rows of :data:`STATUS_STATEMENTS`, read by a caller that
+    batched them with statements of its own (``pazar status`` adds its revision check)."""
+    daemon_rows, queue_rows, running_rows, run_rows, check_rows, wait_rows, channel_rows = rows
     daemons = [
         {"id": id, "host": host, "pid": pid, "workers": workers, "heartbeat_at": _time(beat)}
-        for id, host, pid, workers, beat in conn.rows(DAEMONS)
+        for id, host, pid, workers, beat in daemon_rows
     ]
-    queue = [{"flow": flow, "queued": count} for flow, count in conn.rows(QUEUE, ("queued",))]
+    queue = [{"flow": flow, "queued": count} for flow, count in queue_rows]
     running = [
         {"job": id, "flow": flow, "channel": slug, "owner": owner, "started_at": _time(started)}
-        for id, flow, slug, owner, started in conn.rows(RUNNING, ("running",))
+        for id, flow, slug, owner, started in running_rows
     ]
     by_pair: dict[tuple[str, str], dict] = {}
-    for plugin, flow, status, started, slug in conn.rows(LAST_RUNS):
+    for plugin, flow, status, started, slug in run_rows:
         by_pair[(slug, f"{plugin}/{flow}")] = {
             "channel": slug,
             "flow": f"{plugin}/{flow}",
@@ -153,17 +190,17 @@ def read_status(
             "started_at": _time(started),
             "checked_at": None,
         }
-    for slug, flow, checked in conn.rows(LAST_CHECKS, ("done",)):
+    for slug, flow, checked in check_rows:
         row = by_pair.setdefault(
             (slug, flow),
             {"channel": slug, "flow": flow, "status": None, "started_at": None},
         )
         row["checked_at"] = _time(checked)
     last_runs = [by_pair[key] for key in sorted(by_pair)]
-    late = overdue(conn, flows, now)
+    late = overdue(conn, flows, now, _channel_rows(channel_rows, conn.dialect))
     waiting = [
         {"channel": slug, "content_type": ct, "needs": needs, "records": count}
-        for slug, ct, needs, count in conn.rows(WAITING)
+        for slug, ct, needs, count in wait_rows
     ]
     return {
         "daemons": daemons,

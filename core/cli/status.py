@@ -31,8 +31,14 @@ def quick_status(ctx: AppContext, now: datetime) -> dict[str, Any] | None:
     flows = recall()
     if flows is None:
         return None
-    from pazar.db_driver import PlainConnectError, at_newest_revision, database_url, open_plain
-    from pazar.status_reads import read_status
+    from pazar.db_driver import (
+        REVISION_QUERY,
+        PlainConnectError,
+        database_url,
+        is_newest_revision,
+        open_plain,
+    )
+    from pazar.status_reads import STATUS_STATEMENTS, status_from_rows
 
     url = database_url()
     try:
@@ -45,9 +51,13 @@ def quick_status(ctx: AppContext, now: datetime) -> dict[str, Any] | None:
     if conn is None:
         return None
     try:
-        if not at_newest_revision(conn):
+        # The revision check goes out with the reads (one round trip on PostgreSQL); the
+        # reads count only when the revision is the newest, and a read that fails on an
+        # older or newer schema sends the status the ordinary way, as a wrong one does.
+        found, *rows = conn.batch([(REVISION_QUERY, ()), *STATUS_STATEMENTS])
+        if not is_newest_revision(found):
             return None
-        return read_status(conn, flows, now)
+        return status_from_rows(conn, rows, flows, now)
     except conn.error:
         return None  # the ordinary way fails with its own message, or succeeds
     finally:

@@ -424,3 +424,80 @@ def test_a_url_the_driver_does_not_plainly_read_goes_the_ordinary_way(url: str) 
     from pazar.db_driver import plain_target
 
     assert plain_target(url) is None
+
+
+def test_statements_read_together_give_what_they_give_one_by_one(db_url: str, db: Database) -> None:
+    """``pazar status`` sends its reads as one batch (one round trip on PostgreSQL, in
+    psycopg's pipeline mode); each must come back as the same statement read alone."""
+    from pazar.db_driver import open_plain
+    from pazar.status_reads import ACTIVE_CHANNELS, DAEMONS, LAST_RUNS, QUEUE, WAITING
+
+    _fill(db, NOW)
+    conn = open_plain(db_url)
+    assert conn is not None
+    try:
+        assert conn.pipeline == (conn.dialect == "postgresql")
+        statements = [
+            (DAEMONS, ()),
+            (QUEUE, ("queued",)),
+            (LAST_RUNS, ()),
+            (WAITING, ()),
+            (ACTIVE_CHANNELS, ("active",)),
+            ("SELECT 100 % 7, ?", ("a?%",)),  # placeholders and percent signs as in rows()
+        ]
+        together = conn.batch(statements)
+        assert together == [conn.rows(sql, params) for sql, params in statements]
+        assert [len(rows) for rows in together] == [1, 2, 1, 1, 2, 1]
+        assert together[-1] == [(2, "a?%")]
+    finally:
+        conn.dbapi.close()
+
+
+def test_a_failing_statement_in_a_batch_raises_the_drivers_error(db_url: str) -> None:
+    """quick_status falls back to the ordinary way on the driver's error, so a batch must
+    raise that error (not another) and leave nothing half read."""
+    from pazar.db_driver import open_plain
+    from pazar.status_reads import DAEMONS
+
+    conn = open_plain(db_url)
+    assert conn is not None
+    try:
+        with pytest.raises(conn.error):
+            conn.batch([(DAEMONS, ()), ("SELECT nothing FROM no_such_table", ()), (DAEMONS, ())])
+    finally:
+        conn.dbapi.close()
+
+
+@pytest.mark.postgres
+def test_an_empty_postgresql_schema_is_still_migrated_after_a_summary_was_kept(
+    pg_url: str,
+) -> None:
+    """The revision check goes out in one batch with the reads; on a schema with no tables
+    the batch fails as a whole, and the status must still go the ordinary way (migrate)."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    from pazar.testing import postgres_url
+
+    assert Cli(pg_url, plugins=PLUGINS)("status").exit_code == 0  # writes the summary
+    server = postgres_url()  # the server itself, not the session's schema
+    schema = f"pazar_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        sep = "&" if "?" in server else "?"
+        empty = f"{server}{sep}options=-csearch_path%3D{schema}"
+        result = Cli(empty, plugins=PLUGINS)("status", "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["daemons"] == []
+        database = Database(empty, auto_migrate=False)
+        try:
+            database.ensure_ready()  # migrated by that status
+        finally:
+            database.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
