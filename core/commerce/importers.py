@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from pazar.commerce.import_writer import product_ids, upsert_changed
 from pazar.errors import ValidationError
 from pazar.jobs.wake import IMPORT_MARKS, mark_changes
 from pazar.textfiles import DEFAULT_ENCODING, check_encoding
+from pazar.thread_switch import short_switch_interval
 
 CHUNK = 5000
 STAGED_CHUNK = 10_000
@@ -159,7 +161,10 @@ class _Writer:
     instead of taking turns (the thread waits on the socket without the GIL).
     At most one chunk is in flight, and :meth:`finish` waits for it, so the
     session is never used by two threads at once and the caller's commit or
-    rollback comes after every write.  SQLite writes in-process, in the caller.
+    rollback comes after every write.  Meanwhile the thread switch interval is
+    short (:mod:`pazar.thread_switch`): at the default the worker waited for the
+    GIL after every reply from the server, and the two took turns after all.
+    SQLite writes in-process, in the caller.
     """
 
     def __init__(
@@ -175,13 +180,17 @@ class _Writer:
         self.written = self.changed = 0
         self.pool = ThreadPoolExecutor(1) if uses_staging(session) else None
         self.pending: tuple[Future[int], int] | None = None
+        self.switching = ExitStack()
 
     def __enter__(self) -> _Writer:
+        if self.pool is not None:  # the worker waits on the server, the reader computes
+            self.switching.enter_context(short_switch_interval())
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True)
+        self.switching.close()
 
     def write(self, chunk: list[tuple[int, dict[str, Any]]] | Lines) -> None:
         """Write a chunk: parsed rows through the kind's ``write``, or a stage's COPY lines."""

@@ -207,3 +207,41 @@ def _waits_on_a_lock(conn) -> bool:  # noqa: ANN001
             )
         ).scalar()
     )
+
+
+def test_a_postgresql_import_shortens_the_thread_switch_interval_only_while_it_runs(
+    db: Database, tmp_path: Path
+) -> None:
+    """The merge thread must get the GIL back quickly after each reply from the server
+    (pazar.thread_switch); SQLite imports in one thread and leaves the interval alone."""
+    import sys
+
+    from pazar.thread_switch import SHORT_INTERVAL
+
+    before = sys.getswitchinterval()
+    seen: list[float] = []
+    with db.session() as session:
+        import_file(
+            session,
+            "products",
+            _products(tmp_path, 5),
+            chunk_size=2,
+            on_rows=lambda _n: seen.append(sys.getswitchinterval()),
+        )
+        session.commit()
+    during = SHORT_INTERVAL if db.dialect == "postgresql" else before
+    assert seen and all(value == pytest.approx(during) for value in seen)
+    assert sys.getswitchinterval() == before
+
+
+def test_nested_short_switch_intervals_give_the_first_value_back() -> None:
+    import sys
+
+    from pazar.thread_switch import SHORT_INTERVAL, short_switch_interval
+
+    before = sys.getswitchinterval()
+    with short_switch_interval():
+        with short_switch_interval():
+            assert sys.getswitchinterval() == pytest.approx(SHORT_INTERVAL)
+        assert sys.getswitchinterval() == pytest.approx(SHORT_INTERVAL)  # the outer one stays
+    assert sys.getswitchinterval() == before
