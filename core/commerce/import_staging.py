@@ -139,15 +139,15 @@ class Stage:
         """One statement: resolve SKUs (once per row, materialized), find the first unknown
         one, and write the rows that would change something, in file order.
 
-        Rows that would change nothing are left out: re-importing a whole file where little
-        changed is the common case, and an unchanged row that reached an UPDATE would still
-        be rewritten for nothing.  The ``LIMIT`` of each lookup keeps the planner from a hash
+        Rows that would change nothing are left out before any write: an unchanged row that
+        reached ON CONFLICT would still be locked (a heap write) for nothing, and re-importing
+        a whole file where little changed is the common case.  The ``LIMIT`` of each lookup keeps the planner from a hash
         join that reads the whole table per chunk (which it prefers on a large catalog when
         statistics are stale): every row costs one index probe, whatever the statistics say.
 
-        The fast form (``upsert=False``) updates the rows the lookup found and plainly
-        inserts the others: ``INSERT ... ON CONFLICT`` pays a speculative insertion per row,
-        a fifth of a new row's cost.  It fails with a unique violation only when another
+        The fast form (``upsert=False``) upserts only the rows the lookup found (ON CONFLICT
+        meets them at once) and plainly inserts the others: for a row that is not there yet,
+        ``ON CONFLICT`` pays a speculative insertion, a fifth of the row's cost.  It fails with a unique violation only when another
         transaction inserted one of the rows after this statement's snapshot; the caller
         then rolls back to a savepoint and runs the ``upsert=True`` form, which settles each
         row under ``ON CONFLICT``.  Both re-check "differs" against the row they lock, so a
@@ -165,7 +165,7 @@ class Stage:
             into = ["product_id", *self.targets]
             unknown = "SELECT line, sku FROM src WHERE product_id IS NULL ORDER BY line LIMIT 1"
         else:
-            resolved = f"SELECT * FROM {quote_name(self.name)}"
+            resolved = f"SELECT * FROM {quote_name(self.name)}"  # read once: inlined, no copy
             into = ["sku", *self.targets]
             unknown = "SELECT NULL::integer AS line, NULL::text AS sku WHERE false"
         current = (
