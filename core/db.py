@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,6 +24,7 @@ from pazar.db_driver import (
     apply_sqlite_pragmas,
     database_url,
     newest_migration_file,
+    server_options,
 )
 from pazar.db_stats import watch
 from pazar.errors import DatabaseError
@@ -52,13 +53,21 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     apply_sqlite_pragmas(dbapi_conn)
 
 
+def _without_jit(url: URL) -> URL:
+    """``url`` with the server options of :func:`pazar.db_driver.server_options` (JIT off)."""
+    options = url.query.get("options", "")
+    if not isinstance(options, str):
+        return url  # several options parameters: left as the operator wrote them
+    return url.update_query_dict({"options": server_options(options)})
+
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise DatabaseError(f"PAZAR_DATABASE_URL is not a database URL: {exc}") from None
     if parsed.drivername in POSTGRES_NAMES:
-        parsed = parsed.set(drivername="postgresql+psycopg")
+        parsed = _without_jit(parsed.set(drivername="postgresql+psycopg"))
     # JSON columns are written as json.dumps writes them, without its per-call setup.
     kwargs: dict[str, Any] = {"json_serializer": json_text.dumps}
     if parsed.get_backend_name() == "sqlite":
