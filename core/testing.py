@@ -72,8 +72,9 @@ def serve_sandbox(app: Any) -> Iterator[RunningSandbox]:
 
 
 @contextmanager
-def postgres_schema(base_url: str) -> Iterator[str]:
-    """A throwaway schema on ``base_url``, migrated; yields a URL that uses it."""
+def postgres_schema(base_url: str, *, migrated: bool = True) -> Iterator[str]:
+    """A throwaway schema on ``base_url``, migrated unless ``migrated`` is false (a schema
+    with no tables, as a new database is); yields a URL that uses it."""
     schema = f"pazar_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(base_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with admin.begin() as conn:
@@ -81,7 +82,8 @@ def postgres_schema(base_url: str) -> Iterator[str]:
     try:
         sep = "&" if "?" in base_url else "?"
         url = f"{base_url}{sep}options=-csearch_path%3D{schema}"
-        Database(url).upgrade()
+        if migrated:
+            Database(url).upgrade()
         yield url
     finally:
         with admin.begin() as conn:

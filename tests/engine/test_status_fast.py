@@ -474,21 +474,11 @@ def test_an_empty_postgresql_schema_is_still_migrated_after_a_summary_was_kept(
 ) -> None:
     """The revision check goes out in one batch with the reads; on a schema with no tables
     the batch fails as a whole, and the status must still go the ordinary way (migrate)."""
-    import uuid
-
-    from sqlalchemy import create_engine
-
-    from pazar.testing import postgres_url
+    from pazar.testing import postgres_schema, postgres_url
 
     assert Cli(pg_url, plugins=PLUGINS)("status").exit_code == 0  # writes the summary
-    server = postgres_url()  # the server itself, not the session's schema
-    schema = f"pazar_t_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        sep = "&" if "?" in server else "?"
-        empty = f"{server}{sep}options=-csearch_path%3D{schema}"
+    # the server itself, not the session's schema: a schema of its own, with no tables
+    with postgres_schema(postgres_url(), migrated=False) as empty:
         result = Cli(empty, plugins=PLUGINS)("status", "--json")
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["daemons"] == []
@@ -497,7 +487,3 @@ def test_an_empty_postgresql_schema_is_still_migrated_after_a_summary_was_kept(
             database.ensure_ready()  # migrated by that status
         finally:
             database.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
