@@ -220,9 +220,14 @@ def server_options(options: str) -> str:
     option travels in the connection's startup packet: no statement, nothing a rollback
     undoes.  An operator who wants JIT back writes ``options=-c jit=on`` in the URL.
     """
-    if "jit" in options:
+    if _SETS_JIT.search(options):
         return options
     return f"{options} -c jit=off".strip()
+
+
+_SETS_JIT = re.compile(r"(?:-c\s*|--)jit\s*=")
+"""An ``options`` string that sets ``jit`` itself (``-c jit=on``, ``-cjit=on``, ``--jit=on``),
+not one that merely holds the letters (a schema named ``jitter``)."""
 
 
 class PlainConnectError(Exception):

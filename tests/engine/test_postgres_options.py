@@ -43,3 +43,12 @@ def test_an_operator_who_sets_jit_in_the_url_keeps_it(pg_url: str) -> None:
     assert options, "the test URL carries the schema in its options"
     with_jit = f"{base}?options={options}{quote(' -c jit=on')}"
     assert _jit(with_jit) == ("on", "on")
+
+
+def test_only_a_jit_setting_counts_as_the_operators_own() -> None:
+    from pazar.db_driver import server_options
+
+    assert server_options("") == "-c jit=off"
+    assert server_options("-csearch_path=jitter") == "-csearch_path=jitter -c jit=off"
+    for own in ("-c jit=on", "-cjit=on", "--jit=on", "-csearch_path=x -c jit=off"):
+        assert server_options(own) == own
