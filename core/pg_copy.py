@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from pazar.db_stats import note_written
+from pazar.sqlbulk import per_run
 
 NULL = r"\N"
 _SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -113,8 +114,8 @@ def copy_columns(
         )
         values = columns[name]
         if processor is not None:
-            values = [processor(v) for v in values]
-        texts.append([fmt(v) for v in values])
+            values = per_run(processor, values)
+        texts.append(per_run(fmt, values))
     body = "".join("\t".join(fields) + "\n" for fields in zip(*texts, strict=True))
     driver = conn.connection.driver_connection
     statement = copy_statement(table.name, names)

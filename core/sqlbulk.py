@@ -22,8 +22,9 @@ def dialect_insert(session: Session, table: Table) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def _processed(processor: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """Apply ``processor``, once per run of the same object (e.g. one ``updated_at``)."""
+def per_run(processor: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """Apply ``processor``, once per run of the same object: a bulk write's columns often
+    repeat one value (a batch's id, a run's ``updated_at``) thousands of times."""
     out: list[Any] = []
     last: Any = out  # a sentinel no value is
     done: Any = None
@@ -97,7 +98,7 @@ def executemany_columns(
         if processor is not None:
             processors[name] = processor
     columns = {
-        name: _processed(processors[name], columns.get(name, missing))
+        name: per_run(processors[name], columns.get(name, missing))
         if name in processors
         else columns.get(name, missing)
         for name in names
