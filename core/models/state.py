@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    column,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -166,13 +167,15 @@ class BatchRequestItem(Base):
     remote_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
 
+    # Only the items in flight: what every in-flight check probes (migration 0019 says why).
     __table_args__ = (
         Index(
-            "ix_batch_request_items_flight",
+            "ix_batch_request_items_in_flight",
             "channel_id",
             "content_type",
             "object_id",
-            "in_flight",
+            sqlite_where=column("in_flight", Boolean).is_(True),
+            postgresql_where=column("in_flight", Boolean).is_(True),
         ),
     )
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Boolean, Integer, func, literal, select, update
+from sqlalchemy import Boolean, Integer, func, literal, select, text, update
 
 from pazar.commerce.synthetic import T0, insert_series, make_catalog, make_channel
 from pazar.flows.model import FlowDef, StepDef
@@ -16,7 +16,13 @@ from pazar.models.state import FailedIntegration, IntegrationAction, SyncCursor
 from pazar.pipeline import Item, StepContext
 from pazar.state.batches import open_batch, record_results
 from pazar.state.outcomes import record_batch_outcomes
-from pazar.state.selection import commerce_table
+from pazar.state.selection import (
+    _in_flight_changed_floor,
+    commerce_table,
+    explain,
+    selection_query,
+    wants_fence,
+)
 from pazar.state.sources import ChangeSource, SkipUnchanged
 
 
@@ -278,6 +284,37 @@ def test_in_flight_records_are_excluded_until_their_batch_ends(db, clock):
     )
     assert (action.object_key, action.remote_id) == ("SKU-1", "R1")
     assert [i.key for i in source(db, channel, clock, f)] == ["SKU-3"]
+
+
+def test_in_flight_checks_probe_the_index_of_items_in_flight_only(db, clock):
+    """The in-flight index holds only items in flight (migration 0019): a check can use it
+    only when its query states ``in_flight IS true`` as the index does.  Every query that
+    asks "is this object in flight?" must keep doing so, or after a large push it would
+    read every item ever sent instead of the few still in flight."""
+    channel = setup_shop(db, 40)
+    f = flow()
+    items = list(source(db, channel, clock, f))
+    with db.session() as session:
+        done = open_batch(session, channel.id, STOCK_CT, f, 1, items[:30], clock=clock).id
+        open_batch(session, channel.id, STOCK_CT, f, 1, items[30:35], clock=clock)
+    with db.session() as session:
+        record_results(
+            session, done, [(i.object_id, True, None, None) for i in items[:30]], config={}
+        )
+    # Items of ended batches are not in flight: those records are selected again once they
+    # change; the five of the open batch are not.
+    assert len(list(source(db, channel, clock, f))) == 5
+    scope = source(db, channel, clock, f).scope()
+    stream = selection_query(
+        "stocks", scope, now=T0, after=0, limit=10, fence=wants_fence(db.dialect)
+    )
+    with db.session() as session:
+        if db.dialect == "postgresql":  # at this size a scan is cheaper: ask what it can use
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(explain(session, stream))
+        floor = _in_flight_changed_floor(session, channel.id, STOCK_CT, "stocks")
+    assert "ix_batch_request_items_in_flight" in plan, plan
+    assert floor is None
 
 
 def test_cursor_advances_and_never_skips_a_record_changed_while_in_flight(db, clock):
