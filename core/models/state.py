@@ -56,6 +56,8 @@ class IntegrationAction(Base):
     __table_args__ = (
         UniqueConstraint("channel_id", "content_type", "object_id"),
         Index("ix_integration_actions_channel_key", "channel_id", "content_type", "object_key"),
+        # Room in each page for the next push's update of its rows (migration 0020).
+        {"postgresql_with": {"fillfactor": 50}},
     )
 
 

@@ -258,3 +258,46 @@ def test_batch_items_keep_every_character_of_their_keys_and_hashes(db, clock):
         (key, key.upper() if key.upper() != key else None, f"h\t{n}\\", n, True, "pending")
         for n, key in enumerate(AWKWARD_KEYS, start=1)
     ]
+
+
+def test_a_later_push_updates_integration_actions_in_place_on_postgresql(pg_url, clock):
+    """Each confirmation of a later push rewrites the action of every record it carried.
+    PostgreSQL keeps room in the table's pages for that (fillfactor 50, migration 0020), so
+    the new row versions stay in their page and no index grows (HOT updates): without the
+    room, every update went to another page and into all three indexes."""
+    from sqlalchemy import text
+
+    from pazar.db import Database
+
+    db = Database(pg_url)
+    try:
+        with db.session() as session:
+            channel = make_channel(session)
+        for push in (1, 2):
+            with db.session() as session:
+                carried = [
+                    Item(f"SKU-{i}", {"stock": push}, object_id=i, version=100 * push + i)
+                    for i in range(1, 401)
+                ]
+                batch = open_batch(
+                    session, channel.id, "productstock", "testmarket/stock", 5, carried, clock=clock
+                )
+                mark_sent(batch, f"R{push}", clock=clock)
+                batch_id = batch.id
+            with db.session() as session:
+                succeeded, refused = record_done(session, batch_id, {}, clock=clock, config={})
+                # This transaction's own counts: the server's view of what it just did.
+                hot, updated = session.execute(
+                    text(
+                        "SELECT n_tup_hot_upd, n_tup_upd FROM pg_stat_xact_user_tables "
+                        "WHERE relname = 'integration_actions' AND schemaname = current_schema()"
+                    )
+                ).one()
+            assert (succeeded, refused) == (400, {})
+        assert updated == 400
+        assert hot >= 390, f"only {hot} of {updated} updates stayed in their page"
+        with db.session() as session:
+            versions = session.scalars(select(IntegrationAction.version)).all()
+        assert sorted(versions) == [200 + i for i in range(1, 401)]
+    finally:
+        db.dispose()
