@@ -3,10 +3,10 @@
 Every record a push selects is checked for an item of it in flight (``in_flight`` true),
 and every batch that ends sets ``in_flight`` false on its items.  The index behind those
 checks held every item ever sent, keyed by ``in_flight`` among its columns, so ending a
-batch moved each of its items within the index, and after a push of 1,000,000 stocks the
-next push probed an index of a million items no longer in flight.  As a partial index
+batch moved each of its items within the index, and after a push of 1,000,000 stocks it
+held a million entries no in-flight check can match.  As a partial index
 (``WHERE in_flight``) it holds only the items still in flight (a few uploads' worth): an
-item leaves it when its batch ends, and the checks probe a handful of entries.  Both
+item leaves it when its batch ends.  Both
 dialects use a partial index when the query repeats its condition, which every in-flight
 check of pazar does (``in_flight IS true``, as SQLAlchemy writes it for both).
 
