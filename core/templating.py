@@ -361,7 +361,17 @@ class TemplateEnv:
         key = (kind, source, where)
         found = self._compiled.get(key)
         if found is None:
-            found = self._compiled[key] = compile_()
+            try:
+                found = compile_()
+            # Jinja computes the constant parts of a template while compiling it, and a
+            # constant that is an error (``('' | max) ~ record.sku``: an undefined made
+            # text) raises there instead of when the template renders.  Worded as the
+            # render's own errors are.
+            except UndefinedError as exc:
+                raise TemplateError(where, f"{exc.message} (in {source!r})") from None
+            except SecurityError as exc:
+                raise TemplateError(where, f"not allowed: {exc}", refused=True) from None
+            self._compiled[key] = found
         return found
 
     def _parse(self, source: str, where: str) -> nodes.Template:
