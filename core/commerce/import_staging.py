@@ -141,17 +141,19 @@ class Stage:
 
         Rows that would change nothing are left out before any write: an unchanged row that
         reached ON CONFLICT would still be locked (a heap write) for nothing, and re-importing
-        a whole file where little changed is the common case.  The ``LIMIT`` of each lookup keeps the planner from a hash
-        join that reads the whole table per chunk (which it prefers on a large catalog when
-        statistics are stale): every row costs one index probe, whatever the statistics say.
+        a whole file where little changed is the common case.  The ``LIMIT`` of each lookup
+        keeps the planner from a hash join that reads the whole table per chunk (which it
+        prefers on a large catalog when statistics are stale): every row costs one index
+        probe, whatever the statistics say.
 
         The fast form (``upsert=False``) upserts only the rows the lookup found (ON CONFLICT
         meets them at once) and plainly inserts the others: for a row that is not there yet,
-        ``ON CONFLICT`` pays a speculative insertion, a fifth of the row's cost.  It fails with a unique violation only when another
-        transaction inserted one of the rows after this statement's snapshot; the caller
-        then rolls back to a savepoint and runs the ``upsert=True`` form, which settles each
-        row under ``ON CONFLICT``.  Both re-check "differs" against the row they lock, so a
-        concurrent change is never overwritten by an equal value's new version.
+        ``ON CONFLICT`` pays a speculative insertion, a fifth of the row's cost.  It fails
+        with a unique violation only when another transaction inserted one of the rows after
+        this statement's snapshot; the caller then rolls back to a savepoint and runs the
+        ``upsert=True`` form, which settles each row under ``ON CONFLICT``.  Both re-check
+        "differs" against the row they lock, so a concurrent change is never overwritten by
+        an equal value's new version.
         """
         table = quote_name(self.table.name)
         targets = [quote_name(n) for n in self.targets]
