@@ -1,7 +1,7 @@
 """Stock push end to end: N changed stocks to the Hepsiburada sandbox over real HTTP.
 
 Usage: python bench/bench_stock_push.py [--count 100000 ...] [--database URL] [--pushes 2]
-       [--analyze] [--floor-runs 3]
+       [--analyze] [--floor-runs 3] [--latency-ms 0]
 
 pazar: the built-in ``hepsiburada/stock`` flow (selection, mapping with buffer
 stock, skip-unchanged, uploads of 1000 rows opened as batch requests) followed by
@@ -18,7 +18,9 @@ The sandbox runs in a process of its own and the untimed imports in child
 processes, so the peak RSS printed is the pushes' own (the sandbox keeps every
 listing and upload it received); it is taken before the floor runs.  ``--analyze``
 (PostgreSQL) runs ANALYZE after each untimed import, to measure apart from
-stale-statistics plans; the acceptance runs without it.  Several ``--count`` values run one after another, each in a fresh
+stale-statistics plans; the acceptance runs without it.  ``--latency-ms`` makes the sandbox
+answer every request that much later, as a real marketplace does (the acceptance runs
+without it: it measures the engine's own cost).  Several ``--count`` values run one after another, each in a fresh
 process, and end with a table.  Targets (issue 19): >= 80% of the floor at 100k and
 1M records, peak RSS <= 250 MB and flat between the two, on SQLite and PostgreSQL.
 """
@@ -61,7 +63,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def serve_sandbox() -> None:
+def serve_sandbox(latency_ms: int) -> None:
     """The child process: the Hepsiburada sandbox, its address on stdout, until stdin ends."""
     from pazar.sandbox_server import serve_in_thread
     from pazar_hepsiburada.sandbox import create_app
@@ -69,15 +71,17 @@ def serve_sandbox() -> None:
     app = create_app(pending_polls=0)
     running = serve_in_thread(app)
     app.state.sandbox.seed({"settings": {"accept_unknown_skus": True}})
+    if latency_ms:
+        app.state.sandbox.kit.set_faults({"latency_ms": latency_ms})
     print(json.dumps(app.state.sandbox.channel_config(running.url)), flush=True)
     sys.stdin.read()
     running.stop()
 
 
 @contextlib.contextmanager
-def sandbox_process() -> Iterator[dict[str, Any]]:
+def sandbox_process(latency_ms: int = 0) -> Iterator[dict[str, Any]]:
     child = subprocess.Popen(
-        [sys.executable, __file__, "--serve-sandbox"],
+        [sys.executable, __file__, "--serve-sandbox", str(latency_ms)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -165,13 +169,18 @@ def prepare(url: str, n: int, tmp: str, push: int, sandbox: dict[str, Any], anal
 
 
 def run_one(
-    n: int, database: str | None, pushes: int, analyze: bool, floor_runs: int = 3
+    n: int,
+    database: str | None,
+    pushes: int,
+    analyze: bool,
+    floor_runs: int = 3,
+    latency_ms: int = 0,
 ) -> dict[str, Any]:
     registry = load_plugins().registry
     clock = SystemClock()
     out: dict[str, Any] = {"count": n, "pushes": []}
     with (
-        sandbox_process() as sandbox,
+        sandbox_process(latency_ms) as sandbox,
         tempfile.TemporaryDirectory() as tmp,
         database_url(database, tmp) as url,
     ):
@@ -260,13 +269,20 @@ def main() -> None:
         help="Times the floor script runs; shares are of its median run (default 3: one "
         "run of it varied by more than 2x on a busy 2-core machine).",
     )
-    parser.add_argument("--serve-sandbox", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="The sandbox answers each request this much later, like a real marketplace "
+        "(default 0: the engine's own cost alone).",
+    )
+    parser.add_argument("--serve-sandbox", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--prepare", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     # Stopped from outside: still drop the PostgreSQL schema and stop the sandbox.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    if args.serve_sandbox:
-        serve_sandbox()
+    if args.serve_sandbox is not None:
+        serve_sandbox(args.serve_sandbox)
         return
     if args.prepare:
         url, n, tmp, push, sandbox = args.prepare
@@ -278,14 +294,16 @@ def main() -> None:
         parser.error("--floor-runs must be at least 1")
     counts = args.count or [100_000]
     if len(counts) == 1:
-        result = run_one(counts[0], args.database, args.pushes, args.analyze, args.floor_runs)
+        result = run_one(
+            counts[0], args.database, args.pushes, args.analyze, args.floor_runs, args.latency_ms
+        )
         print(RESULT + json.dumps(result))
         return
     results = []
     for n in counts:  # each size in a fresh process: peak RSS is that size's own
         extra = ["--database", args.database] if args.database else []
         extra += ["--analyze"] if args.analyze else []
-        extra += ["--floor-runs", str(args.floor_runs)]
+        extra += ["--floor-runs", str(args.floor_runs), "--latency-ms", str(args.latency_ms)]
         command = [sys.executable, __file__, "--count", str(n), "--pushes", str(args.pushes)]
         child = subprocess.run([*command, *extra], capture_output=True, text=True, check=True)
         for line in child.stdout.splitlines():

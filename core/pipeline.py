@@ -142,7 +142,9 @@ class Sink(Protocol):
     ``render`` returns the payloads ``send`` would transmit, for ``--dry-run``;
     ``send`` reports every item it was given through ``run`` (succeed or fail);
     items it leaves unreported are counted as succeeded.
-    ``close(run)`` (optional) runs once at the end, e.g. to flush a last upload.
+    ``close(run)`` (optional) runs once at the end, e.g. to flush a last upload;
+    ``abandon(run)`` (optional) runs instead when the run ends early (an error, an outage),
+    to finish what is already on its way without starting anything new.
     ``screen(items, run)`` (optional) fails the items the destination could never take
     (reason ``mapping``) and returns the rest; the runner calls it before ``render`` or
     ``send`` so such items count as failed, not sent (``UploadSink`` screens against its

@@ -80,6 +80,12 @@ Listings (1.6)
     :func:`as_utc`: an instant in UTC, one without a zone taken as UTC (as
     :func:`parse_instant` reads text), for a marketplace's own date formats.
 
+Uploads (1.7)
+    A superseding ``UploadSink`` hands each ``upload(rows)`` to a worker thread and
+    returns, so the next batch is prepared while the marketplace takes this one (one
+    upload at a time, in order).  A sink may define ``abandon(run)``: the runner calls it
+    instead of ``close`` when the run ends early, to finish what is already on its way.
+
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in
     ``__all__`` keep their meaning and signatures; new names and new optional parameters
@@ -187,7 +193,7 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
 
 
-PLUGIN_API_VERSION = "1.6"
+PLUGIN_API_VERSION = "1.7"
 
 __all__ = [
     "PLUGIN_API_VERSION",

@@ -225,6 +225,19 @@ class _Pipeline:
         if callable(closer):
             closer(recorder)
 
+    def abandon(self, recorder: RunRecorder) -> None:
+        """The run ended early: let the sink finish what is already on its way (an upload
+        on its worker thread is still tracked), never start anything new."""
+        abandon = getattr(self.sink, "abandon", None)
+        if not callable(abandon):
+            return
+        try:
+            abandon(recorder)
+        except Exception:  # noqa: BLE001 - the run's own error is the one to report
+            log.debug(
+                "%s could not finish what it had sent", type(self.sink).__name__, exc_info=True
+            )
+
     def release(self) -> None:
         if self.client is not None and hasattr(self.client, "close"):
             self.client.close()
@@ -312,6 +325,8 @@ def run_flow(
         result.status, result.error = "error", f"{type(exc).__name__}: {exc}"
     finally:
         if pipeline is not None:
+            if result.status != "success":
+                pipeline.abandon(recorder)
             pipeline.release()
     if result.error:
         result.error = recorder.redact(result.error)

@@ -16,7 +16,9 @@ row that cannot be built) is the records' fault.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
 
 from pazar.errors import PazarError
@@ -52,7 +54,8 @@ class UploadSink:
     once instead of waiting for that answer; the older upload's answer is recorded on its
     batch item only (it neither integrates nor penalises the record's newer value).  Leave
     it False (the default) when an older request must finish first: a product create, an
-    update whose rows are not whole values.
+    update whose rows are not whole values.  A superseding sink's :meth:`upload` also runs
+    on a worker thread while the runner prepares the next batch (see :meth:`send`).
     """
 
     kind: ClassVar[str] = "upload"
@@ -70,6 +73,9 @@ class UploadSink:
         # Rows the schema certainly accepts skip the validator's walk (most of them).
         self._certain = quick_check(self.row_schema)
         self._screened: dict[int, Any] = {}  # id(item) -> its row, from screen() to send()
+        # A superseding sink's upload on its way: sent on the worker thread, not tracked yet.
+        self._on_its_way: tuple[list[Item], list[Any], Future[str]] | None = None
+        self._sender: ThreadPoolExecutor | None = None
 
     # -- what a marketplace writes -----------------------------------------------------------
     def row(self, item: Item) -> Any:
@@ -141,16 +147,89 @@ class UploadSink:
         return rows
 
     def send(self, items: list[Item], run: RunHandle) -> None:
+        """Upload the batch and track it.
+
+        A sink that ``supersedes`` hands the upload to a worker thread and returns: the
+        runner selects and maps the next batch while the marketplace takes this one, so
+        its answer time and the engine's work overlap instead of adding up.  One upload
+        at a time and in order (what superseding needs: the marketplace applies a
+        record's uploads in the order it received them); the previous one is waited for,
+        tracked and logged before the next goes out, and the last one by :meth:`close`.
+        Its records are in flight for the run from the moment they are handed over, so
+        the run neither succeeds nor fails them unless the upload is refused.
+        """
         sendable, rows = self._rows(items, run)
         if not rows:
             return
-        remote_id = self._upload(sendable, rows, run)
-        if remote_id is None:
+        defer = getattr(run, "defer", None)  # the engine's run handle; a bare one waits
+        if not self.supersedes or defer is None:
+            remote_id = self._upload(sendable, rows, run)
+            if remote_id is not None:
+                self._uploaded(sendable, rows, remote_id, run)
             return
-        local_id = self.track(sendable, remote_id, run, kind=self.kind)
+        self._settle(run)
+        if self._sender is None:
+            with contextlib.suppress(PazarError):  # no client: upload() says so itself
+                self.ctx.client()  # built here, not raced for on the worker thread
+            self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pazar-upload")
+        for item in sendable:
+            defer(item)
+        self._on_its_way = (sendable, rows, self._sender.submit(self.upload, rows))
+
+    def close(self, run: RunHandle) -> None:
+        """The run's end: wait for the last upload on its way and track it."""
+        try:
+            self._settle(run)
+        finally:
+            self._stop_sender()
+
+    def abandon(self, run: RunHandle) -> None:
+        """The run ended early (an error elsewhere): an upload already on its way is still
+        waited for and, if the marketplace took it, tracked, so its records are in flight
+        rather than sent again unseen.  Its outage is not raised: the run has failed."""
+        try:
+            self._settle(run)
+        except PazarError as exc:
+            run.log(None, f"{self.title or self.kind}: {exc.message}", "warning")
+        finally:
+            self._stop_sender()
+
+    def _settle(self, run: RunHandle) -> None:
+        """Wait for the upload on its way; track it, or fail its records if refused."""
+        if self._on_its_way is None:
+            return
+        items, rows, future = self._on_its_way
+        self._on_its_way = None
+        try:
+            remote_id = future.result()
+        except MarketplaceError as exc:
+            if not exc.record_fault:
+                raise  # an outage: the run fails and the records stay eligible
+            self._refused(items, exc.remote_message or exc.message, run)
+            return
+        except PazarError as exc:
+            self._refused(items, exc.message, run)
+            return
+        self._uploaded(items, rows, remote_id, run, deferred=True)
+
+    def _stop_sender(self) -> None:
+        if self._sender is not None:
+            self._sender.shutdown(wait=True)
+            self._sender = None
+
+    def _uploaded(
+        self,
+        items: list[Item],
+        rows: list[Any],
+        remote_id: str,
+        run: RunHandle,
+        *,
+        deferred: bool = False,
+    ) -> None:
+        local_id = self.track(items, remote_id, run, kind=self.kind, defer=not deferred)
         name = self.title or self.kind
         run.log(None, f"{name}: uploaded {len(rows)} rows as {remote_id} (batch {local_id})")
-        self.after_upload(sendable, run)
+        self.after_upload(items, run)
 
     def _upload(self, items: list[Item], rows: list[Any], run: RunHandle) -> str | None:
         """Upload; a refusal of the upload fails its records, anything else ends the run."""
@@ -159,9 +238,13 @@ class UploadSink:
         except MarketplaceError as exc:
             if not exc.record_fault:
                 raise
-            for item in items:
-                run.fail(item, exc.remote_message or exc.message, "remote")
+            self._refused(items, exc.remote_message or exc.message, run)
             return None
+
+    @staticmethod
+    def _refused(items: list[Item], message: str, run: RunHandle) -> None:
+        for item in items:
+            run.fail(item, message, "remote")
 
     def track(
         self,
@@ -171,9 +254,11 @@ class UploadSink:
         *,
         kind: str,
         content_type: str | None = None,
+        defer: bool = True,
     ) -> str:
         """Open the batch request of an upload and mark it sent; its items wait for the
-        marketplace's answer (in flight).  Returns the local batch id."""
+        marketplace's answer (in flight) and, with ``defer``, the run neither succeeds nor
+        fails them.  Returns the local batch id."""
         ctx = self.ctx
         with ctx.db.session() as session:
             batch = open_batch(
@@ -191,11 +276,10 @@ class UploadSink:
             )
             mark_sent(batch, remote_id, clock=ctx.clock)
             local_id = batch.local_batch_id
-        if content_type is None:
-            defer = getattr(run, "defer", None)
+        deferring = getattr(run, "defer", None) if defer and content_type is None else None
+        if deferring is not None:
             for item in items:
-                if defer is not None:
-                    defer(item)
+                deferring(item)
         return local_id
 
     def upload_more(

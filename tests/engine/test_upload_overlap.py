@@ -1,0 +1,162 @@
+"""A superseding upload is on its way while the runner prepares the next batch.
+
+The marketplace's answer time and the engine's own work overlap instead of adding up, yet
+what an operator sees is what a one-at-a-time upload gives: the uploads arrive in order,
+each is tracked as its batch, a refused upload penalises its own records only, an outage
+fails the run with nothing penalised, and an upload already on its way when the run breaks
+is still tracked.  The flows run through the real runner with one record per batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import pytest
+
+from pazar.flows.model import FlowDef
+from pazar.http_client import MarketplaceError
+from pazar.pipeline import Item
+from pazar.runner import RunOptions, RunResult, run_flow
+from tests.engine.test_newer_version import AbsoluteUploads, Marketplace, Shop
+
+WAIT = 10.0  # a bound on waiting for the other thread, never a pause: met at once when it works
+
+
+class WatchedMarket(Marketplace):
+    """Counts the rows the engine built; upload n can wait until batch n+1's row exists."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.built = [threading.Event() for _ in range(10)]
+        self.rows_built = 0
+        self.wait_for_next = False
+        self.next_seen: list[bool] = []
+        self.threads: list[str] = []
+        self.refuse: dict[int, MarketplaceError] = {}  # upload number (1-based) -> error
+        self.broken_sku: str | None = None
+        self.attempts = 0
+
+    def built_row(self, item: Item) -> None:
+        if item.key == self.broken_sku:
+            raise RuntimeError(f"cannot build the row of {item.key}")
+        self.rows_built += 1
+        self.built[self.rows_built].set()
+
+    def upload(self, rows: list[Any]) -> str:
+        self.attempts += 1
+        self.threads.append(threading.current_thread().name)
+        if self.wait_for_next and self.attempts < 3:
+            self.next_seen.append(self.built[self.attempts + 1].wait(WAIT))
+        error = self.refuse.get(self.attempts)
+        if error is not None:
+            raise error
+        return super().upload(rows)
+
+
+class WatchedUploads(AbsoluteUploads):
+    market: ClassVar[WatchedMarket]  # type: ignore[assignment]
+
+    def row(self, item: Item) -> Any:
+        self.market.built_row(item)
+        return super().row(item)
+
+
+@pytest.fixture(autouse=True)
+def _testmarket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
+
+
+@pytest.fixture
+def shop(db: Any, clock: Any) -> Iterator[Shop]:
+    shop = Shop(db, clock, WatchedUploads)
+    shop.market = WatchedUploads.market = WatchedMarket()
+    # one record per batch: SKU-1, SKU-2 and SKU-3 are three uploads
+    shop.flow = dataclasses.replace(
+        shop.flow,
+        sink=dataclasses.replace(shop.flow.sink, params={"batch_size": 1}),
+    )
+    yield shop
+
+
+def _run(shop: Shop, flow: FlowDef | None = None) -> RunResult:
+    return run_flow(
+        shop.db,
+        shop.registry,
+        flow or shop.flow,
+        shop.channel,
+        clock=shop.clock,
+        options=RunOptions(force=True),
+    )
+
+
+def _uploaded_lines(shop: Shop, result: RunResult) -> list[str]:
+    return [message for _key, message in shop.logs(result) if "uploaded" in message]
+
+
+def test_the_next_batch_is_prepared_while_the_upload_is_on_its_way(shop: Shop) -> None:
+    market = shop.market
+    market.wait_for_next = True
+    result = _run(shop)
+    # uploads 1 and 2 each saw the next batch's row built while they were being sent
+    assert market.next_seen == [True, True]
+    assert all(name.startswith("pazar-upload") for name in market.threads)
+    assert (result.status, result.sent, result.succeeded, result.failed) == ("success", 3, 0, 0)
+
+
+def test_uploads_arrive_in_order_and_each_is_tracked_as_its_batch(shop: Shop) -> None:
+    result = _run(shop)
+    assert shop.market.uploads == [
+        [{"sku": "SKU-1", "stock": 1}],
+        [{"sku": "SKU-2", "stock": 2}],
+        [{"sku": "SKU-3", "stock": 3}],
+    ]
+    for n in (1, 2, 3):
+        version, status, in_flight, _ = shop.items(f"U{n}")[f"SKU-{n}"]
+        assert (status, in_flight) == ("pending", True)
+    lines = _uploaded_lines(shop, result)
+    assert [line.split(" as ")[1].split(" ")[0] for line in lines] == ["U1", "U2", "U3"]
+    assert _run(shop).read == 0  # all three in flight at their current versions
+
+
+def test_an_outage_on_an_upload_fails_the_run_and_its_records_go_out_next_time(
+    shop: Shop,
+) -> None:
+    shop.market.refuse[2] = MarketplaceError("HTTP 503 from the marketplace", kind="transport")
+    result = _run(shop)
+    assert (result.status, result.retryable) == ("failed", True)
+    assert "HTTP 503" in (result.error or "")
+    assert shop.items("U1") and shop.items("U1")["SKU-1"][2] is True  # sent before: tracked
+    assert shop.penalties() == {}
+    again = _run(shop)
+    assert (again.status, again.read, again.sent) == ("success", 2, 2)
+    assert shop.market.uploads[1:] == [
+        [{"sku": "SKU-2", "stock": 2}],
+        [{"sku": "SKU-3", "stock": 3}],
+    ]
+
+
+def test_a_refused_upload_penalises_its_own_records_only(shop: Shop) -> None:
+    shop.market.refuse[2] = MarketplaceError(
+        "HTTP 400", kind="rejected", remote_message="invalid stock file"
+    )
+    result = _run(shop)
+    assert (result.status, result.sent, result.failed) == ("partial", 3, 1)
+    assert shop.penalties() == {"SKU-2": "invalid stock file"}
+    assert shop.market.uploads == [[{"sku": "SKU-1", "stock": 1}], [{"sku": "SKU-3", "stock": 3}]]
+    assert set(shop.items("U1")) == {"SKU-1"} and set(shop.items("U2")) == {"SKU-3"}
+
+
+def test_an_upload_on_its_way_when_the_run_breaks_is_still_tracked(shop: Shop) -> None:
+    shop.market.broken_sku = "SKU-3"
+    result = _run(shop)
+    assert result.status == "error"
+    assert "cannot build the row of SKU-3" in (result.error or "")
+    # SKU-2's upload was on its way when SKU-3's row failed: tracked, not sent again unseen
+    assert shop.items("U2")["SKU-2"][1:3] == ("pending", True)
+    shop.market.broken_sku = None
+    again = _run(shop)
+    assert (again.read, again.sent) == (1, 1)
+    assert shop.market.uploads[-1] == [{"sku": "SKU-3", "stock": 3}]
