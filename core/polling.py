@@ -14,10 +14,12 @@ saying "processing".
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pazar.errors import PazarError
 from pazar.hookspecs import hookimpl
@@ -126,14 +128,19 @@ class OpenBatches:
 class PollSink:
     """Base for a marketplace's poll sink: subclasses implement :meth:`poll`.
 
-    :meth:`poll` runs on a worker thread, one call at a time and in batch order, while
-    the previous answer is recorded: it must only ask (no writes of its own).
+    :meth:`poll` runs on worker threads, up to ``asks_at_once`` calls at a time, while the
+    answers before them are recorded: it must only ask (no writes of its own).  Answers
+    are recorded in batch order whatever order they arrive in.
 
     Each batch is applied in its own transaction, so the answers already recorded
     stay when a later poll fails.  The marketplace refusing to answer about one
     batch is logged and the others are asked; an outage ends the run (transient:
     the batches stay open and are asked again by the next run).
     """
+
+    asks_at_once: ClassVar[int] = 4
+    """Questions in flight at once: the marketplace's answer time, not the engine, bounds a
+    check of many uploads.  Set 1 for a service that must be asked one question at a time."""
 
     def __init__(self, ctx: StepContext) -> None:
         self.ctx = ctx
@@ -148,28 +155,42 @@ class PollSink:
         ]
 
     def send(self, items: list[Item], run: Any) -> None:
-        # The next batch's question is asked while this batch's answer is recorded: the
-        # marketplace's think time and the database's write overlap instead of adding up.
-        # Still one request at a time, in order; an answer is recorded only after every
-        # earlier one, and a prefetched answer left unread when an outage ends the run is
-        # dropped (asking changes nothing on the marketplace).
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pazar-poll") as asker:
-            ahead = asker.submit(self.poll, items[0].data) if items else None
-            for n, item in enumerate(items):
-                asked, ahead = ahead, None
-                if n + 1 < len(items):
-                    ahead = asker.submit(self.poll, items[n + 1].data)
-                try:
-                    answer = asked.result()  # type: ignore[union-attr]
-                except MarketplaceError as exc:
-                    if exc.transient:
-                        raise
-                    run.fail(item, exc.message, "remote")
-                    continue
-                except PazarError as exc:
-                    run.fail(item, exc.message, "remote")
-                    continue
-                self._record(item, answer, run)
+        # The next batches' questions are asked while this batch's answer is recorded: the
+        # marketplace's think time and the database's writes overlap instead of adding up.
+        # An answer is recorded only after every earlier one; answers asked ahead and left
+        # unread when an outage ends the run are dropped (asking changes nothing on the
+        # marketplace), and questions not asked yet are not asked.
+        width = max(1, int(self.asks_at_once))
+        if items:
+            with contextlib.suppress(PazarError):  # no client: poll() says so itself
+                self.ctx.client()  # built here, not raced for by the askers
+        waiting = iter(items)
+        asked: deque[tuple[Item, Future[Poll]]] = deque()
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="pazar-poll") as asker:
+
+            def ask_ahead() -> None:
+                while len(asked) < width and (item := next(waiting, None)) is not None:
+                    asked.append((item, asker.submit(self.poll, item.data)))
+
+            try:
+                ask_ahead()
+                while asked:
+                    item, question = asked.popleft()
+                    ask_ahead()
+                    try:
+                        answer = question.result()
+                    except MarketplaceError as exc:
+                        if exc.transient:
+                            raise
+                        run.fail(item, exc.message, "remote")
+                        continue
+                    except PazarError as exc:
+                        run.fail(item, exc.message, "remote")
+                        continue
+                    self._record(item, answer, run)
+            finally:
+                for _item, question in asked:
+                    question.cancel()
 
     def _record(self, item: Item, answer: Poll, run: Any) -> None:
         with self.ctx.db.session() as session:

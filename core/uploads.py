@@ -17,6 +17,7 @@ row that cannot be built) is the records' fault.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, ClassVar
@@ -311,12 +312,17 @@ class UploadResults(PollSink):
     def __init__(self, ctx: StepContext) -> None:
         super().__init__(ctx)
         self._sinks: dict[str, UploadSink] = {}
+        self._building = threading.Lock()  # poll() runs on several askers at once
 
     def poll(self, batch: Mapping[str, Any]) -> Poll:
         sink = self._sink(batch)
         return sink.status(str(batch["remote_batch_id"]), str(batch.get("kind") or sink.kind))
 
     def _sink(self, batch: Mapping[str, Any]) -> UploadSink:
+        with self._building:
+            return self._sink_of(batch)
+
+    def _sink_of(self, batch: Mapping[str, Any]) -> UploadSink:
         name = str(batch.get("sink") or self._flow_sink(str(batch.get("flow") or "")))
         sink = self._sinks.get(name)
         if sink is not None:

@@ -1,10 +1,12 @@
-"""A superseding upload is on its way while the runner prepares the next batch.
+"""The marketplace's answer time overlaps the engine's own work instead of adding up.
 
-The marketplace's answer time and the engine's own work overlap instead of adding up, yet
-what an operator sees is what a one-at-a-time upload gives: the uploads arrive in order,
-each is tracked as its batch, a refused upload penalises its own records only, an outage
-fails the run with nothing penalised, and an upload already on its way when the run breaks
-is still tracked.  The flows run through the real runner with one record per batch.
+A superseding upload is on its way while the runner prepares the next batch, and a check of
+open uploads asks several at once while it records the answers before them.  Yet what an
+operator sees is what one request at a time gives: the uploads arrive in order, each is
+tracked as its batch, answers are recorded in batch order, a refused upload penalises its own
+records only, an outage fails the run with nothing penalised, and an upload already on its
+way when the run breaks is still tracked.  The flows run through the real runner and the
+real ``state.upload_results`` check, with one record per upload.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
+from sqlalchemy import select
 
 from pazar.flows.model import FlowDef
 from pazar.http_client import MarketplaceError
+from pazar.models.state import BatchRequest
 from pazar.pipeline import Item
+from pazar.plugin import Poll
 from pazar.runner import RunOptions, RunResult, run_flow
-from tests.engine.test_newer_version import AbsoluteUploads, Marketplace, Shop
+from tests.engine.test_newer_version import CHECK, AbsoluteUploads, Marketplace, Shop
 
 WAIT = 10.0  # a bound on waiting for the other thread, never a pause: met at once when it works
 
@@ -38,6 +43,10 @@ class WatchedMarket(Marketplace):
         self.refuse: dict[int, MarketplaceError] = {}  # upload number (1-based) -> error
         self.broken_sku: str | None = None
         self.attempts = 0
+        self.asked = {f"U{n}": threading.Event() for n in range(1, 10)}
+        self.hold_until_asked: dict[str, tuple[str, ...]] = {}  # U1 -> answer once these asked
+        self.held_saw: list[bool] = []
+        self.status_errors: dict[str, MarketplaceError] = {}
 
     def built_row(self, item: Item) -> None:
         if item.key == self.broken_sku:
@@ -54,6 +63,15 @@ class WatchedMarket(Marketplace):
         if error is not None:
             raise error
         return super().upload(rows)
+
+    def status(self, remote_id: str) -> Poll:
+        self.asked[remote_id].set()
+        for other in self.hold_until_asked.get(remote_id, ()):
+            self.held_saw.append(self.asked[other].wait(WAIT))
+        error = self.status_errors.get(remote_id)
+        if error is not None:
+            raise error
+        return super().status(remote_id)
 
 
 class WatchedUploads(AbsoluteUploads):
@@ -160,3 +178,48 @@ def test_an_upload_on_its_way_when_the_run_breaks_is_still_tracked(shop: Shop) -
     again = _run(shop)
     assert (again.read, again.sent) == (1, 1)
     assert shop.market.uploads[-1] == [{"sku": "SKU-3", "stock": 3}]
+
+
+def _batch_statuses(shop: Shop) -> dict[str, str]:
+    with shop.db.session() as session:
+        rows = session.execute(select(BatchRequest.remote_batch_id, BatchRequest.status))
+        return {str(remote): str(status) for remote, status in rows}
+
+
+def test_a_check_asks_about_several_uploads_at_once_and_records_them_in_order(
+    shop: Shop,
+) -> None:
+    _run(shop)
+    for n in (1, 2, 3):
+        shop.market.accept(f"U{n}")
+    # U1's answer comes only once U2 and U3 were asked too: three questions in flight
+    shop.market.hold_until_asked["U1"] = ("U2", "U3")
+    checked = shop.check()
+    assert shop.market.held_saw == [True, True]
+    assert (checked.status, checked.succeeded) == ("success", 3)
+    assert _batch_statuses(shop) == {"U1": "done", "U2": "done", "U3": "done"}
+    with shop.db.session() as session:
+        order = {
+            local: remote
+            for local, remote in session.execute(
+                select(BatchRequest.local_batch_id, BatchRequest.remote_batch_id)
+            )
+        }
+    recorded = [order[key] for key, message in shop.logs(checked) if "accepted" in message]
+    assert recorded == ["U1", "U2", "U3"]
+    assert shop.action("SKU-3") is not None
+
+
+def test_an_outage_while_asking_keeps_the_later_answers_for_the_next_check(shop: Shop) -> None:
+    _run(shop)
+    for n in (1, 2, 3):
+        shop.market.accept(f"U{n}")
+    shop.market.status_errors["U2"] = MarketplaceError("HTTP 503 asking", kind="transport")
+    failed = _run(shop, CHECK)
+    assert (failed.status, failed.retryable) == ("failed", True)
+    # U3 may have been asked ahead, but nothing after the outage is recorded
+    assert _batch_statuses(shop) == {"U1": "done", "U2": "sent_to_remote", "U3": "sent_to_remote"}
+    assert shop.action("SKU-1") is not None and shop.action("SKU-3") is None
+    del shop.market.status_errors["U2"]
+    assert shop.check().succeeded == 2
+    assert _batch_statuses(shop) == {"U1": "done", "U2": "done", "U3": "done"}
