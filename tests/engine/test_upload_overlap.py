@@ -19,12 +19,11 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import select
 
-from pazar.flows.model import FlowDef
 from pazar.http_client import MarketplaceError
 from pazar.models.state import BatchRequest
 from pazar.pipeline import Item
 from pazar.plugin import Poll
-from pazar.runner import RunOptions, RunResult, run_flow
+from pazar.runner import RunResult
 from tests.engine.test_newer_version import CHECK, AbsoluteUploads, Marketplace, Shop
 
 WAIT = 10.0  # a bound on waiting for the other thread, never a pause: met at once when it works
@@ -99,17 +98,6 @@ def shop(db: Any, clock: Any) -> Iterator[Shop]:
     yield shop
 
 
-def _run(shop: Shop, flow: FlowDef | None = None) -> RunResult:
-    return run_flow(
-        shop.db,
-        shop.registry,
-        flow or shop.flow,
-        shop.channel,
-        clock=shop.clock,
-        options=RunOptions(force=True),
-    )
-
-
 def _uploaded_lines(shop: Shop, result: RunResult) -> list[str]:
     return [message for _key, message in shop.logs(result) if "uploaded" in message]
 
@@ -117,7 +105,7 @@ def _uploaded_lines(shop: Shop, result: RunResult) -> list[str]:
 def test_the_next_batch_is_prepared_while_the_upload_is_on_its_way(shop: Shop) -> None:
     market = shop.market
     market.wait_for_next = True
-    result = _run(shop)
+    result = shop.attempt()
     # uploads 1 and 2 each saw the next batch's row built while they were being sent
     assert market.next_seen == [True, True]
     assert all(name.startswith("pazar-upload") for name in market.threads)
@@ -125,7 +113,7 @@ def test_the_next_batch_is_prepared_while_the_upload_is_on_its_way(shop: Shop) -
 
 
 def test_uploads_arrive_in_order_and_each_is_tracked_as_its_batch(shop: Shop) -> None:
-    result = _run(shop)
+    result = shop.attempt()
     assert shop.market.uploads == [
         [{"sku": "SKU-1", "stock": 1}],
         [{"sku": "SKU-2", "stock": 2}],
@@ -136,19 +124,19 @@ def test_uploads_arrive_in_order_and_each_is_tracked_as_its_batch(shop: Shop) ->
         assert (status, in_flight) == ("pending", True)
     lines = _uploaded_lines(shop, result)
     assert [line.split(" as ")[1].split(" ")[0] for line in lines] == ["U1", "U2", "U3"]
-    assert _run(shop).read == 0  # all three in flight at their current versions
+    assert shop.attempt().read == 0  # all three in flight at their current versions
 
 
 def test_an_outage_on_an_upload_fails_the_run_and_its_records_go_out_next_time(
     shop: Shop,
 ) -> None:
     shop.market.refuse[2] = MarketplaceError("HTTP 503 from the marketplace", kind="transport")
-    result = _run(shop)
+    result = shop.attempt()
     assert (result.status, result.retryable) == ("failed", True)
     assert "HTTP 503" in (result.error or "")
     assert shop.items("U1") and shop.items("U1")["SKU-1"][2] is True  # sent before: tracked
     assert shop.penalties() == {}
-    again = _run(shop)
+    again = shop.attempt()
     assert (again.status, again.read, again.sent) == ("success", 2, 2)
     assert shop.market.uploads[1:] == [
         [{"sku": "SKU-2", "stock": 2}],
@@ -160,7 +148,7 @@ def test_a_refused_upload_penalises_its_own_records_only(shop: Shop) -> None:
     shop.market.refuse[2] = MarketplaceError(
         "HTTP 400", kind="rejected", remote_message="invalid stock file"
     )
-    result = _run(shop)
+    result = shop.attempt()
     assert (result.status, result.sent, result.failed) == ("partial", 3, 1)
     assert shop.penalties() == {"SKU-2": "invalid stock file"}
     assert shop.market.uploads == [[{"sku": "SKU-1", "stock": 1}], [{"sku": "SKU-3", "stock": 3}]]
@@ -169,13 +157,13 @@ def test_a_refused_upload_penalises_its_own_records_only(shop: Shop) -> None:
 
 def test_an_upload_on_its_way_when_the_run_breaks_is_still_tracked(shop: Shop) -> None:
     shop.market.broken_sku = "SKU-3"
-    result = _run(shop)
+    result = shop.attempt()
     assert result.status == "error"
     assert "cannot build the row of SKU-3" in (result.error or "")
     # SKU-2's upload was on its way when SKU-3's row failed: tracked, not sent again unseen
     assert shop.items("U2")["SKU-2"][1:3] == ("pending", True)
     shop.market.broken_sku = None
-    again = _run(shop)
+    again = shop.attempt()
     assert (again.read, again.sent) == (1, 1)
     assert shop.market.uploads[-1] == [{"sku": "SKU-3", "stock": 3}]
 
@@ -189,7 +177,7 @@ def _batch_statuses(shop: Shop) -> dict[str, str]:
 def test_a_check_asks_about_several_uploads_at_once_and_records_them_in_order(
     shop: Shop,
 ) -> None:
-    _run(shop)
+    shop.attempt()
     for n in (1, 2, 3):
         shop.market.accept(f"U{n}")
     # U1's answer comes only once U2 and U3 were asked too: three questions in flight
@@ -211,11 +199,11 @@ def test_a_check_asks_about_several_uploads_at_once_and_records_them_in_order(
 
 
 def test_an_outage_while_asking_keeps_the_later_answers_for_the_next_check(shop: Shop) -> None:
-    _run(shop)
+    shop.attempt()
     for n in (1, 2, 3):
         shop.market.accept(f"U{n}")
     shop.market.status_errors["U2"] = MarketplaceError("HTTP 503 asking", kind="transport")
-    failed = _run(shop, CHECK)
+    failed = shop.attempt(CHECK)
     assert (failed.status, failed.retryable) == ("failed", True)
     # U3 may have been asked ahead, but nothing after the outage is recorded
     assert _batch_statuses(shop) == {"U1": "done", "U2": "sent_to_remote", "U3": "sent_to_remote"}
