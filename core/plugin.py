@@ -85,8 +85,9 @@ Uploads (1.7)
     returns, so the next batch is prepared while the marketplace takes this one (one
     upload at a time, in order).  A sink may define ``abandon(run)``: the runner calls it
     instead of ``close`` when the run ends early, to finish what is already on its way.
-    ``PollSink.asks_at_once`` (default 4): a check asks about that many uploads at once
-    (``status``/``poll`` on worker threads), recording the answers in batch order.
+    ``asks_at_once`` on ``UploadSink`` and ``PollSink`` (default 4): a check asks about that
+    many uploads at once (``status``/``poll`` on worker threads), recording the answers in
+    batch order; 1 for a service that must be asked one question at a time.
 
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in

@@ -148,6 +148,10 @@ class PollSink:
     def poll(self, batch: Mapping[str, Any]) -> Poll:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def width(self, items: list[Item]) -> int:
+        """How many questions about ``items`` may be in flight at once."""
+        return max(1, int(self.asks_at_once))
+
     def render(self, items: list[Item]) -> list[Any]:
         return [
             {"poll": item.data["remote_batch_id"], "content_type": item.data["content_type"]}
@@ -160,7 +164,7 @@ class PollSink:
         # An answer is recorded only after every earlier one; answers asked ahead and left
         # unread when an outage ends the run are dropped (asking changes nothing on the
         # marketplace), and questions not asked yet are not asked.
-        width = max(1, int(self.asks_at_once))
+        width = self.width(items)
         if items:
             with contextlib.suppress(PazarError):  # no client: poll() says so itself
                 self.ctx.client()  # built here, not raced for by the askers

@@ -61,6 +61,9 @@ class UploadSink:
 
     kind: ClassVar[str] = "upload"
     supersedes: ClassVar[bool] = False
+    asks_at_once: ClassVar[int] = PollSink.asks_at_once
+    """Status questions a check may have in flight at once about this sink's uploads
+    (1: the service must be asked one at a time)."""
     row_schema: ClassVar[Mapping[str, Any] | None] = None
     title: ClassVar[str] = ""
 
@@ -313,6 +316,15 @@ class UploadResults(PollSink):
         super().__init__(ctx)
         self._sinks: dict[str, UploadSink] = {}
         self._building = threading.Lock()  # poll() runs on several askers at once
+
+    def width(self, items: list[Item]) -> int:
+        """The fewest questions at once that any sink of these batches allows (its sinks
+        are built here, before the askers start)."""
+        allowed = [super().width(items)]
+        for item in items:
+            with contextlib.suppress(PazarError):  # asking fails that batch, not the check
+                allowed.append(max(1, int(self._sink(item.data).asks_at_once)))
+        return min(allowed)
 
     def poll(self, batch: Mapping[str, Any]) -> Poll:
         sink = self._sink(batch)

@@ -46,6 +46,7 @@ class WatchedMarket(Marketplace):
         self.hold_until_asked: dict[str, tuple[str, ...]] = {}  # U1 -> answer once these asked
         self.held_saw: list[bool] = []
         self.status_errors: dict[str, MarketplaceError] = {}
+        self.askers: list[str] = []
 
     def built_row(self, item: Item) -> None:
         if item.key == self.broken_sku:
@@ -65,6 +66,7 @@ class WatchedMarket(Marketplace):
 
     def status(self, remote_id: str) -> Poll:
         self.asked[remote_id].set()
+        self.askers.append(threading.current_thread().name)
         for other in self.hold_until_asked.get(remote_id, ()):
             self.held_saw.append(self.asked[other].wait(WAIT))
         error = self.status_errors.get(remote_id)
@@ -86,16 +88,19 @@ def _testmarket(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PAZAR_PLUGINS", "tests.testplugin")
 
 
+def _watched_shop(db: Any, clock: Any, sink: type[WatchedUploads]) -> Shop:
+    """A shop whose stock flow sends one record per upload (SKU-1..3: three uploads)."""
+    shop = Shop(db, clock, sink)
+    shop.market = sink.market = WatchedMarket()
+    shop.flow = dataclasses.replace(
+        shop.flow, sink=dataclasses.replace(shop.flow.sink, params={"batch_size": 1})
+    )
+    return shop
+
+
 @pytest.fixture
 def shop(db: Any, clock: Any) -> Iterator[Shop]:
-    shop = Shop(db, clock, WatchedUploads)
-    shop.market = WatchedUploads.market = WatchedMarket()
-    # one record per batch: SKU-1, SKU-2 and SKU-3 are three uploads
-    shop.flow = dataclasses.replace(
-        shop.flow,
-        sink=dataclasses.replace(shop.flow.sink, params={"batch_size": 1}),
-    )
-    yield shop
+    yield _watched_shop(db, clock, WatchedUploads)
 
 
 def _uploaded_lines(shop: Shop, result: RunResult) -> list[str]:
@@ -211,3 +216,21 @@ def test_an_outage_while_asking_keeps_the_later_answers_for_the_next_check(shop:
     del shop.market.status_errors["U2"]
     assert shop.check().succeeded == 2
     assert _batch_statuses(shop) == {"U1": "done", "U2": "done", "U3": "done"}
+
+
+class OneQuestionUploads(WatchedUploads):
+    """A service that must be asked one status question at a time."""
+
+    asks_at_once: ClassVar[int] = 1
+
+
+def test_a_sink_that_takes_one_question_at_a_time_is_asked_one_at_a_time(
+    db: Any, clock: Any
+) -> None:
+    shop = _watched_shop(db, clock, OneQuestionUploads)
+    shop.run()
+    for n in (1, 2, 3):
+        shop.market.accept(f"U{n}")
+    assert shop.check().succeeded == 3
+    # one asker thread took every question (several are started at once otherwise)
+    assert len(shop.market.askers) == 3 and len(set(shop.market.askers)) == 1
