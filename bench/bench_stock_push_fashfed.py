@@ -1,6 +1,6 @@
 """Stock push end to end for Fashfed: N changed stocks to the Fashfed sandbox over real HTTP.
 
-Usage: python bench/bench_stock_push_fashfed.py [--count 100000]
+Usage: python bench/bench_stock_push_fashfed.py [--count 100000] [--latency-ms 0]
 
 The Fashfed counterpart of ``bench_stock_push.py`` (Hepsiburada); run both to compare.
 pazar: the built-in ``fashfed/stock`` flow (selection, buffer stock, skip-unchanged, stocks
@@ -8,7 +8,8 @@ bulks of 1000 rows opened as batch requests) followed by ``fashfed/check_uploads
 bulk's status and rejected rows read, results recorded per SKU), on a fresh SQLite file.
 Floor: what a minimal script does for the same work — one SQL query, JSON bulks prepared up
 front, the same HTTP calls on one connection.  Prints records/s for both, pazar as a share of
-the floor, and peak RSS.
+the floor, and peak RSS.  ``--latency-ms`` makes the sandbox answer every request that much
+later, as a real marketplace does.
 """
 
 from __future__ import annotations
@@ -92,11 +93,19 @@ def floor_run(db: Database, url: str, token: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=0,
+        help="The sandbox answers each request this much later (default 0).",
+    )
     args = parser.parse_args()
     n = args.count
     app = create_app(pending_polls=0)
     sandbox = serve_in_thread(app)
     app.state.sandbox.seed({"settings": {"accept_unknown_skus": True}})
+    if args.latency_ms:
+        app.state.sandbox.kit.set_faults({"latency_ms": args.latency_ms})
     token = app.state.sandbox.token
     registry = load_plugins().registry
     clock = SystemClock()
