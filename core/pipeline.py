@@ -9,6 +9,7 @@ Nothing here holds more than one batch, so memory does not grow with the catalog
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -230,6 +231,16 @@ class StepContext:
                 raise PazarError(f"marketplace {self.flow.plugin!r} provides no HTTP client")
             self._client = self.client_factory()
         return self._client
+
+    def client_before_threads(self) -> None:
+        """Build this run's client now, on the calling thread, when worker threads are about
+        to share it (the engine's uploads and status questions): they must not race to build
+        it.  A marketplace without a client is left to fail where a worker uses one."""
+        if self._client is None:
+            from pazar.errors import PazarError
+
+            with contextlib.suppress(PazarError):
+                self.client()
 
     def template_context(self, **extra: Any) -> dict[str, Any]:
         """The variables every template of this step may use: ``config`` (without

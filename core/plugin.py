@@ -88,6 +88,8 @@ Uploads (1.7)
     ``asks_at_once`` on ``UploadSink`` and ``PollSink`` (default 4): a check asks about that
     many uploads at once (``status``/``poll`` on worker threads), recording the answers in
     batch order; 1 for a service that must be asked one question at a time.
+    ``StepContext.client_before_threads()`` builds the run's client before worker threads
+    share it.
 
 Compatibility
     ``PLUGIN_API_VERSION`` is ``MAJOR.MINOR``.  Within a major version, names in

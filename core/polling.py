@@ -14,7 +14,6 @@ saying "processing".
 
 from __future__ import annotations
 
-import contextlib
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -166,8 +165,7 @@ class PollSink:
         # marketplace), and questions not asked yet are not asked.
         width = self.width(items)
         if items:
-            with contextlib.suppress(PazarError):  # no client: poll() says so itself
-                self.ctx.client()  # built here, not raced for by the askers
+            self.ctx.client_before_threads()
         waiting = iter(items)
         asked: deque[tuple[Item, Future[Poll]]] = deque()
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="pazar-poll") as asker:

@@ -173,8 +173,7 @@ class UploadSink:
             return
         self._settle(run)
         if self._sender is None:
-            with contextlib.suppress(PazarError):  # no client: upload() says so itself
-                self.ctx.client()  # built here, not raced for on the worker thread
+            self.ctx.client_before_threads()
             self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pazar-upload")
         for item in sendable:
             defer(item)
@@ -214,7 +213,7 @@ class UploadSink:
         except PazarError as exc:
             self._refused(items, exc.message, run)
             return
-        self._uploaded(items, rows, remote_id, run, deferred=True)
+        self._uploaded(items, rows, remote_id, run, defer=False)  # deferred when handed over
 
     def _stop_sender(self) -> None:
         if self._sender is not None:
@@ -228,9 +227,9 @@ class UploadSink:
         remote_id: str,
         run: RunHandle,
         *,
-        deferred: bool = False,
+        defer: bool = True,
     ) -> None:
-        local_id = self.track(items, remote_id, run, kind=self.kind, defer=not deferred)
+        local_id = self.track(items, remote_id, run, kind=self.kind, defer=defer)
         name = self.title or self.kind
         run.log(None, f"{name}: uploaded {len(rows)} rows as {remote_id} (batch {local_id})")
         self.after_upload(items, run)
